@@ -1,0 +1,201 @@
+/**
+ * The one typed loader of the native addon, and the shape of what it exports. Everything else in lib/
+ * talks to native code through `addon` only; once loaded, native code throws {@link InferrtError} directly. A local build (build/Release) wins over a prebuilt binary
+ * (prebuilds/); set INFERRT_ADDON_PATH to load a specific .node file instead.
+ * @internal
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InferrtError } from './errors.js';
+
+/** Attribute values as they cross into native code (integral numbers become int64 there). */
+export type NativeAttrValue = number | bigint | string | number[] | bigint[];
+export type NativeAttributes = Record<string, NativeAttrValue>;
+
+export interface NativeTensorInfo {
+  name: string;
+  dtype: number;
+  dims: number[];
+  isInput: boolean;
+  isOutput: boolean;
+  isConstant: boolean;
+  /** Contents when known at definition time (constants, folded shape values), as raw bytes. */
+  hasValue: boolean;
+  producer: number;
+}
+
+export interface NativeLayerInfo {
+  kind: string;
+  name: string;
+  inputs: number[];
+  outputs: number[];
+  attrs: NativeAttributes;
+  precision: number;
+}
+
+export interface NativeNetwork {
+  addInput(name: string, dtype: number, dims: number[]): number;
+  /** `data` is copied. */
+  addConstant(name: string, dtype: number, dims: number[], data: Uint8Array): number;
+  addLayer(kind: string, name: string, inputs: number[], attrs: NativeAttributes, numOutputs: number): number[];
+  markOutput(tensor: number): void;
+  unmarkOutput(tensor: number): void;
+  renameTensor(tensor: number, name: string): void;
+  setLayerPrecision(layer: number, precision: number): void;
+  tensorInfo(tensor: number): NativeTensorInfo;
+  /** Raw bytes of a tensor whose value is known, else null. */
+  tensorValue(tensor: number): Uint8Array | null;
+  layerInfo(layer: number): NativeLayerInfo;
+  numTensors(): number;
+  numLayers(): number;
+  inputs(): number[];
+  outputs(): number[];
+  findTensor(name: string): number;
+  uniqueLayerName(base: string): string;
+  dispose(): void;
+}
+
+export interface NativeShapeRange {
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+export interface NativeBuildConfig {
+  fp16: boolean;
+  int8: boolean;
+  tf32: boolean;
+  sparseWeights: boolean;
+  workspaceBytes: number;
+  backend: string;
+  profiles: Array<Record<string, NativeShapeRange>>;
+}
+
+export interface NativeBuildProgress {
+  stage: string;
+  /** 0..1 over the whole build. */
+  fraction: number;
+  message: string;
+}
+
+export interface NativeBuildResult {
+  plan: Uint8Array;
+  log: string[];
+}
+
+export interface NativeIOTensor {
+  name: string;
+  dtype: number;
+  /** -1 for dynamic dims. */
+  dims: number[];
+  mode: 'input' | 'output';
+  /** Per profile, for inputs: the allowed range. */
+  profiles: NativeShapeRange[];
+}
+
+export interface NativeEngineLayer {
+  name: string;
+  kind: string;
+  precision: string;
+  inputs: string[];
+  outputs: string[];
+}
+
+export interface NativeEngine {
+  ioTensors(): NativeIOTensor[];
+  numProfiles(): number;
+  /** Plan header fields and build config summary. */
+  info(): { formatVersion: number; libraryVersion: string; backend: string; gpuArch: string; precision: string[]; planBytes: number; weightBytes: number };
+  layers(): NativeEngineLayer[];
+  createContext(): NativeContext;
+  dispose(): void;
+}
+
+export interface NativeHostTensor {
+  dtype: number;
+  dims: number[];
+  /** Raw little-endian bytes, row-major. */
+  data: Uint8Array;
+}
+
+export interface NativeContext {
+  setOptimizationProfile(index: number): void;
+  getOptimizationProfile(): number;
+  /** Validates against the active profile; throws SHAPE_MISMATCH naming the input, dims and range. */
+  setInputShape(name: string, dims: number[]): void;
+  /** Current dims of an input or output (outputs resolved from the input shapes set so far; -1 if unknown). */
+  getTensorShape(name: string): number[];
+  /** Runs off the main thread; inputs are copied before it returns. */
+  infer(inputs: Record<string, NativeHostTensor>): Promise<Record<string, NativeHostTensor>>;
+  dispose(): void;
+}
+
+export interface NativeCudaDevice {
+  index: number;
+  name: string;
+  /** 'sm_90' style. */
+  arch: string;
+  major: number;
+  minor: number;
+  totalMemory: number;
+  multiProcessors: number;
+}
+
+export interface NativePluginInfo {
+  name: string;
+  version: string;
+  description: string;
+}
+
+export interface NativeAddon {
+  version(): string;
+  /** Backends compiled in and usable now: always 'cpu'; 'cuda' when built with CUDA and a GPU is visible. */
+  backends(): string[];
+  /** Whether the CUDA part was compiled in (whether or not a GPU is visible). */
+  cudaCompiled(): boolean;
+  /** GPUs visible now; empty without CUDA. */
+  cudaDevices(): NativeCudaDevice[];
+  /** Registers the JS class native errors are created as: new ErrorClass(code, message). */
+  setErrorClass(ctor: new (code: string, message: string) => Error): void;
+  /** Layer kinds the IR defines, and per backend which it supports. */
+  layerKinds(): string[];
+  backendSupports(backend: string, kind: string): boolean;
+  plugins(): NativePluginInfo[];
+  createNetwork(): NativeNetwork;
+  /** Runs off the main thread; progress arrives on the main thread. */
+  buildPlan(network: NativeNetwork, config: NativeBuildConfig, onProgress: ((p: NativeBuildProgress) => void) | null): Promise<NativeBuildResult>;
+  /** Parses and validates a plan off the main thread; BAD_PLAN on any fault. */
+  loadEngine(plan: Uint8Array): Promise<NativeEngine>;
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const packageRoot = path.resolve(here, '..');
+const require = createRequire(import.meta.url);
+
+function loadAddon(): NativeAddon {
+  const explicit = process.env.INFERRT_ADDON_PATH;
+  if (explicit) return require(path.resolve(explicit)) as NativeAddon;
+  const errors: string[] = [];
+  try {
+    // Local builds first: cmake-js and node-gyp both write build/Release/inferrt.node.
+    const bindings = require('bindings') as (opts: { bindings: string; module_root: string }) => NativeAddon;
+    return bindings({ bindings: 'inferrt.node', module_root: packageRoot });
+  } catch (e) {
+    errors.push(`local build: ${(e as Error).message.split('\n')[0]}`);
+  }
+  try {
+    const nodeGypBuild = require('node-gyp-build') as (dir: string) => NativeAddon;
+    return nodeGypBuild(packageRoot);
+  } catch (e) {
+    errors.push(`prebuilt: ${(e as Error).message.split('\n')[0]}`);
+  }
+  throw new InferrtError(
+    'ADDON_NOT_FOUND',
+    `inferrt: could not load the native addon. Run \`npm install\` (or \`npm run build:native\`) to build it.\n  ${errors.join('\n  ')}`,
+  );
+}
+
+/** The loaded addon; native errors are created as {@link InferrtError} from here on. */
+export const addon: NativeAddon = loadAddon();
+addon.setErrorClass(InferrtError);

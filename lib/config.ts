@@ -1,0 +1,213 @@
+/**
+ * BuilderConfig: how the builder may build an engine (TensorRT's IBuilderConfig) — which reduced precisions it
+ * may use, the workspace limit, and the optimization profiles that bound every dynamic input dimension.
+ * Options are validated here, in JS, so a typo fails at once with the option path in the message.
+ */
+import type { NativeBuildConfig, NativeShapeRange } from './binding.js';
+import { InferrtError } from './errors.js';
+import { didYouMean } from './suggest.js';
+import { describeValue } from './tensor.js';
+
+/** Reduced precisions the builder may choose for layers that would otherwise run in fp32. */
+export type Precision = 'tf32' | 'fp16' | 'int8';
+
+/** The shapes one input may take in one profile: every dim satisfies min <= opt <= max; kernels are tuned for `opt`. */
+export interface ShapeRange {
+  min: number[];
+  opt: number[];
+  max: number[];
+}
+
+/** One optimization profile: a shape range for each input, by name. Inputs with only static dims may be left out. */
+export type OptimizationProfile = Record<string, ShapeRange>;
+
+/** Options of `builder.createConfig`. Unknown keys are rejected. */
+export interface BuilderConfigOptions {
+  /**
+   * The reduced precisions layers may use besides fp32. Default `['tf32']`: fp32 math may use TF32 on GPUs that
+   * have it, as in TensorRT. The list is taken literally: `['fp16']` alone disallows TF32 for the layers that stay
+   * fp32 (write `['tf32', 'fp16']` to keep it); `[]` means plain fp32 everywhere. On the CPU backend each precision
+   * is emulated (tensors rounded where the GPU path stores them) so CPU results predict GPU accuracy.
+   */
+  precision?: Precision[];
+  /** Run fp32 layers in full fp32, never TF32. Default `false`. Contradicts an explicit `'tf32'` in `precision`. */
+  strictFp32?: boolean;
+  /** Allow 2:4 structured-sparse weights where they qualify (GPU only; ignored on CPU). Default `false`. */
+  sparseWeights?: boolean;
+  /** Upper bound in bytes on scratch memory any one layer's implementation may use. Default `0`: no limit. */
+  workspaceBytes?: number;
+  /** Optimization profiles; required (at least one) when the network has dynamic input dims. Default `[]`. */
+  profiles?: OptimizationProfile[];
+}
+
+const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles'] as const;
+const precisions: readonly Precision[] = ['tf32', 'fp16', 'int8'];
+
+/** The validated build configuration. Create with `builder.createConfig(options)`. */
+export class BuilderConfig {
+  /** The allowed reduced precisions (see {@link BuilderConfigOptions.precision}). */
+  readonly precision: readonly Precision[];
+  readonly strictFp32: boolean;
+  readonly sparseWeights: boolean;
+  readonly workspaceBytes: number;
+  #profiles: OptimizationProfile[] = [];
+
+  /** Validates `options`; throws INVALID_ARGUMENT naming the option path. */
+  constructor(options: BuilderConfigOptions = {}) {
+    const what = 'createConfig';
+    checkOptions(options, optionKeys, what);
+    this.strictFp32 = optionalBoolean(options.strictFp32, `${what}: strictFp32`) ?? false;
+    this.sparseWeights = optionalBoolean(options.sparseWeights, `${what}: sparseWeights`) ?? false;
+    if (options.precision === undefined) {
+      this.precision = Object.freeze(this.strictFp32 ? [] : ['tf32']);
+    } else {
+      this.precision = Object.freeze(checkPrecision(options.precision, `${what}: precision`));
+      if (this.strictFp32 && this.precision.includes('tf32')) {
+        throw new InferrtError('INVALID_ARGUMENT', `${what}: strictFp32 is true but precision lists 'tf32'; drop one of them`);
+      }
+    }
+    const ws = options.workspaceBytes ?? 0;
+    if (typeof ws !== 'number' || !Number.isSafeInteger(ws) || ws < 0) {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: workspaceBytes must be a non-negative integer, got ${String(ws)}`);
+    }
+    this.workspaceBytes = ws;
+    if (options.profiles !== undefined) {
+      if (!Array.isArray(options.profiles)) {
+        throw new InferrtError('INVALID_ARGUMENT', `${what}: profiles must be an array of profiles, got ${describeValue(options.profiles)}`);
+      }
+      options.profiles.forEach((p, i) => this.#profiles.push(checkProfile(p, `${what}: profiles[${i}]`)));
+    }
+  }
+
+  /** Whether fp32 layers may use TF32. */
+  get tf32(): boolean {
+    return this.precision.includes('tf32');
+  }
+  get fp16(): boolean {
+    return this.precision.includes('fp16');
+  }
+  get int8(): boolean {
+    return this.precision.includes('int8');
+  }
+
+  /** The profiles added so far (copies). */
+  get profiles(): OptimizationProfile[] {
+    return this.#profiles.map(copyProfile);
+  }
+  get numProfiles(): number {
+    return this.#profiles.length;
+  }
+
+  /** Adds a profile (validated like `createConfig`'s) and returns its index. */
+  addOptimizationProfile(profile: OptimizationProfile): number {
+    this.#profiles.push(checkProfile(profile, `addOptimizationProfile: profiles[${this.#profiles.length}]`));
+    return this.#profiles.length - 1;
+  }
+
+  /** @internal The addon's form, for `backend`. */
+  toNative(backend: string, profiles: OptimizationProfile[]): NativeBuildConfig {
+    return {
+      fp16: this.fp16,
+      int8: this.int8,
+      tf32: this.tf32,
+      sparseWeights: this.sparseWeights,
+      workspaceBytes: this.workspaceBytes,
+      backend,
+      profiles: profiles.map((p) => {
+        const out: Record<string, NativeShapeRange> = {};
+        for (const [name, r] of Object.entries(p)) out[name] = { min: [...r.min], opt: [...r.opt], max: [...r.max] };
+        return out;
+      }),
+    };
+  }
+}
+
+function copyProfile(p: OptimizationProfile): OptimizationProfile {
+  const out: OptimizationProfile = {};
+  for (const [name, r] of Object.entries(p)) out[name] = { min: [...r.min], opt: [...r.opt], max: [...r.max] };
+  return out;
+}
+
+function checkPrecision(value: unknown, what: string): Precision[] {
+  if (!Array.isArray(value)) {
+    throw new InferrtError('INVALID_ARGUMENT', `${what} must be an array of ${precisions.map((p) => `'${p}'`).join(', ')}, got ${describeValue(value)}`);
+  }
+  const out: Precision[] = [];
+  value.forEach((p, i) => {
+    if (!precisions.includes(p as Precision)) {
+      const hint = typeof p === 'string' ? didYouMean(p, precisions) : '';
+      throw new InferrtError('INVALID_ARGUMENT', `${what}[${i}] must be one of ${precisions.map((x) => `'${x}'`).join(', ')}, got ${formatValue(p)}${hint}`);
+    }
+    if (!out.includes(p as Precision)) out.push(p as Precision);
+  });
+  return out;
+}
+
+const rangeKeys = ['min', 'opt', 'max'] as const;
+
+function checkProfile(profile: unknown, what: string): OptimizationProfile {
+  if (!isPlainObject(profile)) {
+    throw new InferrtError('INVALID_ARGUMENT', `${what} must be an object mapping input names to { min, opt, max }, got ${describeValue(profile)}`);
+  }
+  const out: OptimizationProfile = {};
+  for (const [name, range] of Object.entries(profile)) {
+    const at = `${what}.${name}`;
+    if (!isPlainObject(range)) throw new InferrtError('INVALID_ARGUMENT', `${at} must be { min, opt, max }, got ${describeValue(range)}`);
+    checkOptions(range, rangeKeys, at);
+    for (const k of rangeKeys) {
+      const dims = range[k];
+      if (dims === undefined) throw new InferrtError('INVALID_ARGUMENT', `${at}.${k} is missing; a shape range needs min, opt and max`);
+      if (!Array.isArray(dims)) throw new InferrtError('INVALID_ARGUMENT', `${at}.${k} must be an array of non-negative integers, got ${describeValue(dims)}`);
+      dims.forEach((d, i) => {
+        if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
+          throw new InferrtError('INVALID_ARGUMENT', `${at}.${k}[${i}] must be a non-negative integer, got ${formatValue(d)}`);
+        }
+      });
+    }
+    const { min, opt, max } = range as unknown as ShapeRange;
+    if (opt.length !== min.length || max.length !== min.length) {
+      throw new InferrtError('INVALID_ARGUMENT', `${at}: min, opt and max must have the same rank, got ${min.length}, ${opt.length} and ${max.length}`);
+    }
+    for (let i = 0; i < min.length; i++) {
+      if (min[i]! < 1) throw new InferrtError('INVALID_ARGUMENT', `${at}.min[${i}] must be >= 1 (empty dims are not supported in profiles), got ${min[i]}`);
+      if (opt[i]! < min[i]!) throw new InferrtError('INVALID_ARGUMENT', `${at}.opt[${i}] must be >= min[${i}] (${min[i]}), got ${opt[i]}`);
+      if (max[i]! < opt[i]!) throw new InferrtError('INVALID_ARGUMENT', `${at}.max[${i}] must be >= opt[${i}] (${opt[i]}), got ${max[i]}`);
+    }
+    out[name] = { min: [...min], opt: [...opt], max: [...max] };
+  }
+  return out;
+}
+
+/** @internal Whether `v` is a plain object (not an array, not null). */
+export function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * @internal Rejects anything but an object with only `allowed` keys:
+ * `createConfig: unknown option 'precission' (did you mean 'precision'?)`.
+ */
+export function checkOptions(options: unknown, allowed: readonly string[], what: string): void {
+  if (!isPlainObject(options)) {
+    throw new InferrtError('INVALID_ARGUMENT', `${what}: options must be an object, got ${describeValue(options)}`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      const hint = didYouMean(key, allowed);
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: unknown option '${key}'${hint || ` (known: ${allowed.join(', ')})`}`);
+    }
+  }
+}
+
+/** @internal `undefined` or a boolean; anything else is INVALID_ARGUMENT naming `what`. */
+export function optionalBoolean(v: unknown, what: string): boolean | undefined {
+  if (v !== undefined && typeof v !== 'boolean') throw new InferrtError('INVALID_ARGUMENT', `${what} must be a boolean, got ${formatValue(v)}`);
+  return v;
+}
+
+/** @internal A value as it reads in a message: strings quoted, others as written. */
+export function formatValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (typeof v === 'object' && v !== null) return describeValue(v);
+  return String(v);
+}

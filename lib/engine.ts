@@ -1,0 +1,194 @@
+/**
+ * Engine: a loaded plan (TensorRT's ICudaEngine) — weights in memory, I/O metadata, the layers as built.
+ * Create with `Runtime.load()`; run it through an {@link ExecutionContext} from `engine.createContext()`.
+ * All contexts of an engine share its weights.
+ */
+import type { NativeEngine } from './binding.js';
+import type { Backend } from './backends.js';
+import { checkOptions, formatValue, type ShapeRange } from './config.js';
+import { didYouMean } from './suggest.js';
+import { ExecutionContext, checkProfileIndex } from './context.js';
+import { dtypeFromCode, type DType } from './dtypes.js';
+import { DisposedError, InferrtError } from './errors.js';
+
+/** An input or output of an engine. */
+export interface TensorInfo {
+  name: string;
+  dtype: DType;
+  /** Dims as built; -1 where the dim is chosen at run time (inputs) or follows from the inputs (outputs). */
+  dims: number[];
+  mode: 'input' | 'output';
+  /** For inputs, the allowed shape range in each optimization profile (index = profile); empty for outputs. */
+  profiles: ShapeRange[];
+}
+
+/** What a plan's header and build config say about an engine. */
+export interface EngineInfo {
+  /** Plan format version. */
+  formatVersion: number;
+  /** The inferrt version that built the plan. */
+  libraryVersion: string;
+  backend: Backend;
+  /** GPU architecture the plan is bound to (e.g. 'sm_90'); '' for CPU plans. */
+  gpuArch: string;
+  /** The precisions the plan was built with, e.g. ['fp32', 'tf32']. */
+  precision: string[];
+  /** Size of the plan in bytes. */
+  planBytes: number;
+  /** Bytes of weights the engine holds. */
+  weightBytes: number;
+}
+
+/** A layer of the built engine, after fusion and precision assignment (what `inferrt inspect` prints). */
+export interface EngineLayer {
+  name: string;
+  kind: string;
+  /** The precision the layer runs in, e.g. 'fp32', 'fp16'. */
+  precision: string;
+  /** Names of the tensors it reads and writes. */
+  inputs: string[];
+  outputs: string[];
+}
+
+/** Options of `engine.createContext()`. Unknown keys are rejected. */
+export interface ContextOptions {
+  /** The optimization profile the context starts with. Default `0`. */
+  profile?: number;
+}
+
+/**
+ * A loaded engine. Dispose it (or use `using`) to free its weights; that disposes its contexts too. If you
+ * forget, the addon's own finalizers free the memory when the object is garbage-collected (no JS registry here,
+ * so nothing is freed twice).
+ */
+export class Engine implements Disposable {
+  #native: NativeEngine | null;
+  readonly #io: TensorInfo[];
+  readonly #info: EngineInfo;
+  readonly #numProfiles: number;
+  #contexts = new Set<WeakRef<ExecutionContext>>();
+
+  /** @internal Engines come from `Runtime.load()`. */
+  constructor(native: NativeEngine) {
+    this.#native = native;
+    this.#io = native.ioTensors().map((t) => ({
+      name: t.name,
+      dtype: dtypeFromCode(t.dtype),
+      dims: [...t.dims],
+      mode: t.mode,
+      profiles: t.mode === 'input' ? t.profiles.map((r) => ({ min: [...r.min], opt: [...r.opt], max: [...r.max] })) : [],
+    }));
+    const info = native.info();
+    this.#info = { ...info, backend: info.backend as Backend, precision: [...info.precision] };
+    this.#numProfiles = native.numProfiles();
+  }
+
+  /** @internal */
+  native(): NativeEngine {
+    if (!this.#native) throw new DisposedError('Engine');
+    return this.#native;
+  }
+
+  /** Whether `dispose()` has been called. */
+  get disposed(): boolean {
+    return this.#native === null;
+  }
+
+  /** The inputs, in network order. */
+  get inputs(): TensorInfo[] {
+    return this.#io.filter((t) => t.mode === 'input').map(copyInfo);
+  }
+  /** The outputs, in the order they were marked. */
+  get outputs(): TensorInfo[] {
+    return this.#io.filter((t) => t.mode === 'output').map(copyInfo);
+  }
+  /** Names of all inputs then all outputs. */
+  get ioTensorNames(): string[] {
+    return this.#io.map((t) => t.name);
+  }
+
+  /** One input or output by name; INVALID_ARGUMENT listing the names there are when `name` is not one. */
+  getTensorInfo(name: string): TensorInfo {
+    const t = this.#io.find((x) => x.name === name);
+    if (!t) {
+      const names = this.#io.map((x) => x.name);
+      throw new InferrtError('INVALID_ARGUMENT', `getTensorInfo: the engine has no tensor ${formatValue(name)}${typeof name === 'string' ? didYouMean(name, names) : ''}; inputs: ${this.inputNames().join(', ')}; outputs: ${this.outputNames().join(', ')}`);
+    }
+    return copyInfo(t);
+  }
+
+  /** Number of optimization profiles (at least 1). */
+  get numProfiles(): number {
+    return this.#numProfiles;
+  }
+
+  /** Plan header and build summary. */
+  get info(): EngineInfo {
+    this.native();
+    return { ...this.#info, precision: [...this.#info.precision] };
+  }
+
+  /** The layers as built (after fusion), in execution order. */
+  get layers(): EngineLayer[] {
+    return this.native().layers();
+  }
+
+  /**
+   * Device memory the engine holds, in bytes. 0 on the CPU backend (weights live in host memory); on CUDA, the
+   * weights uploaded to the device (each context's activation arena comes on top).
+   */
+  get deviceMemorySize(): number {
+    return this.#info.backend === 'cuda' ? this.#info.weightBytes : 0;
+  }
+
+  /** A new execution context: its own input shapes, active profile and activation memory; weights are shared. */
+  createContext(options: ContextOptions = {}): ExecutionContext {
+    const native = this.native();
+    checkOptions(options, ['profile'], 'createContext');
+    const profile = options.profile ?? 0;
+    checkProfileIndex(profile, this.#numProfiles, 'createContext: profile');
+    const ctx = new ExecutionContext(this, native.createContext());
+    if (profile !== 0) ctx.setOptimizationProfile(profile);
+    for (const ref of this.#contexts) if (!ref.deref()) this.#contexts.delete(ref);
+    this.#contexts.add(new WeakRef(ctx));
+    return ctx;
+  }
+
+  /**
+   * Frees the engine and disposes its contexts. Inference already running finishes first (the native engine is
+   * released once it has); anything called afterwards throws DisposedError. Safe to call twice.
+   */
+  dispose(): void {
+    const native = this.#native;
+    if (!native) return;
+    this.#native = null;
+    const drained: Array<Promise<void>> = [];
+    for (const ref of this.#contexts) {
+      const ctx = ref.deref();
+      if (ctx) drained.push(ctx.disposeAndDrain());
+    }
+    this.#contexts.clear();
+    if (drained.length === 0) native.dispose();
+    else void Promise.all(drained).then(() => native.dispose());
+  }
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  /** @internal */
+  inputInfo(name: string): TensorInfo | undefined {
+    return this.#io.find((t) => t.name === name && t.mode === 'input');
+  }
+  /** @internal */
+  inputNames(): string[] {
+    return this.#io.filter((t) => t.mode === 'input').map((t) => t.name);
+  }
+  /** @internal */
+  outputNames(): string[] {
+    return this.#io.filter((t) => t.mode === 'output').map((t) => t.name);
+  }
+}
+
+function copyInfo(t: TensorInfo): TensorInfo {
+  return { ...t, dims: [...t.dims], profiles: t.profiles.map((r) => ({ min: [...r.min], opt: [...r.opt], max: [...r.max] })) };
+}

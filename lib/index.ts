@@ -1,0 +1,37 @@
+/**
+ * inferrt: TensorRT-style inference engines for Node.js. ONNX in, optimized plan out, run from TypeScript.
+ *
+ * ```ts
+ * import { Builder, OnnxParser, Runtime } from 'inferrt';
+ * const builder = new Builder();
+ * const network = builder.createNetwork();
+ * await OnnxParser.parseFile(network, 'model.onnx');
+ * const plan = await builder.build(network, builder.createConfig({ profiles: [...] }));
+ * using engine = await Runtime.load(plan);
+ * using ctx = engine.createContext();
+ * const outputs = await ctx.infer({ input: tensor(data, [1, 3, 224, 224]) });
+ * ```
+ * @packageDocumentation
+ */
+
+export { InferrtError, DisposedError, type ErrorCode } from './errors.js';
+export {
+  DTYPES, allocate, bytesOf, dtypeOfData, dtypeSize, floatToHalfBits, fromFloat16Bits, halfBitsToFloat, matchesDType,
+  toFloat16Bits, viewBytes, type DType, type TensorData, type TypedArrayFor,
+} from './dtypes.js';
+export { tensor, shapeSize, type NaturalDType, type Tensor, type TensorInput, type TensorLike } from './tensor.js';
+export {
+  Layer, NetworkDefinition, NetworkTensor,
+  type ActivationOp, type AutoPad, type ConvolutionParams, type ElementWiseOp, type LayerOptions, type LayerPrecision,
+  type PoolingMode, type PoolingParams, type ReduceOp, type TensorOrInts, type UnaryOp, type WindowParams,
+} from './network.js';
+export type { NativeAttributes as LayerAttributes, NativeAttrValue as LayerAttributeValue } from './binding.js';
+export { BuilderConfig, type BuilderConfigOptions, type OptimizationProfile, type Precision, type ShapeRange } from './config.js';
+export { Builder, type BuildOptions, type BuildProgress, type BuilderOptions, type LogSeverity, type Logger } from './builder.js';
+export { Plan } from './plan.js';
+export { Runtime } from './runtime.js';
+export { Engine, type ContextOptions, type EngineInfo, type EngineLayer, type TensorInfo } from './engine.js';
+export { ExecutionContext } from './context.js';
+export { plugins, hasPlugin, type PluginInfo } from './plugins.js';
+export { backends, backendSupports, cudaCompiled, cudaDevices, layerKinds, version, type Backend, type CudaDevice } from './backends.js';
+export { OnnxParser, type OnnxParseOptions, type OnnxParseProgress, type OnnxParseResult, type UnsupportedNode } from './onnx/index.js';

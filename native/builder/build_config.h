@@ -1,0 +1,31 @@
+// What the builder may do (TensorRT's IBuilderConfig): precision flags, workspace, backend and the
+// optimization profiles that bound each input's dynamic dims. Plans store a copy (with resolved profiles).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ir/dims.h"
+
+namespace inferrt {
+
+// The dims an input may take in one profile: min <= opt <= max per dim; opt is what tuning aims at.
+struct ShapeRange {
+  Dims min, opt, max;
+};
+
+// Input name -> range. After config validation every network input has an entry (static ones min=opt=max).
+using OptimizationProfile = std::map<std::string, ShapeRange>;
+
+struct BuildConfig {
+  bool fp16 = false;
+  bool int8 = false;
+  bool tf32 = false;
+  bool sparseWeights = false;
+  uint64_t workspaceBytes = 0;  // 0: no limit
+  std::string backend = "cpu";  // "cpu" or "cuda"
+  std::vector<OptimizationProfile> profiles;
+};
+
+}  // namespace inferrt

@@ -1,0 +1,65 @@
+#include "builder/builder.h"
+
+#include "builder/passes.h"
+#include "ir/error.h"
+#include "plan/plan.h"
+#include "runtime/devices.h"
+
+namespace inferrt {
+
+namespace {
+
+std::string summary(const Network& network) {
+  size_t weightBytes = 0;
+  for (const TensorInfo& t : network.tensors())
+    if (t.value && t.producer < 0) weightBytes += t.value->byteSize();
+  return std::to_string(network.inputs().size()) + " inputs, " + std::to_string(network.outputs().size()) +
+         " outputs, " + std::to_string(network.layers().size()) + " layers, " + std::to_string(weightBytes) +
+         " bytes of weights";
+}
+
+std::string gpuArchFor(const std::string& backend) {
+  if (backend != "cuda") return "";
+  return cudaArch(cudaDevices().front());  // validateConfig checked that a device is visible
+}
+
+}  // namespace
+
+BuildResult buildPlan(const Network& source, const BuildConfig& config, const BuildProgress& progress) {
+  auto report = [&](const char* stage, double fraction, const std::string& message) {
+    if (progress) progress(stage, fraction, message);
+  };
+  BuildResult result;
+  BuildLog& log = result.log;
+  report("validate", 0.0, "checking the network and the config");
+  PlanModel plan;
+  plan.network = source;
+  plan.config = config;
+  plan.config.profiles = validateConfig(plan.network, config, log);
+  log.push_back("network: " + summary(plan.network));
+  if (config.backend == "cuda")  // honest until the CUDA backend issue lands its kernels
+    log.push_back("backend cuda: no CUDA kernels yet; the plan is bound to " + gpuArchFor(config.backend) +
+                  " but its layers execute on the CPU reference kernels");
+
+  report("fold", 0.2, "folding constants");
+  foldConstants(plan.network, log);
+  report("prune", 0.5, "removing layers no output depends on");
+  eliminateDeadLayers(plan.network, log);
+  report("precision", 0.6, config.fp16 ? "assigning fp16 where allowed" : "assigning precisions");
+  assignPrecision(plan.network, config, log);
+  plan.network.validate();
+
+  report("serialize", 0.8, "writing the plan");
+  plan.header.libraryVersion = libraryVersion();
+  plan.header.backend = config.backend;
+  plan.header.gpuArch = gpuArchFor(config.backend);
+  result.plan = writePlan(plan);
+  log.push_back("engine: " + summary(plan.network));
+  log.push_back("plan: " + std::to_string(result.plan.size()) + " bytes, format version " +
+                std::to_string(kPlanFormatVersion) + ", backend " + config.backend +
+                (plan.header.gpuArch.empty() ? "" : " " + plan.header.gpuArch));
+  report("done", 1.0, "plan of " + std::to_string(result.plan.size()) + " bytes");
+  return result;
+}
+
+}  // namespace inferrt

@@ -1,0 +1,34 @@
+// The builder's passes, each in its own file, run in this order by buildPlan (builder/builder.cc). Each takes
+// the network (a copy of the user's) and adds lines to the build log; later passes (fusion, tactics, memory
+// planning) slot in between.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "builder/build_config.h"
+#include "ir/network.h"
+
+namespace inferrt {
+
+using BuildLog = std::vector<std::string>;
+
+// Checks the config against the network and returns its profiles completed: every input in every profile
+// (static inputs min = opt = max = their dims), one profile when none was given and all inputs are static.
+// Also evaluates the network's shapes at each profile's min, opt and max (config_validation.cc).
+std::vector<OptimizationProfile> validateConfig(const Network& network, const BuildConfig& config, BuildLog& log);
+
+// Replaces every layer whose outputs are computable at build time by constants (constant_folding.cc).
+void foldConstants(Network& network, BuildLog& log);
+
+// Drops layers and tensors that no output depends on; network inputs stay (dead_layer_elimination.cc).
+void eliminateDeadLayers(Network& network, BuildLog& log);
+
+// Resolves each layer's precision (fp32 / fp16) and, for fp16, rounds the fp32 weights fp16 layers read to
+// fp16-representable values (precision.cc).
+void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log);
+
+// Rebuilds `network` keeping only the layers with keepLayer[i]; tensors nobody keeps (not an input, output,
+// or read/written by a kept layer) go too. Indices are renumbered (graph_compaction.cc).
+void compactNetwork(Network& network, const std::vector<bool>& keepLayer);
+
+}  // namespace inferrt

@@ -1,0 +1,103 @@
+// Shape rules of Convolution and Pooling: NCHW-style layouts with 1 to 3 spatial dims.
+#include <string>
+#include <vector>
+
+#include "ir/ops/shape_helpers.h"
+
+namespace inferrt {
+
+namespace {
+
+constexpr std::initializer_list<DType> kFloats = {DType::Float32, DType::Float16};
+
+// The kernel_shape attribute, checked against `fromWeights` (dims of the weight tensor; kDynamic allowed).
+Dims kernelShape(const Layer& layer, const Dims& fromWeights) {
+  if (!layer.attrs.has("kernel_shape")) return fromWeights;
+  const std::vector<int64_t> k = layer.attrs.getInts("kernel_shape");
+  if (k.empty()) return fromWeights;
+  if (k.size() != fromWeights.size())
+    fail(ErrorCode::InvalidArgument, "kernel_shape has ", k.size(), " values for ", fromWeights.size(),
+         " spatial dims");
+  Dims kernel(k.size());
+  for (size_t i = 0; i < k.size(); ++i) {
+    if (k[i] < 1) fail(ErrorCode::InvalidArgument, "kernel_shape values must be >= 1, got ", k[i]);
+    kernel[i] = unifyDim(k[i], fromWeights[i], "kernel_shape vs weight dims");
+  }
+  return kernel;
+}
+
+std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
+  const TensorDesc& x = in[0];
+  const TensorDesc& w = in[1];
+  requireDType(x, 0, kFloats);
+  requireSameDType(in, 0, 1);
+  requireRank(x, 0, 3, 5);
+  if (w.dims.size() != x.dims.size())
+    fail(ErrorCode::ShapeMismatch, "weights (input 1) ", dimsToString(w.dims), " must have the rank of the input ",
+         dimsToString(x.dims));
+  const int64_t group = layer.attrs.getInt("group", 1);
+  if (group < 1) fail(ErrorCode::InvalidArgument, "attribute 'group' must be >= 1, got ", group);
+  const int64_t channels = x.dims[1], outChannels = w.dims[0];
+  if (channels >= 0 && channels % group != 0)
+    fail(ErrorCode::ShapeMismatch, "input channels ", channels, " are not divisible by group ", group);
+  if (channels >= 0 && w.dims[1] >= 0 && w.dims[1] * group != channels)
+    fail(ErrorCode::ShapeMismatch, "weights expect ", w.dims[1], " x ", group, " (group) input channels, input has ",
+         channels);
+  if (outChannels >= 0 && outChannels % group != 0)
+    fail(ErrorCode::ShapeMismatch, "output channels ", outChannels, " are not divisible by group ", group);
+  if (hasInput(in, 2)) {
+    requireSameDType(in, 0, 2);
+    requireRank(in[2], 2, 1, 1);
+    unifyDim(in[2].dims[0], outChannels, "bias (input 2) length vs output channels");
+  }
+  const Dims spatial(x.dims.begin() + 2, x.dims.end());
+  const Dims kernel = kernelShape(layer, Dims(w.dims.begin() + 2, w.dims.end()));
+  const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
+  Dims out = {x.dims[0], outChannels};
+  out.insert(out.end(), win.output.begin(), win.output.end());
+  return {makeDesc(x.dtype, out)};
+}
+
+std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<TensorDesc>& in) {
+  const std::string mode = layer.attrs.getString("mode");
+  const TensorDesc& x = in[0];
+  const bool isMax = mode == "max" || mode == "global_max";
+  if (isMax)
+    requireDType(x, 0, {DType::Float32, DType::Float16, DType::Int8, DType::UInt8, DType::Int32, DType::Int64});
+  else
+    requireDType(x, 0, kFloats);
+  requireRank(x, 0, 3, 5);
+  if (mode == "global_max" || mode == "global_average") {
+    Dims out(x.dims.size(), 1);
+    out[0] = x.dims[0];
+    out[1] = x.dims[1];
+    return {makeDesc(x.dtype, out)};
+  }
+  if (mode != "max" && mode != "average")
+    fail(ErrorCode::InvalidArgument, "unknown Pooling mode '", mode,
+         "'; expected max, average, global_max or global_average");
+  const std::vector<int64_t> kernel = layer.attrs.getInts("kernel_shape");
+  if (kernel.size() != x.dims.size() - 2)
+    fail(ErrorCode::InvalidArgument, "kernel_shape has ", kernel.size(), " values for ", x.dims.size() - 2,
+         " spatial dims");
+  for (int64_t k : kernel)
+    if (k < 1) fail(ErrorCode::InvalidArgument, "kernel_shape values must be >= 1, got ", k);
+  for (const char* key : {"ceil_mode", "count_include_pad"}) {
+    const int64_t v = layer.attrs.getInt(key, 0);
+    if (v != 0 && v != 1) fail(ErrorCode::InvalidArgument, "attribute '", key, "' must be 0 or 1, got ", v);
+  }
+  const bool ceilMode = layer.attrs.getInt("ceil_mode", 0) == 1;
+  const SpatialWindow win = resolveWindow(layer.attrs, Dims(x.dims.begin() + 2, x.dims.end()), kernel, ceilMode);
+  Dims out = {x.dims[0], x.dims[1]};
+  out.insert(out.end(), win.output.begin(), win.output.end());
+  return {makeDesc(x.dtype, out)};
+}
+
+}  // namespace
+
+void registerConvolutionSchemas() {
+  registerOpSchema({"Convolution", 2, 3, 1, 1, inferConvolution});
+  registerOpSchema({"Pooling", 1, 1, 1, 1, inferPooling});
+}
+
+}  // namespace inferrt

@@ -1,0 +1,41 @@
+// Shape rule of MatMul: numpy matmul (1-D operands promoted then squeezed, batch dims broadcast), with
+// transA/transB swapping an operand's last two dims first (no-op on 1-D operands).
+#include <utility>
+#include <vector>
+
+#include "ir/ops/shape_helpers.h"
+
+namespace inferrt {
+
+namespace {
+
+std::vector<TensorDesc> inferMatMul(const Layer& layer, const std::vector<TensorDesc>& in) {
+  requireDType(in[0], 0, {DType::Float32, DType::Float16, DType::Int32, DType::Int64});
+  requireSameDType(in, 0, 1);
+  requireRank(in[0], 0, 1);
+  requireRank(in[1], 1, 1);
+  Dims a = in[0].dims, b = in[1].dims;
+  for (const char* key : {"transA", "transB"}) {
+    const int64_t v = layer.attrs.getInt(key, 0);
+    if (v != 0 && v != 1) fail(ErrorCode::InvalidArgument, "attribute '", key, "' must be 0 or 1, got ", v);
+  }
+  if (layer.attrs.getInt("transA", 0) && a.size() >= 2) std::swap(a[a.size() - 1], a[a.size() - 2]);
+  if (layer.attrs.getInt("transB", 0) && b.size() >= 2) std::swap(b[b.size() - 1], b[b.size() - 2]);
+  const bool vecA = a.size() == 1, vecB = b.size() == 1;
+  if (vecA) a.insert(a.begin(), 1);  // [K] -> [1, K]
+  if (vecB) b.push_back(1);          // [K] -> [K, 1]
+  const int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
+  if (k >= 0 && b[b.size() - 2] >= 0 && k != b[b.size() - 2])
+    fail(ErrorCode::ShapeMismatch, "inner dims differ: A ", dimsToString(in[0].dims), " and B ",
+         dimsToString(in[1].dims), " (after transA/transB) give K = ", k, " vs ", b[b.size() - 2]);
+  Dims out = broadcastDims(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2));
+  if (!vecA) out.push_back(m);
+  if (!vecB) out.push_back(n);
+  return {makeDesc(in[0].dtype, out)};
+}
+
+}  // namespace
+
+void registerMatMulSchemas() { registerOpSchema({"MatMul", 2, 2, 1, 1, inferMatMul}); }
+
+}  // namespace inferrt

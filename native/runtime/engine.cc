@@ -1,0 +1,86 @@
+#include "runtime/engine.h"
+
+#include "ir/error.h"
+#include "runtime/devices.h"
+
+namespace inferrt {
+
+namespace {
+
+// A plan runs only where its backend (and for CUDA, its GPU architecture) is available.
+void checkBackend(const PlanHeader& header) {
+  const std::string built = "plan was built for backend " + header.backend +
+                            (header.gpuArch.empty() ? "" : " " + header.gpuArch);
+  if (header.backend == "cpu") {
+    if (!header.gpuArch.empty()) fail(ErrorCode::BadPlan, built, " but cpu plans carry no GPU architecture");
+    return;
+  }
+  if (header.backend != "cuda") fail(ErrorCode::BadPlan, "plan was built for backend '", header.backend, "', which this inferrt does not know");
+  if (!cudaCompiled()) fail(ErrorCode::BadPlan, built, " but this inferrt was built without the CUDA backend");
+  if (cudaDevices().empty()) fail(ErrorCode::BadPlan, built, " but no CUDA device is visible (", cudaUnavailableReason(), ")");
+  std::string seen;
+  for (const CudaDeviceInfo& d : cudaDevices()) {
+    if (cudaArch(d) == header.gpuArch) return;
+    seen += (seen.empty() ? "" : ", ") + cudaArch(d) + " (" + d.name + ")";
+  }
+  fail(ErrorCode::BadPlan, built, " but the visible GPUs are ", seen, "; rebuild the plan on this machine");
+}
+
+const char* precisionName(LayerPrecision p) {
+  switch (p) {
+    case LayerPrecision::Float16: return "fp16";
+    case LayerPrecision::Int8: return "int8";
+    default: return "fp32";
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const Engine> Engine::load(const uint8_t* data, size_t size) {
+  PlanModel plan = readPlan(data, size);
+  checkBackend(plan.header);
+  return std::shared_ptr<const Engine>(new Engine(std::move(plan), size));
+}
+
+Engine::Engine(PlanModel plan, size_t planBytes) : plan_(std::move(plan)) {
+  info_.formatVersion = plan_.header.formatVersion;
+  info_.libraryVersion = plan_.header.libraryVersion;
+  info_.backend = plan_.header.backend;
+  info_.gpuArch = plan_.header.gpuArch;
+  info_.precision.push_back("fp32");
+  if (plan_.config.tf32) info_.precision.push_back("tf32");
+  if (plan_.config.fp16) info_.precision.push_back("fp16");
+  if (plan_.config.int8) info_.precision.push_back("int8");
+  info_.planBytes = planBytes;
+  for (const TensorInfo& t : plan_.network.tensors())
+    if (t.value) info_.weightBytes += t.value->byteSize();
+  executor_ = std::make_unique<CpuExecutor>(plan_.network);
+}
+
+std::vector<IOTensorInfo> Engine::ioTensors() const {
+  std::vector<IOTensorInfo> out;
+  const Network& net = plan_.network;
+  for (int t : net.inputs()) {
+    IOTensorInfo io{net.tensor(t).name, net.tensor(t).dtype, net.tensor(t).dims, true, {}};
+    for (const OptimizationProfile& p : plan_.config.profiles) io.profiles.push_back(p.at(io.name));
+    out.push_back(std::move(io));
+  }
+  for (int t : net.outputs()) out.push_back({net.tensor(t).name, net.tensor(t).dtype, net.tensor(t).dims, false, {}});
+  return out;
+}
+
+std::vector<EngineLayerInfo> Engine::layers() const {
+  std::vector<EngineLayerInfo> out;
+  const Network& net = plan_.network;
+  for (const Layer& l : net.layers()) {
+    EngineLayerInfo info{l.name, l.kind, precisionName(l.precision), {}, {}};
+    for (int t : l.inputs) info.inputs.push_back(t < 0 ? "" : net.tensor(t).name);
+    for (int t : l.outputs) info.outputs.push_back(net.tensor(t).name);
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
+std::vector<TensorPtr> Engine::execute(const std::vector<TensorPtr>& inputs) const { return executor_->run(inputs); }
+
+}  // namespace inferrt

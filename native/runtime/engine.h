@@ -1,0 +1,63 @@
+// Engine: a loaded plan (TensorRT's ICudaEngine): the built network with its weights, profiles and I/O
+// metadata. Immutable once loaded, so contexts on any thread share it through shared_ptr.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/executor.h"
+#include "plan/plan.h"
+
+namespace inferrt {
+
+struct EngineInfo {
+  uint32_t formatVersion = 0;
+  std::string libraryVersion;
+  std::string backend;
+  std::string gpuArch;
+  std::vector<std::string> precision;  // "fp32", plus "tf32" / "fp16" / "int8" as the build config allowed
+  uint64_t planBytes = 0;
+  uint64_t weightBytes = 0;
+};
+
+struct IOTensorInfo {
+  std::string name;
+  DType dtype = DType::Float32;
+  Dims dims;  // kDynamic where the dim is chosen at run time
+  bool isInput = false;
+  std::vector<ShapeRange> profiles;  // inputs: the range per profile; outputs: empty
+};
+
+struct EngineLayerInfo {
+  std::string name, kind, precision;
+  std::vector<std::string> inputs;  // "" for an absent optional input
+  std::vector<std::string> outputs;
+};
+
+class Engine {
+ public:
+  // Parses, validates and checks the plan against this machine (backend, GPU architecture); BadPlan on any fault.
+  static std::shared_ptr<const Engine> load(const uint8_t* data, size_t size);
+
+  const Network& network() const { return plan_.network; }
+  const std::vector<OptimizationProfile>& profiles() const { return plan_.config.profiles; }
+  const EngineInfo& info() const { return info_; }
+  std::vector<IOTensorInfo> ioTensors() const;
+  std::vector<EngineLayerInfo> layers() const;
+
+  // Runs the network on `inputs` (network input order, already validated by an ExecutionContext) and returns
+  // the outputs in network output order. Thread-safe.
+  std::vector<TensorPtr> execute(const std::vector<TensorPtr>& inputs) const;
+
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+ private:
+  Engine(PlanModel plan, size_t planBytes);
+  PlanModel plan_;
+  EngineInfo info_;
+  std::unique_ptr<CpuExecutor> executor_;  // refers to plan_.network
+};
+
+}  // namespace inferrt

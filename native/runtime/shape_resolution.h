@@ -1,0 +1,16 @@
+// Shapes of every tensor of a network for given input dims, by running the shape rules in order (and the CPU
+// kernels on small known values, so shape subgraphs such as Shape -> Gather -> Concat -> Reshape resolve).
+// Used for output shapes before infer, for checking profiles at build time, and for re-checking loaded plans.
+#pragma once
+#include <vector>
+
+#include "ir/network.h"
+#include "ir/op_registry.h"
+
+namespace inferrt {
+
+// `inputDims` in network input order (kDynamic where unknown). Returns one desc per tensor. Throws what a shape
+// rule throws (naming the layer) when the dims do not fit the network.
+std::vector<TensorDesc> resolveShapes(const Network& network, const std::vector<Dims>& inputDims);
+
+}  // namespace inferrt
