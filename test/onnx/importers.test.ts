@@ -410,3 +410,47 @@ describe('network errors', () => {
     expect(network.getTensor('y')!.dims).toEqual([2, 12]);
   });
 });
+
+describe('ConvTranspose', () => {
+  const spec = (attrs: Record<string, number | number[]>, x: number[], w: number[]): ModelSpec => {
+    const outChannels = w[1]! * ((attrs.group as number | undefined) ?? 1);
+    return {
+      nodes: [node('ConvTranspose', ['x', 'w', 'b'], ['y'], attrs, 'deconv')],
+      inputs: [fx('x', x)],
+      outputs: [out()],
+      initializers: [
+        tensor('w', T.FLOAT, w, Array.from({ length: w.reduce((a, d) => a * d, 1) }, (_, i) => Math.cos(i * 0.61))),
+        tensor('b', T.FLOAT, [outChannels], Array.from({ length: outChannels }, (_, i) => i / 4 - 0.3)),
+      ],
+    };
+  };
+
+  it('is a stride-1 convolution over zero-upsampled input with flipped, regrouped weights', async () => {
+    const s = spec({ group: 2, strides: [2, 3], dilations: [1, 2], pads: [1, 0, 0, 2], output_padding: [1, 0] }, [2, 4, 3, 4], [4, 3, 3, 2]);
+    const { layers } = imported(s);
+    expect(kinds(layers).at(-1)).toBe('Convolution');
+    expect(layers.at(-1)!.attributes).toMatchObject({ group: 2, dilations: [1, 2] });
+    await matchesOrt(s, { x: f32([2, 4, 3, 4]) });
+  });
+
+  it('honours output_shape and 1-D and 3-D windows', async () => {
+    await matchesOrt(spec({ strides: [3, 2], output_shape: [10, 8] }, [1, 2, 3, 3], [2, 3, 3, 3]), { x: f32([1, 2, 3, 3]) });
+    await matchesOrt(spec({ strides: [2], pads: [1, 1] }, [1, 3, 5], [3, 2, 4]), { x: f32([1, 3, 5]) });
+    await matchesOrt(spec({ strides: [1, 2, 1] }, [1, 2, 2, 3, 2], [2, 2, 2, 2, 2]), { x: f32([1, 2, 2, 3, 2]) });
+  });
+
+  it('rejects weights whose channels do not split into the groups', () => {
+    expect(importError(spec({ group: 2 }, [1, 3, 4, 4], [3, 2, 3, 3])).message).toMatch(/'deconv' \(ConvTranspose\).*W's first dim \(3\) must be divisible by group \(2\)/);
+  });
+});
+
+describe('LRN', () => {
+  it('matches onnxruntime with non-default size, alpha, beta and bias', async () => {
+    const s: ModelSpec = {
+      nodes: [node('LRN', ['x'], ['y'], { size: 5, alpha: f(0.02), beta: f(0.6), bias: f(1.5) }, 'lrn')],
+      inputs: [fx('x', [2, 6, 3, 5])],
+      outputs: [out()],
+    };
+    await matchesOrt(s, { x: f32([2, 6, 3, 5]) });
+  });
+});

@@ -5,6 +5,7 @@ import type { AutoPad, NetworkTensor, WindowParams } from '../../network.js';
 import type { ImportContext } from '../context.js';
 import type { ImporterTable, OpImporter } from '../importer.js';
 import type { OnnxNode } from '../node.js';
+import { convTransposeImporter } from './conv-transpose.js';
 import { maxPoolIndices } from './pool-indices.js';
 
 const autoPads: readonly string[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
@@ -131,8 +132,32 @@ function importMeanVarianceNorm(ctx: ImportContext, node: OnnxNode): NetworkTens
   return n.addElementWise(centered, denom, 'div', ctx.opts(node)).output(0);
 }
 
+/**
+ * LRN across channels: x / (bias + alpha/size · Σ x² over a window of `size` channels)^beta. The windowed sum is
+ * an average pooling (kernel size × 1, zero padding counted) over x² viewed as [N, 1, C, rest].
+ */
+function importLrn(ctx: ImportContext, node: OnnxNode): NetworkTensor {
+  const x = ctx.required(node, 0, 'X');
+  const size = node.int('size');
+  if (size === undefined || size < 1) throw node.invalid("attribute 'size' must be a positive integer");
+  const channels = x.dims[1];
+  if (x.dims.length < 3 || channels === undefined || channels < 0) throw node.unsupported(`X must be [N, C, ...] with a static C, got [${x.dims.join(', ')}]`);
+  const n = ctx.network;
+  const squared = n.addElementWise(x, x, 'mul', ctx.opts(node, 'squared')).output(0);
+  const view = n.addReshape(squared, [0, 1, channels, -1], ctx.opts(node, 'channel_rows')).output(0);
+  const before = Math.floor((size - 1) / 2);
+  const window = n.addPooling(view, 'average', { kernelShape: [size, 1], pads: [before, 0, size - 1 - before, 0], countIncludePad: true, ...ctx.opts(node, 'window_mean') }).output(0);
+  const mean = n.addReshape(window, n.addShape(x, ctx.opts(node, 'shape')).output(0), ctx.opts(node, 'window_mean_nchw')).output(0);
+  const scaled = n.addElementWise(mean, ctx.scalar(node.float('alpha', 1e-4), x.dtype, node, 'alpha'), 'mul', ctx.opts(node, 'scaled')).output(0);
+  const base = n.addElementWise(scaled, ctx.scalar(node.float('bias', 1), x.dtype, node, 'bias'), 'add', ctx.opts(node, 'base')).output(0);
+  const denom = n.addElementWise(base, ctx.scalar(node.float('beta', 0.75), x.dtype, node, 'beta'), 'pow', ctx.opts(node, 'denominator')).output(0);
+  return n.addElementWise(x, denom, 'div', ctx.opts(node)).output(0);
+}
+
 export const nnImporters: ImporterTable = {
   Conv: { import: importConv },
+  ConvTranspose: convTransposeImporter,
+  LRN: { import: importLrn },
   MaxPool: pooling('max'),
   AveragePool: pooling('average'),
   GlobalAveragePool: { import: (ctx, node) => ctx.network.addPooling(ctx.required(node, 0, 'X'), 'global_average', ctx.opts(node)).output(0) },
