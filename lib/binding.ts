@@ -175,7 +175,13 @@ const require = createRequire(import.meta.url);
 
 function loadAddon(): NativeAddon {
   const explicit = process.env.INFERRT_ADDON_PATH;
-  if (explicit) return require(path.resolve(explicit)) as NativeAddon;
+  if (explicit) {
+    try {
+      return require(path.resolve(explicit)) as NativeAddon;
+    } catch (e) {
+      throw new InferrtError('ADDON_NOT_FOUND', `inferrt: cannot load the addon INFERRT_ADDON_PATH names ('${explicit}'): ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
   const errors: string[] = [];
   try {
     // Local builds first: cmake-js and node-gyp both write build/Release/inferrt.node.

@@ -89,9 +89,7 @@ Napi::Value buildPlan(const Napi::CallbackInfo& info) {
     worker->Queue();
     return promise;
   } catch (const Napi::Error& e) {
-    Napi::Promise::Deferred rejected(env);
-    rejected.Reject(e.Value());
-    return rejected.Promise();
+    return rejectedPromise(env, e);
   }
 }
 

@@ -149,9 +149,7 @@ Napi::Value ContextWrap::infer(const Napi::CallbackInfo& info) {
     worker->Queue();
     return promise;
   } catch (const Napi::Error& e) {
-    Napi::Promise::Deferred rejected(env);
-    rejected.Reject(e.Value());
-    return rejected.Promise();
+    return rejectedPromise(env, e);
   }
 }
 

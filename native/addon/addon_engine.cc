@@ -64,9 +64,7 @@ Napi::Value EngineWrap::load(const Napi::CallbackInfo& info) {
     worker->Queue();
     return promise;
   } catch (const Napi::Error& e) {
-    Napi::Promise::Deferred rejected(env);
-    rejected.Reject(e.Value());
-    return rejected.Promise();
+    return rejectedPromise(env, e);
   }
 }
 

@@ -12,6 +12,12 @@ Napi::Value setErrorClass(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Promise rejectedPromise(Napi::Env env, const Napi::Error& error) {
+  Napi::Promise::Deferred rejected(env);
+  rejected.Reject(error.Value());
+  return rejected.Promise();
+}
+
 Napi::Error makeError(Napi::Env env, ErrorCode code, const std::string& message) {
   AddonState& s = state(env);
   if (!s.errorClass.IsEmpty()) {

@@ -15,6 +15,9 @@ Napi::Value setErrorClass(const Napi::CallbackInfo& info);
 // The JS error object for a code and message.
 Napi::Error makeError(Napi::Env env, ErrorCode code, const std::string& message);
 
+// A Promise already rejected with `error`: async entry points report bad arguments this way, not by throwing.
+Napi::Promise rejectedPromise(Napi::Env env, const Napi::Error& error);
+
 // Runs `fn`, rethrowing core failures as JS errors (Napi::Error, thrown to JS by node-addon-api).
 template <typename Fn>
 auto guard(Napi::Env env, Fn&& fn) -> decltype(fn()) {

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Builder, DisposedError, InferrtError, NetworkDefinition, Runtime, tensor, type Plan } from '../../lib/index.js';
 import { K, SEQ, buildMlp, expectClose, mlpInputs, mlpReference } from './helpers.js';
@@ -147,6 +148,31 @@ describe('input validation', () => {
     expect((await rejection(Runtime.load(corrupted))).code).toBe('BAD_PLAN');
     expect((await rejection(Runtime.load(plan.bytes.slice(0, plan.bytes.length - 7)))).code).toBe('BAD_PLAN');
     expect((await rejection(Runtime.load('/nonexistent/x.plan'))).message).toContain("cannot read plan file '/nonexistent/x.plan': ENOENT");
+  });
+});
+
+// A 4 TiB host allocation fails cleanly unless the kernel overcommits unconditionally (then it would be zero-filled).
+const overcommitsAlways = (() => {
+  try {
+    return fs.readFileSync('/proc/sys/vm/overcommit_memory', 'utf8').trim() === '1';
+  } catch {
+    return true;
+  }
+})();
+
+describe('out of memory', () => {
+  it.skipIf(overcommitsAlways)('turns a failed host allocation into OUT_OF_MEMORY and keeps the context usable', async () => {
+    const builder = new Builder({ backend: 'cpu' });
+    using net = builder.createNetwork();
+    const shape = net.addInput('shape', 'int64', [2]);
+    net.markOutput(net.addConstantOfShape(shape, net.addConstant([1], new Float32Array([0.5]))).output(), 'y');
+    using engine = await Runtime.load(await builder.build(net, builder.createConfig()));
+    using ctx = engine.createContext();
+    const huge = await rejection(ctx.infer({ shape: { data: new BigInt64Array([2n ** 20n, 2n ** 20n]), shape: [2] } }));
+    expect(huge.code).toBe('OUT_OF_MEMORY');
+    expect(huge.message).toMatch(/ConstantOfShape.*float32 tensor \[1048576, 1048576\].*failed/);
+    const { y } = await ctx.infer({ shape: { data: new BigInt64Array([2n, 3n]), shape: [2] } });
+    expect(Array.from(y!.data as Float32Array)).toEqual([0.5, 0.5, 0.5, 0.5, 0.5, 0.5]);
   });
 });
 
