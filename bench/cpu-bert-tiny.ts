@@ -8,12 +8,11 @@
  *
  * Prints build and infer times and writes bench/results/cpu-bert-tiny.json.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Builder, Runtime, version, type NetworkDefinition, type NetworkTensor } from '../lib/index.js';
+import { Builder, Runtime, type NetworkDefinition, type NetworkTensor } from '../lib/index.js';
+import { environment, round } from './environment.js';
 
 const LAYERS = 2;
 const HIDDEN = 128;
@@ -132,12 +131,7 @@ async function main(): Promise<void> {
   const mean = times.reduce((a, b) => a + b, 0) / times.length;
   const flops = LAYERS * BATCH * (SEQ * (2 * 4 * HIDDEN * HIDDEN + 2 * 2 * HIDDEN * INTERMEDIATE) + 2 * 2 * SEQ * SEQ * HIDDEN);
   const result = {
-    machine: cpus()[0]?.model ?? 'unknown',
-    cores: cpus().length,
-    node: process.version,
-    inferrt: version(),
-    date: new Date().toISOString(),
-    commit: gitCommit(),
+    ...environment(),
     model: { layers: LAYERS, hidden: HIDDEN, heads: HEADS, intermediate: INTERMEDIATE, vocab: VOCAB, weights: 'random (seeded)' },
     input: { batch: BATCH, sequence: SEQ },
     backend: 'cpu',
@@ -154,18 +148,6 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`  wrote ${out}`);
-}
-
-function round(x: number): number {
-  return Math.round(x * 100) / 100;
-}
-
-function gitCommit(): string {
-  try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-  } catch {
-    return 'uncommitted';
-  }
 }
 
 main().catch((e: unknown) => {

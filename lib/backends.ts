@@ -19,6 +19,20 @@ export function cudaCompiled(): boolean {
   return addon.cudaCompiled();
 }
 
+/**
+ * @internal Why the CUDA backend cannot be used here, as a clause for messages ('' when it can): this build has
+ * no CUDA support, or no GPU is visible.
+ */
+export function cudaUnavailableReason(): string {
+  if (!cudaCompiled()) {
+    return 'this build of the addon has no CUDA support (the CUDA toolkit with cuBLASLt was not found when it was built; reinstall on a machine with the toolkit)';
+  }
+  if (cudaDevices().length === 0) {
+    return 'the addon has CUDA support but no CUDA device is visible (check the driver and CUDA_VISIBLE_DEVICES)';
+  }
+  return '';
+}
+
 /** A visible NVIDIA GPU: its name, SM architecture ('sm_90'), memory in bytes and multiprocessor count. */
 export type CudaDevice = Readonly<NativeCudaDevice>;
 

@@ -142,6 +142,45 @@ export interface NativeCudaDevice {
   multiProcessors: number;
 }
 
+/** A CUDA stream (addon/cuda/addon_stream.h). */
+export interface NativeCudaStream {
+  device(): number;
+  /** Resolves once the work enqueued so far has finished (a host function behind it; no blocking). */
+  synchronize(): Promise<void>;
+  waitEvent(event: NativeCudaEvent): void;
+  dispose(): void;
+}
+
+/** A timing-capable CUDA event (addon/cuda/addon_event.h). */
+export interface NativeCudaEvent {
+  device(): number;
+  /** The stream must be on the event's device. */
+  record(stream: NativeCudaStream): void;
+  /** Whether the recorded work has finished (true if never recorded). */
+  done(): boolean;
+  synchronize(): Promise<void>;
+  dispose(): void;
+}
+
+/** Pinned host memory seen from JS as one ArrayBuffer (addon/cuda/addon_host_buffer.h). */
+export interface NativeHostBuffer {
+  byteLength(): number;
+  /** The same ArrayBuffer each call; detached by dispose(). */
+  buffer(): ArrayBuffer;
+  dispose(): void;
+}
+
+/** Device memory (addon/cuda/addon_device_buffer.h). */
+export interface NativeDeviceBuffer {
+  byteLength(): number;
+  device(): number;
+  /** Copies all of `source` to `offset`; a typed array is staged (copied) before this returns. */
+  upload(source: ArrayBufferView | NativeHostBuffer, stream: NativeCudaStream, offset: number): Promise<void>;
+  /** Fills all of `destination` from `offset`; `destination` is written when the Promise resolves. */
+  download(destination: ArrayBufferView | NativeHostBuffer, stream: NativeCudaStream, offset: number): Promise<void>;
+  dispose(): void;
+}
+
 export interface NativePluginInfo {
   name: string;
   version: string;
@@ -167,6 +206,17 @@ export interface NativeAddon {
   buildPlan(network: NativeNetwork, config: NativeBuildConfig, onProgress: ((p: NativeBuildProgress) => void) | null): Promise<NativeBuildResult>;
   /** Parses and validates a plan off the main thread; BAD_PLAN on any fault. */
   loadEngine(plan: Uint8Array): Promise<NativeEngine>;
+
+  // The CUDA runtime classes: present only when the addon was built with CUDA (cudaCompiled()).
+  CudaStream?: new (device: number) => NativeCudaStream;
+  CudaEvent?: new (device: number) => NativeCudaEvent;
+  /** OUT_OF_MEMORY naming the size and device when cudaMalloc fails. */
+  DeviceBuffer?: new (bytes: number, device: number) => NativeDeviceBuffer;
+  HostBuffer?: new (bytes: number) => NativeHostBuffer;
+  /** Milliseconds between two completed events of one device. */
+  cudaElapsedMs?(start: NativeCudaEvent, end: NativeCudaEvent): number;
+  /** cudaMemGetInfo: free and total bytes. */
+  cudaMemoryInfo?(device: number): { free: number; total: number };
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

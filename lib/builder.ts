@@ -3,7 +3,7 @@
  * the main thread; progress and the build log come back to JS while the event loop keeps ticking.
  */
 import type { NativeBuildProgress } from './binding.js';
-import { backends, backendSupports, cudaCompiled, layerKinds, type Backend } from './backends.js';
+import { backends, backendSupports, cudaUnavailableReason, layerKinds, type Backend } from './backends.js';
 import { BuilderConfig, checkOptions, formatValue, type BuilderConfigOptions, type OptimizationProfile, type ShapeRange } from './config.js';
 import { didYouMean } from './suggest.js';
 import { InferrtError } from './errors.js';
@@ -83,10 +83,7 @@ export class Builder {
     }
     const available = backends();
     if (requested === 'cuda' && !available.includes('cuda')) {
-      const why = cudaCompiled()
-        ? 'the addon has CUDA support but no CUDA device is visible (check the driver and CUDA_VISIBLE_DEVICES)'
-        : 'this build of the addon has no CUDA support (the CUDA toolkit with cuBLASLt was not found when it was built; reinstall on a machine with the toolkit)';
-      throw new InferrtError('CUDA_ERROR', `Builder: backend 'cuda' is not available: ${why}. Available backends: ${available.join(', ')}`);
+      throw new InferrtError('CUDA_ERROR', `Builder: backend 'cuda' is not available: ${cudaUnavailableReason()}. Available backends: ${available.join(', ')}`);
     }
     // 'auto' picks CUDA only once it has kernels: a CUDA plan would otherwise run on the CPU kernels.
     const cudaRuns = available.includes('cuda') && layerKinds().some((k) => backendSupports('cuda', k));

@@ -3,7 +3,10 @@
  * stable {@link ErrorCode} and a message naming what is wrong (the node, tensor or option; expected vs actual).
  */
 
-/** Stable error codes; native/ir/error.h mirrors these names (ADDON_NOT_FOUND is raised only in TypeScript). */
+/**
+ * Stable error codes; native/ir/error.h mirrors these names. ADDON_NOT_FOUND, OVERLOADED and TIMEOUT are raised
+ * only in TypeScript (the addon loader and the dynamic batcher), so the native enum has no entry for them.
+ */
 export type ErrorCode =
   | 'ADDON_NOT_FOUND'
   | 'INVALID_ARGUMENT'
@@ -15,6 +18,8 @@ export type ErrorCode =
   | 'OUT_OF_MEMORY'
   | 'CUDA_ERROR'
   | 'DISPOSED'
+  | 'OVERLOADED'
+  | 'TIMEOUT'
   | 'INTERNAL';
 
 /** The error type of every inferrt failure. */

@@ -34,4 +34,9 @@ export { Engine, type ContextOptions, type EngineInfo, type EngineLayer, type Te
 export { ExecutionContext } from './context.js';
 export { plugins, hasPlugin, type PluginInfo } from './plugins.js';
 export { backends, backendSupports, cudaCompiled, cudaDevices, layerKinds, version, type Backend, type CudaDevice } from './backends.js';
+export {
+  DeviceBuffer, Event, HostBuffer, Stream, cuda, cudaAvailable, memoryInfo,
+  type DeviceBufferOptions, type HostMemory, type MemoryInfo,
+} from './cuda.js';
 export { OnnxParser, type OnnxParseOptions, type OnnxParseProgress, type OnnxParseResult, type UnsupportedNode } from './onnx/index.js';
+export { createBatcher, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_QUEUE, type Batcher, type BatcherOptions, type BatcherStats } from './batcher/index.js';

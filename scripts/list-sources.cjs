@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Prints the C++ sources of the CPU-only addon, one per line, relative to the package root: every .cc under
-// native/ and plugins/ except the CUDA backend (native/backend/cuda/). binding.gyp takes its sources from here;
-// CMakeLists.txt globs the same patterns.
+// native/ and plugins/ except the CUDA backend (native/backend/cuda/) and the addon's CUDA classes
+// (native/addon/cuda/). binding.gyp takes its sources from here; CMakeLists.txt globs the same patterns.
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '..');
-const excluded = [path.join('native', 'backend', 'cuda')];
+const excluded = [path.join('native', 'backend', 'cuda'), path.join('native', 'addon', 'cuda')];
 
 function walk(dir, out) {
   for (const entry of fs.readdirSync(path.join(root, dir), { withFileTypes: true })) {

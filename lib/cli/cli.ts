@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { InferrtError } from '../errors.js';
 import { UsageError } from './args.js';
 import type { Command } from './command.js';
+import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
 import { inspectCommand } from './commands/inspect.js';
 import { runCommand } from './commands/run.js';
@@ -14,7 +15,7 @@ import { processIO, type CliIO } from './io.js';
 import { didYouMean } from '../suggest.js';
 
 /** Every command, in help order. */
-export const commands: readonly Command[] = [buildCommand, runCommand, inspectCommand];
+export const commands: readonly Command[] = [buildCommand, runCommand, inspectCommand, benchCommand];
 
 /** The package version, read from package.json (no addon needed). */
 export function packageVersion(): string {

@@ -9,6 +9,9 @@
 #include "addon/addon_state.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
+#ifdef INFERRT_WITH_CUDA
+#include "addon/cuda/cuda_module.h"
+#endif
 #include "backend/cpu/kernel_registry.h"
 #include "ir/op_registry.h"
 #include "ir/plugin_registry.h"
@@ -103,6 +106,9 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("createNetwork", Napi::Function::New<NetworkWrap::create>(env, "createNetwork"));
   exports.Set("buildPlan", Napi::Function::New<buildPlan>(env, "buildPlan"));
   exports.Set("loadEngine", Napi::Function::New<EngineWrap::load>(env, "loadEngine"));
+#ifdef INFERRT_WITH_CUDA
+  registerCudaExports(env, exports);  // Stream, Event, DeviceBuffer, HostBuffer: absent from CPU-only builds
+#endif
   return exports;
 }
 

@@ -9,6 +9,8 @@
 
 namespace inferrt::addon {
 
+struct CudaState;  // addon/cuda/cuda_state.h; only CUDA builds define it
+
 struct AddonState {
   Napi::FunctionReference errorClass;  // set by setErrorClass; empty until then
   Napi::FunctionReference networkClass;
@@ -17,6 +19,9 @@ struct AddonState {
   // Handed from the native code that creates an engine or context object to its constructor (set just before
   // the constructor runs, taken by it), so JS cannot construct one directly.
   std::shared_ptr<const Engine> pendingEngine;
+  // The CUDA classes' state: set by registerCudaExports, cleared when the environment shuts down; always null
+  // in CPU-only builds.
+  CudaState* cuda = nullptr;
 };
 
 // Creates an instance of `cls` whose constructor takes `engine` from pendingEngine.

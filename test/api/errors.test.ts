@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Builder, DisposedError, InferrtError, NetworkDefinition, Runtime, tensor, type Plan } from '../../lib/index.js';
 import { K, SEQ, buildMlp, expectClose, mlpInputs, mlpReference } from './helpers.js';
+import { thrown, rejection } from '../inferrt-errors.js';
 
 let plan: Plan;
 let twoProfiles: Plan;
@@ -9,26 +10,6 @@ beforeAll(async () => {
   plan = await buildMlp();
   twoProfiles = await buildMlp(true);
 });
-
-async function rejection(p: Promise<unknown>): Promise<InferrtError> {
-  try {
-    await p;
-  } catch (e) {
-    expect(e).toBeInstanceOf(InferrtError);
-    return e as InferrtError;
-  }
-  throw new Error('expected a rejection');
-}
-
-function thrown(fn: () => unknown): InferrtError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InferrtError);
-    return e as InferrtError;
-  }
-  throw new Error('expected a throw');
-}
 
 describe('dynamic shapes through profiles', () => {
   it('accepts two shapes in range and rejects one outside', async () => {

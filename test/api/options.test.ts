@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   Builder, BuilderConfig, InferrtError, fromFloat16Bits, halfBitsToFloat, tensor, toFloat16Bits, backends, version,
-  layerKinds, cudaCompiled,
+  layerKinds, cudaCompiled, backendSupports,
 } from '../../lib/index.js';
-
-function errorOf(fn: () => unknown): InferrtError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InferrtError);
-    return e as InferrtError;
-  }
-  throw new Error('expected a throw');
-}
+import { thrown as errorOf } from '../inferrt-errors.js';
 
 describe('createConfig', () => {
   const builder = new Builder({ backend: 'cpu' });
@@ -80,10 +71,11 @@ describe('createConfig', () => {
 });
 
 describe('Builder options', () => {
-  it('resolves auto to a usable backend', () => {
+  it('resolves auto to the CUDA backend only where it is usable and has kernels', () => {
     const b = new Builder();
     expect(backends()).toContain(b.backend);
-    expect(b.backend).toBe(backends().includes('cuda') ? 'cuda' : 'cpu');
+    const cudaRuns = backends().includes('cuda') && layerKinds().some((k) => backendSupports('cuda', k));
+    expect(b.backend).toBe(cudaRuns ? 'cuda' : 'cpu');
     expect(b.device).toBe(0);
   });
 

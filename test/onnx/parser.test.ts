@@ -7,6 +7,7 @@ import { NetworkDefinition } from '../../lib/network.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { model, modelProto, node, onnx, T, tensor, valueInfo } from './helpers.js';
 import type { onnx as pb } from 'onnx-proto';
+import { thrown } from '../inferrt-errors.js';
 
 const x = (dims: Array<number | string> = [2, 3]) => valueInfo('x', T.FLOAT, dims);
 const y = (dims: Array<number | string> | null = null) => valueInfo('y', T.FLOAT, dims);
@@ -19,16 +20,6 @@ function parse(bytes: Uint8Array, options?: Parameters<typeof OnnxParser.parse>[
 
 function layers(network: NetworkDefinition) {
   return Array.from({ length: network.numLayers }, (_, i) => network.getLayer(i));
-}
-
-function thrown(fn: () => unknown): InferrtError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(InferrtError);
-    return e as InferrtError;
-  }
-  throw new Error('expected an error');
 }
 
 /** A small deterministic PRNG so failures reproduce. */

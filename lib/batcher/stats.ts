@@ -1,0 +1,45 @@
+/** Counters a batcher keeps since its creation, for dashboards and tests. */
+
+/** What `batcher.stats()` returns: counts since the batcher was created. */
+export interface BatcherStats {
+  /** Requests that ran in a batch (whether their batch succeeded or failed). */
+  requests: number;
+  /** Batches run. */
+  batches: number;
+  /** Rows run, over all batches. */
+  rows: number;
+  /** rows / batches (0 before the first batch). */
+  meanBatchRows: number;
+  /** The most rows one batch held. */
+  maxBatchRows: number;
+  /** Requests rejected with 'OVERLOADED' because the queue was full. */
+  overloaded: number;
+  /** Requests rejected with 'TIMEOUT' because they waited longer than timeoutMs. */
+  timedOut: number;
+  /** Requests rejected because their batch failed (inference failed, or an output did not have one row per input row). */
+  failed: number;
+}
+
+/** @internal The mutable counters behind {@link BatcherStats}. */
+export class StatsCounter {
+  requests = 0;
+  batches = 0;
+  rows = 0;
+  maxBatchRows = 0;
+  overloaded = 0;
+  timedOut = 0;
+  failed = 0;
+
+  /** Counts a batch of `requests` requests holding `rows` rows as it starts. */
+  batch(requests: number, rows: number): void {
+    this.requests += requests;
+    this.batches++;
+    this.rows += rows;
+    this.maxBatchRows = Math.max(this.maxBatchRows, rows);
+  }
+
+  snapshot(): BatcherStats {
+    const { requests, batches, rows, maxBatchRows, overloaded, timedOut, failed } = this;
+    return { requests, batches, rows, meanBatchRows: batches === 0 ? 0 : rows / batches, maxBatchRows, overloaded, timedOut, failed };
+  }
+}

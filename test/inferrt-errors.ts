@@ -1,0 +1,23 @@
+/** Shared by tests: the InferrtError a call throws or a promise rejects with (failing the test if there is none). */
+import { expect } from 'vitest';
+import { InferrtError } from '../lib/errors.js';
+
+export function thrown(fn: () => unknown): InferrtError {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(InferrtError);
+    return e as InferrtError;
+  }
+  throw new Error('expected a throw');
+}
+
+export async function rejection(p: Promise<unknown>): Promise<InferrtError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(InferrtError);
+    return e as InferrtError;
+  }
+  throw new Error('expected a rejection');
+}
