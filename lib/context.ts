@@ -19,6 +19,8 @@ export class ExecutionContext implements Disposable {
   #native: NativeContext | null;
   #tail: Promise<void> = Promise.resolve();
   #pending = 0;
+  /** Input shapes given to the latest infer() (queued or running) or setInputShape, by name; what a bare array takes. */
+  #shapes = new Map<string, number[]>();
 
   /** @internal Contexts come from `engine.createContext()`. */
   constructor(engine: Engine, native: NativeContext) {
@@ -50,6 +52,7 @@ export class ExecutionContext implements Disposable {
     this.notBusy('setOptimizationProfile');
     checkProfileIndex(index, this.#engine.numProfiles, 'setOptimizationProfile: index');
     native.setOptimizationProfile(index);
+    this.#shapes.clear();
   }
 
   /**
@@ -63,6 +66,7 @@ export class ExecutionContext implements Disposable {
     const info = this.input(name, 'setInputShape');
     checkInputShape(info, dims, this.profileIndex(native), 'setInputShape');
     native.setInputShape(name, [...dims]);
+    this.#shapes.set(name, [...dims]);
   }
 
   /** Current dims of an input or output: outputs follow from the input shapes set so far (-1 where still unknown). */
@@ -190,7 +194,8 @@ export class ExecutionContext implements Disposable {
       let shape: readonly number[];
       if (isTensorData(given)) {
         data = given;
-        shape = native.getTensorShape(name);
+        // The shape of the latest infer() even while it is still queued (the native context has not seen it yet).
+        shape = this.#shapes.get(name) ?? native.getTensorShape(name);
         if (shape.some((d) => d < 0)) {
           throw new InferrtError('INVALID_ARGUMENT', `infer: input '${name}' was given as a bare ${describeValue(given)}, but its shape ${formatShape(shape)} is not known yet; pass { data, shape } or call setInputShape('${name}', dims) first`);
         }
@@ -220,6 +225,7 @@ export class ExecutionContext implements Disposable {
       }
       out[name] = { dtype: dtypeCode(info.dtype), dims: [...shape], data: bytesOf(data as ArrayBufferView) };
     }
+    for (const [name, t] of Object.entries(out)) this.#shapes.set(name, [...t.dims]);
     return out;
   }
 }

@@ -39,7 +39,8 @@ export const DTYPES: readonly DType[] = names;
 
 /** @internal */
 export function dtypeCode(dtype: DType, what = 'dtype'): number {
-  const code = codes[dtype];
+  // Own keys only: 'toString' or 'constructor' must not find Object.prototype's members.
+  const code = Object.hasOwn(codes, dtype) ? codes[dtype] : undefined;
   if (code === undefined) {
     throw new InferrtError('INVALID_ARGUMENT', `${what} must be one of ${names.join(', ')}, got ${String(dtype)}`);
   }

@@ -156,7 +156,8 @@ export class Engine implements Disposable {
 
   /**
    * Frees the engine and disposes its contexts. Inference already running finishes first (the native engine is
-   * released once it has); anything called afterwards throws DisposedError. Safe to call twice.
+   * released once it has); `createContext`, `info` and `layers` afterwards throw DisposedError, while the I/O
+   * tensor metadata read at load (names, dtypes, dims, profiles) stays readable. Safe to call twice.
    */
   dispose(): void {
     const native = this.#native;

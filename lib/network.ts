@@ -4,7 +4,8 @@
  * The ONNX parser builds through this API only: anything it builds, you can build by hand.
  */
 import { addon, type NativeAttributes, type NativeNetwork } from './binding.js';
-import { bytesOf, dtypeCode, dtypeFromCode, dtypeOfData, viewBytes, type DType, type TensorData } from './dtypes.js';
+import { bytesOf, dtypeCode, dtypeFromCode, dtypeOfData, matchesDType, viewBytes, type DType, type TensorData } from './dtypes.js';
+import { describeValue as describeData, typedArrayName } from './tensor.js';
 import { DisposedError, InferrtError } from './errors.js';
 
 /** Binary elementwise operations (numpy broadcasting). Comparisons produce bool. */
@@ -102,7 +103,7 @@ export class Layer {
   }
   /** Requests a precision for this layer (TensorRT's layer precision); 'default' follows the config. */
   setPrecision(precision: LayerPrecision): void {
-    const code = precisionCodes[precision];
+    const code = Object.hasOwn(precisionCodes, precision) ? precisionCodes[precision] : undefined;
     if (code === undefined) {
       throw new InferrtError('INVALID_ARGUMENT', `precision must be one of ${Object.keys(precisionCodes).join(', ')}, got ${String(precision)}`);
     }
@@ -131,13 +132,20 @@ export class NetworkDefinition implements Disposable {
 
   /**
    * Adds a constant (weights). `data` is copied. The dtype is taken from the typed array unless given
-   * (needed for 'bool', which shares Uint8Array with 'uint8', and 'float16' raw bits in a Uint16Array).
+   * (needed for 'bool', which shares Uint8Array with 'uint8', and 'float16' raw bits in a Uint16Array); a dtype the
+   * typed array does not hold is DTYPE_MISMATCH.
    */
   addConstant(dims: readonly number[], data: TensorData, options: { name?: string; dtype?: DType } = {}): NetworkTensor {
-    const dtype = options.dtype ?? dtypeOfData(data);
-    if (!dtype) throw new InferrtError('INVALID_ARGUMENT', 'addConstant: data must be a typed array of a supported dtype');
+    const natural = dtypeOfData(data);
+    if (!natural) throw new InferrtError('INVALID_ARGUMENT', `addConstant: data must be a typed array of a supported dtype, got ${describeData(data)}`);
+    const dtype = options.dtype ?? natural;
+    const code = dtypeCode(dtype, 'addConstant: dtype');
+    // An explicit dtype must be one the typed array holds (a Float32Array's bytes are not int64 values).
+    if (!matchesDType(dtype, data)) {
+      throw new InferrtError('DTYPE_MISMATCH', `addConstant: dtype '${dtype}' needs a ${typedArrayName[dtype]}, got ${describeData(data)}`);
+    }
     const name = options.name ?? this.native().uniqueLayerName(`const_${this.#constants++}`);
-    return this.tensor(this.native().addConstant(name, dtypeCode(dtype), [...dims], bytesOf(data)));
+    return this.tensor(this.native().addConstant(name, code, [...dims], bytesOf(data)));
   }
 
   /**
@@ -302,6 +310,14 @@ export class NetworkDefinition implements Disposable {
 
   /** An int64 constant (shape tensors and index lists). */
   int64Constant(values: readonly number[] | readonly bigint[], dims: readonly number[] = [values.length], name?: string): NetworkTensor {
+    if (!Array.isArray(values)) {
+      throw new InferrtError('INVALID_ARGUMENT', `int64Constant: values must be an array of integers, got ${describeData(values)}`);
+    }
+    values.forEach((v: unknown, i) => {
+      if (typeof v !== 'bigint' && !(typeof v === 'number' && Number.isSafeInteger(v))) {
+        throw new InferrtError('INVALID_ARGUMENT', `int64Constant: values[${i}] must be an integer, got ${typeof v === 'string' ? `'${v}'` : String(v)} (in [${values.map(String).join(', ')}])`);
+      }
+    });
     const data = BigInt64Array.from(values as readonly (number | bigint)[], (v) => BigInt(v));
     return this.addConstant(dims, data, name === undefined ? {} : { name });
   }

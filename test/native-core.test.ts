@@ -1,7 +1,7 @@
 // The native core through the raw addon API (lib/binding.ts): networks, builds, plans, engines, contexts.
 // The public TypeScript API has its own suites; these pin the native contract underneath it.
 import { describe, expect, it } from 'vitest';
-import { addon, type NativeBuildConfig, type NativeNetwork } from '../lib/binding.js';
+import { addon, type NativeAttributes, type NativeBuildConfig, type NativeNetwork } from '../lib/binding.js';
 import { headerLength, reseal, sections } from './fuzz/plan-bytes.js';
 
 class NativeError extends Error {
@@ -466,5 +466,67 @@ describe('module', () => {
     expect(addon.backendSupports('cpu', 'Nope')).toBe(false);
     expect(() => addon.backendSupports('tpu', 'MatMul')).toThrow(/backend must be 'cpu' or 'cuda'/);
     expect(addon.plugins().map((p) => p.name)).toContain('SkipLayerNorm');
+  });
+});
+
+describe('hardening', () => {
+  it('rejects integer attributes that are not finite int64 values, naming the attribute', async () => {
+    const net = addon.createNetwork();
+    const x = net.addInput('x', F32, [2, 3]);
+    for (const axis of [Infinity, -Infinity, 1e300])
+      await expectError(() => net.addLayer('Concat', `c${axis}`, [x, x], { axis }, 1), 'INVALID_ARGUMENT', /attribute 'axis'/);
+    await expectError(() => net.addLayer('Squeeze', 'sq', [x], { axes: [1e300] }, 1), 'INVALID_ARGUMENT', /attribute 'axes'/);
+    net.dispose();
+  });
+
+  it('rejects dims that overflow int64 instead of wrapping them', async () => {
+    const net = addon.createNetwork();
+    const big = net.addInput('big', F32, [2n ** 62n as unknown as number, 1]);
+    await expectError(() => net.addLayer('Concat', 'cat', [big, big], { axis: 0 }, 1), 'INVALID_ARGUMENT', /too many elements|overflow/);
+    const wide = net.addInput('wide', F32, [2n ** 40n as unknown as number, 2n ** 40n as unknown as number]);
+    await expectError(() => net.addLayer('Flatten', 'flat', [wide], { axis: 0 }, 1), 'INVALID_ARGUMENT', /too many elements|overflow/);
+    const tall = net.addInput('tall', F32, [7n * 10n ** 18n as unknown as number]);
+    const pads = net.addConstant('pads', I64, [2], bytes(new BigInt64Array([2n * 10n ** 18n, 10n ** 18n])));
+    await expectError(() => net.addLayer('Pad', 'pad', [tall, pads], {}, 1), 'INVALID_ARGUMENT', /too many elements|overflow/);
+    net.dispose();
+  });
+
+  it('checks for dispose after running argument getters (no use after free)', async () => {
+    const { net } = affineNetwork();
+    const x = net.findTensor('x');
+    const attrs = { op: 'relu' } as Record<string, unknown>;
+    Object.defineProperty(attrs, 'alpha', { enumerable: true, get: () => (net.dispose(), 1) });
+    await expectError(() => net.addLayer('Activation', 'act', [x], attrs as NativeAttributes, 1), 'DISPOSED');
+
+    const { net: net2 } = affineNetwork();
+    const cfg = config({ profiles: [affineProfile] }) as unknown as Record<string, unknown>;
+    Object.defineProperty(cfg, 'backend', { enumerable: true, get: () => (net2.dispose(), 'cpu') });
+    await expectError(() => addon.buildPlan(net2, cfg as unknown as NativeBuildConfig, null), 'DISPOSED');
+
+    const engine = await addon.loadEngine(await affinePlan());
+    const ctx = engine.createContext();
+    const input = { dtype: F32, data: bytes(new Float32Array(4)) } as Record<string, unknown>;
+    Object.defineProperty(input, 'dims', { enumerable: true, get: () => (ctx.dispose(), [1, 4]) });
+    await expectError(() => ctx.infer({ x: input as never }), 'DISPOSED');
+    engine.dispose();
+  });
+
+  it('never reads an input buffer that a later getter detached', async () => {
+    const net = addon.createNetwork();
+    const a = net.addInput('a', F32, [4]);
+    const b = net.addInput('b', F32, [4]);
+    const [y] = net.addLayer('ElementWise', 'add', [a, b], { op: 'add' }, 1);
+    net.markOutput(y!);
+    const { plan } = await addon.buildPlan(net, config(), null);
+    net.dispose();
+    const engine = await addon.loadEngine(plan);
+    const ctx = engine.createContext();
+    const aData = new Float32Array([1, 2, 3, 4]);
+    const bInput = { dtype: F32, data: bytes(new Float32Array(4)) } as Record<string, unknown>;
+    // 'a' sorts first, so its data is read before b's dims getter detaches it.
+    Object.defineProperty(bInput, 'dims', { enumerable: true, get: () => (structuredClone(aData.buffer, { transfer: [aData.buffer] }), [4]) });
+    await expectError(() => ctx.infer({ a: { dtype: F32, dims: [4], data: bytes(aData) }, b: bInput as never }), 'SHAPE_MISMATCH', /input 'a'.*0 bytes of data/);
+    ctx.dispose();
+    engine.dispose();
   });
 });

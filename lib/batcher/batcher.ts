@@ -51,6 +51,9 @@ export function createBatcher(engine: Engine, options: BatcherOptions): Batcher 
   return new DynamicBatcher(engine, options);
 }
 
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A queued request with its promise's settlers. */
 interface Pending extends PreparedRequest, Queued {
   resolve(outputs: Record<string, Tensor>): void;
@@ -198,10 +201,11 @@ class DynamicBatcher implements Batcher {
     this.#timer = undefined;
     this.#timerAt = wake;
     if (wake === Infinity) return;
+    // Node fires a delay above 2^31 - 1 ms after 1 ms instead; a far deadline wakes early, finds nothing due, re-arms.
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Infinity;
       this.pump();
-    }, Math.max(0, Math.ceil(wake - now)));
+    }, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(wake - now))));
   }
 }

@@ -5,7 +5,7 @@
  * SHAPE_MISMATCH for a shape the engine or the batcher cannot take.
  */
 import { isPlainObject } from '../config.js';
-import { dtypeCode, matchesDType, type DType, type TensorData } from '../dtypes.js';
+import { bytesOf, dtypeCode, matchesDType, viewBytes, type DType, type TensorData } from '../dtypes.js';
 import type { TensorInfo } from '../engine.js';
 import { InferrtError } from '../errors.js';
 import { didYouMean } from '../suggest.js';
@@ -62,7 +62,7 @@ export function prepareRequest(inputs: Record<string, TensorInput>, spec: Reques
     rows = shape[0]!;
     rowsFrom = info.name;
     keyParts.push(shape.slice(1).join('x'));
-    tensors.set(info.name, { data: data.slice(), shape });
+    tensors.set(info.name, { data: copyData(info.dtype, data), shape });
   }
   return { rows, key: keyParts.join('|'), tensors };
 }
@@ -104,6 +104,14 @@ function readInput(info: TensorInfo, given: TensorInput | undefined): { data: Te
     throw new InferrtError('INVALID_ARGUMENT', `${what}: shape of input '${name}' must be an array of non-negative integers, got ${Array.isArray(shape) ? `[${shape.map(String).join(', ')}]` : describeValue(shape)}`);
   }
   return { data, shape: [...(shape as number[])] };
+}
+
+/**
+ * A copy of `data` in a buffer of its own. Not `data.slice()`: a Node Buffer is a Uint8Array whose `slice` returns
+ * a view of the caller's memory, which the caller may overwrite while the request waits in the queue.
+ */
+function copyData(dtype: DType, data: TensorData): TensorData {
+  return viewBytes(dtype, bytesOf(data).slice());
 }
 
 function checkDType(info: TensorInfo, data: TensorData): void {

@@ -34,6 +34,9 @@ export interface RunFacts {
   aborted: boolean;
 }
 
+/** The longest delay setTimeout / setInterval honour. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (
     (typeof value === 'object' || typeof value === 'function') &&
@@ -93,7 +96,8 @@ export class QueryTracker<S> {
       else cfg.signal.addEventListener('abort', this.abortListener, { once: true });
     }
     if (cfg.onProgress !== undefined && !this.aborted) {
-      this.progressTimer = setInterval(() => this.reportProgress(), cfg.progressIntervalMs);
+      // Node runs an interval above 2^31 - 1 ms every 1 ms instead; clamp (about 24.8 days is "never" for a run).
+      this.progressTimer = setInterval(() => this.reportProgress(), Math.min(MAX_TIMER_MS, cfg.progressIntervalMs));
     }
   }
 

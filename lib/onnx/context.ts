@@ -215,6 +215,11 @@ export class ImportContext {
   }
 }
 
+/** Whether a dtype holds floating-point values (float attributes apply to integer tensors only via float math). */
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float16';
+}
+
 /** Elements of a typed array as numbers (float16 bits decoded, int64 clamped to the safe range). */
 export function numbersOf(dtype: DType, data: TensorData): number[] {
   if (data instanceof BigInt64Array) {

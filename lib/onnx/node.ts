@@ -59,6 +59,16 @@ export class OnnxNode {
     return this.attributes.has(name);
   }
 
+  /**
+   * INVALID_MODEL when attribute `name` is set at an opset where it has become input `input` (from opset
+   * `since`): ignoring it would silently compute something else.
+   */
+  rejectMovedAttribute(name: string, since: number, input: number): void {
+    if (this.opset >= since && this.has(name)) {
+      throw this.invalid(`attribute '${name}' is not part of ${this.opType} from opset ${since}; it is input ${input} there`);
+    }
+  }
+
   int(name: string, fallback: number): number;
   int(name: string): number | undefined;
   int(name: string, fallback?: number): number | undefined {

@@ -80,10 +80,12 @@ Napi::Value buildPlan(const Napi::CallbackInfo& info) {
   try {
     NetworkWrap* wrap = NetworkWrap::fromValue(info[0]);
     if (!wrap) badArgument(env, "buildPlan: network", "a NativeNetwork (addon.createNetwork())", info[0]);
-    const Network& network = wrap->network(env);
+    wrap->network(env);  // DISPOSED before argument errors
     BuildConfig config = toBuildConfig(info[1], "buildPlan: config");
     if (!info[2].IsUndefined() && !info[2].IsNull() && !info[2].IsFunction())
       badArgument(env, "buildPlan: onProgress", "a function or null", info[2]);
+    // Reading the config can run JS (getters) that disposes the network: take it only afterwards.
+    const Network& network = wrap->network(env);
     auto* worker = new BuildWorker(env, network, std::move(config), info[2]);
     Napi::Promise promise = worker->promise();
     worker->Queue();

@@ -1,6 +1,8 @@
 #include "addon/addon_context.h"
 
 #include <climits>
+#include <utility>
+#include <vector>
 
 #include "addon/addon_state.h"
 #include "addon/convert.h"
@@ -61,6 +63,7 @@ std::map<std::string, HostInput> toHostInputs(const Napi::Value& v) {
   Napi::Object o = v.As<Napi::Object>();
   Napi::Array names = o.GetPropertyNames();
   std::map<std::string, HostInput> inputs;
+  std::vector<std::pair<std::string, Napi::Value>> data;
   for (uint32_t i = 0; i < names.Length(); ++i) {
     const std::string name = names.Get(i).ToString().Utf8Value();
     const std::string what = "infer: inputs['" + name + "']";
@@ -70,10 +73,14 @@ std::map<std::string, HostInput> toHostInputs(const Napi::Value& v) {
     HostInput in;
     in.dtype = toDType(to.Get("dtype"), what + ".dtype");
     in.dims = toDims(to.Get("dims"), what + ".dims", 0);
-    const uint8_t* data = nullptr;
-    toBytes(to.Get("data"), what + ".data", &data, &in.size);
-    in.data = data;
+    data.emplace_back(name, to.Get("data"));
     inputs[name] = in;
+  }
+  // Pointers into JS memory are taken last: a getter above could detach or replace a buffer read earlier.
+  for (const auto& [name, value] : data) {
+    const uint8_t* bytes = nullptr;
+    toBytes(value, "infer: inputs['" + name + "'].data", &bytes, &inputs[name].size);
+    inputs[name].data = bytes;
   }
   return inputs;
 }
@@ -119,9 +126,10 @@ Napi::Value ContextWrap::getOptimizationProfile(const Napi::CallbackInfo& info) 
 
 Napi::Value ContextWrap::setInputShape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  ExecutionContext& ctx = live(env);
+  live(env);  // DISPOSED before argument errors
   const std::string name = toString(info[0], "setInputShape: name");
   const Dims dims = toDims(info[1], "setInputShape: dims", 0);
+  ExecutionContext& ctx = live(env);  // after toDims: its getters may have disposed the context
   guard(env, [&] { ctx.setInputShape(name, dims); });
   return env.Undefined();
 }
@@ -136,12 +144,15 @@ Napi::Value ContextWrap::getTensorShape(const Napi::CallbackInfo& info) {
 Napi::Value ContextWrap::infer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   try {
-    ExecutionContext& ctx = live(env);
+    live(env);
     if (busy_)
       throw makeError(env, ErrorCode::InvalidArgument,
                       "infer: this ExecutionContext is already running an infer; await it first (or use one context per "
                       "concurrent request)");
     const std::map<std::string, HostInput> inputs = toHostInputs(info[0]);
+    // Reading the inputs can run JS (getters) that disposes this context or starts an infer: check again.
+    ExecutionContext& ctx = live(env);
+    if (busy_) throw makeError(env, ErrorCode::InvalidArgument, "infer: an infer was started while reading the inputs");
     std::vector<TensorPtr> copies = guard(env, [&] { return ctx.prepareInputs(inputs); });
     auto* worker = new InferWorker(env, this, ctx.engine(), std::move(copies));
     Napi::Promise promise = worker->promise();

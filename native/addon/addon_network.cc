@@ -72,22 +72,26 @@ const Network& NetworkWrap::network(Napi::Env env) const {
 
 Napi::Value NetworkWrap::addInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Network& net = live(env);
+  live(env);  // DISPOSED before argument errors
   const std::string name = toString(info[0], "addInput: name");
   const DType dtype = toDType(info[1], "addInput: dtype");
   const Dims dims = toDims(info[2], "addInput: dims", kDynamic);
+  // Converting arguments can run JS (getters, proxies) that disposes this network: take it only afterwards.
+  Network& net = live(env);
   return Napi::Number::New(env, guard(env, [&] { return net.addInput(name, dtype, dims); }));
 }
 
 Napi::Value NetworkWrap::addConstant(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Network& net = live(env);
+  live(env);  // DISPOSED before argument errors
   const std::string name = toString(info[0], "addConstant: name");
   const DType dtype = toDType(info[1], "addConstant: dtype");
   const Dims dims = toDims(info[2], "addConstant: dims", 0);
   const uint8_t* data = nullptr;
   size_t size = 0;
   toBytes(info[3], "addConstant: data", &data, &size);
+  // Converting arguments can run JS (getters, proxies) that disposes this network: take it only afterwards.
+  Network& net = live(env);
   return Napi::Number::New(env, guard(env, [&] {
     try {
       return net.addConstant(name, std::make_shared<const Tensor>(Tensor::fromBytes(dtype, dims, data, size)));
@@ -99,12 +103,14 @@ Napi::Value NetworkWrap::addConstant(const Napi::CallbackInfo& info) {
 
 Napi::Value NetworkWrap::addLayer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Network& net = live(env);
+  live(env);  // DISPOSED before argument errors
   const std::string kind = toString(info[0], "addLayer: kind");
   const std::string name = toString(info[1], "addLayer: name");
   const std::vector<int64_t> inputs = toIntList(info[2], "addLayer: inputs", -1, INT_MAX);
   const Attributes attrs = toAttributes(info[3], "addLayer: attrs");
   const int numOutputs = static_cast<int>(toInt(info[4], "addLayer: numOutputs", 1, 4096));
+  // Converting arguments can run JS (getters, proxies) that disposes this network: take it only afterwards.
+  Network& net = live(env);
   std::vector<int> ids;
   for (int64_t i : inputs) ids.push_back(static_cast<int>(i));
   return fromIndices(env, guard(env, [&] { return net.addLayer(kind, name, ids, attrs, numOutputs); }));

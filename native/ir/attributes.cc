@@ -6,6 +6,11 @@
 
 namespace inferrt {
 
+namespace {
+// An integral double that fits int64 (casting one that does not, or an infinity, is undefined behaviour).
+bool isInt64(double d) { return std::floor(d) == d && d >= -0x1p63 && d < 0x1p63; }
+}  // namespace
+
 const AttrValue& Attributes::require(const std::string& key) const {
   auto it = values_.find(key);
   if (it == values_.end()) fail(ErrorCode::InvalidArgument, "missing attribute '", key, "'");
@@ -15,8 +20,8 @@ const AttrValue& Attributes::require(const std::string& key) const {
 int64_t Attributes::getInt(const std::string& key) const {
   const AttrValue& v = require(key);
   if (auto p = std::get_if<int64_t>(&v)) return *p;
-  if (auto d = std::get_if<double>(&v); d && std::floor(*d) == *d) return static_cast<int64_t>(*d);
-  fail(ErrorCode::InvalidArgument, "attribute '", key, "' must be an integer");
+  if (auto d = std::get_if<double>(&v); d && isInt64(*d)) return static_cast<int64_t>(*d);
+  fail(ErrorCode::InvalidArgument, "attribute '", key, "' must be an integer in int64 range");
 }
 int64_t Attributes::getInt(const std::string& key, int64_t fallback) const {
   return has(key) ? getInt(key) : fallback;
@@ -47,7 +52,7 @@ std::vector<int64_t> Attributes::getInts(const std::string& key) const {
   if (auto d = std::get_if<std::vector<double>>(&v)) {
     std::vector<int64_t> out;
     for (double x : *d) {
-      if (std::floor(x) != x) fail(ErrorCode::InvalidArgument, "attribute '", key, "' must hold integers");
+      if (!isInt64(x)) fail(ErrorCode::InvalidArgument, "attribute '", key, "' must hold integers in int64 range");
       out.push_back(static_cast<int64_t>(x));
     }
     return out;

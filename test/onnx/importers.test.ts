@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { InferrtError } from '../../lib/errors.js';
 import { NetworkDefinition, type Layer } from '../../lib/network.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { f, model, node, T, tensor, valueInfo, type ModelSpec } from './helpers.js';
-import { canRun, expectMatchesOrt, f32, i64, runInferrt, type HostTensor } from './run.js';
+import { canRun, f32, i64, importError, matchesOrt, runInferrt } from './run.js';
 
 function imported(spec: ModelSpec): { network: NetworkDefinition; layers: Layer[] } {
   const network = new NetworkDefinition();
@@ -12,21 +11,6 @@ function imported(spec: ModelSpec): { network: NetworkDefinition; layers: Layer[
 }
 
 const kinds = (layers: Layer[]) => layers.map((l) => l.kind);
-
-function importError(spec: ModelSpec): InferrtError {
-  try {
-    OnnxParser.parse(new NetworkDefinition(), model(spec));
-  } catch (e) {
-    expect(e).toBeInstanceOf(InferrtError);
-    return e as InferrtError;
-  }
-  throw new Error('expected an error');
-}
-
-/** Numeric check against onnxruntime when the addon can build and run engines. */
-async function matchesOrt(spec: ModelSpec, inputs: Record<string, HostTensor>, tol?: number): Promise<void> {
-  if (canRun) await expectMatchesOrt(model(spec), inputs, tol);
-}
 
 const fx = (name: string, dims: number[]) => valueInfo(name, T.FLOAT, dims);
 const out = (name = 'y') => valueInfo(name, T.FLOAT, null);

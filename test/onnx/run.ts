@@ -8,6 +8,8 @@ import { addon } from '../../lib/binding.js';
 import { dtypeCode, dtypeFromCode, viewBytes, type DType, type TensorData } from '../../lib/dtypes.js';
 import { NetworkDefinition } from '../../lib/network.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
+import { InferrtError } from '../../lib/errors.js';
+import { model, type ModelSpec } from './helpers.js';
 
 export interface HostTensor {
   dtype: DType;
@@ -72,4 +74,20 @@ export async function expectMatchesOrt(bytes: Uint8Array, inputs: Record<string,
       else expect(Math.abs(a[i]! - b[i]!), `${name}[${i}]: ${a[i]} vs ${b[i]}`).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(b[i]!)));
     }
   }
+}
+
+/** The InferrtError importing `spec` throws (fails the test when it imports cleanly). */
+export function importError(spec: ModelSpec): InferrtError {
+  try {
+    OnnxParser.parse(new NetworkDefinition(), model(spec));
+  } catch (e) {
+    expect(e).toBeInstanceOf(InferrtError);
+    return e as InferrtError;
+  }
+  throw new Error('expected an error');
+}
+
+/** Numeric check of `spec` against onnxruntime when the addon can build and run engines. */
+export async function matchesOrt(spec: ModelSpec, inputs: Record<string, HostTensor>, tol?: number): Promise<void> {
+  if (canRun) await expectMatchesOrt(model(spec), inputs, tol);
 }

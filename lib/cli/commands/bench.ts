@@ -6,6 +6,7 @@
 import { writeFile } from 'node:fs/promises';
 import type { PeakResult, RunSummary, SampleLibrary, SystemUnderTest } from '../../loadgen/index.js';
 import { findPeakQps, formatProgress, formatReport, runScenario, toRecord } from '../../loadgen/index.js';
+import { InferrtError } from '../../errors.js';
 import { UsageError } from '../args.js';
 import { batched, contextPool, type RequestRunner } from '../bench/system.js';
 import { requestFromFiles, syntheticRequests, type Request } from '../bench/samples.js';
@@ -13,7 +14,7 @@ import { defineCommand } from '../command.js';
 import { formatMs } from '../format.js';
 import { matchInputs, profileFromInputs, readInputArgs } from '../inputs.js';
 import { writeLines } from '../io.js';
-import { loadLibrary } from '../library.js';
+import { loadLibrary, type Library } from '../library.js';
 import { buildOptions, openModel } from '../model.js';
 import { ProgressLine } from '../progress.js';
 import { didYouMean } from '../../suggest.js';
@@ -80,12 +81,17 @@ export const benchCommand = defineCommand({
       beforeBuild: (slots) => (args.length > 0 ? profileFromInputs(slots, matchInputs(slots, args)) : undefined),
     });
     const { engine } = opened;
-    const samples: Request[] = args.length > 0
-      ? [requestFromFiles(matchInputs(engine.inputs, args), engine.inputs)]
-      : syntheticRequests(lib, engine.inputs, 0, seed);
-    // No queue bound: the load generator sets the load (Offline issues every sample at once) and latency shows overload.
-    const unbounded = 2 ** 31 - 1;
-    const runner = batch > 1 ? batched(lib.createBatcher(engine, { maxBatch: batch, maxDelayMs, contexts, maxQueue: unbounded })) : contextPool(engine, contexts, 0);
+    let runner: RequestRunner;
+    let samples: Request[];
+    try {
+      samples = args.length > 0
+        ? [requestFromFiles(matchInputs(engine.inputs, args), engine.inputs)]
+        : syntheticRequests(lib, engine.inputs, 0, seed);
+      runner = createRunner(lib, engine, batch, maxDelayMs, contexts);
+    } catch (e) {
+      engine.dispose();
+      throw e;
+    }
     const progress = new ProgressLine(io.stderr, !options.quiet);
     try {
       const warm = await warmUp(runner, samples, batch * contexts);
@@ -142,6 +148,19 @@ export const benchCommand = defineCommand({
     }
   },
 });
+
+/** The batcher (`--batch` > 1) or a context pool; the batcher's option errors name the flag they came from. */
+function createRunner(lib: Library, engine: Engine, batch: number, maxDelayMs: number, contexts: number): RequestRunner {
+  if (batch === 1) return contextPool(engine, contexts, 0);
+  // No queue bound: the load generator sets the load (Offline issues every sample at once) and latency shows overload.
+  const unbounded = 2 ** 31 - 1;
+  try {
+    return batched(lib.createBatcher(engine, { maxBatch: batch, maxDelayMs, contexts, maxQueue: unbounded }));
+  } catch (e) {
+    if (!(e instanceof InferrtError) || e.code !== 'INVALID_ARGUMENT') throw e;
+    throw new InferrtError(e.code, `--batch ${batch}: ${e.message.replace(/^createBatcher: /, '')}`);
+  }
+}
 
 function scenarioOf(value: string | undefined): ScenarioFlag {
   const names = Object.keys(scenarios);

@@ -3,7 +3,7 @@
  * "flatten to 2-D at axis" meaning.
  */
 import type { ActivationOp, NetworkTensor } from '../../network.js';
-import type { ImportContext } from '../context.js';
+import { isFloat, type ImportContext } from '../context.js';
 import type { ImporterTable, OpImporter } from '../importer.js';
 import type { OnnxNode } from '../node.js';
 import { oneHotMask } from './indexing.js';
@@ -27,10 +27,12 @@ function importClip(ctx: ImportContext, node: OnnxNode): NetworkTensor {
   if (node.opset < 11) {
     return ctx.network.addActivation(x, 'clip', { alpha: node.float('min'), beta: node.float('max'), ...ctx.opts(node) }).output(0);
   }
+  node.rejectMovedAttribute('min', 11, 1);
+  node.rejectMovedAttribute('max', 11, 2);
   const lo = ctx.input(node, 1);
   const hi = ctx.input(node, 2);
-  const loValue = lo ? ctx.constantScalar(node, 1, 'min') : undefined;
-  const hiValue = hi ? ctx.constantScalar(node, 2, 'max') : undefined;
+  const loValue = lo ? clipBound(ctx, node, lo, 1, 'min') : undefined;
+  const hiValue = hi ? clipBound(ctx, node, hi, 2, 'max') : undefined;
   if (loValue !== null && hiValue !== null) {
     return ctx.network.addActivation(x, 'clip', { alpha: loValue, beta: hiValue, ...ctx.opts(node) }).output(0);
   }
@@ -39,6 +41,15 @@ function importClip(ctx: ImportContext, node: OnnxNode): NetworkTensor {
   if (lo) y = ctx.network.addElementWise(y, lo, 'max', hi ? ctx.opts(node, 'min') : ctx.opts(node)).output(0);
   if (hi) y = ctx.network.addElementWise(y, hi, 'min', ctx.opts(node)).output(0);
   return y;
+}
+
+/** A present Clip bound's value when known and exact as a number; null sends it through a Max/Min layer. */
+function clipBound(ctx: ImportContext, node: OnnxNode, t: NetworkTensor, i: number, what: string): number | null {
+  const v = t.value();
+  // int64 bounds beyond ±2^53 would round as numbers (INT64_MAX would clip 2^53 + 1).
+  const limit = BigInt(Number.MAX_SAFE_INTEGER);
+  if (v instanceof BigInt64Array && v.some((b) => b > limit || b < -limit)) return null;
+  return ctx.constantScalar(node, i, what);
 }
 
 /** Softmax/LogSoftmax. Before opset 13 the op flattens to 2-D at `axis` (default 1) and normalizes each row. */
@@ -60,19 +71,33 @@ function softmax(log: boolean): OpImporter {
   };
 }
 
-/** Shrink: x < -lambd → x + bias; x > lambd → x - bias; else 0. */
+/**
+ * Shrink: x < -lambd → x + bias; x > lambd → x - bias; else 0. On integer x the thresholds round outward
+ * (x < -1.5 is x < -1 only after ceil) and a fractional bias is added in float32, then cast back.
+ */
 function importShrink(ctx: ImportContext, node: OnnxNode): NetworkTensor {
   const x = ctx.required(node, 0, 'input');
   const lambd = node.float('lambd', 0.5);
   const bias = node.float('bias', 0);
   const n = ctx.network;
-  const c = (v: number, tag: string) => ctx.scalar(v, x.dtype, node, tag);
-  const below = n.addElementWise(x, c(-lambd, 'neg_lambd'), 'less', ctx.opts(node, 'below')).output(0);
-  const above = n.addElementWise(x, c(lambd, 'lambd'), 'greater', ctx.opts(node, 'above')).output(0);
-  const plus = n.addElementWise(x, c(bias, 'bias'), 'add', ctx.opts(node, 'plus')).output(0);
-  const minus = n.addElementWise(x, c(bias, 'bias_2'), 'sub', ctx.opts(node, 'minus')).output(0);
-  const upper = n.addWhere(above, minus, c(0, 'zero'), ctx.opts(node, 'upper')).output(0);
-  return n.addWhere(below, plus, upper, ctx.opts(node)).output(0);
+  const float = isFloat(x.dtype);
+  const viaFloat = !float && !Number.isInteger(bias);
+  const xv = viaFloat ? n.addCast(x, 'float32', ctx.opts(node, 'float')).output(0) : x;
+  const c = (v: number, t: NetworkTensor, tag: string) => ctx.scalar(v, t.dtype, node, tag);
+  const below = n.addElementWise(x, c(float ? -lambd : intThreshold(Math.ceil(-lambd), x), x, 'neg_lambd'), 'less', ctx.opts(node, 'below')).output(0);
+  const above = n.addElementWise(x, c(float ? lambd : intThreshold(Math.floor(lambd), x), x, 'lambd'), 'greater', ctx.opts(node, 'above')).output(0);
+  const plus = n.addElementWise(xv, c(bias, xv, 'bias'), 'add', ctx.opts(node, 'plus')).output(0);
+  const minus = n.addElementWise(xv, c(bias, xv, 'bias_2'), 'sub', ctx.opts(node, 'minus')).output(0);
+  const upper = n.addWhere(above, minus, c(0, xv, 'zero'), ctx.opts(node, 'upper')).output(0);
+  const y = n.addWhere(below, plus, upper, viaFloat ? ctx.opts(node, 'select') : ctx.opts(node)).output(0);
+  return viaFloat ? n.addCast(y, x.dtype, ctx.opts(node)).output(0) : y;
+}
+
+/** A comparison threshold clamped into an 8-bit x's range, so uint8 0 > -1 does not wrap to 0 > 255. */
+function intThreshold(v: number, x: NetworkTensor): number {
+  if (x.dtype === 'uint8') return Math.min(Math.max(v, 0), 255);
+  if (x.dtype === 'int8') return Math.min(Math.max(v, -128), 127);
+  return v;
 }
 
 /**

@@ -34,6 +34,7 @@ function importSplit(ctx: ImportContext, node: OnnxNode): NetworkTensor[] {
   const attrNum = node.int('num_outputs');
   if (attrNum !== undefined && attrNum !== numOutputs) throw node.invalid(`num_outputs is ${attrNum} but the node has ${numOutputs} outputs`);
   let split: NetworkTensor | number[] | undefined;
+  node.rejectMovedAttribute('split', 13, 1);
   if (node.opset < 13) split = node.ints('split');
   else split = ctx.input(node, 1) ?? undefined;
   const layer = ctx.network.addSplit(x, { axis: node.int('axis', 0), split, numOutputs, ...ctx.opts(node, undefined, numOutputs) });
@@ -51,6 +52,8 @@ function importPad(ctx: ImportContext, node: OnnxNode): NetworkTensor {
     const valueTensor = value !== 0 ? ctx.scalar(value, x.dtype, node, 'value') : null;
     return ctx.network.addPad(x, pads, { mode, value: valueTensor, ...ctx.opts(node) }).output(0);
   }
+  node.rejectMovedAttribute('pads', 11, 1);
+  node.rejectMovedAttribute('value', 11, 2);
   const axes = ctx.input(node, 3);
   return ctx.network.addPad(x, ctx.required(node, 1, 'pads'), {
     mode,
@@ -81,10 +84,13 @@ export function oneHotMask(ctx: ImportContext, node: OnnxNode, indices: NetworkT
 
 function importOneHot(ctx: ImportContext, node: OnnxNode): NetworkTensor {
   const indices = ctx.required(node, 0, 'indices');
-  const depth = ctx.constantInts(node, 1, 'depth');
-  if (!depth || depth.length !== 1) throw node.invalid('depth must be a one-element tensor');
+  const depthTensor = ctx.required(node, 1, 'depth');
+  const depth = ctx.buildTimeNumbers(depthTensor, node);
+  if (!depth) throw node.unsupported(`depth (input 1, '${node.inputs[1]}') must be known at build time (a constant, folded from constants, or given in options.inputValues)`);
+  if (depth.length !== 1) throw node.invalid('depth must be a one-element tensor');
   const values = ctx.required(node, 2, 'values');
-  const mask = oneHotMask(ctx, node, indices, depth[0]!, node.int('axis', -1));
+  // A float depth is cast to int64 (truncated) before use, as the spec says.
+  const mask = oneHotMask(ctx, node, indices, Math.trunc(depth[0]!), node.int('axis', -1));
   const n = ctx.network;
   const off = n.addGather(values, ctx.int64([0], node, 'off_index', []), 0, ctx.opts(node, 'off')).output(0);
   const on = n.addGather(values, ctx.int64([1], node, 'on_index', []), 0, ctx.opts(node, 'on')).output(0);

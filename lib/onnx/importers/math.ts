@@ -2,7 +2,7 @@
  * Unary math (Abs ... Erf, IsNaN, IsInf), MatMul, Gemm (MatMul + scale + bias), CumSum.
  */
 import type { NetworkTensor, UnaryOp } from '../../network.js';
-import type { ImportContext } from '../context.js';
+import { isFloat, type ImportContext } from '../context.js';
 import type { ImporterTable, OpImporter } from '../importer.js';
 import type { OnnxNode } from '../node.js';
 
@@ -10,7 +10,10 @@ function unary(op: UnaryOp, minOpset?: number): OpImporter {
   return { minOpset, import: (ctx, node) => ctx.network.addUnary(ctx.required(node, 0, 'X'), op, ctx.opts(node)).output(0) };
 }
 
-/** Gemm: Y = alpha * op(A) @ op(B) + beta * C, as MatMul (with transposes) + Mul + Add. */
+/**
+ * Gemm: Y = alpha * op(A) @ op(B) + beta * C, as MatMul (with transposes) + Mul + Add. On integer tensors a
+ * fractional alpha or beta is applied in float32 and the sum cast back (the ONNX reference's astype).
+ */
 function importGemm(ctx: ImportContext, node: OnnxNode): NetworkTensor {
   const a = ctx.required(node, 0, 'A');
   const b = ctx.required(node, 1, 'B');
@@ -23,16 +26,22 @@ function importGemm(ctx: ImportContext, node: OnnxNode): NetworkTensor {
   const n = ctx.network;
   const useC = c !== null && beta !== 0;
   const scaled = alpha !== 1;
+  const viaFloat = !isFloat(a.dtype) && (!Number.isInteger(alpha) || (useC && !Number.isInteger(beta)));
+  // The node's name goes to its last layer: the cast back when computing in float32.
+  const named = (last: boolean, tag: string) => (last && !viaFloat ? ctx.opts(node) : ctx.opts(node, tag));
   let y = n.addMatrixMultiply(a, b, {
     transposeA: node.int('transA', 0) !== 0,
     transposeB: node.int('transB', 0) !== 0,
-    ...(useC || scaled ? ctx.opts(node, 'matmul') : ctx.opts(node)),
+    ...named(!useC && !scaled, 'matmul'),
   }).output(0);
-  if (scaled) y = n.addElementWise(y, ctx.scalar(alpha, y.dtype, node, 'alpha'), 'mul', useC ? ctx.opts(node, 'alpha') : ctx.opts(node)).output(0);
-  if (!useC) return y;
-  let bias = c;
-  if (beta !== 1) bias = n.addElementWise(c, ctx.scalar(beta, c.dtype, node, 'beta'), 'mul', ctx.opts(node, 'beta')).output(0);
-  return n.addElementWise(y, bias, 'add', ctx.opts(node)).output(0);
+  if (viaFloat) y = n.addCast(y, 'float32', ctx.opts(node, 'float')).output(0);
+  if (scaled) y = n.addElementWise(y, ctx.scalar(alpha, y.dtype, node, 'alpha'), 'mul', named(!useC, 'alpha')).output(0);
+  if (useC) {
+    let bias = viaFloat ? n.addCast(c, 'float32', ctx.opts(node, 'c_float')).output(0) : c;
+    if (beta !== 1) bias = n.addElementWise(bias, ctx.scalar(beta, bias.dtype, node, 'beta'), 'mul', ctx.opts(node, 'beta')).output(0);
+    y = n.addElementWise(y, bias, 'add', named(true, 'add')).output(0);
+  }
+  return viaFloat ? n.addCast(y, a.dtype, ctx.opts(node)).output(0) : y;
 }
 
 export const mathImporters: ImporterTable = {

@@ -15,6 +15,7 @@ function reduce(op: ReduceOp, axesInputFrom: number): OpImporter {
         const axes = node.ints('axes');
         return ctx.network.addReduce(x, op, { axes: axes && axes.length > 0 ? axes : undefined, keepDims, ...ctx.opts(node) }).output(0);
       }
+      node.rejectMovedAttribute('axes', axesInputFrom, 1);
       const noopWithEmptyAxes = node.int('noop_with_empty_axes', 0) !== 0;
       const axesTensor = ctx.input(node, 1);
       // Known axes go in as an attribute (folded), others as the run-time input.

@@ -10,6 +10,7 @@ import type { OnnxNode } from '../node.js';
 /** Axes from the attribute (opset ≤ 12) or the input (opset ≥ 13), which must be known at build time. */
 function squeezeAxes(ctx: ImportContext, node: OnnxNode): number[] | undefined {
   if (node.opset < 13) return node.ints('axes');
+  node.rejectMovedAttribute('axes', 13, 1);
   return ctx.constantInts(node, 1, 'axes') ?? undefined;
 }
 

@@ -59,7 +59,7 @@ void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs
   if (win.rank() != xin.rank()) fail(ErrorCode::ShapeMismatch, "Convolution weights must have the input's rank");
   const int64_t batch = xin.dims()[0], channels = xin.dims()[1], outChannels = win.dims()[0];
   const int64_t group = layer.attrs.getInt("group", 1);
-  if (group < 1 || channels % group != 0 || outChannels % group != 0 || win.dims()[1] * group != channels)
+  if (group < 1 || channels % group != 0 || outChannels % group != 0 || channels / group != win.dims()[1])
     fail(ErrorCode::ShapeMismatch, "Convolution channels ", channels, " / weights ", dimsToString(win.dims()),
          " do not fit group ", group);
   if (bin && bin->numel() != outChannels)

@@ -40,7 +40,7 @@ std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<T
   const int64_t channels = x.dims[1], outChannels = w.dims[0];
   if (channels >= 0 && channels % group != 0)
     fail(ErrorCode::ShapeMismatch, "input channels ", channels, " are not divisible by group ", group);
-  if (channels >= 0 && w.dims[1] >= 0 && w.dims[1] * group != channels)
+  if (channels >= 0 && w.dims[1] >= 0 && channels / group != w.dims[1])
     fail(ErrorCode::ShapeMismatch, "weights expect ", w.dims[1], " x ", group, " (group) input channels, input has ",
          channels);
   if (outChannels >= 0 && outChannels % group != 0)

@@ -85,7 +85,7 @@ std::vector<TensorDesc> inferConcat(const Layer& layer, const std::vector<Tensor
   for (size_t i = 1; i < in.size(); ++i) {
     for (size_t d = 0; d < out.size(); ++d) {
       if (static_cast<int64_t>(d) == axis) {
-        out[d] = out[d] < 0 || in[i].dims[d] < 0 ? kDynamic : out[d] + in[i].dims[d];
+        out[d] = out[d] < 0 || in[i].dims[d] < 0 ? kDynamic : dimSum(out[d], in[i].dims[d]);
       } else if (out[d] >= 0 && in[i].dims[d] >= 0 && out[d] != in[i].dims[d]) {
         fail(ErrorCode::ShapeMismatch, "input ", i, " has shape ", dimsToString(in[i].dims), " but input 0 has ",
              dimsToString(in[0].dims), "; they may differ only on axis ", axis);

@@ -323,7 +323,7 @@ Dims paddedDims(const Dims& in, const PadGeometry& pads, bool replicates) {
     const int64_t limit = kInt64Max / 4;  // pads beyond this are nonsense and would overflow the sum
     if (b > limit || b < -limit || e > limit || e < -limit)
       fail(ErrorCode::InvalidArgument, "pads ", b, "/", e, " of axis ", i, " are out of range");
-    out[i] = in[i] + b + e;
+    out[i] = dimSum(in[i] + std::min<int64_t>(b, 0) + std::min<int64_t>(e, 0), std::max<int64_t>(b, 0) + std::max<int64_t>(e, 0));
     const int64_t kept = in[i] + std::min<int64_t>(b, 0) + std::min<int64_t>(e, 0);
     if (kept < 0)
       fail(ErrorCode::ShapeMismatch, "pads ", b, "/", e, " crop axis ", i, " of size ", in[i], " below zero");

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -91,10 +92,23 @@ inline int64_t dimsProduct(const Dims& d, size_t begin, size_t end) {
   bool dynamic = false;
   for (size_t i = begin; i < end && i < d.size(); ++i) {
     if (d[i] == 0) return 0;
-    if (d[i] < 0) dynamic = true;
-    else p *= d[i];
+    if (d[i] < 0) {
+      dynamic = true;
+    } else {
+      // Declared dims may be anything up to INT64_MAX; a wrapped product would become a bogus dim.
+      if (p > std::numeric_limits<int64_t>::max() / d[i])
+        fail(ErrorCode::InvalidArgument, "shape ", dimsToString(d), " has too many elements");
+      p *= d[i];
+    }
   }
   return dynamic ? kDynamic : p;
+}
+
+// a + b for known dims (>= 0); throws instead of overflowing.
+inline int64_t dimSum(int64_t a, int64_t b) {
+  if (a > std::numeric_limits<int64_t>::max() - b)
+    fail(ErrorCode::InvalidArgument, "dims ", a, " + ", b, " overflow int64 (too many elements)");
+  return a + b;
 }
 
 // Merges two views of the same dim (e.g. the K of a matmul): equal, or one unknown. Throws ShapeMismatch
