@@ -45,7 +45,8 @@ export class ExecutionContext implements Disposable {
 
   /**
    * Selects the optimization profile whose ranges input shapes are checked against (default 0). Input shapes set
-   * before are forgotten. Not allowed while an `infer` on this context is pending.
+   * before are kept where they lie in the new profile's ranges and forgotten otherwise. Not allowed while an
+   * `infer` on this context is pending.
    */
   setOptimizationProfile(index: number): void {
     const native = this.live('setOptimizationProfile');

@@ -26,8 +26,9 @@ export interface Batcher extends AsyncDisposable {
    */
   infer(inputs: Record<string, TensorInput>): Promise<Record<string, Tensor>>;
   /**
-   * Stops accepting requests, runs everything queued without waiting for maxDelayMs, resolves once every request
-   * has settled, then disposes the batcher's contexts (not the engine). Safe to call twice: both get one promise.
+   * Stops accepting requests, runs everything queued without waiting for maxDelayMs (a queued request whose
+   * timeoutMs passes before a context is free still rejects with 'TIMEOUT'), resolves once every request has
+   * settled, then disposes the batcher's contexts (not the engine). Safe to call twice: both get one promise.
    */
   close(): Promise<void>;
   /** Requests waiting (not yet running). */

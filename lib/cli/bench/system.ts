@@ -20,11 +20,16 @@ export interface RequestRunner {
 export function contextPool(engine: Engine, contexts: number, profile: number): RequestRunner {
   const idle: ExecutionContext[] = [];
   const all: ExecutionContext[] = [];
-  for (let i = 0; i < contexts; i++) {
-    const ctx = engine.createContext();
-    if (profile !== 0) ctx.setOptimizationProfile(profile);
-    idle.push(ctx);
-    all.push(ctx);
+  try {
+    for (let i = 0; i < contexts; i++) {
+      const ctx = engine.createContext();
+      all.push(ctx);
+      if (profile !== 0) ctx.setOptimizationProfile(profile);
+      idle.push(ctx);
+    }
+  } catch (e) {
+    for (const ctx of all) ctx.dispose();
+    throw e;
   }
   const waiting: Array<(ctx: ExecutionContext) => void> = [];
   let requests = 0;
