@@ -152,10 +152,9 @@ describe('build, plan and run', () => {
       { name: 'x', dtype: F32, dims: [-1, 4], mode: 'input', profiles: [affineProfile.x] },
       { name: 'y', dtype: F32, dims: [-1, 3], mode: 'output', profiles: [] },
     ]);
-    expect(engine.layers()).toEqual([
-      { name: 'mm', kind: 'MatMul', precision: 'fp32', inputs: ['x', 'w'], outputs: ['mm:0'] },
-      { name: 'add', kind: 'ElementWise', precision: 'fp32', inputs: ['mm:0', 'b'], outputs: ['y'] },
-    ]);
+    // The builder fuses MatMul + bias into one MatMul that takes the Add's name and output.
+    expect(log).toContain('fusion: 1 MatMul+bias GEMM (0 with GELU, 0 with ReLU); 2 -> 1 layers');
+    expect(engine.layers()).toEqual([{ name: 'add', kind: 'MatMul', precision: 'fp32', inputs: ['x', 'w', 'b'], outputs: ['y'] }]);
     const ctx = engine.createContext();
     expect(ctx.getTensorShape('y')).toEqual([-1, 3]);
     for (const rows of [1, 5]) {
@@ -211,6 +210,25 @@ describe('build, plan and run', () => {
     const out = await ctx.infer({ x: { dtype: F32, dims: [4, 3], data: bytes(x12) } });
     expect(out['flat:0']!.dims).toEqual([12]);
     expect(Array.from(floats(out['flat:0']!.data))).toEqual(Array.from(x12));
+    engine.dispose();
+  });
+
+  it('MatMul takes an optional bias [N] and an activation (what GEMM fusion emits)', async () => {
+    const net = addon.createNetwork();
+    const x = net.addInput('x', F32, [2, 4]);
+    const w = net.addConstant('w', F32, [4, 3], bytes(W));
+    const b = net.addConstant('b', F32, [3], bytes(B));
+    const column = net.addConstant('column', F32, [2, 1], bytes(new Float32Array([1, 2])));
+    await expectError(() => net.addLayer('MatMul', 'bad', [x, w, column], {}, 1), 'SHAPE_MISMATCH', /rank/);
+    await expectError(() => net.addLayer('MatMul', 'bad', [x, w, b], { activation: 'tanh' }, 1), 'INVALID_ARGUMENT', /'activation'/);
+    const [y] = net.addLayer('MatMul', 'mm', [x, w, b], { activation: 'relu' }, 1);
+    net.markOutput(y!);
+    const engine = await addon.loadEngine((await addon.buildPlan(net, config(), null)).plan);
+    net.dispose();
+    const xs = Float32Array.from({ length: 8 }, (_, i) => (i % 5) - 3);
+    const out = floats((await engine.createContext().infer({ x: { dtype: F32, dims: [2, 4], data: bytes(xs) } }))['mm:0']!.data);
+    const want = [0, 1].flatMap((r) => [0, 1, 2].map((j) => Math.max(0, B[j]! + [0, 1, 2, 3].reduce((a, k) => a + xs[r * 4 + k]! * W[k * 3 + j]!, 0))));
+    expect(Array.from(out)).toEqual(want);
     engine.dispose();
   });
 
@@ -392,7 +410,7 @@ describe('plan files', () => {
     withExtra.set(plan);
     withExtra.set(extra, plan.length);
     const engine = await addon.loadEngine(reseal(withExtra));
-    expect(engine.layers()).toHaveLength(2);
+    expect(engine.layers()).toHaveLength(1);
     engine.dispose();
 
     const prof = sections(plan).find((s) => s.tag === 'PROF')!;
@@ -407,11 +425,11 @@ describe('plan files', () => {
   it('re-validates the graph of a plan whose checksum is valid', async () => {
     const plan = await affinePlan();
     const text = new TextDecoder('latin1').decode(plan);
-    // Swap the layer kind of 'add' (ElementWise, 11 chars) for an unknown one of the same length.
-    const at = text.indexOf('ElementWise');
+    // Swap the layer kind of 'add' (MatMul after fusion, 6 chars) for an unknown one of the same length.
+    const at = text.indexOf('MatMul');
     const unknown = plan.slice();
-    unknown.set(new TextEncoder().encode('ElementWisX'), at);
-    await expectError(() => addon.loadEngine(reseal(unknown)), 'BAD_PLAN', /unknown kind 'ElementWisX'/);
+    unknown.set(new TextEncoder().encode('MatMuX'), at);
+    await expectError(() => addon.loadEngine(reseal(unknown)), 'BAD_PLAN', /unknown kind 'MatMuX'/);
     // Claim another static dim for the constant 'w': its weights no longer fit.
     const tensors = sections(plan).find((s) => s.tag === 'TNSR')!;
     // Payload: u32 count, tensor 'x' (name 4+1, dtype 1, dims 4+16, flags 1, producer 4 = 31 bytes), then 'w'.

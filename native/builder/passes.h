@@ -1,5 +1,5 @@
 // The builder's passes, each in its own file, run in this order by buildPlan (builder/builder.cc). Each takes
-// the network (a copy of the user's) and adds lines to the build log; later passes (fusion, tactics, memory
+// the network (a copy of the user's) and adds lines to the build log; later passes (tactics, memory
 // planning) slot in between.
 #pragma once
 #include <string>
@@ -22,6 +22,19 @@ void foldConstants(Network& network, BuildLog& log);
 
 // Drops layers and tensors that no output depends on; network inputs stay (dead_layer_elimination.cc).
 void eliminateDeadLayers(Network& network, BuildLog& log);
+
+// Fusion, run between dead-layer elimination and precision assignment. Each pass replaces only chains it
+// can prove equivalent (float32, intermediates read by the chain alone, constants of the right value and
+// shape) and returns what it fused.
+// Decomposed layer norms (ReduceMean/Sub/Pow/Sqrt/Div[/Mul/Add]) -> Normalization (layer_norm_fusion.cc).
+size_t fuseLayerNorms(Network& network);
+// MatMul(a, W) + bias [N] (+ relu / exact GELU) -> one MatMul with bias and activation (gemm_fusion.cc).
+struct GemmFusions {
+  size_t gemms = 0, relu = 0, gelu = 0;
+};
+GemmFusions fuseGemms(Network& network);
+// Runs the fusion passes in order and logs what they fused (fusion.cc).
+void fuseLayers(Network& network, BuildLog& log);
 
 // Resolves each layer's precision (fp32 / fp16) and, for fp16, rounds the fp32 weights fp16 layers read to
 // fp16-representable values (precision.cc).

@@ -96,7 +96,7 @@ describe('inferrt inspect', () => {
     expect(r.stdout).toContain(`(${size} bytes)`);
     expect(r.stdout).toMatch(/inputs \(2\):\n {2}x +float32 +\[-1, 4\] +min \[1, 4\] opt \[2, 4\] max \[8, 4\]\n {2}mask +int64 +\[-1, 3\] +min \[1, 3\] opt \[2, 3\] max \[8, 3\]/);
     expect(r.stdout).toMatch(/outputs \(2\):\n {2}hidden\/relu:0 +float32 +\[-1, 3\]\n {2}probs +float32 +\[-1, 3\]/);
-    expect(r.stdout).toMatch(/layers \(\d+: \d+ fp32\):\n {2} *# +name +kind +precision +inputs -> outputs\n {2} *0 +matmul +MatMul +fp32 +x, W -> /);
+    expect(r.stdout).toMatch(/layers \(\d+: \d+ fp32\):\n {2} *# +name +kind +precision +inputs -> outputs\n {2} *0 +relu +MatMul +fp32 +x, W, b -> /);  // MatMul + bias + ReLU fused
     expect(r.stdout).toMatch(/-> probs$/m);
   });
 

@@ -1,13 +1,16 @@
 // CPU kernel of MatMul (numpy matmul with transA/transB). Each output row accumulates in double (float
 // inputs) or wrapping uint64 (integer inputs) with an i-k-j loop over a contiguous copy of B, so the inner
-// loop is a unit-stride axpy the compiler vectorizes.
+// loop is a unit-stride axpy the compiler vectorizes. A fused bias and activation (builder GEMM fusion) are
+// applied in fp32 to the rounded product, as the unfused Add and Activation layers would.
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
 #include "backend/cpu/broadcast.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_common.h"
+#include "backend/cpu/math_scalar_ops.h"
 
 namespace inferrt {
 
@@ -78,6 +81,28 @@ void batchedMatMul(const T* a, const MatrixView& va, const T* b, const MatrixVie
   });
 }
 
+// out[..., j] = act(out[..., j] + bias[j]) over the fp32 output before it is stored.
+void applyEpilogue(const Layer& layer, const Tensor* bias, float* out, int64_t numel, int64_t n) {
+  const std::string act = layer.attrs.getString("activation", "none");
+  Tensor b32;
+  if (bias) {
+    if (!isFloat(bias->dtype()) || bias->rank() != 1 || bias->numel() != n)
+      fail(ErrorCode::ShapeMismatch, "MatMul bias must be float [", n, "], got ", dtypeName(bias->dtype()), " ",
+           dimsToString(bias->dims()));
+    b32 = toFloat32(*bias);
+  }
+  const float* pb = bias ? b32.data<float>() : nullptr;
+  Attributes actAttrs;
+  actAttrs.set("op", act == "none" ? std::string("relu") : act);  // relu is only a placeholder when unused
+  const Activation a = parseActivation(actAttrs);
+  for (int64_t i = 0; i < numel; ++i) {
+    float v = out[i];
+    if (pb) v = v + pb[i % n];
+    if (act != "none") v = static_cast<float>(applyActivation(a, v));
+    out[i] = v;
+  }
+}
+
 void runMatMul(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
   const Tensor& a = *inputs[0];
   const Tensor& b = *inputs[1];
@@ -100,7 +125,12 @@ void runMatMul(const Layer& layer, const std::vector<const Tensor*>& inputs, std
     const Tensor a32 = toFloat32(a), b32 = toFloat32(b);
     FloatOutput o(out);
     batchedMatMul<float, double>(a32.data<float>(), va, b32.data<float>(), vb, outBatch, o.data());
+    const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
+    if (bias || layer.attrs.getString("activation", "none") != "none")
+      applyEpilogue(layer, bias, o.data(), out.numel(), vb.cols);
     o.commit();
+  } else if ((inputs.size() > 2 && inputs[2]) || layer.attrs.getString("activation", "none") != "none") {
+    fail(ErrorCode::DTypeMismatch, "MatMul bias and activation need float inputs, got ", dtypeName(a.dtype()));
   } else if (a.dtype() == DType::Int32) {
     batchedMatMul<int32_t, uint64_t>(a.data<int32_t>(), va, b.data<int32_t>(), vb, outBatch, out.data<int32_t>());
   } else if (a.dtype() == DType::Int64) {

@@ -1,5 +1,7 @@
 // Shape rule of MatMul: numpy matmul (1-D operands promoted then squeezed, batch dims broadcast), with
-// transA/transB swapping an operand's last two dims first (no-op on 1-D operands).
+// transA/transB swapping an operand's last two dims first (no-op on 1-D operands). The builder's GEMM fusion
+// adds an optional bias (input 2, [N] along the last output dim) and an activation applied after it.
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -31,11 +33,23 @@ std::vector<TensorDesc> inferMatMul(const Layer& layer, const std::vector<Tensor
   Dims out = broadcastDims(Dims(a.begin(), a.end() - 2), Dims(b.begin(), b.end() - 2));
   if (!vecA) out.push_back(m);
   if (!vecB) out.push_back(n);
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none" && act != "relu" && act != "gelu")
+    fail(ErrorCode::InvalidArgument, "attribute 'activation' must be 'none', 'relu' or 'gelu', got '", act, "'");
+  const bool epilogue = hasInput(in, 2) || act != "none";
+  if (epilogue) requireDType(in[0], 0, {DType::Float32, DType::Float16});
+  if (hasInput(in, 2)) {  // broadcast over the last output dim only, so the output shape is unchanged
+    requireSameDType(in, 0, 2);
+    requireRank(in[2], 2, 1, 1);
+    if (vecB) fail(ErrorCode::ShapeMismatch, "a bias needs a matrix B (the output's last dim is N), got B ",
+                   dimsToString(in[1].dims));
+    unifyDim(in[2].dims[0], n, "bias length vs N");
+  }
   return {makeDesc(in[0].dtype, out)};
 }
 
 }  // namespace
 
-void registerMatMulSchemas() { registerOpSchema({"MatMul", 2, 2, 1, 1, inferMatMul}); }
+void registerMatMulSchemas() { registerOpSchema({"MatMul", 2, 3, 1, 1, inferMatMul}); }
 
 }  // namespace inferrt

@@ -1,0 +1,118 @@
+// The fusion passes' view of the network and their edit list (see fusion_rewriter.h).
+#include "builder/fusion_rewriter.h"
+
+#include <algorithm>
+
+#include "builder/passes.h"
+#include "ir/error.h"
+#include "ir/op_registry.h"
+
+namespace inferrt {
+
+FusionRewriter::FusionRewriter(const Network& network)
+    : tensors_(network.tensors()),
+      layers_(network.layers()),
+      readers_(tensors_.size()),
+      claimed_(layers_.size(), false),
+      keep_(layers_.size(), true) {
+  for (size_t l = 0; l < layers_.size(); ++l)
+    for (int t : layers_[l].inputs)
+      if (t >= 0 && (readers_[t].empty() || readers_[t].back() != static_cast<int>(l)))
+        readers_[t].push_back(static_cast<int>(l));
+}
+
+int FusionRewriter::producer(int t, const char* kind, const char* op) const {
+  if (t < 0) return -1;
+  const int l = tensors_[t].producer;
+  if (l < 0 || claimed_[l] || layers_[l].kind != kind) return -1;
+  if (op && layers_[l].attrs.getString("op", "") != op) return -1;
+  return l;
+}
+
+int FusionRewriter::soleReader(int t) const {
+  if (t < 0 || tensors_[t].isOutput || readers_[t].size() != 1) return -1;
+  return readers_[t][0];
+}
+
+bool FusionRewriter::readOnlyBy(int t, std::vector<int> readers) const {
+  if (t < 0 || tensors_[t].isOutput) return false;
+  std::sort(readers.begin(), readers.end());
+  readers.erase(std::unique(readers.begin(), readers.end()), readers.end());
+  return readers_[t] == readers;  // readers_ is in layer order, so sorted
+}
+
+const Tensor* FusionRewriter::constant(int t) const {
+  if (t < 0 || tensors_[t].producer >= 0 || !tensors_[t].value) return nullptr;
+  const Tensor* v = tensors_[t].value.get();
+  return v->dtype() == DType::Float32 ? v : nullptr;
+}
+
+bool FusionRewriter::isScalar(int t, double value) const {
+  const Tensor* v = constant(t);
+  return v && v->numel() == 1 && v->data<float>()[0] == static_cast<float>(value);
+}
+
+bool FusionRewriter::canFuse(const std::vector<int>& layers) const {
+  for (int l : layers)
+    if (l < 0 || claimed_[l] || layers_[l].precision != layers_[layers.front()].precision) return false;
+  return true;
+}
+
+int FusionRewriter::addConstant(const std::string& name, Tensor value) {
+  std::string unique = name;
+  auto taken = [&](const std::string& n) {
+    return std::any_of(tensors_.begin(), tensors_.end(), [&](const TensorInfo& t) { return t.name == n; });
+  };
+  for (int i = 1; taken(unique); ++i) unique = name + "_" + std::to_string(i);
+  TensorInfo info;
+  info.name = unique;
+  info.dtype = value.dtype();
+  info.dims = value.dims();
+  info.value = std::make_shared<const Tensor>(std::move(value));
+  tensors_.push_back(std::move(info));
+  readers_.emplace_back();
+  return static_cast<int>(tensors_.size()) - 1;
+}
+
+bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused) {
+  if (!canFuse(chain)) return false;
+  const int last = chain.back();
+  fused.name = layers_[last].name;
+  fused.outputs = layers_[last].outputs;
+  fused.precision = layers_[last].precision;
+  std::vector<TensorDesc> in;
+  for (int t : fused.inputs) {
+    TensorDesc d;
+    if (t < 0) {
+      d.present = false;
+    } else {
+      d.dtype = tensors_[t].dtype;
+      d.dims = tensors_[t].dims;
+      d.value = tensors_[t].value;
+    }
+    in.push_back(std::move(d));
+  }
+  try {  // the shape rule is the last word on whether the fused layer means what the chain did
+    const std::vector<TensorDesc> out = inferLayerShapes(fused, in);
+    const TensorInfo& want = tensors_[fused.outputs[0]];
+    if (out.size() != 1 || out[0].dtype != want.dtype || out[0].dims != want.dims) return false;
+  } catch (const Error&) {
+    return false;
+  }
+  for (int l : chain) {
+    claimed_[l] = true;
+    keep_[l] = false;
+  }
+  keep_[last] = true;
+  // readers_ is left as it was: entries of dropped layers only make later matches in this pass more
+  // conservative, and each pass builds a fresh rewriter.
+  layers_[last] = std::move(fused);
+  return true;
+}
+
+void FusionRewriter::apply(Network& network) {
+  network.assign(tensors_, layers_, network.inputs(), network.outputs());
+  compactNetwork(network, keep_);
+}
+
+}  // namespace inferrt
