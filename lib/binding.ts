@@ -100,13 +100,15 @@ export interface NativeEngineLayer {
   precision: string;
   inputs: string[];
   outputs: string[];
+  runsOn: 'cuda' | 'cpu';
+  fallbackReason?: string;
 }
 
 export interface NativeEngine {
   ioTensors(): NativeIOTensor[];
   numProfiles(): number;
   /** Plan header fields and build config summary. */
-  info(): { formatVersion: number; libraryVersion: string; backend: string; gpuArch: string; precision: string[]; planBytes: number; weightBytes: number };
+  info(): { formatVersion: number; libraryVersion: string; backend: string; gpuArch: string; precision: string[]; planBytes: number; weightBytes: number; deviceMemorySize: number; device?: number };
   layers(): NativeEngineLayer[];
   createContext(): NativeContext;
   dispose(): void;
@@ -128,6 +130,13 @@ export interface NativeContext {
   getTensorShape(name: string): number[];
   /** Runs off the main thread; inputs are copied before it returns. */
   infer(inputs: Record<string, NativeHostTensor>): Promise<Record<string, NativeHostTensor>>;
+  /** Device memory of this context (activation arena for the active profile's largest shapes, scratch). */
+  deviceMemorySize(): number;
+  /** CUDA graphs on or off for this context's later runs (no effect on the CPU backend). */
+  setCudaGraphs(enabled: boolean): void;
+  /** Per-layer GPU timing of later runs on or off (CUDA only). */
+  setProfiling(enabled: boolean): void;
+  layerTimes(): { runs: number; msByKind: Record<string, number> };
   dispose(): void;
 }
 
@@ -200,6 +209,8 @@ export interface NativeAddon {
   /** Layer kinds the IR defines, and per backend which it supports. */
   layerKinds(): string[];
   backendSupports(backend: string, kind: string): boolean;
+  /** The CUDA backend's activation-arena planner (for tests). */
+  planArena(requests: Array<{ bytes: number; first: number; last: number }>): { offsets: number[]; totalBytes: number };
   plugins(): NativePluginInfo[];
   createNetwork(): NativeNetwork;
   /** Runs off the main thread; progress arrives on the main thread. */

@@ -22,8 +22,8 @@ export type Logger = (severity: LogSeverity, message: string) => void;
 export interface BuilderOptions {
   /**
    * Where built engines run. Default `'auto'`: `'cuda'` when `backends()` lists it (the addon was built with CUDA
-   * and a GPU is visible) and the CUDA backend has kernels, else `'cpu'`. (Until the CUDA kernels land, a
-   * `'cuda'` plan is bound to the GPU's architecture but its layers run on the CPU reference kernels.)
+   * and a GPU is visible) and the CUDA backend has kernels, else `'cpu'`. On CUDA, a layer without a GPU kernel
+   * for its case runs on the CPU reference kernel with copies; the build log and `engine.layers[i].runsOn` say which.
    * Asking for `'cuda'` where it is unavailable throws CUDA_ERROR saying why.
    */
   backend?: 'auto' | Backend;
@@ -85,7 +85,7 @@ export class Builder {
     if (requested === 'cuda' && !available.includes('cuda')) {
       throw new InferrtError('CUDA_ERROR', `Builder: backend 'cuda' is not available: ${cudaUnavailableReason()}. Available backends: ${available.join(', ')}`);
     }
-    // 'auto' picks CUDA only once it has kernels: a CUDA plan would otherwise run on the CPU kernels.
+    // 'auto' picks CUDA only where it has kernels (an addon built without them reports none).
     const cudaRuns = available.includes('cuda') && layerKinds().some((k) => backendSupports('cuda', k));
     this.backend = requested === 'auto' ? (cudaRuns ? 'cuda' : 'cpu') : requested;
     this.device = device;

@@ -38,6 +38,25 @@ export class ExecutionContext implements Disposable {
     return this.#native === null;
   }
 
+  /**
+   * Device memory this context holds, in bytes: its activation arena (sized by tensor liveness for the active
+   * profile's largest shapes when created; grown if a run needs more) plus kernel scratch and the host-known
+   * values of each cached shape signature. 0 on the CPU backend.
+   */
+  get deviceMemorySize(): number {
+    return this.live('deviceMemorySize').deviceMemorySize();
+  }
+
+  /**
+   * With `profileLayers: true` on a CUDA engine: GPU milliseconds per layer kind summed over the runs so far
+   * (conversions between fp32 and fp16 layers and CPU-fallback layers are listed as such). Empty otherwise.
+   */
+  layerTimes(): { runs: number; msByKind: Record<string, number> } {
+    const native = this.live('layerTimes');
+    this.notBusy('layerTimes');
+    return native.layerTimes();
+  }
+
   /** The active optimization profile. */
   get profile(): number {
     return this.live('profile').getOptimizationProfile();

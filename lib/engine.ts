@@ -5,7 +5,7 @@
  */
 import type { NativeEngine } from './binding.js';
 import type { Backend } from './backends.js';
-import { checkOptions, formatValue, type ShapeRange } from './config.js';
+import { checkOptions, formatValue, optionalBoolean, type ShapeRange } from './config.js';
 import { didYouMean } from './suggest.js';
 import { ExecutionContext, checkProfileIndex } from './context.js';
 import { dtypeFromCode, type DType } from './dtypes.js';
@@ -37,6 +37,10 @@ export interface EngineInfo {
   planBytes: number;
   /** Bytes of weights the engine holds. */
   weightBytes: number;
+  /** Bytes of device memory the engine holds (its weights on the GPU); 0 on the CPU backend. */
+  deviceMemorySize: number;
+  /** The CUDA device a CUDA engine runs on. */
+  device?: number;
 }
 
 /** A layer of the built engine, after fusion and precision assignment (what `inferrt inspect` prints). */
@@ -48,12 +52,27 @@ export interface EngineLayer {
   /** Names of the tensors it reads and writes. */
   inputs: string[];
   outputs: string[];
+  /** Where the layer runs: `'cuda'` (a GPU kernel, or no work at all: views and shapes) or `'cpu'` (the CPU reference kernel; on a CUDA engine, with copies to and from the device). */
+  runsOn: 'cuda' | 'cpu';
+  /** On a CUDA engine, why a layer runs on the CPU kernel (e.g. "no CUDA kernel for Plugin"). */
+  fallbackReason?: string;
 }
 
 /** Options of `engine.createContext()`. Unknown keys are rejected. */
 export interface ContextOptions {
   /** The optimization profile the context starts with. Default `0`. */
   profile?: number;
+  /**
+   * CUDA engines: capture each input-shape signature's run into a CUDA graph on its second run and replay it
+   * after (a shape or buffer change captures a new one). Default `true`; `false` launches every kernel each run.
+   * Ignored on the CPU backend.
+   */
+  cudaGraphs?: boolean;
+  /**
+   * CUDA engines: time every layer of each run with CUDA events (graphs are off while profiling, and each run is
+   * a little slower) so `context.layerTimes()` can say where the time goes. Default `false`.
+   */
+  profileLayers?: boolean;
 }
 
 /**
@@ -138,16 +157,20 @@ export class Engine implements Disposable {
    * weights uploaded to the device (each context's activation arena comes on top).
    */
   get deviceMemorySize(): number {
-    return this.#info.backend === 'cuda' ? this.#info.weightBytes : 0;
+    return this.#info.deviceMemorySize;
   }
 
   /** A new execution context: its own input shapes, active profile and activation memory; weights are shared. */
   createContext(options: ContextOptions = {}): ExecutionContext {
     const native = this.native();
-    checkOptions(options, ['profile'], 'createContext');
+    checkOptions(options, ['profile', 'cudaGraphs', 'profileLayers'], 'createContext');
     const profile = options.profile ?? 0;
     checkProfileIndex(profile, this.#numProfiles, 'createContext: profile');
-    const ctx = new ExecutionContext(this, native.createContext());
+    const cudaGraphs = optionalBoolean(options.cudaGraphs, 'createContext: cudaGraphs') ?? true;
+    const nativeContext = native.createContext();
+    if (!cudaGraphs) nativeContext.setCudaGraphs(false);
+    if (optionalBoolean(options.profileLayers, 'createContext: profileLayers')) nativeContext.setProfiling(true);
+    const ctx = new ExecutionContext(this, nativeContext);
     if (profile !== 0) ctx.setOptimizationProfile(profile);
     for (const ref of this.#contexts) if (!ref.deref()) this.#contexts.delete(ref);
     this.#contexts.add(new WeakRef(ctx));

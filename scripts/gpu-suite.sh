@@ -1,19 +1,51 @@
 #!/usr/bin/env bash
 # On the GPU machine (after `source .gpu-kit/setup.sh` where Node is not installed): builds the addon with its
-# CUDA part, runs the GPU suite, the same suite under compute-sanitizer (memcheck; API errors are not counted:
-# the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests that need
-# no onnxruntime with the CUDA build, and the demo. Logs go to $1 (default ./gpu-logs); prints a summary.
+# CUDA part, runs the GPU suite, the suite's correctness tests under compute-sanitizer (memcheck; API errors are
+# not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
+# CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
+# summary. STAGES picks stages (default: build test sanitizer cpu demo bench); BENCH_LAYERS shrinks BERT-large.
 set -uo pipefail
 logs=${1:-gpu-logs}
+stages=" ${STAGES:-build test sanitizer cpu demo bench} "
 mkdir -p "$logs"
 export PATH=$PATH:/usr/local/cuda/bin
 strip() { sed 's/\x1b\[[0-9;]*m//g'; }
+has() { [[ "$stages" == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$logs/gpu.txt"
-npm run build:native > "$logs/build.log" 2>&1; echo "build: rc=$? $(grep 'inferrt: backends' "$logs/build.log")"
-npm run test:gpu > "$logs/test-gpu.log" 2>&1; echo "test:gpu: rc=$? $(strip < "$logs/test-gpu.log" | grep -E '^\s+Tests ')"
-compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 npx vitest run --config vitest.gpu.config.ts \
-  > "$logs/sanitizer.log" 2>&1
-echo "compute-sanitizer: rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | sort | uniq -c | tr -s ' ')"
-npx vitest run test/api test/native-core.test.ts test/batcher test/fuzz > "$logs/cpu-tests.log" 2>&1
-echo "cpu tests with the CUDA build: rc=$? $(strip < "$logs/cpu-tests.log" | grep -E '^\s+Tests ')"
-npm run demo > "$logs/demo.log" 2>&1; echo "demo: rc=$? $(tail -1 "$logs/demo.log")"
+if has build; then
+  # This GPU's architecture only: a quarter of the compile time of all-major (INFERRT_CUDA_ARCHITECTURES=all-major for the release build).
+  export INFERRT_CUDA_ARCHITECTURES=${INFERRT_CUDA_ARCHITECTURES:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.')}
+  npm run build:native > "$logs/build.log" 2>&1; rc=$?
+  echo "build: rc=$rc $(grep -E 'inferrt: (backends|cuDNN)' "$logs/build.log" | tr '\n' ' ')"
+  [ $rc -ne 0 ] && { grep -E 'error|Error' "$logs/build.log" | head -40; exit 1; }
+fi
+if has test; then
+  npm run test:gpu > "$logs/test-gpu.log" 2>&1
+  echo "test:gpu: rc=$? $(strip < "$logs/test-gpu.log" | grep -E '^\s+(Tests|Test Files) ' | tr -s ' ' | tr '\n' ' ')"
+  strip < "$logs/test-gpu.log" | grep -E 'CUDA conformance|fallback|^\s+[a-z0-9_-]+: worst' | head -20
+fi
+if has sanitizer; then
+  compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 \
+    npx vitest run --config vitest.gpu.config.ts test/gpu/cuda-runtime.test.ts test/gpu/cuda-fixtures.test.ts test/gpu/cuda-engine.test.ts \
+    > "$logs/sanitizer.log" 2>&1
+  echo "compute-sanitizer: rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | sort | uniq -c | tr -s ' ' | tr '\n' ' ') $(strip < "$logs/sanitizer.log" | grep -E '^\s+Tests ' | tr -s ' ')"
+fi
+if has cpu; then
+  npx vitest run test/api test/native-core.test.ts test/batcher test/fuzz > "$logs/cpu-tests.log" 2>&1
+  echo "cpu tests with the CUDA build: rc=$? $(strip < "$logs/cpu-tests.log" | grep -E '^\s+Tests ')"
+fi
+if has demo; then
+  npm run demo > "$logs/demo.log" 2>&1; echo "demo: rc=$? $(tail -1 "$logs/demo.log")"
+fi
+if has bench; then
+  layers=${BENCH_LAYERS:-24}
+  python3 bench/pytorch/baselines.py bert "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-pytorch-bert.log" 2>&1
+  echo "pytorch bert: rc=$?"
+  npx tsx bench/gpu-bert-large.ts "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-bert.log" 2>&1
+  echo "inferrt bert: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-bert.log" | cut -c1-400
+  python3 bench/pytorch/baselines.py resnet "$logs/pytorch-resnet.json" --onnx /tmp/resnet50.onnx > "$logs/bench-pytorch-resnet.log" 2>&1
+  echo "pytorch resnet: rc=$?"
+  npx tsx bench/gpu-resnet50.ts /tmp/resnet50.onnx "$logs/pytorch-resnet.json" > "$logs/bench-resnet.log" 2>&1
+  echo "inferrt resnet: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-resnet.log" | cut -c1-400
+  cp bench/results/gpu-*.json "$logs/" 2>/dev/null
+fi

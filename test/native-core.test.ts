@@ -154,7 +154,7 @@ describe('build, plan and run', () => {
     ]);
     // The builder fuses MatMul + bias into one MatMul that takes the Add's name and output.
     expect(log).toContain('fusion: 1 MatMul+bias GEMM (0 with GELU, 0 with ReLU); 2 -> 1 layers');
-    expect(engine.layers()).toEqual([{ name: 'add', kind: 'MatMul', precision: 'fp32', inputs: ['x', 'w', 'b'], outputs: ['y'] }]);
+    expect(engine.layers()).toEqual([{ name: 'add', kind: 'MatMul', precision: 'fp32', inputs: ['x', 'w', 'b'], outputs: ['y'], runsOn: 'cpu' }]);
     const ctx = engine.createContext();
     expect(ctx.getTensorShape('y')).toEqual([-1, 3]);
     for (const rows of [1, 5]) {

@@ -15,11 +15,13 @@ namespace {
 // Runs the engine on inputs already copied; holds the engine and the context's JS object alive until done.
 class InferWorker : public Napi::AsyncWorker {
  public:
-  InferWorker(Napi::Env env, ContextWrap* context, std::shared_ptr<const Engine> engine, std::vector<TensorPtr> inputs)
+  InferWorker(Napi::Env env, ContextWrap* context, std::shared_ptr<const Engine> engine,
+              std::shared_ptr<ContextRunner> runner, std::vector<TensorPtr> inputs)
       : Napi::AsyncWorker(env, "inferrt.infer"),
         deferred_(env),
         context_(context),
         engine_(std::move(engine)),
+        runner_(std::move(runner)),
         inputs_(std::move(inputs)) {
     context_->Ref();
   }
@@ -27,7 +29,7 @@ class InferWorker : public Napi::AsyncWorker {
   Napi::Promise promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    if (!catchOnWorker([&] { outputs_ = engine_->execute(inputs_); }, error_)) SetError(error_.message);
+    if (!catchOnWorker([&] { outputs_ = runner_->run(inputs_); }, error_)) SetError(error_.message);
     inputs_.clear();
   }
   void OnOK() override {
@@ -52,6 +54,7 @@ class InferWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   ContextWrap* context_;
   std::shared_ptr<const Engine> engine_;
+  std::shared_ptr<ContextRunner> runner_;
   std::vector<TensorPtr> inputs_;
   std::vector<TensorPtr> outputs_;
   CaughtError error_;
@@ -95,6 +98,10 @@ Napi::Function ContextWrap::define(Napi::Env env) {
                          InstanceMethod<&ContextWrap::setInputShape>("setInputShape"),
                          InstanceMethod<&ContextWrap::getTensorShape>("getTensorShape"),
                          InstanceMethod<&ContextWrap::infer>("infer"),
+                         InstanceMethod<&ContextWrap::deviceMemorySize>("deviceMemorySize"),
+                         InstanceMethod<&ContextWrap::setCudaGraphs>("setCudaGraphs"),
+                         InstanceMethod<&ContextWrap::setProfiling>("setProfiling"),
+                         InstanceMethod<&ContextWrap::layerTimes>("layerTimes"),
                          InstanceMethod<&ContextWrap::dispose>("dispose"),
                      });
 }
@@ -154,7 +161,8 @@ Napi::Value ContextWrap::infer(const Napi::CallbackInfo& info) {
     ExecutionContext& ctx = live(env);
     if (busy_) throw makeError(env, ErrorCode::InvalidArgument, "infer: an infer was started while reading the inputs");
     std::vector<TensorPtr> copies = guard(env, [&] { return ctx.prepareInputs(inputs); });
-    auto* worker = new InferWorker(env, this, ctx.engine(), std::move(copies));
+    std::shared_ptr<ContextRunner> runner = guard(env, [&] { return ctx.runner(); });
+    auto* worker = new InferWorker(env, this, ctx.engine(), std::move(runner), std::move(copies));
     Napi::Promise promise = worker->promise();
     busy_ = true;
     worker->Queue();
@@ -162,6 +170,42 @@ Napi::Value ContextWrap::infer(const Napi::CallbackInfo& info) {
   } catch (const Napi::Error& e) {
     return rejectedPromise(env, e);
   }
+}
+
+Napi::Value ContextWrap::deviceMemorySize(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ExecutionContext& ctx = live(env);
+  return Napi::Number::New(env, static_cast<double>(guard(env, [&] { return ctx.deviceMemorySize(); })));
+}
+
+Napi::Value ContextWrap::setCudaGraphs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ExecutionContext& ctx = live(env);
+  if (!info[0].IsBoolean()) badArgument(env, "setCudaGraphs: enabled", "a boolean", info[0]);
+  ctx.setCudaGraphs(info[0].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+Napi::Value ContextWrap::setProfiling(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ExecutionContext& ctx = live(env);
+  if (!info[0].IsBoolean()) badArgument(env, "setProfiling: enabled", "a boolean", info[0]);
+  ctx.setProfiling(info[0].As<Napi::Boolean>().Value());
+  return env.Undefined();
+}
+
+Napi::Value ContextWrap::layerTimes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ExecutionContext& ctx = live(env);
+  if (busy_) throw makeError(env, ErrorCode::InvalidArgument, "layerTimes: an infer is in flight; await it first");
+  int runs = 0;
+  const std::map<std::string, double> times = guard(env, [&] { return ctx.runner()->layerTimes(&runs); });
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Object kinds = Napi::Object::New(env);
+  for (const auto& [kind, ms] : times) kinds.Set(kind, ms);
+  o.Set("runs", runs);
+  o.Set("msByKind", kinds);
+  return o;
 }
 
 Napi::Value ContextWrap::dispose(const Napi::CallbackInfo& info) {

@@ -24,6 +24,10 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   Napi::Value setInputShape(const Napi::CallbackInfo& info);
   Napi::Value getTensorShape(const Napi::CallbackInfo& info);
   Napi::Value infer(const Napi::CallbackInfo& info);
+  Napi::Value deviceMemorySize(const Napi::CallbackInfo& info);
+  Napi::Value setCudaGraphs(const Napi::CallbackInfo& info);
+  Napi::Value setProfiling(const Napi::CallbackInfo& info);
+  Napi::Value layerTimes(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 
   std::unique_ptr<ExecutionContext> context_;  // null once disposed

@@ -115,6 +115,8 @@ Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
   o.Set("precision", precision);
   o.Set("planBytes", static_cast<double>(e.planBytes));
   o.Set("weightBytes", static_cast<double>(e.weightBytes));
+  o.Set("deviceMemorySize", static_cast<double>(e.deviceMemorySize));
+  if (e.device >= 0) o.Set("device", e.device);
   return o;
 }
 
@@ -134,6 +136,8 @@ Napi::Value EngineWrap::layers(const Napi::CallbackInfo& info) {
     o.Set("precision", layers[i].precision);
     o.Set("inputs", names(layers[i].inputs));
     o.Set("outputs", names(layers[i].outputs));
+    o.Set("runsOn", layers[i].runsOn);
+    if (!layers[i].fallbackReason.empty()) o.Set("fallbackReason", layers[i].fallbackReason);
     list.Set(static_cast<uint32_t>(i), o);
   }
   return list;

@@ -16,6 +16,8 @@
 #include "ir/op_registry.h"
 #include "ir/plugin_registry.h"
 #include "plan/plan.h"
+#include "runtime/arena_planner.h"
+#include "runtime/cuda_hooks.h"
 #include "runtime/devices.h"
 
 namespace inferrt::addon {
@@ -69,8 +71,33 @@ Napi::Value backendSupports(const Napi::CallbackInfo& info) {
   const std::string backend = toString(info[0], "backendSupports: backend");
   const std::string kind = toString(info[1], "backendSupports: kind");
   if (backend == "cpu") return Napi::Boolean::New(env, guard(env, [&] { return findCpuKernel(kind) != nullptr; }));
-  if (backend == "cuda") return Napi::Boolean::New(env, false);  // no CUDA kernels yet
+#ifdef INFERRT_WITH_CUDA
+  if (backend == "cuda") return Napi::Boolean::New(env, guard(env, [&] { return cudaSupportsKind(kind); }));
+#else
+  if (backend == "cuda") return Napi::Boolean::New(env, false);  // not compiled in
+#endif
   throw makeError(env, ErrorCode::InvalidArgument, "backendSupports: backend must be 'cpu' or 'cuda', got '" + backend + "'");
+}
+
+// planArena([{ bytes, first, last }]) -> { offsets, totalBytes }: the CUDA backend's activation-arena planner,
+// exposed so that CPU-only tests can check it.
+Napi::Value planArenaForTests(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray()) badArgument(env, "planArena: requests", "an array of { bytes, first, last }", info[0]);
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<ArenaRequest> requests;
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    Napi::Object r = list.Get(i).As<Napi::Object>();
+    requests.push_back({static_cast<uint64_t>(r.Get("bytes").As<Napi::Number>().Int64Value()),
+                        r.Get("first").As<Napi::Number>().Int32Value(), r.Get("last").As<Napi::Number>().Int32Value()});
+  }
+  const ArenaLayout layout = planArena(requests);
+  Napi::Array offsets = Napi::Array::New(env, layout.offsets.size());
+  for (size_t i = 0; i < layout.offsets.size(); ++i) offsets.Set(static_cast<uint32_t>(i), static_cast<double>(layout.offsets[i]));
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("offsets", offsets);
+  o.Set("totalBytes", static_cast<double>(layout.totalBytes));
+  return o;
 }
 
 Napi::Value plugins(const Napi::CallbackInfo& info) {
@@ -103,6 +130,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("layerKinds", Napi::Function::New<layerKinds>(env, "layerKinds"));
   exports.Set("backendSupports", Napi::Function::New<backendSupports>(env, "backendSupports"));
   exports.Set("plugins", Napi::Function::New<plugins>(env, "plugins"));
+  exports.Set("planArena", Napi::Function::New<planArenaForTests>(env, "planArena"));
   exports.Set("createNetwork", Napi::Function::New<NetworkWrap::create>(env, "createNetwork"));
   exports.Set("buildPlan", Napi::Function::New<buildPlan>(env, "buildPlan"));
   exports.Set("loadEngine", Napi::Function::New<EngineWrap::load>(env, "loadEngine"));

@@ -3,6 +3,7 @@
 #include "builder/passes.h"
 #include "ir/error.h"
 #include "plan/plan.h"
+#include "runtime/cuda_hooks.h"
 #include "runtime/devices.h"
 
 namespace inferrt {
@@ -37,9 +38,6 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   plan.config = config;
   plan.config.profiles = validateConfig(plan.network, config, log);
   log.push_back("network: " + summary(plan.network));
-  if (config.backend == "cuda")  // honest until the CUDA backend issue lands its kernels
-    log.push_back("backend cuda: no CUDA kernels yet; the plan is bound to " + gpuArchFor(config.backend) +
-                  " but its layers execute on the CPU reference kernels");
 
   report("fold", 0.2, "folding constants");
   foldConstants(plan.network, log);
@@ -50,6 +48,9 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   report("precision", 0.6, config.fp16 ? "assigning fp16 where allowed" : "assigning precisions");
   assignPrecision(plan.network, config, log);
   plan.network.validate();
+#ifdef INFERRT_WITH_CUDA
+  if (config.backend == "cuda") log.push_back(placementSummary(plan.network));
+#endif
 
   report("serialize", 0.8, "writing the plan");
   plan.header.libraryVersion = libraryVersion();

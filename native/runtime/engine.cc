@@ -7,20 +7,21 @@ namespace inferrt {
 
 namespace {
 
-// A plan runs only where its backend (and for CUDA, its GPU architecture) is available.
-void checkBackend(const PlanHeader& header) {
+// A plan runs only where its backend (and for CUDA, its GPU architecture) is available. Returns the CUDA
+// device it runs on (the first with the plan's architecture), -1 for CPU plans.
+int checkBackend(const PlanHeader& header) {
   const std::string built = "plan was built for backend " + header.backend +
                             (header.gpuArch.empty() ? "" : " " + header.gpuArch);
   if (header.backend == "cpu") {
     if (!header.gpuArch.empty()) fail(ErrorCode::BadPlan, built, " but cpu plans carry no GPU architecture");
-    return;
+    return -1;
   }
   if (header.backend != "cuda") fail(ErrorCode::BadPlan, "plan was built for backend '", header.backend, "', which this inferrt does not know");
   if (!cudaCompiled()) fail(ErrorCode::BadPlan, built, " but this inferrt was built without the CUDA backend");
   if (cudaDevices().empty()) fail(ErrorCode::BadPlan, built, " but no CUDA device is visible (", cudaUnavailableReason(), ")");
   std::string seen;
   for (const CudaDeviceInfo& d : cudaDevices()) {
-    if (cudaArch(d) == header.gpuArch) return;
+    if (cudaArch(d) == header.gpuArch) return d.index;
     seen += (seen.empty() ? "" : ", ") + cudaArch(d) + " (" + d.name + ")";
   }
   fail(ErrorCode::BadPlan, built, " but the visible GPUs are ", seen, "; rebuild the plan on this machine");
@@ -38,11 +39,11 @@ const char* precisionName(LayerPrecision p) {
 
 std::shared_ptr<const Engine> Engine::load(const uint8_t* data, size_t size) {
   PlanModel plan = readPlan(data, size);
-  checkBackend(plan.header);
-  return std::shared_ptr<const Engine>(new Engine(std::move(plan), size));
+  const int device = checkBackend(plan.header);
+  return std::shared_ptr<const Engine>(new Engine(std::move(plan), size, device));
 }
 
-Engine::Engine(PlanModel plan, size_t planBytes) : plan_(std::move(plan)) {
+Engine::Engine(PlanModel plan, size_t planBytes, int device) : plan_(std::move(plan)) {
   info_.formatVersion = plan_.header.formatVersion;
   info_.libraryVersion = plan_.header.libraryVersion;
   info_.backend = plan_.header.backend;
@@ -55,6 +56,13 @@ Engine::Engine(PlanModel plan, size_t planBytes) : plan_(std::move(plan)) {
   for (const TensorInfo& t : plan_.network.tensors())
     if (t.value) info_.weightBytes += t.value->byteSize();
   executor_ = std::make_unique<CpuExecutor>(plan_.network);
+  info_.device = device;
+#ifdef INFERRT_WITH_CUDA
+  if (device >= 0) {
+    cuda_ = loadCudaEngineResources(plan_.network, plan_.config, device);
+    info_.deviceMemorySize = weightDeviceBytes(*cuda_);
+  }
+#endif
 }
 
 std::vector<IOTensorInfo> Engine::ioTensors() const {
@@ -72,8 +80,16 @@ std::vector<IOTensorInfo> Engine::ioTensors() const {
 std::vector<EngineLayerInfo> Engine::layers() const {
   std::vector<EngineLayerInfo> out;
   const Network& net = plan_.network;
-  for (const Layer& l : net.layers()) {
-    EngineLayerInfo info{l.name, l.kind, precisionName(l.precision), {}, {}};
+  for (size_t i = 0; i < net.layers().size(); ++i) {
+    const Layer& l = net.layers()[i];
+    EngineLayerInfo info{l.name, l.kind, precisionName(l.precision), {}, {}, "cpu", ""};
+#ifdef INFERRT_WITH_CUDA
+    if (cuda_) {
+      const LayerPlacement& p = layerPlacements(*cuda_)[i];
+      info.runsOn = p.onGpu ? "cuda" : "cpu";
+      info.fallbackReason = p.reason;
+    }
+#endif
     for (int t : l.inputs) info.inputs.push_back(t < 0 ? "" : net.tensor(t).name);
     for (int t : l.outputs) info.outputs.push_back(net.tensor(t).name);
     out.push_back(std::move(info));

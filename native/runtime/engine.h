@@ -8,6 +8,7 @@
 
 #include "backend/cpu/executor.h"
 #include "plan/plan.h"
+#include "runtime/cuda_hooks.h"
 
 namespace inferrt {
 
@@ -19,6 +20,8 @@ struct EngineInfo {
   std::vector<std::string> precision;  // "fp32", plus "tf32" / "fp16" / "int8" as the build config allowed
   uint64_t planBytes = 0;
   uint64_t weightBytes = 0;
+  uint64_t deviceMemorySize = 0;  // weights uploaded to the GPU (CUDA engines), shared by all contexts
+  int device = -1;                // the CUDA device the engine runs on; -1 for CPU engines
 };
 
 struct IOTensorInfo {
@@ -33,6 +36,8 @@ struct EngineLayerInfo {
   std::string name, kind, precision;
   std::vector<std::string> inputs;  // "" for an absent optional input
   std::vector<std::string> outputs;
+  std::string runsOn;          // "cuda" or "cpu"
+  std::string fallbackReason;  // why a layer of a CUDA engine runs on the CPU kernel
 };
 
 class Engine {
@@ -49,15 +54,18 @@ class Engine {
   // Runs the network on `inputs` (network input order, already validated by an ExecutionContext) and returns
   // the outputs in network output order. Thread-safe.
   std::vector<TensorPtr> execute(const std::vector<TensorPtr>& inputs) const;
+  // CUDA engines: the weights on the device and where each layer runs (null for CPU engines).
+  const CudaEngineResources* cudaResources() const { return cuda_.get(); }
 
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
  private:
-  Engine(PlanModel plan, size_t planBytes);
+  Engine(PlanModel plan, size_t planBytes, int device);
   PlanModel plan_;
   EngineInfo info_;
   std::unique_ptr<CpuExecutor> executor_;  // refers to plan_.network
+  std::shared_ptr<CudaEngineResources> cuda_;
 };
 
 }  // namespace inferrt

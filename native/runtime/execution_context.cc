@@ -7,6 +7,16 @@ namespace inferrt {
 
 namespace {
 
+// CPU engines: the engine's own executor, which is thread-safe and needs no per-context state.
+class CpuRunner : public ContextRunner {
+ public:
+  explicit CpuRunner(std::shared_ptr<const Engine> engine) : engine_(std::move(engine)) {}
+  std::vector<TensorPtr> run(const std::vector<TensorPtr>& inputs) override { return engine_->execute(inputs); }
+
+ private:
+  std::shared_ptr<const Engine> engine_;
+};
+
 std::string inputList(const Network& net) {
   std::string s;
   for (int t : net.inputs()) s += (s.empty() ? "" : ", ") + net.tensor(t).name;
@@ -109,6 +119,31 @@ std::vector<TensorPtr> ExecutionContext::prepareInputs(const std::map<std::strin
     inputShapes_[i] = out[i]->dims();
   }
   return out;
+}
+
+std::shared_ptr<ContextRunner> ExecutionContext::runner() {
+  if (runner_) return runner_;
+#ifdef INFERRT_WITH_CUDA
+  if (engine_->cudaResources()) {
+    runner_ = makeCudaRunner(engine_, profile_);
+    runner_->setCudaGraphs(cudaGraphs_);
+    runner_->setProfiling(profiling_);
+    return runner_;
+  }
+#endif
+  return runner_ = std::make_shared<CpuRunner>(engine_);
+}
+
+uint64_t ExecutionContext::deviceMemorySize() { return runner()->deviceMemorySize(); }
+
+void ExecutionContext::setProfiling(bool enabled) {
+  profiling_ = enabled;
+  if (runner_) runner_->setProfiling(enabled);
+}
+
+void ExecutionContext::setCudaGraphs(bool enabled) {
+  cudaGraphs_ = enabled;
+  if (runner_) runner_->setCudaGraphs(enabled);
 }
 
 std::map<std::string, TensorPtr> ExecutionContext::nameOutputs(const std::vector<TensorPtr>& outputs) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/context_runner.h"
 #include "runtime/engine.h"
 
 namespace inferrt {
@@ -35,6 +36,13 @@ class ExecutionContext {
   // Checks every input (names, dtypes, shapes against the active profile, data sizes), records their shapes,
   // and returns copies in network input order, ready for Engine::execute.
   std::vector<TensorPtr> prepareInputs(const std::map<std::string, HostInput>& inputs);
+  // What runs this context's infers (a worker thread holds it while one is in flight). CPU engines share the
+  // engine's executor; CUDA engines get a runner with their own stream and arena, made on first use.
+  std::shared_ptr<ContextRunner> runner();
+  // Device memory of this context (activation arena for the profile's largest shapes, scratch); 0 on the CPU.
+  uint64_t deviceMemorySize();
+  void setCudaGraphs(bool enabled);
+  void setProfiling(bool enabled);
   // Engine::execute's outputs by name.
   std::map<std::string, TensorPtr> nameOutputs(const std::vector<TensorPtr>& outputs) const;
 
@@ -46,6 +54,9 @@ class ExecutionContext {
   int profile_ = 0;
   std::vector<Dims> inputShapes_;      // per network input: set dims, or the declared ones (kDynamic) if unset
   std::vector<TensorDesc> resolved_;   // shapes of all tensors for inputShapes_; empty when stale
+  std::shared_ptr<ContextRunner> runner_;
+  bool cudaGraphs_ = true;
+  bool profiling_ = false;
 };
 
 }  // namespace inferrt

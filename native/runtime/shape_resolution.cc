@@ -5,7 +5,8 @@
 
 namespace inferrt {
 
-std::vector<TensorDesc> resolveShapes(const Network& network, const std::vector<Dims>& inputDims) {
+std::vector<TensorDesc> resolveShapes(const Network& network, const std::vector<Dims>& inputDims,
+                                      const std::vector<TensorPtr>& inputValues) {
   const auto& tensors = network.tensors();
   if (inputDims.size() != network.inputs().size())
     fail(ErrorCode::Internal, "resolveShapes got ", inputDims.size(), " input shapes for ", network.inputs().size());
@@ -17,6 +18,7 @@ std::vector<TensorDesc> resolveShapes(const Network& network, const std::vector<
     if (tensors[t].producer < 0) descs[t].value = tensors[t].value;
   }
   for (size_t i = 0; i < inputDims.size(); ++i) descs[network.inputs()[i]].dims = inputDims[i];
+  for (size_t i = 0; i < inputValues.size() && i < inputDims.size(); ++i) descs[network.inputs()[i]].value = inputValues[i];
   for (const Layer& layer : network.layers()) {
     std::vector<TensorDesc> in(layer.inputs.size());
     for (size_t i = 0; i < layer.inputs.size(); ++i) {

@@ -11,6 +11,9 @@ namespace inferrt {
 
 // `inputDims` in network input order (kDynamic where unknown). Returns one desc per tensor. Throws what a shape
 // rule throws (naming the layer) when the dims do not fit the network.
-std::vector<TensorDesc> resolveShapes(const Network& network, const std::vector<Dims>& inputDims);
+// `inputValues` (empty, or one per input, null where unknown) gives the values of inputs that feed shapes
+// (a Reshape's shape, a Range's limit, ...), so that what depends on them resolves too.
+std::vector<TensorDesc> resolveShapes(const Network& network, const std::vector<Dims>& inputDims,
+                                      const std::vector<TensorPtr>& inputValues = {});
 
 }  // namespace inferrt

@@ -115,7 +115,7 @@ describe('inferrt inspect', () => {
     ]);
     expect(j.outputs.map((o) => o.name)).toEqual(['hidden/relu:0', 'probs']);
     expect(j.layers.length).toBeGreaterThan(0);
-    for (const l of j.layers) expect(l).toEqual({ name: expect.any(String), kind: expect.any(String), precision: 'fp32', inputs: expect.any(Array), outputs: expect.any(Array) });
+    for (const l of j.layers) expect(l).toEqual({ name: expect.any(String), kind: expect.any(String), precision: 'fp32', inputs: expect.any(Array), outputs: expect.any(Array), runsOn: 'cpu' });
     expect(j.layers.flatMap((l) => l.outputs)).toContain('probs');
   });
 

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Builder, InferrtError, Runtime, type Tensor } from '../../lib/index.js';
+import { Builder, InferrtError, Runtime, type Backend, type BuilderConfigOptions, type Engine, type Tensor } from '../../lib/index.js';
 import { decodeModel, decodeTensorBytes, decodeTensorProto, tensorDataOf } from '../../lib/onnx/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { halfBitsToFloat, type TensorData } from '../../lib/dtypes.js';
@@ -18,7 +18,33 @@ export type Outcome =
 export const RTOL = 1e-3;
 export const ATOL = 1e-7;
 
-const builder = new Builder({ backend: 'cpu' });
+const builders = new Map<Backend, Builder>();
+
+/** One Builder per backend, made on first use (a 'cuda' one throws CUDA_ERROR where CUDA is unavailable). */
+function builderFor(backend: Backend): Builder {
+  let builder = builders.get(backend);
+  if (!builder) builders.set(backend, (builder = new Builder({ backend })));
+  return builder;
+}
+
+/** One data set's run, as {@link RunOptions.onRun} sees it. */
+export interface NodeTestRun {
+  set: string;
+  /** The engine that ran it (alive only during the callback). */
+  engine: Engine;
+  inputs: Record<string, Tensor>;
+  outputs: Record<string, Tensor>;
+}
+
+/** Options of {@link runNodeTest}; the defaults are what the CPU conformance suite uses. */
+export interface RunOptions {
+  /** The backend to build for. Default 'cpu'. */
+  backend?: Backend;
+  /** Extra build-config options (e.g. strictFp32), merged under the profile the test needs. Default none. */
+  config?: BuilderConfigOptions;
+  /** Called after each data set ran, before its outputs are compared with the recorded ones. */
+  onRun?: (run: NodeTestRun) => void;
+}
 
 export function listTests(root: string): string[] {
   if (!fs.existsSync(root)) return [];
@@ -56,7 +82,8 @@ export function unsupportedReason(e: InferrtError): string {
   return dtype ? `dtype ${dtype}` : e.message;
 }
 
-export async function runNodeTest(dir: string): Promise<Outcome> {
+export async function runNodeTest(dir: string, options: RunOptions = {}): Promise<Outcome> {
+  const builder = builderFor(options.backend ?? 'cpu');
   const modelBytes = fs.readFileSync(path.join(dir, 'model.onnx'));
   const model = decodeModel(modelBytes, 'model.onnx');
   const graph = model.graph!;
@@ -90,11 +117,12 @@ export async function runNodeTest(dir: string): Promise<Outcome> {
       if (given && t.dims.some((d) => d < 0)) profile[t.name] = { min: given.shape, opt: given.shape, max: given.shape };
     }
     try {
-      const config = builder.createConfig(Object.keys(profile).length ? { profiles: [profile] } : {});
+      const config = builder.createConfig({ ...options.config, ...(Object.keys(profile).length ? { profiles: [profile] } : {}) });
       const plan = await builder.build(network, config);
       using engine = await Runtime.load(plan.bytes);
       using ctx = engine.createContext();
       const outputs = await ctx.infer(inputs);
+      options.onRun?.({ set, engine, inputs, outputs });
       for (const { name, tensor } of expected) {
         const actual = outputs[name];
         if (!actual) return { status: 'fail', message: `${set}: output '${name}' missing (got ${Object.keys(outputs).join(', ')})` };

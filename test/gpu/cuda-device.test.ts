@@ -45,12 +45,18 @@ describe.skipIf(skipReason !== '')('CUDA device and plans', () => {
 
   it('binds a cuda plan to the GPU architecture and says where its layers run', async () => {
     const { bytes, log } = await demoPlan('cuda');
-    expect(log.join('\n')).toMatch(new RegExp(`backend cuda: no CUDA kernels yet; the plan is bound to ${devices[0]!.arch}`));
+    expect(log.join('\n')).toMatch(/backend cuda: (\d+) of \1 layers on the GPU$/m);
     using engine = await Runtime.load(bytes);
     expect(engine.info).toMatchObject({ backend: 'cuda', gpuArch: devices[0]!.arch });
+    expect(engine.layers.filter((l) => l.runsOn !== 'cuda')).toEqual([]);
     const [cuda, cpu] = [await run(bytes), await run((await demoPlan('cpu')).bytes)];
     expect(Object.keys(cuda).sort()).toEqual(['logits', 'probs']);
-    for (const name of ['logits', 'probs']) expect(Array.from(cuda[name]!.data as Float32Array)).toEqual(Array.from(cpu[name]!.data as Float32Array));
+    // TF32 is allowed by default (TensorRT's default too): the GEMMs round their inputs to 10 mantissa bits.
+    for (const name of ['logits', 'probs']) {
+      const [a, b] = [cuda[name]!.data as Float32Array, cpu[name]!.data as Float32Array];
+      const scale = Math.max(...Array.from(b, Math.abs));
+      for (let i = 0; i < b.length; i++) expect(Math.abs(a[i]! - b[i]!), `${name}[${i}]`).toBeLessThanOrEqual(2e-3 * scale);
+    }
   });
 
   it('refuses a plan built for another GPU architecture with BAD_PLAN naming both', async () => {

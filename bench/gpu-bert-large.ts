@@ -1,0 +1,102 @@
+/**
+ * BERT-large (24 layers, hidden 1024, seq 384) FP16 on the CUDA backend vs PyTorch on the same GPU, batch 1 / 8 /
+ * 64, plus the CUDA-graph gain at batch 1. The network comes from the network API with seeded random weights
+ * (bench/bert-network.ts: HuggingFace BertModel's architecture); PyTorch's numbers come from
+ * bench/pytorch/baselines.py run just before, on the same GPU.
+ *
+ *   python3 bench/pytorch/baselines.py bert /tmp/pt-bert.json && npx tsx bench/gpu-bert-large.ts /tmp/pt-bert.json [--layers N]
+ *
+ * Writes bench/results/gpu-bert-large-<gpu>.json. infer() times include copying the inputs in and the
+ * [batch, 384, 1024] output back to host memory; PyTorch's are reported both without and with that copy.
+ */
+import { Builder, Runtime } from '../lib/index.js';
+import { BERT_LARGE, bertFlopsPerSequence, defineBert } from './bert-network.js';
+import { environment, round } from './environment.js';
+import { readBaseline, timeLoop, writeResult, type Timing } from './gpu-timing.js';
+
+const SEQ = 384;
+const BATCHES = [1, 8, 64];
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const layersAt = args.indexOf('--layers');
+  const dims = { ...BERT_LARGE, layers: layersAt >= 0 ? Number(args[layersAt + 1]) : BERT_LARGE.layers };
+  const baseline = readBaseline(args.find((a) => a.endsWith('.json')));
+  const builder = new Builder({ backend: 'cuda' });
+  using net = builder.createNetwork();
+  let start = performance.now();
+  defineBert(net, dims);
+  const defineMs = performance.now() - start;
+  const range = { min: [1, SEQ], opt: [64, SEQ], max: [64, SEQ] };
+  const config = builder.createConfig({ precision: ['fp16'], profiles: [{ input_ids: range, attention_mask: range }] });
+  start = performance.now();
+  const plan = await builder.build(net, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
+  const buildMs = performance.now() - start;
+  process.stderr.write('\n');
+  for (const line of plan.buildLog) if (/backend cuda|fusion|precision/.test(line)) console.log(`  build: ${line}`);
+  start = performance.now();
+  using engine = await Runtime.load(plan.bytes);
+  const loadMs = performance.now() - start;
+  using ctx = engine.createContext();
+  using eager = engine.createContext({ cudaGraphs: false });
+
+  const rows: Record<number, Record<string, number>> = {};
+  let profile: Record<string, { msPerRun: number; share: number }> = {};
+  for (const batch of BATCHES) {
+    const shape = [batch, SEQ];
+    const ids = BigInt64Array.from({ length: batch * SEQ }, (_, i) => BigInt((i * 7919) % dims.vocab));
+    const mask = new BigInt64Array(batch * SEQ).fill(1n);
+    const inputs = { input_ids: { data: ids, shape }, attention_mask: { data: mask, shape } };
+    const t: Timing = await timeLoop(`batch ${batch}`, () => ctx.infer(inputs));
+    const row: Record<string, number> = { meanMs: round(t.meanMs), p50Ms: round(t.p50Ms), seqPerS: round((batch / t.meanMs) * 1e3) };
+    row.usefulTflops = round((bertFlopsPerSequence(dims, SEQ) * row.seqPerS!) / 1e12);
+    if (batch === 1) {
+      const e = await timeLoop('batch 1 without CUDA graphs', () => eager.infer(inputs));
+      row.noGraphMeanMs = round(e.meanMs);
+      row.graphGain = round(e.meanMs / t.meanMs);
+    }
+    const pt = (baseline?.batches as Record<string, Record<string, number>> | undefined)?.[String(batch)];
+    if (pt) {
+      row.pytorchEagerMs = round(pt.eager_ms!);
+      row.pytorchEagerWithCopyMs = round(pt.eager_with_copy_ms!);
+      row.vsPytorchEager = round(pt.eager_ms! / t.meanMs);
+      row.vsPytorchEagerWithCopy = round(pt.eager_with_copy_ms! / t.meanMs);
+      if (pt.cuda_graph_ms) {
+        row.pytorchCudaGraphMs = round(pt.cuda_graph_ms);
+        row.vsPytorchCudaGraph = round(pt.cuda_graph_ms / t.meanMs);
+      }
+    }
+    if (batch === 64) {
+      // Where the time goes: every layer timed with CUDA events over a few eager runs.
+      using profiled = engine.createContext({ profileLayers: true });
+      for (let i = 0; i < 5; i++) await profiled.infer(inputs);
+      const { runs, msByKind } = profiled.layerTimes();
+      const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
+      profile = Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+      console.log(`profile at batch ${batch}: ${JSON.stringify(profile)}`);
+    }
+    rows[batch] = row;
+    console.log(`batch ${batch}: ${JSON.stringify(row)}`);
+  }
+  const result = {
+    ...environment(),
+    workload: `BERT (${dims.layers} layers, hidden ${dims.hidden}, seq ${SEQ}), random weights, network API`,
+    config: { precision: ['fp16'], profile: range, cudaGraphs: true },
+    defineMs: round(defineMs),
+    buildMs: round(buildMs),
+    loadMs: round(loadMs),
+    engineDeviceBytes: engine.deviceMemorySize,
+    contextDeviceBytes: ctx.deviceMemorySize,
+    layersOnCpu: engine.layers.filter((l) => l.runsOn !== 'cuda').map((l) => `${l.kind}: ${l.fallbackReason ?? ''}`),
+    batches: rows,
+    profileByLayerKind: profile,
+    baseline: baseline ?? 'not measured (pass the JSON of bench/pytorch/baselines.py bert)',
+    goals: { batch64: '>= 1.4x PyTorch eager seq/s', batch1: 'latency below PyTorch with CUDA graphs' },
+  };
+  console.log(`wrote ${writeResult('gpu-bert-large', result)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

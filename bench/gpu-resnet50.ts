@@ -1,0 +1,82 @@
+/**
+ * ResNet-50 (torchvision export, random weights) FP16 on the CUDA backend vs PyTorch (FP16, channels_last, eager
+ * and CUDA graphs) on the same GPU, batch 1 and 256. The ONNX file and PyTorch's numbers come from
+ * bench/pytorch/baselines.py run just before:
+ *
+ *   python3 bench/pytorch/baselines.py resnet /tmp/pt-resnet.json --onnx /tmp/resnet50.onnx
+ *   npx tsx bench/gpu-resnet50.ts /tmp/resnet50.onnx /tmp/pt-resnet.json
+ *
+ * Writes bench/results/gpu-resnet50-<gpu>.json. infer() times include the input and output copies.
+ */
+import { Builder, OnnxParser, Runtime } from '../lib/index.js';
+import { environment, round } from './environment.js';
+import { readBaseline, timeLoop, writeResult } from './gpu-timing.js';
+
+const BATCHES = [1, 256];
+const GFLOP_PER_IMAGE = 8.2;  // 4.1 G multiply-adds
+
+async function main(): Promise<void> {
+  const [model, baselineFile] = process.argv.slice(2);
+  if (!model) throw new Error('usage: gpu-resnet50.ts RESNET50.onnx [PYTORCH.json]');
+  const baseline = readBaseline(baselineFile);
+  const builder = new Builder({ backend: 'cuda' });
+  using net = builder.createNetwork();
+  await OnnxParser.parseFile(net, model);
+  const range = { min: [1, 3, 224, 224], opt: [256, 3, 224, 224], max: [256, 3, 224, 224] };
+  const config = builder.createConfig({ precision: ['fp16'], profiles: [{ input: range }] });
+  let start = performance.now();
+  const plan = await builder.build(net, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
+  const buildMs = performance.now() - start;
+  process.stderr.write('\n');
+  for (const line of plan.buildLog) if (/backend cuda|fusion|precision/.test(line)) console.log(`  build: ${line}`);
+  start = performance.now();
+  using engine = await Runtime.load(plan.bytes);
+  const loadMs = performance.now() - start;
+  using ctx = engine.createContext();
+  const rows: Record<number, Record<string, number>> = {};
+  let profile: Record<string, { msPerRun: number; share: number }> = {};
+  for (const batch of BATCHES) {
+    const data = Float32Array.from({ length: batch * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001));
+    const inputs = { input: { data, shape: [batch, 3, 224, 224] } };
+    const t = await timeLoop(`batch ${batch}`, () => ctx.infer(inputs));
+    const row: Record<string, number> = { meanMs: round(t.meanMs), p50Ms: round(t.p50Ms), imgPerS: round((batch / t.meanMs) * 1e3) };
+    row.usefulTflops = round((row.imgPerS! * GFLOP_PER_IMAGE) / 1e3);
+    const pt = (baseline?.batches as Record<string, Record<string, number>> | undefined)?.[String(batch)];
+    if (pt) {
+      row.pytorchEagerMs = round(pt.eager_ms!);
+      row.pytorchCudaGraphMs = round(pt.cuda_graph_ms!);
+      row.vsPytorchCudaGraph = round(pt.cuda_graph_ms! / t.meanMs);
+    }
+    if (batch === 256) {
+      // Where the time goes: every layer timed with CUDA events over a few eager runs.
+      using profiled = engine.createContext({ profileLayers: true });
+      for (let i = 0; i < 5; i++) await profiled.infer(inputs);
+      const { runs, msByKind } = profiled.layerTimes();
+      const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
+      profile = Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+      console.log(`profile at batch ${batch}: ${JSON.stringify(profile)}`);
+    }
+    rows[batch] = row;
+    console.log(`batch ${batch}: ${JSON.stringify(row)}`);
+  }
+  const result = {
+    ...environment(),
+    workload: 'torchvision ResNet-50 (random weights), ONNX export',
+    config: { precision: ['fp16'], profile: range, cudaGraphs: true },
+    buildMs: round(buildMs),
+    loadMs: round(loadMs),
+    engineDeviceBytes: engine.deviceMemorySize,
+    contextDeviceBytes: ctx.deviceMemorySize,
+    layersOnCpu: engine.layers.filter((l) => l.runsOn !== 'cuda').map((l) => `${l.kind}: ${l.fallbackReason ?? ''}`),
+    batches: rows,
+    profileByLayerKind: profile,
+    baseline: baseline ?? 'not measured',
+    goals: { batch256: '>= 2x PyTorch (channels_last + CUDA graphs) img/s' },
+  };
+  console.log(`wrote ${writeResult('gpu-resnet50', result)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,43 @@
+/** Timing helpers of the GPU benchmarks: a time-bounded loop with warm-up, and the result file's name. */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cudaDevices } from '../lib/index.js';
+
+export interface Timing {
+  runs: number;
+  meanMs: number;
+  p50Ms: number;
+  minMs: number;
+}
+
+/** Runs `fn` `warmup` times, then for at least `seconds` (and 10 runs); latency of each awaited call. */
+export async function timeLoop(label: string, fn: () => Promise<unknown>, seconds = 3, warmup = 5): Promise<Timing> {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  const end = performance.now() + seconds * 1000;
+  while (performance.now() < end || times.length < 10) {
+    const start = process.hrtime.bigint();
+    await fn();
+    times.push(Number(process.hrtime.bigint() - start) / 1e6);
+    if (times.length % 10 === 0) process.stderr.write(`\r${label}: ${times.length} runs`);
+  }
+  process.stderr.write('\n');
+  times.sort((a, b) => a - b);
+  return { runs: times.length, meanMs: times.reduce((a, b) => a + b, 0) / times.length, p50Ms: times[times.length >> 1]!, minMs: times[0]! };
+}
+
+/** bench/results/<workload>-<gpu>.json, e.g. gpu-bert-large-nvidia-h100-80gb-hbm3.json. */
+export function writeResult(workload: string, result: unknown): string {
+  const gpu = (cudaDevices()[0]?.name ?? 'cpu').toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const out = join(dirname(fileURLToPath(import.meta.url)), 'results', `${workload}-${gpu}.json`);
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  return out;
+}
+
+/** The PyTorch baseline JSON written by bench/pytorch/baselines.py earlier in the same run. */
+export function readBaseline(path: string | undefined): Record<string, unknown> | null {
+  if (!path) return null;
+  return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}

@@ -1,0 +1,140 @@
+// CUDA kernel of Convolution (cuDNN through cudnn_convolution.cc) and the family's registration (Pooling is in
+// pooling.cc). Semantics are the CPU kernel's: NCHW with 1 to 3 spatial dims, groups, dilations, strides,
+// explicit or auto pads, an optional bias per output channel. 1-D runs as 2-D with a unit height; asymmetric
+// pads are split into the symmetric part (cuDNN's) and the rest, which a zero-padded copy of the input provides.
+#include <algorithm>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels/convolution_launch.h"
+#include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/cudnn_convolution.h"
+#include "ir/error.h"
+#include "ir/ops/shape_helpers.h"
+
+namespace inferrt {
+
+void registerCudaPoolingKernel();  // pooling.cc
+
+namespace {
+
+size_t roundUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+std::string supportsConvolution(const Layer&, const std::vector<TensorDesc>& inputs) {
+  if (!cudnnconv::kBuiltWithCudnn) return "built without cuDNN";
+  if (inputs.empty()) return "";  // the shape rule reports it
+  if (!isFloat(inputs[0].dtype)) return std::string(dtypeName(inputs[0].dtype)) + " input";
+  for (const TensorDesc& d : inputs) {  // cuDNN's legacy API indexes tensors with int
+    if (!d.present || !isStatic(d.dims)) continue;
+    if (volume(d.dims) > INT32_MAX) return "a tensor of 2^31 elements or more";
+  }
+  return "";
+}
+
+void runConvolution(CudaKernelArgs& args) {
+  const Layer& layer = args.layer;
+  const CudaLaunchEnv& env = args.env;
+  const DeviceTensor& x = *args.inputs[0];
+  const DeviceTensor& w = *args.inputs[1];
+  const DeviceTensor* bias = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
+  DeviceTensor& out = args.outputs[0];
+  const size_t rank = x.dims.size();
+  if (rank < 3 || rank > 5 || w.dims.size() != rank)
+    fail(ErrorCode::ShapeMismatch, "Convolution input ", dimsToString(x.dims), " and weights ", dimsToString(w.dims),
+         " must both have rank 3 to 5");
+  if (w.dtype != x.dtype || (bias && bias->dtype != x.dtype) || !isFloat(x.dtype))
+    fail(ErrorCode::DTypeMismatch, "Convolution needs matching float inputs, got ", dtypeName(x.dtype), " and ",
+         dtypeName(w.dtype));
+  const int64_t batch = x.dims[0], channels = x.dims[1], outChannels = w.dims[0];
+  const int64_t group = layer.attrs.getInt("group", 1);
+  if (group < 1 || channels % group != 0 || outChannels % group != 0 || channels / group != w.dims[1])
+    fail(ErrorCode::ShapeMismatch, "Convolution channels ", channels, " / weights ", dimsToString(w.dims),
+         " do not fit group ", group);
+  if (bias && bias->numel() != outChannels)
+    fail(ErrorCode::ShapeMismatch, "Convolution bias must have ", outChannels, " values, got ", bias->numel());
+  const Dims spatial(x.dims.begin() + 2, x.dims.end());
+  const SpatialWindow win = resolveWindow(layer.attrs, spatial, Dims(w.dims.begin() + 2, w.dims.end()), false);
+  Dims expected = {batch, outChannels};
+  expected.insert(expected.end(), win.output.begin(), win.output.end());
+  if (out.dims != expected || out.dtype != x.dtype)
+    fail(ErrorCode::Internal, "Convolution output is ", dimsToString(out.dims), ", expected ",
+         dimsToString(expected));
+  if (out.numel() == 0) return;
+
+  const int elem = static_cast<int>(dtypeSize(x.dtype));
+  const int64_t outSpatial = volume(win.output);
+  if (x.numel() == 0 || w.numel() == 0) {  // no taps at all: the sums are empty, out = bias (or 0)
+    if (bias) {
+      if (!cudakernels::launchBroadcastBias(bias->data, out.data, elem, batch, outChannels, outSpatial,
+                                            env.multiProcessors, env.stream))
+        fail(ErrorCode::Internal, "Convolution: no bias kernel for ", dtypeName(x.dtype));
+      INFERRT_CUDA_CHECK(cudaGetLastError());
+    } else {
+      INFERRT_CUDA_CHECK(cudaMemsetAsync(out.data, 0, out.bytes(), env.stream));
+    }
+    return;
+  }
+
+  // Geometry in three slots with leading unit dims (1-D and 2-D alike); cuDNN gets the last two, or all three.
+  const size_t n = spatial.size(), lead = 3 - n;
+  cudnnconv::ConvProblem p;
+  p.half = x.dtype == DType::Float16;
+  p.allowTf32 = env.allowTf32;
+  p.spatialDims = n == 3 ? 3 : 2;
+  p.batch = batch;
+  p.channels = channels;
+  p.outChannels = outChannels;
+  p.group = group;
+  cudakernels::ZeroPadGeometry pad;
+  pad.planes = batch * channels;
+  bool needPad = false;
+  for (size_t i = 0; i < n; ++i) {
+    const int64_t symmetric = std::min(win.padBegin[i], win.padEnd[i]);
+    const int64_t extraBegin = win.padBegin[i] - symmetric, extraEnd = win.padEnd[i] - symmetric;
+    needPad = needPad || extraBegin > 0 || extraEnd > 0;
+    pad.in[lead + i] = spatial[i];
+    pad.out[lead + i] = spatial[i] + extraBegin + extraEnd;
+    pad.padBegin[lead + i] = extraBegin;
+    const size_t j = p.spatialDims == 3 ? i : i + (n == 1 ? 1 : 0);  // slot in the cuDNN problem
+    p.in[j] = pad.out[lead + i];
+    p.kernel[j] = win.kernel[i];
+    p.out[j] = win.output[i];
+    p.pad[j] = symmetric;
+    p.stride[j] = win.strides[i];
+    p.dilation[j] = win.dilations[i];
+  }
+
+  std::shared_ptr<const cudnnconv::ConvPlan> plan = cudnnconv::planConvolution(p, env.cudnn, env.device);
+  const size_t padBytes =
+      needPad ? roundUp(static_cast<size_t>(pad.planes * pad.out[0] * pad.out[1] * pad.out[2]) * elem) : 0;
+  const size_t workspaceBytes = cudnnconv::convolutionWorkspaceSize(*plan);
+  char* scratch = padBytes + workspaceBytes > 0 ? static_cast<char*>(env.scratch(padBytes + workspaceBytes)) : nullptr;
+  const void* input = x.data;
+  if (needPad) {
+    if (!cudakernels::launchZeroPad(x.data, scratch, elem, pad, env.multiProcessors, env.stream))
+      fail(ErrorCode::Internal, "Convolution: no padding kernel for ", dtypeName(x.dtype));
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+    input = scratch;
+  }
+  // The bias goes into the output first and cuDNN accumulates onto it (beta = 1): conv + bias is computed in
+  // fp32 and rounded once, as the CPU kernel does (an add after an fp16 store would round twice).
+  if (bias) {
+    if (!cudakernels::launchBroadcastBias(bias->data, out.data, elem, batch, outChannels, outSpatial,
+                                          env.multiProcessors, env.stream))
+      fail(ErrorCode::Internal, "Convolution: no bias kernel for ", dtypeName(x.dtype));
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+  }
+  cudnnconv::runConvolution(*plan, env.cudnn, input, w.data, out.data, bias != nullptr,
+                            workspaceBytes ? scratch + padBytes : nullptr);
+}
+
+}  // namespace
+
+void registerCudaConvolutionKernels() {
+  registerCudaKernel({"Convolution", supportsConvolution, runConvolution, 0});
+  registerCudaPoolingKernel();
+}
+
+}  // namespace inferrt

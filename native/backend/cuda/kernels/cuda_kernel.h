@@ -1,0 +1,90 @@
+// The CUDA backend's kernel table: one entry per layer kind it runs on the GPU, each with its support query
+// (asked when an engine is loaded: a layer the GPU kernel declines runs on the CPU reference kernel, with copies,
+// and the build log says which and why). One table for dispatch and support, never two switches to keep in sync.
+//
+// Contract with the executor (native/backend/cuda/executor/):
+// - Layers run one after another on one stream (env.stream). A kernel only enqueues work: it never synchronizes.
+// - Outputs arrive allocated (device memory sized by the shape rule for these concrete inputs); a kernel writes
+//   every element of them. Zero-element tensors have data == nullptr: launch nothing for them.
+// - Inputs flagged in hostInputMask (shape, axes, pads, repeats... vectors) arrive in hostInputs as host tensors;
+//   other inputs are on the device only (hostInputs[i] may still hold a build-time value, e.g. a constant).
+// - The executor handles view layers (Reshape, Squeeze, Unsqueeze, Flatten, Identity) and Shape itself, and
+//   skips layers whose outputs are known on the host for the current input shapes.
+// - Float16 tensors hold IEEE half bits (__half on the device). Math on fp16 data accumulates in fp32.
+// - Semantics are exactly the CPU reference kernel's (native/backend/cpu/): it is the oracle in the GPU suite.
+// - Bad data found on the device (an index out of range) is reported with reportDeviceError (kernel_support.cuh);
+//   the executor turns it into InvalidArgument naming the layer after the run. Never read or write out of bounds.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "ir/network.h"
+#include "ir/op_registry.h"
+
+namespace inferrt {
+
+struct DeviceTensor {
+  DType dtype = DType::Float32;
+  Dims dims;             // concrete
+  void* data = nullptr;  // device memory; null when numel() == 0
+  int64_t numel() const { return volume(dims); }
+  size_t bytes() const { return static_cast<size_t>(numel()) * dtypeSize(dtype); }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(data);
+  }
+};
+
+// Error codes a kernel may write to CudaLaunchEnv::deviceError (first one wins).
+enum class DeviceErrorCode : int32_t { None = 0, IndexOutOfRange = 1 };
+
+// What a kernel may use while it enqueues its work.
+struct CudaLaunchEnv {
+  cudaStream_t stream = nullptr;
+  int device = 0;
+  int multiProcessors = 0;
+  bool allowTf32 = true;  // TF32 tensor cores allowed for fp32 GEMM/convolution (TensorRT's default; off = strict fp32)
+  // Scratch device memory for this layer: valid for work enqueued on env.stream until the layer's run returns
+  // and the next layer starts (the executor never frees it mid-stream). Each call returns the same block (grown
+  // if needed): take one block per layer and carve it up. Throws OUT_OF_MEMORY.
+  std::function<void*(size_t bytes)> scratch;
+  int32_t* deviceError = nullptr;  // device int32: 0, or a DeviceErrorCode set by a kernel (atomicCAS from 0)
+  void* blasLt = nullptr;          // cublasLtHandle_t
+  void* cudnn = nullptr;           // cudnnHandle_t bound to `stream`; null when built without cuDNN
+};
+
+struct CudaKernelArgs {
+  const Layer& layer;
+  std::vector<const DeviceTensor*> inputs;  // null for an absent optional input
+  std::vector<TensorPtr> hostInputs;        // per input: host value where known (always for hostInputMask inputs)
+  std::vector<DeviceTensor> outputs;        // allocated; dtype/dims from the shape rule
+  const CudaLaunchEnv& env;
+};
+
+struct CudaKernelDef {
+  const char* kind;
+  // Whether the GPU kernel runs `layer` for inputs like these (dtypes; dims may hold kDynamic; values where known
+  // at build time). Return "" when supported, else a short reason ("int8 inputs", "3-D pooling with dilations").
+  std::string (*supports)(const Layer& layer, const std::vector<TensorDesc>& inputs);
+  void (*run)(CudaKernelArgs& args);  // throws inferrt::Error (fail(...)) on bad arguments or CUDA errors
+  uint32_t hostInputMask = 0;         // bit i: input i is read on the host
+};
+
+void registerCudaKernel(const CudaKernelDef& def);
+// null: no GPU kernel for the kind. Registers the families below on first use.
+const CudaKernelDef* findCudaKernel(const std::string& kind);
+std::vector<std::string> cudaKernelKinds();
+
+// Family registration, one per file group under native/backend/cuda/kernels/.
+void registerCudaElementwiseKernels();  // ElementWise, Unary, Activation, Where, Cast
+void registerCudaReductionKernels();    // Reduce, ArgMinMax, Softmax, CumSum, Normalization
+void registerCudaMovementKernels();     // Transpose, Slice, Concat, Split, Expand, Tile, Pad, Gather, GatherElements, Trilu, ConstantOfShape, Range
+void registerCudaMatMulKernels();       // MatMul (cuBLASLt)
+void registerCudaConvolutionKernels();  // Convolution (cuDNN), Pooling
+
+}  // namespace inferrt

@@ -1,0 +1,206 @@
+// cuDNN behind ConvProblem: tensor / filter / convolution descriptors, algorithm choice with
+// cudnnGetConvolutionForwardAlgorithm_v7 (heuristic, no benchmarking), a plan cache and the enqueue. Failures
+// become CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason; never aborts.
+#include "backend/cuda/kernels/cudnn_convolution.h"
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ir/error.h"
+
+#ifdef INFERRT_WITH_CUDNN
+#include <cudnn.h>
+#endif
+
+namespace inferrt::cudnnconv {
+
+#ifdef INFERRT_WITH_CUDNN
+
+namespace {
+
+void checkCudnn(cudnnStatus_t status, const std::string& call) {
+  if (status == CUDNN_STATUS_SUCCESS) return;
+#if CUDNN_MAJOR >= 9
+  const bool oom = status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
+                   status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
+  char detail[512] = "";
+  cudnnGetLastErrorString(detail, sizeof(detail));
+  const std::string more = detail[0] ? std::string(" (") + detail + ")" : std::string();
+#else
+  const bool oom = status == CUDNN_STATUS_ALLOC_FAILED;
+  const std::string more;
+#endif
+  fail(oom ? ErrorCode::OutOfMemory : ErrorCode::CudaError, call, " failed: ", cudnnGetErrorString(status), more);
+}
+
+#define INFERRT_CUDNN_CHECK(call) checkCudnn((call), #call)
+
+std::string describe(const ConvProblem& p) {
+  std::string s = std::string(p.half ? "fp16" : (p.allowTf32 ? "fp32 (tf32)" : "fp32")) + " convolution x [" +
+                  std::to_string(p.batch) + ", " + std::to_string(p.channels);
+  for (int i = 0; i < p.spatialDims; ++i) s += ", " + std::to_string(p.in[i]);
+  s += "], w [" + std::to_string(p.outChannels) + ", " + std::to_string(p.channels / p.group);
+  for (int i = 0; i < p.spatialDims; ++i) s += ", " + std::to_string(p.kernel[i]);
+  return s + "], group " + std::to_string(p.group);
+}
+
+// cuDNN's legacy API takes int dims, and tensors below 2^31 elements.
+int toInt(int64_t v, const ConvProblem& p) {
+  if (v < 0 || v > INT32_MAX) fail(ErrorCode::UnsupportedOp, "cuDNN cannot take ", describe(p), ": dim ", v);
+  return static_cast<int>(v);
+}
+
+void setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type, const std::vector<int>& dims,
+               const ConvProblem& p) {
+  std::vector<int> strides(dims.size());
+  int64_t step = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    strides[i] = toInt(step, p);
+    step *= dims[i];
+  }
+  toInt(step, p);  // element count
+  INFERRT_CUDNN_CHECK(
+      cudnnSetTensorNdDescriptor(desc, type, static_cast<int>(dims.size()), dims.data(), strides.data()));
+}
+
+std::vector<int64_t> keyOf(const ConvProblem& p, int device) {
+  std::vector<int64_t> key = {device,     p.half,        !p.half && p.allowTf32, p.spatialDims,
+                              p.batch,    p.channels,    p.outChannels,          p.group};
+  for (int i = 0; i < p.spatialDims; ++i)
+    key.insert(key.end(), {p.in[i], p.kernel[i], p.pad[i], p.stride[i], p.dilation[i]});
+  return key;
+}
+
+}  // namespace
+
+class ConvPlan {
+ public:
+  ConvPlan() = default;
+  ConvPlan(const ConvPlan&) = delete;
+  ConvPlan& operator=(const ConvPlan&) = delete;
+  ~ConvPlan() {  // destroy failures are ignored: nothing useful can be done in a destructor
+    if (x) cudnnDestroyTensorDescriptor(x);
+    if (y) cudnnDestroyTensorDescriptor(y);
+    if (w) cudnnDestroyFilterDescriptor(w);
+    if (conv) cudnnDestroyConvolutionDescriptor(conv);
+  }
+
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;  // read-only once planned, so plans are shared between threads
+  cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+  size_t workspace = 0;
+};
+
+std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudnnHandle, int device) {
+  if (!cudnnHandle) fail(ErrorCode::Internal, "Convolution: no cuDNN handle");
+  if (p.spatialDims != 2 && p.spatialDims != 3) fail(ErrorCode::Internal, "Convolution: bad spatial rank");
+  static std::mutex cacheMutex;
+  static std::map<std::vector<int64_t>, std::shared_ptr<const ConvPlan>> cache;
+  const std::vector<int64_t> key = keyOf(p, device);
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto found = cache.find(key);
+  if (found != cache.end()) return found->second;
+
+  auto handle = static_cast<cudnnHandle_t>(cudnnHandle);
+  auto plan = std::make_shared<ConvPlan>();
+  const cudnnDataType_t type = p.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+  const int nd = p.spatialDims;
+  std::vector<int> xDims = {toInt(p.batch, p), toInt(p.channels, p)};
+  std::vector<int> wDims = {toInt(p.outChannels, p), toInt(p.channels / p.group, p)};
+  std::vector<int> yDims = {toInt(p.batch, p), toInt(p.outChannels, p)};
+  std::vector<int> pad, stride, dilation;
+  for (int i = 0; i < nd; ++i) {
+    xDims.push_back(toInt(p.in[i], p));
+    wDims.push_back(toInt(p.kernel[i], p));
+    yDims.push_back(toInt(p.out[i], p));
+    pad.push_back(toInt(p.pad[i], p));
+    stride.push_back(toInt(p.stride[i], p));
+    dilation.push_back(toInt(p.dilation[i], p));
+  }
+  INFERRT_CUDNN_CHECK(cudnnCreateTensorDescriptor(&plan->x));
+  INFERRT_CUDNN_CHECK(cudnnCreateTensorDescriptor(&plan->y));
+  INFERRT_CUDNN_CHECK(cudnnCreateFilterDescriptor(&plan->w));
+  INFERRT_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&plan->conv));
+  setTensor(plan->x, type, xDims, p);
+  setTensor(plan->y, type, yDims, p);
+  int64_t wCount = 1;
+  for (int d : wDims) wCount *= d;
+  toInt(wCount, p);
+  INFERRT_CUDNN_CHECK(cudnnSetFilterNdDescriptor(plan->w, type, CUDNN_TENSOR_NCHW, nd + 2, wDims.data()));
+  // fp16 data accumulates in fp32 (the interface contract): CUDNN_DATA_FLOAT compute for both dtypes.
+  INFERRT_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(plan->conv, nd, pad.data(), stride.data(), dilation.data(),
+                                                      CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+  INFERRT_CUDNN_CHECK(cudnnSetConvolutionGroupCount(plan->conv, toInt(p.group, p)));
+  // DEFAULT math lets fp32 use TF32 tensor cores on Ampere+; FMA math is strict fp32. fp16 uses tensor cores.
+  const bool strict = !p.half && !p.allowTf32;
+  const cudnnMathType_t math = p.half ? CUDNN_TENSOR_OP_MATH : (strict ? CUDNN_FMA_MATH : CUDNN_DEFAULT_MATH);
+  INFERRT_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, math));
+
+  std::vector<int> outDims(static_cast<size_t>(nd + 2));
+  INFERRT_CUDNN_CHECK(cudnnGetConvolutionNdForwardOutputDim(plan->conv, plan->x, plan->w, nd + 2, outDims.data()));
+  if (outDims != yDims)
+    fail(ErrorCode::Internal, "cuDNN's output shape differs from the shape rule's for ", describe(p));
+
+  int maxAlgos = 0;
+  INFERRT_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(handle, &maxAlgos));
+  std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<size_t>(maxAlgos > 0 ? maxAlgos : 1));
+  int returned = 0;
+  INFERRT_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan->x, plan->w, plan->conv, plan->y,
+                                                             static_cast<int>(perf.size()), &returned, perf.data()));
+  // Results come fastest first, each with the math type it was rated for: set that one before running, and
+  // never let a strict-fp32 problem take a tensor-op variant.
+  bool chosen = false;
+  for (int i = 0; i < returned && !chosen; ++i) {
+    const cudnnConvolutionFwdAlgoPerf_t& r = perf[static_cast<size_t>(i)];
+    if (r.status != CUDNN_STATUS_SUCCESS || r.memory > kConvMaxWorkspace) continue;
+    if (strict && r.mathType != CUDNN_FMA_MATH) continue;
+    INFERRT_CUDNN_CHECK(cudnnSetConvolutionMathType(plan->conv, r.mathType));
+    size_t bytes = 0;
+    if (cudnnGetConvolutionForwardWorkspaceSize(handle, plan->x, plan->w, plan->conv, plan->y, r.algo, &bytes) !=
+            CUDNN_STATUS_SUCCESS ||
+        bytes > kConvMaxWorkspace)
+      continue;
+    plan->algo = r.algo;
+    plan->workspace = bytes;
+    chosen = true;
+  }
+  if (!chosen)
+    fail(ErrorCode::CudaError, "cuDNN has no forward algorithm for ", describe(p), " within ",
+         kConvMaxWorkspace >> 20, " MiB of workspace");
+
+  if (cache.size() >= 4096) cache.clear();  // dynamic shapes must not grow it forever; users keep their plans
+  cache.emplace(key, plan);
+  return plan;
+}
+
+size_t convolutionWorkspaceSize(const ConvPlan& plan) { return plan.workspace; }
+
+void runConvolution(const ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, void* y, bool accumulate,
+                    void* workspace) {
+  // Scaling factors are float for fp16 and fp32 data alike; beta = 1 adds onto the bias already in y.
+  const float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+  INFERRT_CUDNN_CHECK(cudnnConvolutionForward(static_cast<cudnnHandle_t>(cudnnHandle), &alpha, plan.x, x, plan.w, w,
+                                              plan.conv, plan.algo, workspace, plan.workspace, &beta, plan.y, y));
+}
+
+#else  // built without cuDNN: convolution.cc's supports() declines, so these are never reached
+
+class ConvPlan {};
+
+std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem&, void*, int) {
+  fail(ErrorCode::UnsupportedOp, "Convolution on the GPU needs cuDNN (built without cuDNN)");
+}
+
+size_t convolutionWorkspaceSize(const ConvPlan&) { return 0; }
+
+void runConvolution(const ConvPlan&, void*, const void*, const void*, void*, bool, void*) {
+  fail(ErrorCode::UnsupportedOp, "Convolution on the GPU needs cuDNN (built without cuDNN)");
+}
+
+#endif
+
+}  // namespace inferrt::cudnnconv

@@ -1,0 +1,43 @@
+// The one place that talks to cuDNN: a forward convolution described in plain numbers, a cached plan
+// (descriptors + algorithm), then enqueue. Uses cuDNN's legacy descriptor API (deprecated since cuDNN 9 in
+// favour of the graph API, still shipped and supported in 9.x). No cuDNN types here, so convolution.cc compiles
+// without its headers; without INFERRT_WITH_CUDNN the functions exist and fail with UNSUPPORTED_OP.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace inferrt::cudnnconv {
+
+// NCHW / NCDHW forward cross-correlation with symmetric pads. 1-D problems come as 2-D with a leading unit dim.
+struct ConvProblem {
+  bool half = false;       // fp16 data (fp32 accumulation), else fp32
+  bool allowTf32 = true;   // fp32 only: off = FMA math (strict fp32)
+  int spatialDims = 2;     // 2 or 3
+  int64_t batch = 0, channels = 0, outChannels = 0, group = 1;
+  int64_t in[3] = {1, 1, 1}, kernel[3] = {1, 1, 1}, out[3] = {1, 1, 1};
+  int64_t pad[3] = {0, 0, 0}, stride[3] = {1, 1, 1}, dilation[3] = {1, 1, 1};
+};
+
+class ConvPlan;
+
+constexpr bool kBuiltWithCudnn =
+#ifdef INFERRT_WITH_CUDNN
+    true;
+#else
+    false;
+#endif
+
+constexpr size_t kConvMaxWorkspace = size_t(64) << 20;  // algorithms needing more are skipped
+
+// Descriptors and the fastest algorithm (cuDNN's heuristic) that fits kConvMaxWorkspace, cached per problem and
+// device. CUDA_ERROR naming the call when cuDNN rejects the problem or has no algorithm for it.
+std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& problem, void* cudnnHandle, int device);
+
+size_t convolutionWorkspaceSize(const ConvPlan& plan);
+
+// y = conv(x, w) (+ y when accumulate: the caller put the bias there), on the stream the handle is bound to.
+void runConvolution(const ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, void* y, bool accumulate,
+                    void* workspace);
+
+}  // namespace inferrt::cudnnconv

@@ -1,0 +1,207 @@
+// Pooling kernels, with the CPU kernel's exact rules: max skips padding (and NaN never wins, as `v > best`);
+// average sums in double and divides by the taps inside the input, or with count_include_pad by the taps inside
+// the input plus its explicit pads (not the ceil_mode overhang); an fp16 result is rounded once from fp32.
+#include <cfloat>
+#include <type_traits>
+
+#include "backend/cuda/kernels/kernel_support.cuh"
+#include "backend/cuda/kernels/pooling_launch.h"
+
+namespace inferrt::cudakernels {
+
+namespace {
+
+// How max pooling compares: floats in fp32 (fp16 widens exactly), integers in their own type.
+template <typename T>
+struct MaxOf {
+  using Value = T;
+  __device__ static Value load(const T* p, int64_t i) { return p[i]; }
+  __device__ static void store(T* p, int64_t i, Value v) { p[i] = v; }
+};
+template <>
+struct MaxOf<__half> {
+  using Value = float;
+  __device__ static Value load(const __half* p, int64_t i) { return __half2float(p[i]); }
+  __device__ static void store(__half* p, int64_t i, Value v) { p[i] = __float2half_rn(v); }
+};
+
+template <typename V>
+__device__ V lowestOf();
+template <>
+__device__ float lowestOf<float>() { return -INFINITY; }
+template <>
+__device__ int8_t lowestOf<int8_t>() { return INT8_MIN; }
+template <>
+__device__ uint8_t lowestOf<uint8_t>() { return 0; }
+template <>
+__device__ int32_t lowestOf<int32_t>() { return INT32_MIN; }
+template <>
+__device__ int64_t lowestOf<int64_t>() { return INT64_MIN; }
+
+template <typename T, bool kMax>
+__global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g, int64_t numel,
+                           bool countPad) {
+  using M = MaxOf<T>;
+  const int64_t outSize = g.out[0] * g.out[1] * g.out[2], inSize = g.in[0] * g.in[1] * g.in[2];
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const int64_t plane = i / outSize, o = i % outSize;
+    const int64_t ow = o % g.out[2], oh = (o / g.out[2]) % g.out[1], od = o / (g.out[2] * g.out[1]);
+    const int64_t start[3] = {od * g.stride[0] - g.padBegin[0], oh * g.stride[1] - g.padBegin[1],
+                              ow * g.stride[2] - g.padBegin[2]};
+    const T* xp = x + plane * inSize;
+    typename M::Value best = lowestOf<typename M::Value>();
+    double sum = 0;
+    int64_t valid = 0;
+    for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
+      const int64_t id = start[0] + kd * g.dilation[0];
+      if (id < 0 || id >= g.in[0]) continue;
+      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
+        const int64_t ih = start[1] + kh * g.dilation[1];
+        if (ih < 0 || ih >= g.in[1]) continue;
+        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
+          const int64_t iw = start[2] + kw * g.dilation[2];
+          if (iw < 0 || iw >= g.in[2]) continue;
+          const int64_t at = (id * g.in[1] + ih) * g.in[2] + iw;
+          if constexpr (kMax) {
+            const typename M::Value v = M::load(xp, at);
+            if (v > best) best = v;
+          } else {
+            sum += static_cast<double>(loadAsFloat(xp, at));
+            ++valid;
+          }
+        }
+      }
+    }
+    if constexpr (kMax) {
+      M::store(y, i, best);
+      continue;
+    }
+    int64_t count = valid;
+    if (countPad) {  // taps inside the input or its explicit pads, per dim, multiplied
+      count = 1;
+      for (int d = 0; d < 3; ++d) {
+        int64_t inPad = 0;
+        for (int64_t k = 0; k < g.kernel[d]; ++k) {
+          const int64_t p = start[d] + k * g.dilation[d];
+          inPad += p >= -g.padBegin[d] && p < g.in[d] + g.padEnd[d];
+        }
+        count *= inPad;
+      }
+    }
+    storeFromFloat(y, i, static_cast<float>(sum / static_cast<double>(count)));
+  }
+}
+
+// One block reduces one plane (grid-stride over planes); partial results meet in shared memory.
+template <typename T, bool kMax>
+__global__ void globalPoolKernel(const T* __restrict__ x, T* __restrict__ y, int64_t planes, int64_t size) {
+  using M = MaxOf<T>;
+  using Acc = typename std::conditional<kMax, typename M::Value, double>::type;
+  __shared__ Acc partial[kBlock];
+  for (int64_t plane = blockIdx.x; plane < planes; plane += gridDim.x) {
+    const T* xp = x + plane * size;
+    Acc acc;
+    if constexpr (kMax) {
+      acc = lowestOf<Acc>();
+    } else {
+      acc = 0;
+    }
+    for (int64_t i = threadIdx.x; i < size; i += blockDim.x) {
+      if constexpr (kMax) {
+        const typename M::Value v = M::load(xp, i);
+        if (v > acc) acc = v;
+      } else {
+        acc += static_cast<double>(loadAsFloat(xp, i));
+      }
+    }
+    partial[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned width = blockDim.x / 2; width > 0; width /= 2) {
+      if (threadIdx.x < width) {
+        const Acc other = partial[threadIdx.x + width];
+        if constexpr (kMax) {
+          if (other > partial[threadIdx.x]) partial[threadIdx.x] = other;
+        } else {
+          partial[threadIdx.x] += other;
+        }
+      }
+      __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+      if constexpr (kMax) {
+        M::store(y, plane, partial[0]);
+      } else {  // an empty plane gives 0 / 0 = NaN, as on the CPU
+        storeFromFloat(y, plane, static_cast<float>(static_cast<double>(partial[0]) / static_cast<double>(size)));
+      }
+    }
+    __syncthreads();  // partial[] is reused by the next plane
+  }
+}
+
+template <typename T>
+bool poolAs(const void* x, void* y, const PoolGeometry& g, bool isMax, bool countPad, int sms, cudaStream_t s) {
+  const int64_t numel = g.planes * g.out[0] * g.out[1] * g.out[2];
+  if (numel <= 0) return true;
+  const auto* in = static_cast<const T*>(x);
+  auto* out = static_cast<T*>(y);
+  if (isMax) {
+    poolKernel<T, true><<<gridFor(numel, sms), kBlock, 0, s>>>(in, out, g, numel, countPad);
+  } else {
+    poolKernel<T, false><<<gridFor(numel, sms), kBlock, 0, s>>>(in, out, g, numel, countPad);
+  }
+  return true;
+}
+
+template <typename T>
+bool globalPoolAs(const void* x, void* y, int64_t planes, int64_t size, bool isMax, int sms, cudaStream_t s) {
+  if (planes <= 0) return true;
+  const int64_t cap = static_cast<int64_t>(sms > 0 ? sms : 80) * 16;
+  const unsigned grid = static_cast<unsigned>(planes < cap ? planes : cap);
+  const auto* in = static_cast<const T*>(x);
+  auto* out = static_cast<T*>(y);
+  if (isMax) {
+    globalPoolKernel<T, true><<<grid, kBlock, 0, s>>>(in, out, planes, size);
+  } else {
+    globalPoolKernel<T, false><<<grid, kBlock, 0, s>>>(in, out, planes, size);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g, bool isMax, bool countIncludePad,
+                   int multiProcessors, cudaStream_t stream) {
+  switch (type) {
+    case PoolType::F32: return poolAs<float>(x, y, g, isMax, countIncludePad, multiProcessors, stream);
+    case PoolType::F16: return poolAs<__half>(x, y, g, isMax, countIncludePad, multiProcessors, stream);
+    default: break;
+  }
+  if (!isMax) return false;  // average pooling is float-only
+  switch (type) {
+    case PoolType::I8: return poolAs<int8_t>(x, y, g, true, false, multiProcessors, stream);
+    case PoolType::U8: return poolAs<uint8_t>(x, y, g, true, false, multiProcessors, stream);
+    case PoolType::I32: return poolAs<int32_t>(x, y, g, true, false, multiProcessors, stream);
+    case PoolType::I64: return poolAs<int64_t>(x, y, g, true, false, multiProcessors, stream);
+    default: return false;
+  }
+}
+
+bool launchGlobalPooling(PoolType type, const void* x, void* y, int64_t planes, int64_t planeSize, bool isMax,
+                         int multiProcessors, cudaStream_t stream) {
+  switch (type) {
+    case PoolType::F32: return globalPoolAs<float>(x, y, planes, planeSize, isMax, multiProcessors, stream);
+    case PoolType::F16: return globalPoolAs<__half>(x, y, planes, planeSize, isMax, multiProcessors, stream);
+    default: break;
+  }
+  if (!isMax) return false;
+  switch (type) {
+    case PoolType::I8: return globalPoolAs<int8_t>(x, y, planes, planeSize, true, multiProcessors, stream);
+    case PoolType::U8: return globalPoolAs<uint8_t>(x, y, planes, planeSize, true, multiProcessors, stream);
+    case PoolType::I32: return globalPoolAs<int32_t>(x, y, planes, planeSize, true, multiProcessors, stream);
+    case PoolType::I64: return globalPoolAs<int64_t>(x, y, planes, planeSize, true, multiProcessors, stream);
+    default: return false;
+  }
+}
+
+}  // namespace inferrt::cudakernels
