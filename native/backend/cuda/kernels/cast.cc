@@ -19,6 +19,8 @@ void runCast(CudaKernelArgs& args) {
   if (!dtypeFromInt(args.layer.attrs.getInt("to"), &to))
     fail(ErrorCode::InvalidArgument, "Cast 'to' is not a dtype code");
   DeviceTensor& out = args.outputs.at(0);
+  // In an fp16 layer the executor stores a float32 result as fp16: cast straight to that.
+  if (to == DType::Float32 && out.dtype == DType::Float16) to = DType::Float16;
   requireEwOutput(out, to, x.dims, "Cast output");
   if (x.numel() == 0) return;
   if (to == x.dtype) {

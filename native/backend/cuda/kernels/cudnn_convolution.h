@@ -28,7 +28,7 @@ constexpr bool kBuiltWithCudnn =
     false;
 #endif
 
-constexpr size_t kConvMaxWorkspace = size_t(64) << 20;  // algorithms needing more are skipped
+constexpr size_t kConvMaxWorkspace = size_t(256) << 20;  // algorithms needing more are skipped
 
 // Descriptors and the fastest algorithm (cuDNN's heuristic) that fits kConvMaxWorkspace, cached per problem and
 // device. CUDA_ERROR naming the call when cuDNN rejects the problem or has no algorithm for it.
