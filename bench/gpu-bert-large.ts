@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   using eager = engine.createContext({ cudaGraphs: false });
 
   const rows: Record<number, Record<string, number>> = {};
-  let profile: Record<string, { msPerRun: number; share: number }> = {};
+  const profile: Record<number, Record<string, { msPerRun: number; share: number }>> = {};
   for (const batch of BATCHES) {
     const shape = [batch, SEQ];
     const ids = BigInt64Array.from({ length: batch * SEQ }, (_, i) => BigInt((i * 7919) % dims.vocab));
@@ -66,14 +66,14 @@ async function main(): Promise<void> {
         row.vsPytorchCudaGraph = round(pt.cuda_graph_ms / t.meanMs);
       }
     }
-    if (batch === 64) {
+    if (batch === 64 || batch === 1) {
       // Where the time goes: every layer timed with CUDA events over a few eager runs.
       using profiled = engine.createContext({ profileLayers: true });
       for (let i = 0; i < 5; i++) await profiled.infer(inputs);
       const { runs, msByKind } = profiled.layerTimes();
       const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
-      profile = Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
-      console.log(`profile at batch ${batch}: ${JSON.stringify(profile)}`);
+      profile[batch] = Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+      console.log(`profile at batch ${batch}: ${JSON.stringify(profile[batch])}`);
     }
     rows[batch] = row;
     console.log(`batch ${batch}: ${JSON.stringify(row)}`);

@@ -7,6 +7,8 @@ import type { NativeContext, NativeHostTensor } from './binding.js';
 import { formatValue, isPlainObject } from './config.js';
 import { didYouMean } from './suggest.js';
 import type { Engine, TensorInfo } from './engine.js';
+import { DeviceBuffer } from './cuda/device-buffer.js';
+import { Stream } from './cuda/stream.js';
 import { bytesOf, dtypeCode, matchesDType, type DType } from './dtypes.js';
 import { DisposedError, InferrtError } from './errors.js';
 import {
@@ -133,6 +135,45 @@ export class ExecutionContext implements Disposable {
       started = this.#tail.then(run, run);
     }
     const job = started.finally(() => {
+      this.#pending--;
+    });
+    this.#tail = job.then(noop, noop);
+    return job;
+  }
+
+  /**
+   * Binds an input or output to device memory for {@link enqueue} (TensorRT's `setTensorAddress`); `null`
+   * unbinds it. While bound, the context keeps the buffer's memory alive (even if the buffer is disposed). CUDA
+   * engines only; the buffer must be on the engine's device and, at enqueue time, large enough for the tensor.
+   */
+  setTensorAddress(name: string, buffer: DeviceBuffer | null): void {
+    const native = this.live('setTensorAddress');
+    this.notBusy('setTensorAddress');
+    if (buffer !== null && !(buffer instanceof DeviceBuffer)) {
+      throw new InferrtError('INVALID_ARGUMENT', `setTensorAddress: buffer must be a DeviceBuffer or null, got ${formatValue(buffer)}`);
+    }
+    native.setTensorAddress(name, buffer === null ? null : buffer.native('setTensorAddress'));
+  }
+
+  /**
+   * Enqueues a run on `stream` with every input and output bound by {@link setTensorAddress} (TensorRT's
+   * `enqueueV3`): inputs are read in place on the GPU and outputs written into their buffers, with no host
+   * copies; input shapes are those set with {@link setInputShape}. The run starts after the work already queued
+   * on `stream`, and later work on `stream` waits for it. Resolves once the run is enqueued (shape planning and
+   * the first run of a shape happen off the main thread); `await stream.synchronize()` before reading outputs.
+   * An index out of range found on the GPU during an enqueued run is reported by this context's next call.
+   */
+  enqueue(stream: Stream): Promise<void> {
+    try {
+      this.live('enqueue');
+      if (!(stream instanceof Stream)) throw new InferrtError('INVALID_ARGUMENT', `enqueue: stream must be a Stream, got ${formatValue(stream)}`);
+      stream.native('enqueue');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    this.#pending++;
+    const run = (): Promise<void> => this.live('enqueue').enqueue(stream.native('enqueue'));
+    const job = (this.#pending === 1 ? run() : this.#tail.then(run, run)).finally(() => {
       this.#pending--;
     });
     this.#tail = job.then(noop, noop);

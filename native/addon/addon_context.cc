@@ -7,6 +7,9 @@
 #include "addon/addon_state.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
+#ifdef INFERRT_WITH_CUDA
+#include "addon/cuda/context_cuda_calls.h"
+#endif
 
 namespace inferrt::addon {
 
@@ -38,7 +41,7 @@ class InferWorker : public Napi::AsyncWorker {
     try {
       Napi::Object result = Napi::Object::New(env);
       const Network& net = engine_->network();
-      for (size_t i = 0; i < outputs_.size(); ++i) result.Set(net.tensor(net.outputs()[i]).name, fromTensor(env, *outputs_[i]));
+      for (size_t i = 0; i < outputs_.size(); ++i) result.Set(net.tensor(net.outputs()[i]).name, fromTensor(env, outputs_[i]));
       outputs_.clear();
       deferred_.Resolve(result);
     } catch (const Napi::Error& e) {
@@ -102,6 +105,8 @@ Napi::Function ContextWrap::define(Napi::Env env) {
                          InstanceMethod<&ContextWrap::setCudaGraphs>("setCudaGraphs"),
                          InstanceMethod<&ContextWrap::setProfiling>("setProfiling"),
                          InstanceMethod<&ContextWrap::layerTimes>("layerTimes"),
+                         InstanceMethod<&ContextWrap::setTensorAddress>("setTensorAddress"),
+                         InstanceMethod<&ContextWrap::enqueue>("enqueue"),
                          InstanceMethod<&ContextWrap::dispose>("dispose"),
                      });
 }
@@ -206,6 +211,26 @@ Napi::Value ContextWrap::layerTimes(const Napi::CallbackInfo& info) {
   o.Set("runs", runs);
   o.Set("msByKind", kinds);
   return o;
+}
+
+Napi::Value ContextWrap::setTensorAddress(const Napi::CallbackInfo& info) {
+#ifdef INFERRT_WITH_CUDA
+  return ContextCudaCalls::setTensorAddress(*this, live(info.Env()), info);
+#else
+  throw makeError(info.Env(), ErrorCode::CudaError, "setTensorAddress: this inferrt was built without the CUDA backend");
+#endif
+}
+
+Napi::Value ContextWrap::enqueue(const Napi::CallbackInfo& info) {
+#ifdef INFERRT_WITH_CUDA
+  try {
+    return ContextCudaCalls::enqueue(*this, live(info.Env()), info);
+  } catch (const Napi::Error& e) {
+    return rejectedPromise(info.Env(), e);
+  }
+#else
+  return rejectedPromise(info.Env(), makeError(info.Env(), ErrorCode::CudaError, "enqueue: this inferrt was built without the CUDA backend"));
+#endif
 }
 
 Napi::Value ContextWrap::dispose(const Napi::CallbackInfo& info) {

@@ -11,11 +11,14 @@
 namespace inferrt::addon {
 
 class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
+  friend class ContextCudaCalls;
  public:
   static Napi::Function define(Napi::Env env);
   explicit ContextWrap(const Napi::CallbackInfo& info);
 
   void finishInfer() { busy_ = false; }
+  bool busy() const { return busy_; }
+  void startCall() { busy_ = true; }  // an infer or enqueue is in flight until finishInfer()
 
  private:
   ExecutionContext& live(Napi::Env env);
@@ -28,6 +31,8 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   Napi::Value setCudaGraphs(const Napi::CallbackInfo& info);
   Napi::Value setProfiling(const Napi::CallbackInfo& info);
   Napi::Value layerTimes(const Napi::CallbackInfo& info);
+  Napi::Value setTensorAddress(const Napi::CallbackInfo& info);
+  Napi::Value enqueue(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
 
   std::unique_ptr<ExecutionContext> context_;  // null once disposed

@@ -255,6 +255,20 @@ Napi::Uint8Array fromBytes(Napi::Env env, const void* data, size_t size) {
   return a;
 }
 
+Napi::Object fromTensor(Napi::Env env, const TensorPtr& t) {
+  // A result no one else holds is handed to JS as is (an external ArrayBuffer that keeps the tensor alive):
+  // large outputs are not copied on the main thread. Shared bytes (an engine constant, say) are copied.
+  if (!t->ownsStorageAlone() || t->byteSize() == 0) return fromTensor(env, *t);
+  auto* keep = new TensorPtr(t);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, const_cast<void*>(t->raw()), t->byteSize(),
+                                                    [](Napi::Env, void*, TensorPtr* held) { delete held; }, keep);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("dtype", Napi::Number::New(env, static_cast<int>(t->dtype())));
+  o.Set("dims", fromDims(env, t->dims()));
+  o.Set("data", Napi::Uint8Array::New(env, t->byteSize(), buffer, 0));
+  return o;
+}
+
 Napi::Object fromTensor(Napi::Env env, const Tensor& t) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("dtype", Napi::Number::New(env, static_cast<int>(t.dtype())));

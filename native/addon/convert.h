@@ -37,5 +37,7 @@ Napi::Object fromShapeRange(Napi::Env env, const ShapeRange& range);
 Napi::Uint8Array fromBytes(Napi::Env env, const void* data, size_t size);
 // { dtype, dims, data: Uint8Array } (a copy: tensor storage may be shared with engine weights).
 Napi::Object fromTensor(Napi::Env env, const Tensor& t);
+// The same for a result the caller hands over: no copy when nothing else shares its bytes.
+Napi::Object fromTensor(Napi::Env env, const TensorPtr& t);
 
 }  // namespace inferrt::addon

@@ -121,6 +121,52 @@ std::vector<TensorPtr> ExecutionContext::prepareInputs(const std::map<std::strin
   return out;
 }
 
+void ExecutionContext::setTensorAddress(const std::string& name, TensorBinding binding) {
+  const Network& net = engine_->network();
+  const int t = net.findTensor(name);
+  if (t < 0 || (!net.tensor(t).isInput && !net.tensor(t).isOutput)) {
+    std::string outputs;
+    for (int o : net.outputs()) outputs += (outputs.empty() ? "" : ", ") + net.tensor(o).name;
+    fail(ErrorCode::InvalidArgument, "setTensorAddress: '", name, "' is not an input or output of the engine; inputs: ",
+         inputList(net), "; outputs: ", outputs);
+  }
+  if (!binding.address) bindings_.erase(name);
+  else bindings_[name] = std::move(binding);
+}
+
+EnqueueRequest ExecutionContext::prepareEnqueue() {
+  const Network& net = engine_->network();
+  EnqueueRequest request;
+  auto bound = [&](int t, const Dims& dims, const char* role) {
+    const TensorInfo& info = net.tensor(t);
+    auto it = bindings_.find(info.name);
+    if (it == bindings_.end())
+      fail(ErrorCode::InvalidArgument, "enqueue: ", role, " '", info.name, "' has no device buffer; call setTensorAddress('",
+           info.name, "', buffer) first");
+    const uint64_t needed = static_cast<uint64_t>(volume(dims)) * dtypeSize(info.dtype);
+    if (it->second.bytes < needed)
+      fail(ErrorCode::ShapeMismatch, "enqueue: ", role, " '", info.name, "' needs ", needed, " bytes (", dtypeName(info.dtype),
+           " ", dimsToString(dims), ") but its buffer holds ", it->second.bytes);
+    return it->second;
+  };
+  for (size_t i = 0; i < net.inputs().size(); ++i) {
+    const TensorInfo& info = net.tensor(net.inputs()[i]);
+    if (!isStatic(inputShapes_[i]))
+      fail(ErrorCode::ShapeMismatch, "enqueue: input '", info.name, "' has dynamic dims ", dimsToString(inputShapes_[i]),
+           "; call setInputShape first");
+    request.inputDims.push_back(inputShapes_[i]);
+    request.inputs.push_back(bound(net.inputs()[i], inputShapes_[i], "input"));
+  }
+  for (int t : net.outputs()) {
+    const Dims dims = tensorShape(net.tensor(t).name);
+    if (!isStatic(dims))
+      fail(ErrorCode::ShapeMismatch, "enqueue: output '", net.tensor(t).name, "' has shape ", dimsToString(dims),
+           ", which depends on input values; use infer()");
+    request.outputs.push_back(bound(t, dims, "output"));
+  }
+  return request;
+}
+
 std::shared_ptr<ContextRunner> ExecutionContext::runner() {
   if (runner_) return runner_;
 #ifdef INFERRT_WITH_CUDA

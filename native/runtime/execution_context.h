@@ -43,6 +43,12 @@ class ExecutionContext {
   uint64_t deviceMemorySize();
   void setCudaGraphs(bool enabled);
   void setProfiling(bool enabled);
+  // Binds an input or output to device memory for enqueue (TensorRT's setTensorAddress); an empty binding
+  // (null address) unbinds it.
+  void setTensorAddress(const std::string& name, TensorBinding binding);
+  // Checks that every input has a shape and a large enough buffer and every output a buffer large enough for
+  // the shapes these inputs give (SHAPE_MISMATCH / INVALID_ARGUMENT naming the tensor); the request to enqueue.
+  EnqueueRequest prepareEnqueue();
   // Engine::execute's outputs by name.
   std::map<std::string, TensorPtr> nameOutputs(const std::vector<TensorPtr>& outputs) const;
 
@@ -55,6 +61,7 @@ class ExecutionContext {
   std::vector<Dims> inputShapes_;      // per network input: set dims, or the declared ones (kDynamic) if unset
   std::vector<TensorDesc> resolved_;   // shapes of all tensors for inputShapes_; empty when stale
   std::shared_ptr<ContextRunner> runner_;
+  std::map<std::string, TensorBinding> bindings_;
   bool cudaGraphs_ = true;
   bool profiling_ = false;
 };

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  Builder, Runtime, memoryInfo, tensor, type BuilderConfigOptions, type Engine, type ExecutionContext, type NetworkDefinition, type Tensor,
+  Builder, DeviceBuffer, Runtime, Stream, memoryInfo, tensor, type BuilderConfigOptions, type Engine, type ExecutionContext, type NetworkDefinition, type Tensor,
 } from '../../lib/index.js';
 import { K, N, SEQ, VOCAB, defineMlp, expectClose, mlpInputs, mlpReference, randomFloats } from '../api/helpers.js';
 import { rejection, thrown } from '../inferrt-errors.js';
@@ -71,6 +71,33 @@ describe.skipIf(cudaSkipReason !== '')('CUDA engines through the API', () => {
   afterAll(() => {
     mlp?.dispose();
     chain?.dispose();
+  });
+
+  it('enqueues runs on bound device buffers (setTensorAddress + enqueue) with the results of infer()', async () => {
+    using ctx = chain.createContext();
+    const batch = mid;
+    using stream = new Stream();
+    using xBuf = DeviceBuffer.alloc(batch * D * 4);
+    using yBuf = DeviceBuffer.alloc(batch * D * 4);
+    ctx.setInputShape('x', [batch, D]);
+    ctx.setTensorAddress('x', xBuf);
+    const unbound = await rejection(ctx.enqueue(stream));
+    expect(unbound.code).toBe('INVALID_ARGUMENT');
+    expect(unbound.message).toMatch(/output 'y' has no device buffer/);
+    ctx.setTensorAddress('y', yBuf);
+    // Eager, captured into a graph, then replayed: each run must read the buffer's current contents.
+    for (let run = 0; run < 4; run++) {
+      const x = chainInput(batch, 40 + run);
+      await xBuf.upload(x.data as Float32Array, stream);
+      await ctx.enqueue(stream);
+      const got = await yBuf.download(new Float32Array(batch * D), stream);
+      const want = (await ctx.infer({ x })).y!;
+      expect(checkAgreement(want, tensor(got, [batch, D]), { relL2: 1e-5, maxRel: 1e-5, absFloor: 1e-6 }), `run ${run}`).toBeNull();
+    }
+    ctx.setInputShape('x', [batch * 2, D]);
+    const small = await rejection(ctx.enqueue(stream));
+    expect(small.code).toBe('SHAPE_MISMATCH');
+    expect(small.message).toMatch(/input 'x' needs \d+ bytes/);
   });
 
   it('runs two contexts of one engine concurrently with the results of sequential runs', async () => {

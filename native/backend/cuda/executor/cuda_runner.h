@@ -1,7 +1,10 @@
 // Runs a CUDA engine for one ExecutionContext: its own stream, library handles, activation arena, scratch and
 // pinned staging. infer = inputs copied into the arena, each layer's kernel enqueued (CPU-placed layers run
 // between copies), outputs copied back, one blocking-sync event waited for on the calling worker thread.
+// enqueue = the same device work on the caller's buffers, ordered with the caller's stream, not waited for.
+// cuda_runner.cc: lifecycle, plans, memory, run/enqueue; run_steps.cc: one run's device work and its checks.
 #pragma once
+#include <atomic>
 #include <list>
 #include <map>
 #include <memory>
@@ -24,6 +27,7 @@ class CudaRunner : public ContextRunner {
   ~CudaRunner() override;
 
   std::vector<TensorPtr> run(const std::vector<TensorPtr>& inputs) override;
+  void enqueue(const EnqueueRequest& request, void* stream) override;
   uint64_t deviceMemorySize() const override;
   void setCudaGraphs(bool enabled) override { useGraphs_ = enabled; }
   void setProfiling(bool enabled) override { profiling_ = enabled; }
@@ -37,7 +41,7 @@ class CudaRunner : public ContextRunner {
   // needed no host round trip (no CPU-placed layer, no data-dependent host input).
   struct PlanEntry {
     std::unique_ptr<RunPlan> plan;  // null: shapes depend on device-computed values; this signature runs on the CPU
-    std::unique_ptr<CapturedGraph> graph;
+    std::unique_ptr<CapturedGraph> graph, enqueueGraph;  // infer() (with host copies) and enqueue() runs
     int eagerRuns = 0;
     bool graphable = true;
   };
@@ -49,9 +53,19 @@ class CudaRunner : public ContextRunner {
 
   // A run's signature: the input dims, plus the bytes of the inputs that feed shapes.
   using PlanKey = std::pair<std::vector<Dims>, std::vector<std::vector<uint8_t>>>;
-  PlanEntry& planFor(const std::vector<TensorPtr>& inputs);
-  void enqueueRun(const RunPlan& plan, const StagingLayout& layout, const std::vector<TensorPtr>& inputs);
-  void runOnce(PlanEntry& entry, const StagingLayout& layout, const std::vector<TensorPtr>& inputs);
+  // `values`: per input, its host value where it feeds shapes (null otherwise).
+  PlanEntry& planFor(const std::vector<Dims>& dims, const std::vector<TensorPtr>& values);
+  // One run's device work. infer(): `inputs` come from pinned staging and outputs go back there; enqueue()
+  // (`request` set): inputs are read in place from the caller's buffers, outputs copied into theirs.
+  void enqueueRun(const RunPlan& plan, const StagingLayout& layout, const std::vector<TensorPtr>& inputs,
+                  const EnqueueRequest* request);
+  void runOnce(PlanEntry& entry, const StagingLayout& layout, const std::vector<TensorPtr>& inputs,
+               const EnqueueRequest* request);
+  void ensureStream();
+  void* addressOf(const RunPlan& plan, int t) const;
+  int firstFlaggedLayer(const int32_t* flags) const;
+  void throwDeviceError(int layer) const;
+  void throwPendingDeviceError();
   void ensureArena(uint64_t bytes);
   void* scratch(size_t bytes);
   void* pinned(std::unique_ptr<PinnedHostMemory>& block, size_t bytes);
@@ -60,7 +74,7 @@ class CudaRunner : public ContextRunner {
   void runOnCpu(const RunPlan& plan, size_t layer);
   TensorPtr download(const RunPlan& plan, int tensor);  // synchronous: waits for the stream
   void synchronize();
-  void checkDeviceErrors(const int32_t* flags) const;
+
   void collectProfile(const RunPlan& plan);
 
   std::shared_ptr<const Engine> engine_;
@@ -72,7 +86,11 @@ class CudaRunner : public ContextRunner {
   cudaEvent_t done_ = nullptr;  // blocking-sync: the worker thread sleeps instead of spinning
   std::unique_ptr<DeviceMemory> arena_, scratch_, errorFlags_;
   std::vector<std::unique_ptr<DeviceMemory>> retiredScratch_;  // grown-out blocks, freed after the run
-  std::unique_ptr<PinnedHostMemory> stagingIn_, stagingOut_;
+  std::unique_ptr<PinnedHostMemory> stagingIn_, stagingOut_, enqueueFlags_;
+  cudaEvent_t callerReady_ = nullptr, runDone_ = nullptr;  // enqueue(): ordering with the caller's stream
+  std::vector<void*> boundInputs_;                          // enqueue(): per network input, the caller's buffer
+  std::vector<int> inputPosition_;                          // per network tensor: its input position, or -1
+  std::atomic<int> pendingDeviceError_{-1};                 // a layer an enqueued run flagged, reported next call
   bool useGraphs_ = true;
   bool profiling_ = false;
   std::vector<cudaEvent_t> stepEvents_;  // profiling: one before each step and one after the last

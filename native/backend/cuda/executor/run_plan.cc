@@ -100,6 +100,9 @@ RunPlan::RunPlan(const Network& network, const CudaEngineResources& resources, c
     steps_.push_back(std::move(step));
   }
 
+  for (int t : network.outputs())
+    outputReads_.push_back(descs_[t].value ? t : readAs(t, descs_[t].dtype, resources));
+
   // Host-known values read on the device get a place in this plan's constants block.
   std::vector<bool> readOnDevice(descs_.size(), false);
   for (const PlanStep& step : steps_)
@@ -146,7 +149,7 @@ void RunPlan::layoutArena(const Network& network) {
     for (int t : layer.inputs) read(t, at);
     for (int t : step.reads) read(t, at);
   }
-  for (int t : network.outputs()) last[slots_[t].root] = end;
+  for (int t : outputReads_) last[slots_[t].root] = end;
   std::vector<ArenaRequest> requests;
   std::vector<int> owners;
   for (size_t t = 0; t < descs_.size(); ++t) {

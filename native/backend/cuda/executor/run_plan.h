@@ -45,7 +45,13 @@ class RunPlan {
   // dtype of the bytes on the device.
   const std::vector<TensorDesc>& descs() const { return descs_; }
   DType storage(int t) const { return storage_[t]; }
+  // The tensor whose bytes `t` shares (itself unless a view aliases it), and whether those are arena bytes.
+  int root(int t) const { return slots_[t].root; }
+  bool inArena(int t) const { return slots_[t].kind == SlotKind::Arena; }
   const std::vector<PlanStep>& steps() const { return steps_; }
+  // Per network output: the tensor to copy back, holding the output in its own dtype (an fp16-stored float32
+  // output gets a Convert step to an fp32 copy, so the host never converts).
+  const std::vector<int>& outputReads() const { return outputReads_; }
   uint64_t arenaBytes() const { return arenaBytes_; }
   uint64_t constantBytes() const { return constantBytes_; }
   // Device address of tensor `t` for this plan, given the context's arena (null where it has no device bytes).
@@ -64,6 +70,7 @@ class RunPlan {
   std::vector<DType> storage_;
   std::vector<TensorSlot> slots_;
   std::vector<PlanStep> steps_;
+  std::vector<int> outputReads_;
   std::map<std::pair<int, DType>, int> copies_;
   uint64_t arenaBytes_ = 0;
   uint64_t constantBytes_ = 0;
