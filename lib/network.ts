@@ -173,8 +173,13 @@ export class NetworkDefinition implements Disposable {
     if (params.approximate !== undefined) attrs.approximate = params.approximate;
     return this.addLayer('Activation', [x], attrs, params);
   }
-  addSoftmax(x: NetworkTensor, params: { axis?: number; log?: boolean } & LayerOptions = {}): Layer {
-    return this.addLayer('Softmax', [x], { axis: params.axis ?? -1, log: params.log ? 1 : 0 }, params);
+  /**
+   * Softmax (or, with `log`, LogSoftmax) along `axis` (default -1). `mask`, optional, is added to x first:
+   * softmax(x + mask), with the mask (x's float type or float32) broadcast into x's shape.
+   */
+  addSoftmax(x: NetworkTensor, params: { axis?: number; log?: boolean; mask?: NetworkTensor } & LayerOptions = {}): Layer {
+    const inputs = params.mask ? [x, params.mask] : [x];
+    return this.addLayer('Softmax', inputs, { axis: params.axis ?? -1, log: params.log ? 1 : 0 }, params);
   }
   /** Layer normalization over dims [axis, rank): (x - mean) / sqrt(var + epsilon) * scale + bias. */
   addLayerNormalization(x: NetworkTensor, scale: NetworkTensor, bias: NetworkTensor | null, params: { axis?: number; epsilon?: number } & LayerOptions = {}): Layer {
@@ -188,9 +193,14 @@ export class NetworkDefinition implements Disposable {
   addBatchNormalization(x: NetworkTensor, scale: NetworkTensor, bias: NetworkTensor, mean: NetworkTensor, variance: NetworkTensor, params: { epsilon?: number } & LayerOptions = {}): Layer {
     return this.addLayer('Normalization', [x, scale, bias, mean, variance], { mode: 'batch', epsilon: params.epsilon ?? 1e-5 }, params);
   }
-  /** Matrix multiply with numpy batch broadcasting; transposeA/B swap the last two dims first. */
-  addMatrixMultiply(a: NetworkTensor, b: NetworkTensor, params: { transposeA?: boolean; transposeB?: boolean } & LayerOptions = {}): Layer {
-    return this.addLayer('MatMul', [a, b], { transA: params.transposeA ? 1 : 0, transB: params.transposeB ? 1 : 0 }, params);
+  /**
+   * Matrix multiply with numpy batch broadcasting; transposeA/B swap the last two dims first. `alpha` (default 1,
+   * float inputs only) scales the product: alpha · (a · b).
+   */
+  addMatrixMultiply(a: NetworkTensor, b: NetworkTensor, params: { transposeA?: boolean; transposeB?: boolean; alpha?: number } & LayerOptions = {}): Layer {
+    const attrs: NativeAttributes = { transA: params.transposeA ? 1 : 0, transB: params.transposeB ? 1 : 0 };
+    if (params.alpha !== undefined) attrs.alpha = params.alpha;
+    return this.addLayer('MatMul', [a, b], attrs, params);
   }
   /** N-D convolution (NCHW; weights [M, C/group, k...]). */
   addConvolution(x: NetworkTensor, weights: NetworkTensor, bias: NetworkTensor | null, params: ConvolutionParams & LayerOptions = {}): Layer {

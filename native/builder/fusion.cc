@@ -1,5 +1,8 @@
-// The fusion stage: layer norms first (their tails are Mul/Add, never MatMul), then GEMM epilogues.
+// The fusion stage: layer norms first (their tails are Mul/Add, never MatMul), then GEMM and convolution
+// epilogues (disjoint patterns: MatMul vs Convolution heads). Attention's scales (into bias-less MatMuls' alpha)
+// and additive masks (into Softmax) follow the GEMM fusion.
 #include <string>
+#include <utility>
 
 #include "builder/passes.h"
 
@@ -9,7 +12,11 @@ void fuseLayers(Network& network, BuildLog& log) {
   const size_t before = network.layers().size();
   const size_t norms = fuseLayerNorms(network);
   const GemmFusions gemms = fuseGemms(network);
-  if (!norms && !gemms.gemms) return;
+  const ScaleFusions scales = fuseMatMulScales(network);  // after GEMMs: GELU's "* 0.5" feeds a MatMul too
+  const size_t softmaxes = fuseMaskedSoftmax(network);    // after scales: the scores then come from a MatMul
+  const ConvFusions convs = fuseConvolutions(network);
+  const size_t convTotal = convs.relu + convs.add + convs.addRelu;
+  if (!norms && !gemms.gemms && !convTotal && !scales.matmuls && !softmaxes) return;
   std::string line = "fusion:";
   if (norms)
     line += " " + std::to_string(norms) + " layer norm" + (norms == 1 ? "" : "s") +
@@ -17,6 +24,17 @@ void fuseLayers(Network& network, BuildLog& log) {
   if (gemms.gemms)
     line += " " + std::to_string(gemms.gemms) + " MatMul+bias GEMM" + (gemms.gemms == 1 ? "" : "s") + " (" +
             std::to_string(gemms.gelu) + " with GELU, " + std::to_string(gemms.relu) + " with ReLU);";
+  if (scales.matmuls)
+    line += " " + std::to_string(scales.matmuls) + " MatMul scale" + (scales.matmuls == 1 ? "" : "s") + " (" +
+            std::to_string(scales.scales) + " Mul/Div into alpha);";
+  if (softmaxes) line += " " + std::to_string(softmaxes) + " masked softmax" + (softmaxes == 1 ? ";" : "es;");
+  if (convTotal) {  // e.g. " 5 Conv+ReLU, 4 Conv+add+ReLU;": only the kinds that occurred
+    std::string parts;
+    for (const auto& [n, what] : {std::pair{convs.relu, "Conv+ReLU"}, std::pair{convs.addRelu, "Conv+add+ReLU"},
+                                  std::pair{convs.add, "Conv+add"}})
+      if (n) parts += (parts.empty() ? " " : ", ") + std::to_string(n) + " " + what;
+    line += parts + ";";
+  }
   line += " " + std::to_string(before) + " -> " + std::to_string(network.layers().size()) + " layers";
   log.push_back(line);
 }

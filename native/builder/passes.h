@@ -33,6 +33,20 @@ struct GemmFusions {
   size_t gemms = 0, relu = 0, gelu = 0;
 };
 GemmFusions fuseGemms(Network& network);
+// Mul/Div of a bias-less float MatMul's product (or Mul of its operands) by scalar constants -> its alpha
+// (scale_fusion.cc).
+struct ScaleFusions {
+  size_t matmuls = 0, scales = 0;  // MatMuls given an alpha, Mul/Div layers folded into them
+};
+ScaleFusions fuseMatMulScales(Network& network);
+// Softmax(Add(x, mask)) -> Softmax(x, mask), the mask broadcast into x (softmax_mask_fusion.cc).
+size_t fuseMaskedSoftmax(Network& network);
+// Convolution -> relu and Convolution -> Add(residual of the same shape) [-> relu] -> one Convolution with an
+// activation and a residual input (conv_fusion.cc).
+struct ConvFusions {
+  size_t relu = 0, add = 0, addRelu = 0;
+};
+ConvFusions fuseConvolutions(Network& network);
 // Runs the fusion passes in order and logs what they fused (fusion.cc).
 void fuseLayers(Network& network, BuildLog& log);
 

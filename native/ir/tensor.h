@@ -27,6 +27,8 @@ class Tensor {
   int64_t numel() const { return numel_; }
   size_t byteSize() const { return static_cast<size_t>(numel_) * dtypeSize(dtype_); }
   bool defined() const { return storage_ != nullptr; }
+  // Whether no other tensor shares this one's bytes (then they may be handed over, e.g. to JS, without a copy).
+  bool ownsStorageAlone() const { return storage_ && storage_.use_count() == 1; }
 
   template <typename T>
   T* data() {

@@ -1,6 +1,7 @@
 // CPU kernels of Convolution and Pooling. Spatial dims are padded to three (leading 1s) so one loop nest
 // serves 1-D to 3-D. Convolution is direct and weight-stationary: for each weight tap it adds a strided row
-// of the input to a double accumulator plane, so each output sums its taps in (channel, kernel) order.
+// of the input to a double accumulator plane, so each output sums its taps in (channel, kernel) order. A fused
+// residual (input 3) and relu are applied to each plane before it is stored.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -55,6 +56,10 @@ void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs
   const Tensor& xin = *inputs[0];
   const Tensor& win = *inputs[1];
   const Tensor* bin = inputs.size() > 2 ? inputs[2] : nullptr;
+  const Tensor* rin = inputs.size() > 3 ? inputs[3] : nullptr;
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "Convolution activation '", act, "'");
+  const bool relu = act == "relu";
   requireRank3to5(xin, "Convolution");
   if (win.rank() != xin.rank()) fail(ErrorCode::ShapeMismatch, "Convolution weights must have the input's rank");
   const int64_t batch = xin.dims()[0], channels = xin.dims()[1], outChannels = win.dims()[0];
@@ -69,10 +74,14 @@ void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs
   Dims expected = {batch, outChannels};
   expected.insert(expected.end(), w.output.begin(), w.output.end());
   requireKernelOutput(outputs[0], xin.dtype(), expected, "Convolution output");
+  if (rin && (rin->dtype() != xin.dtype() || rin->dims() != expected))
+    fail(ErrorCode::ShapeMismatch, "Convolution residual must be ", dtypeName(xin.dtype()), " ",
+         dimsToString(expected), ", got ", dtypeName(rin->dtype()), " ", dimsToString(rin->dims()));
 
   const Geometry3 g = geometryOf(xin.dims(), w);
   const Tensor x32 = toFloat32(xin), w32 = toFloat32(win);
   const Tensor b32 = bin ? toFloat32(*bin) : Tensor();
+  const Tensor r32 = rin ? toFloat32(*rin) : Tensor();
   const float* x = x32.data<float>();
   const float* wt = w32.data<float>();
   FloatOutput o(outputs[0]);
@@ -113,7 +122,15 @@ void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs
       }
       const double bias = bin ? b32.data<float>()[m] : 0.0;
       float* ym = y + (n * outChannels + m) * g.outSize();
-      for (int64_t i = 0; i < g.outSize(); ++i) ym[i] = static_cast<float>(plane[i] + bias);
+      // The fused epilogue (builder conv fusion) in the unfused layers' order and fp32 roundings: conv + bias
+      // rounded to float, then + residual in float, then relu (NaN passes, as the Activation kernel's).
+      const float* rm = rin ? r32.data<float>() + (n * outChannels + m) * g.outSize() : nullptr;
+      for (int64_t i = 0; i < g.outSize(); ++i) {
+        float v = static_cast<float>(plane[i] + bias);
+        if (rm) v = v + rm[i];
+        if (relu && v < 0) v = 0.0f;
+        ym[i] = v;
+      }
     }
   }
   o.commit();

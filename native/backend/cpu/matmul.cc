@@ -1,7 +1,7 @@
 // CPU kernel of MatMul (numpy matmul with transA/transB). Each output row accumulates in double (float
 // inputs) or wrapping uint64 (integer inputs) with an i-k-j loop over a contiguous copy of B, so the inner
-// loop is a unit-stride axpy the compiler vectorizes. A fused bias and activation (builder GEMM fusion) are
-// applied in fp32 to the rounded product, as the unfused Add and Activation layers would.
+// loop is a unit-stride axpy the compiler vectorizes. A fused alpha, bias and activation (builder scale and GEMM
+// fusions) are applied in fp32 to the rounded product, as the unfused Mul, Add and Activation layers would.
 #include <algorithm>
 #include <string>
 #include <utility>
@@ -81,8 +81,9 @@ void batchedMatMul(const T* a, const MatrixView& va, const T* b, const MatrixVie
   });
 }
 
-// out[..., j] = act(out[..., j] + bias[j]) over the fp32 output before it is stored.
+// out[..., j] = act(alpha * out[..., j] + bias[j]) over the fp32 output before it is stored.
 void applyEpilogue(const Layer& layer, const Tensor* bias, float* out, int64_t numel, int64_t n) {
+  const float alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
   const std::string act = layer.attrs.getString("activation", "none");
   Tensor b32;
   if (bias) {
@@ -96,7 +97,7 @@ void applyEpilogue(const Layer& layer, const Tensor* bias, float* out, int64_t n
   actAttrs.set("op", act == "none" ? std::string("relu") : act);  // relu is only a placeholder when unused
   const Activation a = parseActivation(actAttrs);
   for (int64_t i = 0; i < numel; ++i) {
-    float v = out[i];
+    float v = alpha * out[i];  // exact when alpha is 1
     if (pb) v = v + pb[i % n];
     if (act != "none") v = static_cast<float>(applyActivation(a, v));
     out[i] = v;
@@ -126,11 +127,12 @@ void runMatMul(const Layer& layer, const std::vector<const Tensor*>& inputs, std
     FloatOutput o(out);
     batchedMatMul<float, double>(a32.data<float>(), va, b32.data<float>(), vb, outBatch, o.data());
     const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
-    if (bias || layer.attrs.getString("activation", "none") != "none")
+    if (bias || layer.attrs.getString("activation", "none") != "none" || layer.attrs.getFloat("alpha", 1.0) != 1.0)
       applyEpilogue(layer, bias, o.data(), out.numel(), vb.cols);
     o.commit();
-  } else if ((inputs.size() > 2 && inputs[2]) || layer.attrs.getString("activation", "none") != "none") {
-    fail(ErrorCode::DTypeMismatch, "MatMul bias and activation need float inputs, got ", dtypeName(a.dtype()));
+  } else if ((inputs.size() > 2 && inputs[2]) || layer.attrs.getString("activation", "none") != "none" ||
+             layer.attrs.getFloat("alpha", 1.0) != 1.0) {
+    fail(ErrorCode::DTypeMismatch, "MatMul alpha, bias and activation need float inputs, got ", dtypeName(a.dtype()));
   } else if (a.dtype() == DType::Int32) {
     batchedMatMul<int32_t, uint64_t>(a.data<int32_t>(), va, b.data<int32_t>(), vb, outBatch, out.data<int32_t>());
   } else if (a.dtype() == DType::Int64) {

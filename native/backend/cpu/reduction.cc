@@ -209,7 +209,17 @@ void runSoftmax(const Layer& layer, const std::vector<const Tensor*>& inputs, st
   requireKernelOutput(out, x.dtype(), x.dims(), "Softmax output");
   const bool logMode = layer.attrs.getInt("log", 0) != 0;
   const AxisSplit s = splitAt(x.dims(), normalizeAxis(layer.attrs.getInt("axis", -1), x.rank(), "axis"));
-  const Tensor x32 = toFloat32(x);
+  Tensor x32 = toFloat32(x);  // may share x's storage: never written
+  if (inputs.size() > 1 && inputs[1]) {  // fused additive mask: x + mask in fp32, as the unfused Add computed it
+    const Tensor m32 = toFloat32(*inputs[1]);
+    const float* pm = m32.data<float>();
+    const float* px32 = x32.data<float>();
+    Tensor masked(DType::Float32, x.dims());
+    float* ps = masked.data<float>();
+    BroadcastWalker walk(x.dims(), {m32.dims()});  // throws ShapeMismatch unless the mask broadcasts into x
+    walk.forEach([&](int64_t i, const int64_t* off) { ps[i] = px32[i] + pm[off[0]]; });
+    x32 = masked;
+  }
   const float* px = x32.data<float>();
   FloatOutput o(out);
   float* po = o.data();

@@ -1,4 +1,5 @@
-// Shape rules of Convolution and Pooling: NCHW-style layouts with 1 to 3 spatial dims.
+// Shape rules of Convolution and Pooling: NCHW-style layouts with 1 to 3 spatial dims. Convolution may carry a
+// fused epilogue (builder conv fusion): a residual input 3 of the output's shape and activation none / relu.
 #include <string>
 #include <vector>
 
@@ -55,6 +56,17 @@ std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<T
   const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
   Dims out = {x.dims[0], outChannels};
   out.insert(out.end(), win.output.begin(), win.output.end());
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none" && act != "relu")
+    fail(ErrorCode::InvalidArgument, "attribute 'activation' must be 'none' or 'relu', got '", act, "'");
+  if (hasInput(in, 3)) {  // the residual is added element for element: same dtype and shape, no broadcast
+    requireSameDType(in, 0, 3);
+    const Dims& r = in[3].dims;
+    if (r.size() != out.size())
+      fail(ErrorCode::ShapeMismatch, "residual (input 3) ", dimsToString(r), " must have the output's shape ",
+           dimsToString(out));
+    for (size_t i = 0; i < out.size(); ++i) out[i] = unifyDim(out[i], r[i], "residual (input 3) vs output dim");
+  }
   return {makeDesc(x.dtype, out)};
 }
 
@@ -96,7 +108,7 @@ std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<Tenso
 }  // namespace
 
 void registerConvolutionSchemas() {
-  registerOpSchema({"Convolution", 2, 3, 1, 1, inferConvolution});
+  registerOpSchema({"Convolution", 2, 4, 1, 1, inferConvolution});
   registerOpSchema({"Pooling", 1, 1, 1, 1, inferPooling});
 }
 

@@ -1,6 +1,8 @@
 // Shape rule of MatMul: numpy matmul (1-D operands promoted then squeezed, batch dims broadcast), with
 // transA/transB swapping an operand's last two dims first (no-op on 1-D operands). The builder's GEMM fusion
-// adds an optional bias (input 2, [N] along the last output dim) and an activation applied after it.
+// adds an optional bias (input 2, [N] along the last output dim) and an activation applied after it; its scale
+// fusion an alpha scaling the product before them.
+#include <cmath>
 #include <string>
 #include <utility>
 #include <vector>
@@ -36,7 +38,9 @@ std::vector<TensorDesc> inferMatMul(const Layer& layer, const std::vector<Tensor
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu" && act != "gelu")
     fail(ErrorCode::InvalidArgument, "attribute 'activation' must be 'none', 'relu' or 'gelu', got '", act, "'");
-  const bool epilogue = hasInput(in, 2) || act != "none";
+  const double alpha = layer.attrs.getFloat("alpha", 1.0);
+  if (!std::isfinite(alpha)) fail(ErrorCode::InvalidArgument, "attribute 'alpha' must be finite, got ", alpha);
+  const bool epilogue = hasInput(in, 2) || act != "none" || alpha != 1.0;  // integer products are never scaled
   if (epilogue) requireDType(in[0], 0, {DType::Float32, DType::Float16});
   if (hasInput(in, 2)) {  // broadcast over the last output dim only, so the output shape is unchanged
     requireSameDType(in, 0, 2);

@@ -94,6 +94,22 @@ std::vector<TensorDesc> inferSoftmax(const Layer& layer, const std::vector<Tenso
   requireRank(x, 0, 1);
   normalizeAxis(layer.attrs.getInt("axis", -1), static_cast<int64_t>(x.dims.size()), "axis");
   flagAttr(layer, "log", 0);
+  if (hasInput(in, 1)) {  // additive mask: broadcasts into x, never enlarging it (the output keeps x's shape)
+    const TensorDesc& m = in[1];
+    if (m.dtype != x.dtype && m.dtype != DType::Float32)
+      fail(ErrorCode::DTypeMismatch, "Softmax mask (input 1) has dtype ", dtypeName(m.dtype), ", expected ",
+           dtypeName(x.dtype), " (x's) or float32");
+    if (m.dims.size() > x.dims.size())
+      fail(ErrorCode::ShapeMismatch, "Softmax mask ", dimsToString(m.dims), " has more dims than x ",
+           dimsToString(x.dims));
+    const size_t lead = x.dims.size() - m.dims.size();
+    for (size_t i = 0; i < m.dims.size(); ++i) {
+      const int64_t md = m.dims[i], xd = x.dims[lead + i];
+      if (md >= 0 && xd >= 0 && md != 1 && md != xd)  // unknown dims are checked again at run time
+        fail(ErrorCode::ShapeMismatch, "Softmax mask ", dimsToString(m.dims), " does not broadcast to x ",
+             dimsToString(x.dims));
+    }
+  }
   return {makeDesc(x.dtype, x.dims)};
 }
 
@@ -121,7 +137,7 @@ std::vector<TensorDesc> inferCumSum(const Layer& layer, const std::vector<Tensor
 void registerReductionSchemas() {
   registerOpSchema({"Reduce", 1, 2, 1, 1, inferReduce});
   registerOpSchema({"ArgMinMax", 1, 1, 1, 1, inferArgMinMax});
-  registerOpSchema({"Softmax", 1, 1, 1, 1, inferSoftmax});
+  registerOpSchema({"Softmax", 1, 2, 1, 1, inferSoftmax});
   registerOpSchema({"CumSum", 2, 2, 1, 1, inferCumSum});
 }
 

@@ -1,7 +1,9 @@
 // CUDA kernel of Convolution (cuDNN through cudnn_convolution.cc) and the family's registration (Pooling is in
 // pooling.cc). Semantics are the CPU kernel's: NCHW with 1 to 3 spatial dims, groups, dilations, strides,
-// explicit or auto pads, an optional bias per output channel. 1-D runs as 2-D with a unit height; asymmetric
-// pads are split into the symmetric part (cuDNN's) and the rest, which a zero-padded copy of the input provides.
+// explicit or auto pads, an optional bias per output channel, and the builder's fused epilogue (residual input 3,
+// activation relu) through cudnnConvolutionBiasActivationForward where cuDNN takes it, else conv + an epilogue
+// kernel. 1-D runs as 2-D with a unit height; asymmetric pads are split into the symmetric part (cuDNN's) and the
+// rest, which a zero-padded copy of the input provides.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -39,6 +41,10 @@ void runConvolution(CudaKernelArgs& args) {
   const DeviceTensor& x = *args.inputs[0];
   const DeviceTensor& w = *args.inputs[1];
   const DeviceTensor* bias = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
+  const DeviceTensor* residual = args.inputs.size() > 3 ? args.inputs[3] : nullptr;
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "Convolution activation '", act, "'");
+  const bool relu = act == "relu";
   DeviceTensor& out = args.outputs[0];
   const size_t rank = x.dims.size();
   if (rank < 3 || rank > 5 || w.dims.size() != rank)
@@ -61,7 +67,18 @@ void runConvolution(CudaKernelArgs& args) {
   if (out.dims != expected || out.dtype != x.dtype)
     fail(ErrorCode::Internal, "Convolution output is ", dimsToString(out.dims), ", expected ",
          dimsToString(expected));
+  if (residual && (residual->dims != expected || residual->dtype != x.dtype))
+    fail(ErrorCode::ShapeMismatch, "Convolution residual is ", dtypeName(residual->dtype), " ",
+         dimsToString(residual->dims), ", expected ", dtypeName(x.dtype), " ", dimsToString(expected));
   if (out.numel() == 0) return;
+  const bool half = x.dtype == DType::Float16;
+  // The fused epilogue (builder conv fusion) as a separate in-place pass over y: after the unfused paths.
+  auto epilogue = [&] {
+    if (!relu && !residual) return;
+    cudakernels::launchResidualRelu(out.data, residual ? residual->data : nullptr, half, out.numel(), relu,
+                                    env.multiProcessors, env.stream);
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+  };
 
   const int elem = static_cast<int>(dtypeSize(x.dtype));
   const int64_t outSpatial = volume(win.output);
@@ -74,13 +91,14 @@ void runConvolution(CudaKernelArgs& args) {
     } else {
       INFERRT_CUDA_CHECK(cudaMemsetAsync(out.data, 0, out.bytes(), env.stream));
     }
+    epilogue();
     return;
   }
 
   // Geometry in three slots with leading unit dims (1-D and 2-D alike); cuDNN gets the last two, or all three.
   const size_t n = spatial.size(), lead = 3 - n;
   cudnnconv::ConvProblem p;
-  p.half = x.dtype == DType::Float16;
+  p.half = half;
   p.allowTf32 = env.allowTf32;
   p.spatialDims = n == 3 ? 3 : 2;
   p.batch = batch;
@@ -110,13 +128,31 @@ void runConvolution(CudaKernelArgs& args) {
   const size_t padBytes =
       needPad ? roundUp(static_cast<size_t>(pad.planes * pad.out[0] * pad.out[1] * pad.out[2]) * elem) : 0;
   const size_t workspaceBytes = cudnnconv::convolutionWorkspaceSize(*plan);
-  char* scratch = padBytes + workspaceBytes > 0 ? static_cast<char*>(env.scratch(padBytes + workspaceBytes)) : nullptr;
+  const bool fused = relu || residual;
+  // The fused cuDNN call needs a bias; a layer without one gets zeros after the workspace.
+  const size_t zeroBiasBytes = fused && !bias ? roundUp(static_cast<size_t>(outChannels) * elem) : 0;
+  const size_t scratchBytes = padBytes + roundUp(workspaceBytes) + zeroBiasBytes;
+  char* scratch = scratchBytes > 0 ? static_cast<char*>(env.scratch(scratchBytes)) : nullptr;
+  void* workspace = workspaceBytes ? scratch + padBytes : nullptr;
   const void* input = x.data;
   if (needPad) {
     if (!cudakernels::launchZeroPad(x.data, scratch, elem, pad, env.multiProcessors, env.stream))
       fail(ErrorCode::Internal, "Convolution: no padding kernel for ", dtypeName(x.dtype));
     INFERRT_CUDA_CHECK(cudaGetLastError());
     input = scratch;
+  }
+  if (fused) {  // one cuDNN call: act(conv + residual + bias), rounded once into y
+    const void* fusedBias = bias ? bias->data : nullptr;
+    if (!bias) {
+      char* zeros = scratch + padBytes + roundUp(workspaceBytes);
+      INFERRT_CUDA_CHECK(cudaMemsetAsync(zeros, 0, zeroBiasBytes, env.stream));
+      fusedBias = zeros;
+    }
+    if (cudnnconv::runConvolutionBiasActivation(*plan, env.cudnn, input, w.data, residual ? residual->data : nullptr,
+                                                fusedBias, relu, out.data, workspace))
+      return;
+    // cuDNN declined (identity needs IMPLICIT_PRECOMP_GEMM, or no fused kernel): the unfused path below, then
+    // the epilogue. fp16 then rounds twice (conv + bias, then + residual), within an ulp of the fused result.
   }
   // The bias goes into the output first and cuDNN accumulates onto it (beta = 1): conv + bias is computed in
   // fp32 and rounded once, as the CPU kernel does (an add after an fp16 store would round twice).
@@ -126,8 +162,8 @@ void runConvolution(CudaKernelArgs& args) {
       fail(ErrorCode::Internal, "Convolution: no bias kernel for ", dtypeName(x.dtype));
     INFERRT_CUDA_CHECK(cudaGetLastError());
   }
-  cudnnconv::runConvolution(*plan, env.cudnn, input, w.data, out.data, bias != nullptr,
-                            workspaceBytes ? scratch + padBytes : nullptr);
+  cudnnconv::runConvolution(*plan, env.cudnn, input, w.data, out.data, bias != nullptr, workspace);
+  epilogue();
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Convolution helpers around cuDNN: the bias broadcast (the convolution accumulates onto it with beta = 1, so
 // conv + bias is rounded once, as the CPU kernel does) and the zero padding for asymmetric pads (cuDNN's
-// legacy API takes one pad per dim). Both move raw elements, so one kernel serves fp16 and fp32.
+// legacy API takes one pad per dim). Both move raw elements, so one kernel serves fp16 and fp32. Also the
+// residual + relu epilogue for fused Convolutions that cuDNN's fused call does not take.
 #include "backend/cuda/kernels/convolution_launch.h"
 #include "backend/cuda/kernels/kernel_support.cuh"
 
@@ -33,7 +34,32 @@ __global__ void zeroPadKernel(const T* __restrict__ x, T* __restrict__ y, int64_
   }
 }
 
+// Fallback epilogue of a fused Convolution: y = act(y + residual) in place, in fp32, rounded once into y.
+template <typename T>
+__global__ void residualReluKernel(T* __restrict__ y, const T* __restrict__ residual, int64_t numel, bool relu) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v = loadAsFloat(y, i);
+    if (residual) v += loadAsFloat(residual, i);
+    if (relu && v < 0.0f) v = 0.0f;  // NaN passes through, as the CPU's relu
+    storeFromFloat(y, i, v);
+  }
+}
+
 }  // namespace
+
+bool launchResidualRelu(void* y, const void* residual, bool half, int64_t numel, bool relu, int multiProcessors,
+                        cudaStream_t stream) {
+  if (numel <= 0) return true;
+  const unsigned grid = gridFor(numel, multiProcessors);
+  if (half)
+    residualReluKernel<<<grid, kBlock, 0, stream>>>(static_cast<__half*>(y), static_cast<const __half*>(residual),
+                                                    numel, relu);
+  else
+    residualReluKernel<<<grid, kBlock, 0, stream>>>(static_cast<float*>(y), static_cast<const float*>(residual),
+                                                    numel, relu);
+  return true;
+}
 
 bool launchBroadcastBias(const void* bias, void* y, int elementBytes, int64_t batch, int64_t channels,
                          int64_t spatial, int multiProcessors, cudaStream_t stream) {

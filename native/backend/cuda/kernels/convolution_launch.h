@@ -13,6 +13,11 @@ namespace inferrt::cudakernels {
 bool launchBroadcastBias(const void* bias, void* y, int elementBytes, int64_t batch, int64_t channels,
                          int64_t spatial, int multiProcessors, cudaStream_t stream);
 
+// y = relu?(y + residual?) in place over numel elements (fp16 when `half`, else fp32), computed in fp32: the
+// epilogue of a fused Convolution when cuDNN's fused call does not run it. residual may be null.
+bool launchResidualRelu(void* y, const void* residual, bool half, int64_t numel, bool relu, int multiProcessors,
+                        cudaStream_t stream);
+
 // y [planes, out0, out1, out2] = x [planes, in0, in1, in2] placed at padBegin, zeros around it (1-D and 2-D
 // problems pass leading 1s).
 struct ZeroPadGeometry {

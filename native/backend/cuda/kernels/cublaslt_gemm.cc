@@ -44,6 +44,7 @@ std::string describe(const GemmShape& s) {
          (s.transA ? " transA" : "") + (s.transB ? " transB" : "");
 }
 
+// Everything the descriptors and the algorithm depend on; alpha is not among them (runGemm passes it per call).
 std::vector<int64_t> keyOf(const GemmShape& s, int device) {
   const bool bias = s.epilogue == GemmEpilogue::Bias || s.epilogue == GemmEpilogue::ReluBias;
   return {device,   s.half,    s.outFloat32, !s.half && s.allowTf32, s.transA, s.transB,
@@ -174,8 +175,8 @@ std::shared_ptr<GemmPlan> planGemm(const GemmShape& s, void* blasLtHandle, int d
 size_t gemmWorkspaceSize(const GemmPlan& plan) { return plan.workspace; }
 
 void runGemm(GemmPlan& plan, void* blasLtHandle, const std::vector<GemmPointers>& calls, void* workspace,
-             cudaStream_t stream) {
-  const float alpha = 1.0f, beta = 0.0f;  // host scalars (the default pointer mode), read when enqueued
+             cudaStream_t stream, float alpha) {
+  const float beta = 0.0f;  // alpha and beta: host fp32 scalars (the default pointer mode, CUDA_R_32F scale type)
   std::lock_guard<std::mutex> lock(plan.mutex);
   for (const GemmPointers& p : calls) {
     if (plan.hasBias) setDesc(plan.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, p.bias);

@@ -48,9 +48,11 @@ std::shared_ptr<GemmPlan> planGemm(const GemmShape& shape, void* blasLtHandle, i
 size_t gemmWorkspaceSize(const GemmPlan& plan);
 
 // Enqueues one cublasLtMatmul per pointer set on `stream` (one per batch combo when operands broadcast in a way
-// a single strided batch cannot express; usually one).
+// a single strided batch cannot express; usually one), computing D = epilogue(alpha * op(A) * op(B)). alpha is
+// a host scalar read when the call is enqueued (so a captured CUDA graph keeps its value); it is not part of the
+// plan (the heuristic's choice does not depend on it), so plans are shared across alphas.
 void runGemm(GemmPlan& plan, void* blasLtHandle, const std::vector<GemmPointers>& calls, void* workspace,
-             cudaStream_t stream);
+             cudaStream_t stream, float alpha = 1.0f);
 
 constexpr size_t kGemmMaxWorkspace = size_t(32) << 20;  // cuBLAS's recommendation for Hopper
 

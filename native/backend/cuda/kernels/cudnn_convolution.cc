@@ -1,9 +1,12 @@
 // cuDNN behind ConvProblem: tensor / filter / convolution descriptors, algorithm choice with
-// cudnnFindConvolutionForwardAlgorithm (times each algorithm once per shape), a plan cache and the enqueue. Failures
+// cudnnFindConvolutionForwardAlgorithm (times each algorithm once per shape), a plan cache and the enqueue, plain or
+// fused with bias, residual and activation (cudnnConvolutionBiasActivationForward, same algorithm). Failures
 // become CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason; never aborts.
 #include "backend/cuda/kernels/cudnn_convolution.h"
 
+#include <atomic>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <string>
@@ -86,6 +89,9 @@ class ConvPlan {
     if (y) cudnnDestroyTensorDescriptor(y);
     if (w) cudnnDestroyFilterDescriptor(w);
     if (conv) cudnnDestroyConvolutionDescriptor(conv);
+    if (bias) cudnnDestroyTensorDescriptor(bias);
+    if (relu) cudnnDestroyActivationDescriptor(relu);
+    if (identity) cudnnDestroyActivationDescriptor(identity);
   }
 
   cudnnTensorDescriptor_t x = nullptr, y = nullptr;
@@ -93,6 +99,10 @@ class ConvPlan {
   cudnnConvolutionDescriptor_t conv = nullptr;  // read-only once planned, so plans are shared between threads
   cudnnConvolutionFwdAlgo_t algo = CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
   size_t workspace = 0;
+  // For cudnnConvolutionBiasActivationForward: bias [1, C, 1, 1(, 1)] of the data type, relu and identity.
+  cudnnTensorDescriptor_t bias = nullptr;
+  cudnnActivationDescriptor_t relu = nullptr, identity = nullptr;
+  mutable std::atomic<bool> fusedRefused{false};  // cuDNN declined the fused call for this plan once
 };
 
 std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudnnHandle, int device) {
@@ -127,6 +137,19 @@ std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudn
   INFERRT_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&plan->conv));
   setTensor(plan->x, type, xDims, p);
   setTensor(plan->y, type, yDims, p);
+  // The fused call's bias has the data type (half for fp16 data, as PyTorch's cudnn_convolution_relu passes it);
+  // scaling factors and the accumulation stay fp32.
+  INFERRT_CUDNN_CHECK(cudnnCreateTensorDescriptor(&plan->bias));
+  std::vector<int> biasDims(static_cast<size_t>(nd + 2), 1);
+  biasDims[1] = yDims[1];
+  setTensor(plan->bias, type, biasDims, p);
+  // relu lets NaN through, as the CPU kernel; its coef (a clipping ceiling for CLIPPED_RELU) is unused: max.
+  INFERRT_CUDNN_CHECK(cudnnCreateActivationDescriptor(&plan->relu));
+  INFERRT_CUDNN_CHECK(cudnnSetActivationDescriptor(plan->relu, CUDNN_ACTIVATION_RELU, CUDNN_PROPAGATE_NAN,
+                                                   std::numeric_limits<double>::max()));
+  INFERRT_CUDNN_CHECK(cudnnCreateActivationDescriptor(&plan->identity));
+  INFERRT_CUDNN_CHECK(cudnnSetActivationDescriptor(plan->identity, CUDNN_ACTIVATION_IDENTITY, CUDNN_PROPAGATE_NAN,
+                                                   std::numeric_limits<double>::max()));
   int64_t wCount = 1;
   for (int d : wDims) wCount *= d;
   toInt(wCount, p);
@@ -189,6 +212,30 @@ void runConvolution(const ConvPlan& plan, void* cudnnHandle, const void* x, cons
                                               plan.conv, plan.algo, workspace, plan.workspace, &beta, plan.y, y));
 }
 
+bool runConvolutionBiasActivation(const ConvPlan& plan, void* cudnnHandle, const void* x, const void* w,
+                                  const void* z, const void* bias, bool relu, void* y, void* workspace) {
+  if (plan.fusedRefused.load(std::memory_order_relaxed)) return false;
+  if (!relu && plan.algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM) return false;  // cuDNN's rule
+  // Without a residual z = y with alpha2 = 0: the API takes no null z, and y's old contents are not read (what
+  // PyTorch's cudnn_convolution_relu does with an uninitialized output). Scaling factors are float for fp16 too.
+  const float alpha1 = 1.0f, alpha2 = z ? 1.0f : 0.0f;
+  const cudnnStatus_t status = cudnnConvolutionBiasActivationForward(
+      static_cast<cudnnHandle_t>(cudnnHandle), &alpha1, plan.x, x, plan.w, w, plan.conv, plan.algo, workspace,
+      plan.workspace, &alpha2, plan.y, z ? z : y, plan.bias, bias, relu ? plan.relu : plan.identity, plan.y, y);
+  if (status == CUDNN_STATUS_SUCCESS) return true;
+  // "Not supported" (this algorithm, data type or NaN mode has no fused kernel) or "bad parameter" (a combination
+  // the legacy API rejects): the caller's unfused path computes the same thing. Anything else is an error.
+#if CUDNN_MAJOR >= 9
+  const int category = CUDNN_STATUS_CATEGORY(status);
+  const bool refused = category == CUDNN_STATUS_NOT_SUPPORTED || category == CUDNN_STATUS_BAD_PARAM;
+#else
+  const bool refused = status == CUDNN_STATUS_NOT_SUPPORTED || status == CUDNN_STATUS_BAD_PARAM;
+#endif
+  if (!refused) checkCudnn(status, "cudnnConvolutionBiasActivationForward");
+  plan.fusedRefused.store(true, std::memory_order_relaxed);
+  return false;
+}
+
 #else  // built without cuDNN: convolution.cc's supports() declines, so these are never reached
 
 class ConvPlan {};
@@ -200,6 +247,11 @@ std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem&, void*, int) 
 size_t convolutionWorkspaceSize(const ConvPlan&) { return 0; }
 
 void runConvolution(const ConvPlan&, void*, const void*, const void*, void*, bool, void*) {
+  fail(ErrorCode::UnsupportedOp, "Convolution on the GPU needs cuDNN (built without cuDNN)");
+}
+
+bool runConvolutionBiasActivation(const ConvPlan&, void*, const void*, const void*, const void*, const void*, bool,
+                                  void*, void*) {
   fail(ErrorCode::UnsupportedOp, "Convolution on the GPU needs cuDNN (built without cuDNN)");
 }
 

@@ -30,7 +30,7 @@ constexpr bool kBuiltWithCudnn =
 
 constexpr size_t kConvMaxWorkspace = size_t(256) << 20;  // algorithms needing more are skipped
 
-// Descriptors and the fastest algorithm (cuDNN's heuristic) that fits kConvMaxWorkspace, cached per problem and
+// Descriptors and the fastest algorithm (timed by cudnnFindConvolutionForwardAlgorithm) that fits kConvMaxWorkspace, cached per problem and
 // device. CUDA_ERROR naming the call when cuDNN rejects the problem or has no algorithm for it.
 std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& problem, void* cudnnHandle, int device);
 
@@ -39,5 +39,13 @@ size_t convolutionWorkspaceSize(const ConvPlan& plan);
 // y = conv(x, w) (+ y when accumulate: the caller put the bias there), on the stream the handle is bound to.
 void runConvolution(const ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, void* y, bool accumulate,
                     void* workspace);
+
+// y = act(conv(x, w) + z + bias) in one cudnnConvolutionBiasActivationForward call with the plan's algorithm and
+// workspace: act relu, or identity (cuDNN takes identity only with IMPLICIT_PRECOMP_GEMM). bias: [outChannels] of
+// the data type, never null (pass zeros); z: the residual (y's shape and type) or null. Returns false, having
+// enqueued nothing, when this plan cannot take the fused call (identity with another algorithm, or cuDNN refused
+// it once: remembered per plan); the caller then runs runConvolution and its own epilogue. Other failures throw.
+bool runConvolutionBiasActivation(const ConvPlan& plan, void* cudnnHandle, const void* x, const void* w,
+                                  const void* z, const void* bias, bool relu, void* y, void* workspace);
 
 }  // namespace inferrt::cudnnconv

@@ -1,8 +1,8 @@
-// CUDA kernel of MatMul (numpy matmul with transA/transB, optional fused bias and relu/gelu). float32 / float16
-// go to cuBLASLt (cublaslt_gemm.cc), int32 / int64 to our wrapping tiled kernel (matmul_int.cu). Batches run as
-// one GEMM where possible: weights shared by every batch fold the batch into M; operands whose batch dims are
-// either full or all broadcast become one strided-batched GEMM; anything else (partial broadcasts, rare) issues
-// one GEMM per output batch index.
+// CUDA kernel of MatMul (numpy matmul with transA/transB, optional fused alpha, bias and relu/gelu). float32 /
+// float16 go to cuBLASLt (cublaslt_gemm.cc; alpha is its alpha scalar), int32 / int64 to our wrapping tiled
+// kernel (matmul_int.cu). Batches run as one GEMM where possible: weights shared by every batch fold the batch
+// into M; operands whose batch dims are either full or all broadcast become one strided-batched GEMM; anything
+// else (partial broadcasts, rare) issues one GEMM per output batch index.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -111,7 +111,7 @@ void runIntMatMul(const CudaKernelArgs& args, const Operand& va, const Operand& 
 }
 
 void runFloatMatMul(const CudaKernelArgs& args, const Operand& va, const Operand& vb, const Dims& outBatch,
-                    GemmActivation act) {
+                    GemmActivation act, float alpha) {
   const CudaLaunchEnv& env = args.env;
   const DeviceTensor& a = *args.inputs[0];
   const DeviceTensor& b = *args.inputs[1];
@@ -131,7 +131,8 @@ void runFloatMatMul(const CudaKernelArgs& args, const Operand& va, const Operand
   s.lda = va.ld;
   s.ldb = vb.ld;
   s.ldd = s.n;
-  // GELU: cuBLASLt's GELU epilogue is the tanh approximation, so the GEMM stores the plain product and our
+  // alpha scales the product inside the GEMM (before any epilogue, ours or cuBLASLt's), as act(alpha·AB + bias)
+  // asks. GELU: cuBLASLt's GELU epilogue is the tanh approximation, so the GEMM stores the scaled product and our
   // kernel adds the bias and applies exact-erf GELU. For fp16 the product then goes to an fp32 scratch buffer,
   // so the result is rounded to fp16 once, as the CPU kernel does.
   const bool gelu = act == GemmActivation::Gelu;
@@ -206,7 +207,7 @@ void runFloatMatMul(const CudaKernelArgs& args, const Operand& va, const Operand
   const size_t workspaceBytes = cublaslt::gemmWorkspaceSize(*plan);
   void* workspace = nullptr;
   if (workspaceBytes > 0) workspace = tempBytes ? scratch + tempBytes : env.scratch(workspaceBytes);
-  cublaslt::runGemm(*plan, env.blasLt, calls, workspace, env.stream);
+  cublaslt::runGemm(*plan, env.blasLt, calls, workspace, env.stream, alpha);
 
   if (ownEpilogue) {
     if (!cudakernels::launchGemmEpilogue(d, half && !s.outFloat32, out.data, half, bias ? bias->data : nullptr,
@@ -239,14 +240,15 @@ void runMatMul(CudaKernelArgs& args) {
     fail(ErrorCode::Internal, "MatMul output is ", dtypeName(out.dtype), " ", dimsToString(out.dims), ", expected ",
          dtypeName(a.dtype), " ", dimsToString(expected));
   const GemmActivation act = activationOf(layer);
+  const float alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
   const bool floats = isFloat(a.dtype);
-  if (!floats && (bias || act != GemmActivation::None))
-    fail(ErrorCode::DTypeMismatch, "MatMul bias and activation need float inputs, got ", dtypeName(a.dtype));
+  if (!floats && (bias || act != GemmActivation::None || alpha != 1.0f))
+    fail(ErrorCode::DTypeMismatch, "MatMul alpha, bias and activation need float inputs, got ", dtypeName(a.dtype));
   if (bias && (bias->dims.size() != 1 || bias->dims[0] != vb.cols || b.dims.size() == 1))
     fail(ErrorCode::ShapeMismatch, "MatMul bias must be [", vb.cols, "], got ", dimsToString(bias->dims));
   if (out.numel() == 0) return;
 
-  if (va.cols == 0) {  // empty sum: the product is all zeros
+  if (va.cols == 0) {  // empty sum: the product (times a finite alpha) is all zeros
     if (!floats) {
       INFERRT_CUDA_CHECK(cudaMemsetAsync(out.data, 0, out.bytes(), args.env.stream));
       return;
@@ -259,7 +261,7 @@ void runMatMul(CudaKernelArgs& args) {
     return;
   }
   if (floats) {
-    runFloatMatMul(args, va, vb, outBatch, act);
+    runFloatMatMul(args, va, vb, outBatch, act, alpha);
   } else if (a.dtype == DType::Int32 || a.dtype == DType::Int64) {
     runIntMatMul(args, va, vb, outBatch);
   } else {
@@ -267,11 +269,13 @@ void runMatMul(CudaKernelArgs& args) {
   }
 }
 
-std::string supportsMatMul(const Layer&, const std::vector<TensorDesc>& inputs) {
+std::string supportsMatMul(const Layer& layer, const std::vector<TensorDesc>& inputs) {
   if (inputs.size() < 2) return "";  // the shape rule reports it
   const DType t = inputs[0].dtype;
   if (t != DType::Float32 && t != DType::Float16 && t != DType::Int32 && t != DType::Int64)
     return std::string(dtypeName(t)) + " inputs";
+  // The shape rule already rejects it; the integer kernel has no scaling, so never run it with one.
+  if (!isFloat(t) && layer.attrs.getFloat("alpha", 1.0) != 1.0) return "integer MatMul with alpha != 1";
   const size_t rank = std::max(inputs[0].dims.size(), inputs[1].dims.size());
   if (!isFloat(t) && rank > 2 + static_cast<size_t>(cudakernels::kMatMulMaxBatchDims))
     return "integer MatMul with more than 8 batch dims";

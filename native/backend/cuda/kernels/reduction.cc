@@ -190,20 +190,63 @@ void runArgMinMax(CudaKernelArgs& args) {
 }
 
 std::string softmaxSupports(const Layer&, const std::vector<TensorDesc>& in) {
-  return in.empty() || isFloat(in[0].dtype) ? "" : std::string(dtypeName(in[0].dtype)) + " input";
+  if (!in.empty() && !isFloat(in[0].dtype)) return std::string(dtypeName(in[0].dtype)) + " input";
+  if (in.size() > 1 && in[1].present) {
+    if (!isFloat(in[1].dtype)) return std::string(dtypeName(in[1].dtype)) + " mask";
+    if (in[0].dims.size() > static_cast<size_t>(cudakernels::kSoftmaxMaskMaxRank))
+      return "masked softmax of rank above " + std::to_string(cudakernels::kSoftmaxMaskMaxRank);
+  }
+  return "";
+}
+
+// The mask's broadcast geometry over x (see SoftmaxMask): per-dim strides (0 where it broadcasts), then size-1
+// dims dropped and neighbours merged where the strides allow, so rows find their offset with few divisions.
+cudakernels::SoftmaxMask maskGeometry(const DeviceTensor& m, const Dims& x, int64_t axis) {
+  if (!isFloat(m.dtype)) fail(ErrorCode::DTypeMismatch, "Softmax mask: unsupported dtype ", dtypeName(m.dtype));
+  if (m.dims.size() > x.size())
+    fail(ErrorCode::ShapeMismatch, "Softmax mask ", dimsToString(m.dims), " has more dims than x ", dimsToString(x));
+  std::vector<int64_t> strides(x.size(), 0);
+  const size_t lead = x.size() - m.dims.size();
+  int64_t step = 1;
+  for (size_t i = m.dims.size(); i-- > 0;) {
+    if (m.dims[i] != 1 && m.dims[i] != x[lead + i])
+      fail(ErrorCode::ShapeMismatch, "Softmax mask ", dimsToString(m.dims), " does not broadcast to x ",
+           dimsToString(x));
+    if (m.dims[i] != 1) strides[lead + i] = step;
+    step *= m.dims[i];
+  }
+  cudakernels::SoftmaxMask g;
+  g.data = m.data;
+  g.half = m.dtype == DType::Float16;
+  g.axisStride = strides[static_cast<size_t>(axis)];
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (x[i] == 1) continue;
+    if (g.rank > 0 && g.strides[g.rank - 1] == strides[i] * x[i]) {  // (p, c) -> p * dim + c, one stride
+      g.dims[g.rank - 1] *= x[i];
+      g.strides[g.rank - 1] = strides[i];
+      continue;
+    }
+    if (g.rank == cudakernels::kSoftmaxMaskMaxRank)
+      fail(ErrorCode::UnsupportedOp, "Softmax mask needs more than ", cudakernels::kSoftmaxMaskMaxRank, " dims");
+    g.dims[g.rank] = x[i];
+    g.strides[g.rank++] = strides[i];
+  }
+  return g;
 }
 
 void runSoftmax(CudaKernelArgs& args) {
   const Layer& layer = args.layer;
   const DeviceTensor& x = *args.inputs[0];
+  const DeviceTensor* mask = args.inputs.size() > 1 ? args.inputs[1] : nullptr;
   DeviceTensor& out = args.outputs[0];
   requireOutput(out, x.dtype, x.dims, "Softmax output");
   if (!isFloat(x.dtype)) fail(ErrorCode::DTypeMismatch, "Softmax: unsupported dtype ", dtypeName(x.dtype));
   const bool logMode = layer.attrs.getInt("log", 0) != 0;
-  const AxisSplit s =
-      splitAt(x.dims, normalizeAxis(layer.attrs.getInt("axis", -1), static_cast<int64_t>(x.dims.size()), "axis"));
+  const int64_t axis = normalizeAxis(layer.attrs.getInt("axis", -1), static_cast<int64_t>(x.dims.size()), "axis");
+  const AxisSplit s = splitAt(x.dims, axis);
+  const cudakernels::SoftmaxMask m = mask ? maskGeometry(*mask, x.dims, axis) : cudakernels::SoftmaxMask{};
   if (out.numel() == 0) return;
-  cudakernels::launchSoftmax(elemTypeOf(x.dtype, "Softmax"), x.data, out.data, s.outer, s.n, s.inner, logMode,
+  cudakernels::launchSoftmax(elemTypeOf(x.dtype, "Softmax"), x.data, out.data, s.outer, s.n, s.inner, logMode, m,
                              args.env.multiProcessors, args.env.stream);
 }
 

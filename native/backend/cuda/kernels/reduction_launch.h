@@ -50,9 +50,21 @@ void launchReduce(const ReduceLaunch& a, const ReduceViewGeneral& v, void* scrat
 void launchArgMinMax(ElemType type, const void* x, int64_t* y, int64_t outer, int64_t n, int64_t inner, bool isMax,
                      bool selectLast, int multiProcessors, cudaStream_t stream);
 
-// Softmax / LogSoftmax over the middle of [outer, n, inner] (float32 or float16 in and out).
+// The additive mask of a masked softmax, broadcast to x: its element offset for x's flat index f is
+// sum_d ((f / inner(d)) % dims[d]) * strides[d] over x's dims (merged where the mask allows, size-1 dims
+// dropped; strides 0 where it broadcasts), and moving one step along the softmax axis adds axisStride.
+constexpr int kSoftmaxMaskMaxRank = 8;
+struct SoftmaxMask {
+  const void* data = nullptr;  // null: no mask
+  bool half = false;           // float16, else float32 (independent of x's type)
+  int rank = 0;
+  int64_t dims[kSoftmaxMaskMaxRank] = {}, strides[kSoftmaxMaskMaxRank] = {};
+  int64_t axisStride = 0;
+};
+
+// Softmax / LogSoftmax over the middle of [outer, n, inner] (float32 or float16 in and out) of x + mask.
 void launchSoftmax(ElemType type, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool logMode,
-                   int multiProcessors, cudaStream_t stream);
+                   const SoftmaxMask& mask, int multiProcessors, cudaStream_t stream);
 
 // Cumulative sum over the middle of [outer, n, inner].
 void launchCumSum(ElemType type, const void* x, void* y, int64_t outer, int64_t n, int64_t inner, bool exclusive,
