@@ -12,7 +12,7 @@
 import { Builder, Runtime } from '../lib/index.js';
 import { BERT_LARGE, bertFlopsPerSequence, defineBert } from './bert-network.js';
 import { environment, round } from './environment.js';
-import { readBaseline, timeLoop, writeResult, type Timing } from './gpu-timing.js';
+import { readBaseline, timeEnqueue, timeLoop, writeResult, type Timing } from './gpu-timing.js';
 
 const SEQ = 384;
 const BATCHES = [1, 8, 64];
@@ -50,6 +50,10 @@ async function main(): Promise<void> {
     const t: Timing = await timeLoop(`batch ${batch}`, () => ctx.infer(inputs));
     const row: Record<string, number> = { meanMs: round(t.meanMs), p50Ms: round(t.p50Ms), seqPerS: round((batch / t.meanMs) * 1e3) };
     row.usefulTflops = round((bertFlopsPerSequence(dims, SEQ) * row.seqPerS!) / 1e12);
+    // GPU-only (enqueue on device buffers), comparable with PyTorch's eager_ms which leaves the output on the GPU.
+    const g = await timeEnqueue(`batch ${batch} enqueue`, engine, ctx, { input_ids: { dtype: 'int64', shape, data: ids }, attention_mask: { dtype: 'int64', shape, data: mask } });
+    row.enqueueMeanMs = round(g.meanMs);
+    row.enqueueSeqPerS = round((batch / g.meanMs) * 1e3);
     if (batch === 1) {
       const e = await timeLoop('batch 1 without CUDA graphs', () => eager.infer(inputs));
       row.noGraphMeanMs = round(e.meanMs);
@@ -60,10 +64,12 @@ async function main(): Promise<void> {
       row.pytorchEagerMs = round(pt.eager_ms!);
       row.pytorchEagerWithCopyMs = round(pt.eager_with_copy_ms!);
       row.vsPytorchEager = round(pt.eager_ms! / t.meanMs);
+      row.enqueueVsPytorchEager = round(pt.eager_ms! / row.enqueueMeanMs!);
       row.vsPytorchEagerWithCopy = round(pt.eager_with_copy_ms! / t.meanMs);
       if (pt.cuda_graph_ms) {
         row.pytorchCudaGraphMs = round(pt.cuda_graph_ms);
         row.vsPytorchCudaGraph = round(pt.cuda_graph_ms / t.meanMs);
+        row.enqueueVsPytorchCudaGraph = round(pt.cuda_graph_ms / row.enqueueMeanMs!);
       }
     }
     if (batch === 64 || batch === 1) {

@@ -10,7 +10,7 @@
  */
 import { Builder, OnnxParser, Runtime } from '../lib/index.js';
 import { environment, round } from './environment.js';
-import { readBaseline, timeLoop, writeResult } from './gpu-timing.js';
+import { readBaseline, timeEnqueue, timeLoop, writeResult } from './gpu-timing.js';
 
 const BATCHES = [1, 256];
 const GFLOP_PER_IMAGE = 8.2;  // 4.1 G multiply-adds
@@ -41,11 +41,16 @@ async function main(): Promise<void> {
     const t = await timeLoop(`batch ${batch}`, () => ctx.infer(inputs));
     const row: Record<string, number> = { meanMs: round(t.meanMs), p50Ms: round(t.p50Ms), imgPerS: round((batch / t.meanMs) * 1e3) };
     row.usefulTflops = round((row.imgPerS! * GFLOP_PER_IMAGE) / 1e3);
+    // GPU-only (enqueue on device buffers), comparable with PyTorch's times, which keep data on the GPU.
+    const g = await timeEnqueue(`batch ${batch} enqueue`, engine, ctx, { input: { dtype: 'float32', shape: [batch, 3, 224, 224], data } });
+    row.enqueueMeanMs = round(g.meanMs);
+    row.enqueueImgPerS = round((batch / g.meanMs) * 1e3);
     const pt = (baseline?.batches as Record<string, Record<string, number>> | undefined)?.[String(batch)];
     if (pt) {
       row.pytorchEagerMs = round(pt.eager_ms!);
       row.pytorchCudaGraphMs = round(pt.cuda_graph_ms!);
       row.vsPytorchCudaGraph = round(pt.cuda_graph_ms! / t.meanMs);
+      row.enqueueVsPytorchCudaGraph = round(pt.cuda_graph_ms! / row.enqueueMeanMs!);
     }
     if (batch === 256) {
       // Where the time goes: every layer timed with CUDA events over a few eager runs.

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cudaDevices } from '../lib/index.js';
+import { DeviceBuffer, Stream, cudaDevices, dtypeSize, type Engine, type ExecutionContext, type Tensor } from '../lib/index.js';
 
 export interface Timing {
   runs: number;
@@ -40,4 +40,35 @@ export function writeResult(workload: string, result: unknown): string {
 export function readBaseline(path: string | undefined): Record<string, unknown> | null {
   if (!path) return null;
   return JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+}
+
+/**
+ * GPU-only time of one run, as PyTorch users measure theirs: inputs uploaded once to device buffers, every
+ * output bound to a device buffer, then `enqueue(stream)` + `stream.synchronize()` timed (no host copies).
+ */
+export async function timeEnqueue(label: string, engine: Engine, ctx: ExecutionContext, inputs: Record<string, Tensor>): Promise<Timing> {
+  using stream = new Stream();
+  const buffers: DeviceBuffer[] = [];
+  try {
+    for (const [name, t] of Object.entries(inputs)) {
+      const buf = DeviceBuffer.alloc(t.data.byteLength);
+      buffers.push(buf);
+      await buf.upload(t.data, stream);
+      ctx.setInputShape(name, t.shape);
+      ctx.setTensorAddress(name, buf);
+    }
+    for (const out of engine.outputs) {
+      const bytes = ctx.getTensorShape(out.name).reduce((a, b) => a * b, 1) * dtypeSize(out.dtype);
+      const buf = DeviceBuffer.alloc(bytes);
+      buffers.push(buf);
+      ctx.setTensorAddress(out.name, buf);
+    }
+    return await timeLoop(label, async () => {
+      await ctx.enqueue(stream);
+      await stream.synchronize();
+    });
+  } finally {
+    for (const name of [...Object.keys(inputs), ...engine.outputs.map((o) => o.name)]) ctx.setTensorAddress(name, null);
+    for (const b of buffers) b.dispose();
+  }
 }

@@ -66,6 +66,8 @@ class CudaRunner : public ContextRunner {
   int firstFlaggedLayer(const int32_t* flags) const;
   void throwDeviceError(int layer) const;
   void throwPendingDeviceError();
+  // Host node after an enqueued run: notes the first layer that flagged a device-side error.
+  static void CUDART_CB noteEnqueuedErrors(void* runner);
   void ensureArena(uint64_t bytes);
   void* scratch(size_t bytes);
   void* pinned(std::unique_ptr<PinnedHostMemory>& block, size_t bytes);

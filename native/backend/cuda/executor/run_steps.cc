@@ -126,6 +126,12 @@ void CudaRunner::throwPendingDeviceError() {
        ", CUDA): an index is out of range (indices must be in [-n, n-1] for an axis of size n); its outputs were wrong");
 }
 
+void CUDART_CB CudaRunner::noteEnqueuedErrors(void* runner) {
+  auto* self = static_cast<CudaRunner*>(runner);
+  const int l = self->firstFlaggedLayer(static_cast<const int32_t*>(self->enqueueFlags_->data()));
+  if (l >= 0) self->pendingDeviceError_.store(l);
+}
+
 void* CudaRunner::addressOf(const RunPlan& plan, int t) const {
   // enqueue(): network inputs (and views of them) are read in place from the caller's buffers.
   if (!boundInputs_.empty() && plan.inArena(t)) {
@@ -181,11 +187,8 @@ void CudaRunner::enqueueRun(const RunPlan& plan, const StagingLayout& layout, co
     if (!d.value && src) INFERRT_CUDA_CHECK(cudaMemcpyAsync(flags + layout.outputOffsets[o], src, bytes, cudaMemcpyDeviceToHost, s));
   }
   if (request) {
-    const int32_t* pinnedFlags = reinterpret_cast<const int32_t*>(flags);
-    stream_->launchHostFunc([this, pinnedFlags] {
-      const int l = firstFlaggedLayer(pinnedFlags);
-      if (l >= 0) pendingDeviceError_.store(l);
-    });
+    // No owned closure here: a captured graph replays this host node on every launch with the same pointer.
+    INFERRT_CUDA_CHECK(cudaLaunchHostFunc(s, &CudaRunner::noteEnqueuedErrors, this));
   }
 }
 
