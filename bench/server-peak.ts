@@ -3,16 +3,19 @@
  * run on the same engine. Default model: the ResNet fixture (torchvision ResNet, reduced, 64×64 input) at
  * MLPerf's ResNet-50 bound of 15 ms p99. Runs on whatever backend `Builder` picks ('auto').
  *
- *   npx tsx bench/server-peak.ts [MODEL.onnx] [--bound-ms 15] [--batch 8] [--contexts 2] [--trial-s 3]
+ *   npx tsx bench/server-peak.ts [MODEL.onnx | bert-large] [--bound-ms 15] [--batch 8] [--contexts 2] [--trial-s 3] [--fp16] [--start-qps 50] [--max-trials 8]
  *
- * Prints each trial and writes bench/results/server-peak-<backend>.json.
+ * `bert-large` builds BERT-large (24 layers, hidden 1024, random weights; bench/bert-network.ts) with the network
+ * API, requests of one sequence of 384 tokens (MLPerf's BERT bound is 130 ms). Prints each trial and writes
+ * bench/results/server-peak-<backend>.json for the default model, server-peak-<model>-<backend>[-fp16].json else.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Builder, OnnxParser, Runtime, createBatcher, type Engine } from '../lib/index.js';
 import { environment, round } from './environment.js';
+import { BERT_LARGE, defineBert } from './bert-network.js';
 import { findPeakQps, type PeakResult } from '../lib/loadgen/index.js';
 import { batched, contextPool, type RequestRunner } from '../lib/cli/bench/system.js';
 import { syntheticRequests, type Request } from '../lib/cli/bench/samples.js';
@@ -26,6 +29,9 @@ const { values, positionals } = parseArgs({
     batch: { type: 'string', default: '8' },
     contexts: { type: 'string', default: '2' },
     'trial-s': { type: 'string', default: '3' },
+    fp16: { type: 'boolean', default: false },
+    'start-qps': { type: 'string', default: '50' },
+    'max-trials': { type: 'string', default: '8' },
   },
 });
 const model = positionals[0] ?? join(here, '..', 'test', 'fixtures', 'models', 'resnet_torchscript_op13.onnx');
@@ -33,18 +39,22 @@ const boundMs = Number(values['bound-ms']);
 const batch = Number(values.batch);
 const contexts = Number(values.contexts);
 const trialMs = Number(values['trial-s']) * 1000;
+const precision = values.fp16 ? (['fp16'] as const) : undefined;
+const BERT_SEQ = 384;
 
 async function buildEngine(): Promise<Engine> {
   const builder = new Builder();
   using network = builder.createNetwork();
-  await OnnxParser.parseFile(network, model);
+  if (model === 'bert-large') defineBert(network, BERT_LARGE);
+  else await OnnxParser.parseFile(network, model);
   const profile = Object.fromEntries(
     network.inputs.map((t) => {
-      const at = (b: number) => t.dims.map((d, i) => (d >= 0 ? d : i === 0 ? b : 1));
+      // Dynamic dims other than the batch: the BERT sequence length, else 1 (a model with fixed dims keeps them).
+      const at = (b: number) => t.dims.map((d, i) => (d >= 0 ? d : i === 0 ? b : model === 'bert-large' ? BERT_SEQ : 1));
       return [t.name, { min: at(1), opt: at(batch), max: at(Math.max(batch, 16)) }];
     }),
   );
-  const plan = await builder.build(network, builder.createConfig({ profiles: [profile] }));
+  const plan = await builder.build(network, builder.createConfig({ profiles: [profile], ...(precision ? { precision: [...precision] } : {}) }));
   return Runtime.load(plan);
 }
 
@@ -55,7 +65,7 @@ async function peakOf(label: string, runner: RequestRunner, samples: Request[]):
     minDurationMs: trialMs,
     minQueryCount: 64,
     server: { latencyBoundMs: boundMs },
-    peak: { startQps: 50, maxTrials: 8 },
+    peak: { startQps: Number(values['start-qps']), maxTrials: Number(values['max-trials']) },
     onTrial: (t) => console.log(`  ${label} trial ${t.index + 1}: ${t.targetQps.toFixed(1)} QPS -> ${t.valid ? 'VALID' : 'INVALID'}, p99 ${t.summary.latencyMs.p99Ms.toFixed(2)} ms`),
   });
   console.log(`${label}: peak ${result.peakQps?.toFixed(1) ?? 'none'} QPS (${runner.describe()})`);
@@ -79,14 +89,15 @@ async function main(): Promise<void> {
     ...environment(),
     model: model.split('/').at(-1),
     backend: engine.info.backend,
-    config: { latencyBoundMs: boundMs, percentile: 0.99, trialMs, batch, contexts, maxDelayMs: 2 },
+    config: { latencyBoundMs: boundMs, percentile: 0.99, trialMs, batch, contexts, maxDelayMs: 2, precision: precision ?? ['tf32'] },
     metric: 'Server peak QPS (highest Poisson target that stays VALID)',
     value: withBatcher.peakQps,
     baseline: { name: 'naive one-request-per-call loop, 1 context', value: naive.peakQps },
     ratio: ratio === null ? null : round(ratio),
     trials: { batcher: trials(withBatcher), naive: trials(naive) },
   };
-  const out = join(here, 'results', `server-peak-${engine.info.backend}.json`);
+  const tag = positionals[0] ? `${basename(model, '.onnx')}-` : '';
+  const out = join(here, 'results', `server-peak-${tag}${engine.info.backend}${precision ? '-fp16' : ''}.json`);
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`wrote ${out}`);

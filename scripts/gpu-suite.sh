@@ -3,10 +3,10 @@
 # CUDA part, runs the GPU suite, the suite's correctness tests under compute-sanitizer (memcheck; API errors are
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
-# summary. STAGES picks stages (default: build test sanitizer cpu demo bench); BENCH_LAYERS shrinks BERT-large.
+# summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large.
 set -uo pipefail
 logs=${1:-gpu-logs}
-stages=" ${STAGES:-build test sanitizer cpu demo bench} "
+stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
 mkdir -p "$logs"
 export PATH=$PATH:/usr/local/cuda/bin
 strip() { sed 's/\x1b\[[0-9;]*m//g'; }
@@ -28,7 +28,7 @@ if has sanitizer; then
   # memcheck on the correctness tests (not the benchmarks). The conformance file is left out (600 engines, each
   # timing cuDNN algorithms under instrumentation, takes far too long), and of the fixtures four models run: a
   # transformer and a CNN from each exporter family.
-  san() { timeout 420 compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 "$@"; }
+  san() { INFERRT_UNDER_SANITIZER=1 timeout 420 compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 "$@"; }
   san npx vitest run --config vitest.gpu.config.ts test/gpu/cuda-runtime.test.ts test/gpu/cuda-device.test.ts \
     test/gpu/cuda-engine.test.ts test/gpu/cuda-attention-fusion.test.ts test/gpu/cuda-conv-fusion.test.ts > "$logs/sanitizer.log" 2>&1
   echo "compute-sanitizer (engine, runtime, fusions): rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | sort | uniq -c | tr -s ' ' | tr '\n' ' ') $(strip < "$logs/sanitizer.log" | grep -E '^\s+Tests ' | tr -s ' ')"
@@ -54,4 +54,13 @@ if has bench; then
   npx tsx bench/gpu-resnet50.ts /tmp/resnet50.onnx "$logs/pytorch-resnet.json" > "$logs/bench-resnet.log" 2>&1
   echo "inferrt resnet: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-resnet.log" | cut -c1-400
   cp bench/results/gpu-*.json "$logs/" 2>/dev/null
+fi
+if has serverpeak; then
+  # MLPerf Server scenario on the GPU: batcher vs one request per call, FP16, at MLPerf's p99 bounds.
+  [ -f /tmp/resnet50.onnx ] || python3 bench/pytorch/baselines.py resnet "$logs/pytorch-resnet.json" --onnx /tmp/resnet50.onnx > "$logs/bench-pytorch-resnet.log" 2>&1
+  npx tsx bench/server-peak.ts /tmp/resnet50.onnx --fp16 --bound-ms 15 --batch 32 --contexts 2 --start-qps 400 --max-trials 10 > "$logs/server-peak-resnet50.log" 2>&1
+  echo "server peak resnet50: rc=$?"; grep -E 'peak|ratio' "$logs/server-peak-resnet50.log"
+  npx tsx bench/server-peak.ts bert-large --fp16 --bound-ms 130 --batch 16 --contexts 2 --start-qps 50 --max-trials 10 > "$logs/server-peak-bert.log" 2>&1
+  echo "server peak bert-large: rc=$?"; grep -E 'peak|ratio' "$logs/server-peak-bert.log"
+  cp bench/results/server-peak-*.json "$logs/" 2>/dev/null
 fi

@@ -13,6 +13,8 @@ import { rejection, thrown } from '../inferrt-errors.js';
 import { MiB, checkAgreement, countTicks, cudaSkipReason, describeFallback, fallbackLayers, pollUntil, reportSkipped } from './helpers.js';
 
 const D = 1024;
+/** Set by scripts/gpu-suite.sh for its compute-sanitizer runs. */
+const underSanitizer = process.env.INFERRT_UNDER_SANITIZER === '1';
 const DEPTH = 24;
 const MAX_BATCH = 8192;
 
@@ -172,7 +174,9 @@ describe.skipIf(cudaSkipReason !== '')('CUDA engines through the API', () => {
     }
   });
 
-  it('does not grow device memory over 10,000 infers of a tiny model', async () => {
+  // compute-sanitizer's memcheck keeps its own records in device memory as kernels and graphs launch (72 MiB over
+  // this test), so free memory says nothing about inferrt there; the plain GPU suite run checks it.
+  it.skipIf(underSanitizer)(`does not grow device memory over 10,000 infers of a tiny model${underSanitizer ? ' (skipped: under compute-sanitizer, whose bookkeeping uses device memory)' : ''}`, async () => {
     using ctx = mlp.createContext();
     const feeds = [mlpFeeds(2), mlpFeeds(4)];  // two shapes: a graph per shape signature, reused
     for (let i = 0; i < 100; i++) await ctx.infer(feeds[i % 2]!);
