@@ -260,8 +260,16 @@ Napi::Object fromTensor(Napi::Env env, const TensorPtr& t) {
   // large outputs are not copied on the main thread. Shared bytes (an engine constant, say) are copied.
   if (!t->ownsStorageAlone() || t->byteSize() == 0) return fromTensor(env, *t);
   auto* keep = new TensorPtr(t);
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, const_cast<void*>(t->raw()), t->byteSize(),
-                                                    [](Napi::Env, void*, TensorPtr* held) { delete held; }, keep);
+  const int64_t bytes = static_cast<int64_t>(t->byteSize());
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, const_cast<void*>(t->raw()), t->byteSize(),
+      [bytes](Napi::Env finalizing, void*, TensorPtr* held) {
+        delete held;
+        Napi::MemoryManagement::AdjustExternalMemory(finalizing, -bytes);
+      },
+      keep);
+  // V8 learns about the bytes it now keeps alive, so it collects them as promptly as its own.
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   Napi::Object o = Napi::Object::New(env);
   o.Set("dtype", Napi::Number::New(env, static_cast<int>(t->dtype())));
   o.Set("dims", fromDims(env, t->dims()));
