@@ -9,10 +9,10 @@
  * Writes bench/results/gpu-bert-large-<gpu>.json. infer() times include copying the inputs in and the
  * [batch, 384, 1024] output back to host memory; PyTorch's are reported both without and with that copy.
  */
-import { Builder, Runtime } from '../lib/index.js';
+import { Builder } from '../lib/index.js';
 import { BERT_LARGE, bertFlopsPerSequence, defineBert } from './bert-network.js';
 import { environment, round } from './environment.js';
-import { readBaseline, timeEnqueue, timeLoop, writeResult, type Timing } from './gpu-timing.js';
+import { buildAndLoad, layerProfile, readBaseline, timeEnqueue, timeLoop, writeResult, type Timing } from './gpu-timing.js';
 
 const SEQ = 384;
 const BATCHES = [1, 8, 64];
@@ -24,19 +24,14 @@ async function main(): Promise<void> {
   const baseline = readBaseline(args.find((a) => a.endsWith('.json')));
   const builder = new Builder({ backend: 'cuda' });
   using net = builder.createNetwork();
-  let start = performance.now();
+  const start = performance.now();
   defineBert(net, dims);
   const defineMs = performance.now() - start;
   const range = { min: [1, SEQ], opt: [64, SEQ], max: [64, SEQ] };
   const config = builder.createConfig({ precision: ['fp16'], profiles: [{ input_ids: range, attention_mask: range }] });
-  start = performance.now();
-  const plan = await builder.build(net, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
-  const buildMs = performance.now() - start;
-  process.stderr.write('\n');
-  for (const line of plan.buildLog) if (/backend cuda|fusion|precision/.test(line)) console.log(`  build: ${line}`);
-  start = performance.now();
-  using engine = await Runtime.load(plan.bytes);
-  const loadMs = performance.now() - start;
+  const built = await buildAndLoad(builder, net, config);
+  using engine = built.engine;
+  const { buildMs, loadMs } = built;
   using ctx = engine.createContext();
   using eager = engine.createContext({ cudaGraphs: false });
 
@@ -73,12 +68,7 @@ async function main(): Promise<void> {
       }
     }
     if (batch === 64 || batch === 1) {
-      // Where the time goes: every layer timed with CUDA events over a few eager runs.
-      using profiled = engine.createContext({ profileLayers: true });
-      for (let i = 0; i < 5; i++) await profiled.infer(inputs);
-      const { runs, msByKind } = profiled.layerTimes();
-      const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
-      profile[batch] = Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+      profile[batch] = await layerProfile(engine, inputs);
       console.log(`profile at batch ${batch}: ${JSON.stringify(profile[batch])}`);
     }
     rows[batch] = row;

@@ -8,9 +8,9 @@
  *
  * Writes bench/results/gpu-resnet50-<gpu>.json. infer() times include the input and output copies.
  */
-import { Builder, OnnxParser, Runtime } from '../lib/index.js';
+import { Builder, OnnxParser } from '../lib/index.js';
 import { environment, round } from './environment.js';
-import { readBaseline, timeEnqueue, timeLoop, writeResult } from './gpu-timing.js';
+import { buildAndLoad, layerProfile, readBaseline, timeEnqueue, timeLoop, writeResult } from './gpu-timing.js';
 
 const BATCHES = [1, 256];
 const GFLOP_PER_IMAGE = 8.2;  // 4.1 G multiply-adds
@@ -24,14 +24,9 @@ async function main(): Promise<void> {
   await OnnxParser.parseFile(net, model);
   const range = { min: [1, 3, 224, 224], opt: [256, 3, 224, 224], max: [256, 3, 224, 224] };
   const config = builder.createConfig({ precision: ['fp16'], profiles: [{ input: range }] });
-  let start = performance.now();
-  const plan = await builder.build(net, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
-  const buildMs = performance.now() - start;
-  process.stderr.write('\n');
-  for (const line of plan.buildLog) if (/backend cuda|fusion|precision/.test(line)) console.log(`  build: ${line}`);
-  start = performance.now();
-  using engine = await Runtime.load(plan.bytes);
-  const loadMs = performance.now() - start;
+  const built = await buildAndLoad(builder, net, config);
+  using engine = built.engine;
+  const { buildMs, loadMs } = built;
   using ctx = engine.createContext();
   const rows: Record<number, Record<string, number>> = {};
   let profile: Record<string, { msPerRun: number; share: number }> = {};
@@ -53,12 +48,7 @@ async function main(): Promise<void> {
       row.enqueueVsPytorchCudaGraph = round(pt.cuda_graph_ms! / row.enqueueMeanMs!);
     }
     if (batch === 256) {
-      // Where the time goes: every layer timed with CUDA events over a few eager runs.
-      using profiled = engine.createContext({ profileLayers: true });
-      for (let i = 0; i < 5; i++) await profiled.infer(inputs);
-      const { runs, msByKind } = profiled.layerTimes();
-      const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
-      profile = Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+      profile = await layerProfile(engine, inputs);
       console.log(`profile at batch ${batch}: ${JSON.stringify(profile)}`);
     }
     rows[batch] = row;

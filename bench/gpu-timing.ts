@@ -2,7 +2,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DeviceBuffer, Stream, cudaDevices, dtypeSize, type Engine, type ExecutionContext, type Tensor } from '../lib/index.js';
+import {
+  DeviceBuffer, Runtime, Stream, cudaDevices, dtypeSize, type Builder, type BuilderConfig, type Engine, type ExecutionContext,
+  type NetworkDefinition, type Tensor, type TensorInput,
+} from '../lib/index.js';
+import { round } from './environment.js';
 
 export interface Timing {
   runs: number;
@@ -71,4 +75,25 @@ export async function timeEnqueue(label: string, engine: Engine, ctx: ExecutionC
     for (const name of [...Object.keys(inputs), ...engine.outputs.map((o) => o.name)]) ctx.setTensorAddress(name, null);
     for (const b of buffers) b.dispose();
   }
+}
+
+/** Builds (with a progress line) and loads an engine; prints the build log's fusion, precision and placement lines. */
+export async function buildAndLoad(builder: Builder, network: NetworkDefinition, config: BuilderConfig): Promise<{ engine: Engine; buildMs: number; loadMs: number }> {
+  let start = performance.now();
+  const plan = await builder.build(network, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
+  const buildMs = performance.now() - start;
+  process.stderr.write('\n');
+  for (const line of plan.buildLog) if (/backend cuda|fusion|precision/.test(line)) console.log(`  build: ${line}`);
+  start = performance.now();
+  const engine = await Runtime.load(plan.bytes);
+  return { engine, buildMs, loadMs: performance.now() - start };
+}
+
+/** Where the time goes: every layer timed with CUDA events over a few eager runs, per layer kind, largest first. */
+export async function layerProfile(engine: Engine, inputs: Record<string, TensorInput>): Promise<Record<string, { msPerRun: number; share: number }>> {
+  using profiled = engine.createContext({ profileLayers: true });
+  for (let i = 0; i < 5; i++) await profiled.infer(inputs);
+  const { runs, msByKind } = profiled.layerTimes();
+  const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
 }

@@ -6,9 +6,9 @@
  * CPU's. Each model also reports which of its layers run on the CPU fallback (supported, not a failure).
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadManifest, manifestPath, modelsDir, type ManifestFile, type ManifestIO } from '../fixtures/manifest.js';
 import {
   Builder, OnnxParser, Runtime, type BuilderConfigOptions, type Engine, type OptimizationProfile, type Tensor, type TensorLike,
 } from '../../lib/index.js';
@@ -16,21 +16,8 @@ import {
   FallbackTally, checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Agreement, type Tolerance,
 } from './helpers.js';
 
-const dir = path.join(import.meta.dirname, '..', 'fixtures', 'models');
-const manifestPath = path.join(dir, 'manifest.json');
-
-interface ManifestIO {
-  name: string;
-  dtype: string;
-  shape: Array<number | string>;
-}
-interface ManifestFile {
-  name: string;
-  inputs: ManifestIO[];
-  outputs: ManifestIO[];
-  ort: Array<{ shape: Record<string, number> }>;
-}
-const manifest: { files: ManifestFile[] } | null = fs.existsSync(manifestPath) ? JSON.parse(fs.readFileSync(manifestPath, 'utf8')) : null;
+const dir = modelsDir;
+const manifest = loadManifest();
 const skipReason = cudaSkipReason || (manifest ? '' : `${manifestPath} not found`);
 
 /**

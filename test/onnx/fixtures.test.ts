@@ -3,30 +3,14 @@
  * every op they use has an importer, and every file imports with its ONNX input/output names and dtypes.
  * (Numeric agreement with onnxruntime is checked by the fixture suite that builds and runs them.)
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { NetworkDefinition } from '../../lib/network.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
+import { loadManifest, modelsDir } from '../fixtures/manifest.js';
 
-const dir = fileURLToPath(new URL('../fixtures/models', import.meta.url));
-const manifestPath = path.join(dir, 'manifest.json');
-
-interface ManifestIO {
-  name: string;
-  dtype: string;
-  shape: Array<number | string>;
-}
-interface ManifestFile {
-  name: string;
-  opset: number;
-  ops: Record<string, number>;
-  inputs: ManifestIO[];
-  outputs: ManifestIO[];
-}
-
-const manifest: { files: ManifestFile[] } | null = fs.existsSync(manifestPath) ? JSON.parse(fs.readFileSync(manifestPath, 'utf8')) : null;
+const dir = modelsDir;
+const manifest = loadManifest();
 const dtypes: Record<string, string> = { FLOAT: 'float32', FLOAT16: 'float16', INT64: 'int64', INT32: 'int32', BOOL: 'bool', INT8: 'int8', UINT8: 'uint8' };
 
 describe.skipIf(!manifest)('PyTorch export fixtures', () => {

@@ -186,15 +186,7 @@ void runPooling(const Layer& layer, const std::vector<const Tensor*>& inputs, st
   const bool global = mode == "global_max" || mode == "global_average";
   const bool isMax = mode == "max" || mode == "global_max";
   const Dims spatial(xin.dims().begin() + 2, xin.dims().end());
-  SpatialWindow w;
-  if (global) {  // one window covering everything, no padding
-    w.kernel = spatial;
-    w.strides = w.dilations = w.output = std::vector<int64_t>(spatial.size(), 1);
-    w.padBegin = w.padEnd = std::vector<int64_t>(spatial.size(), 0);
-  } else {
-    const bool ceilMode = layer.attrs.getInt("ceil_mode", 0) == 1;
-    w = resolveWindow(layer.attrs, spatial, layer.attrs.getInts("kernel_shape"), ceilMode);
-  }
+  const SpatialWindow w = poolingWindow(layer.attrs, spatial, global);
   Dims expected = {xin.dims()[0], xin.dims()[1]};
   expected.insert(expected.end(), w.output.begin(), w.output.end());
   requireKernelOutput(out, xin.dtype(), expected, "Pooling output");

@@ -195,4 +195,15 @@ inline SpatialWindow resolveWindow(const Attributes& attrs, const Dims& input, c
   return w;
 }
 
+// The window of a Pooling layer over the spatial dims `spatial`: global modes cover everything in one window
+// with no padding; the others read kernel_shape, ceil_mode and the resolveWindow attributes.
+inline SpatialWindow poolingWindow(const Attributes& attrs, const Dims& spatial, bool global) {
+  if (!global) return resolveWindow(attrs, spatial, attrs.getInts("kernel_shape"), attrs.getInt("ceil_mode", 0) == 1);
+  SpatialWindow w;
+  w.kernel = spatial;
+  w.strides = w.dilations = w.output = std::vector<int64_t>(spatial.size(), 1);
+  w.padBegin = w.padEnd = std::vector<int64_t>(spatial.size(), 0);
+  return w;
+}
+
 }  // namespace inferrt

@@ -47,15 +47,7 @@ void runPooling(CudaKernelArgs& args) {
   if (!isMax && !isFloat(x.dtype))
     fail(ErrorCode::DTypeMismatch, "average pooling needs float input, got ", dtypeName(x.dtype));
   const Dims spatial(x.dims.begin() + 2, x.dims.end());
-  SpatialWindow w;
-  if (global) {  // one window covering everything, no padding (as the CPU kernel)
-    w.kernel = spatial;
-    w.strides = w.dilations = w.output = std::vector<int64_t>(spatial.size(), 1);
-    w.padBegin = w.padEnd = std::vector<int64_t>(spatial.size(), 0);
-  } else {
-    const bool ceilMode = layer.attrs.getInt("ceil_mode", 0) == 1;
-    w = resolveWindow(layer.attrs, spatial, layer.attrs.getInts("kernel_shape"), ceilMode);
-  }
+  const SpatialWindow w = poolingWindow(layer.attrs, spatial, global);
   Dims expected = {x.dims[0], x.dims[1]};
   expected.insert(expected.end(), w.output.begin(), w.output.end());
   if (out.dims != expected || out.dtype != x.dtype)
