@@ -25,16 +25,10 @@ if has test; then
   strip < "$logs/test-gpu.log" | grep -E 'CUDA conformance|fallback|^\s+[a-z0-9_-]+: worst' | head -20
 fi
 if has sanitizer; then
-  # memcheck on the correctness tests (not the benchmarks). The conformance file is left out (600 engines, each
-  # timing cuDNN algorithms under instrumentation, takes far too long), and of the fixtures four models run: a
-  # transformer and a CNN from each exporter family.
-  san() { INFERRT_UNDER_SANITIZER=1 timeout 420 compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 "$@"; }
-  san npx vitest run --config vitest.gpu.config.ts test/gpu/cuda-runtime.test.ts test/gpu/cuda-device.test.ts \
-    test/gpu/cuda-engine.test.ts test/gpu/cuda-attention-fusion.test.ts test/gpu/cuda-conv-fusion.test.ts > "$logs/sanitizer.log" 2>&1
-  echo "compute-sanitizer (engine, runtime, fusions): rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | sort | uniq -c | tr -s ' ' | tr '\n' ' ') $(strip < "$logs/sanitizer.log" | grep -E '^\s+Tests ' | tr -s ' ')"
-  san npx vitest run --config vitest.gpu.config.ts test/gpu/cuda-fixtures.test.ts \
-    -t 'bert_torchscript_op13|gpt2_dynamo_op18|resnet_torchscript_op13|mobilenetv3_dynamo_op18' > "$logs/sanitizer-fixtures.log" 2>&1
-  echo "compute-sanitizer (fixtures): rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer-fixtures.log" | sort | uniq -c | tr -s ' ' | tr '\n' ' ') $(strip < "$logs/sanitizer-fixtures.log" | grep -E '^\s+Tests ' | tr -s ' ')"
+  # memcheck on the correctness tests (not the benchmarks): every GPU suite file.
+  san() { INFERRT_UNDER_SANITIZER=1 timeout 540 compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 "$@"; }
+  san npx vitest run --config vitest.gpu.config.ts > "$logs/sanitizer.log" 2>&1
+  echo "compute-sanitizer: rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | sort | uniq -c | tr -s ' ' | tr '\n' ' ') $(strip < "$logs/sanitizer.log" | grep -E '^\s+Tests ' | tr -s ' ')"
 fi
 if has cpu; then
   npx vitest run test/api test/native-core.test.ts test/batcher test/fuzz > "$logs/cpu-tests.log" 2>&1
