@@ -6,9 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  DeviceBuffer, Event, HostBuffer, InferrtError, Stream, cuda, cudaAvailable, cudaCompiled, memoryInfo,
+  DeviceBuffer, Event, HostBuffer, InferrtError, Runtime, Stream, cuda, cudaAvailable, cudaCompiled, memoryInfo,
 } from '../../lib/index.js';
-import { thrown } from '../inferrt-errors.js';
+import { rejection, thrown } from '../inferrt-errors.js';
+import { buildMlp } from './helpers.js';
 
 const available = cudaAvailable();
 
@@ -77,5 +78,23 @@ describe('CUDA runtime argument checks (no GPU needed)', () => {
     expect(cuda.DeviceBuffer).toBe(DeviceBuffer);
     expect(cuda.HostBuffer).toBe(HostBuffer);
     expect(Object.isFrozen(cuda)).toBe(true);
+  });
+});
+
+describe('CUDA-only context calls on a CPU engine', () => {
+  it('reports no device memory, no layer times, and refuses enqueue with a typed error', async () => {
+    using e = await Runtime.load(await buildMlp());
+    using ctx = e.createContext();
+    expect(ctx.deviceMemorySize).toBe(0);
+    expect(e.deviceMemorySize).toBe(0);
+    expect(e.layers.every((l) => l.runsOn === 'cpu')).toBe(true);
+    expect(ctx.layerTimes()).toEqual({ runs: 0, msByKind: {} });
+    const notStream = await rejection(ctx.enqueue({} as Stream));
+    expect(notStream.code).toBe('INVALID_ARGUMENT');
+    expect(notStream.message).toMatch(/enqueue: stream must be a Stream/);
+    expect(thrown(() => ctx.setTensorAddress('x', {} as DeviceBuffer)).code).toBe('INVALID_ARGUMENT');
+    // Unbinding needs no buffer: a CPU-only build says it has no CUDA backend; a CUDA build accepts it.
+    if (!cudaCompiled()) expect(thrown(() => ctx.setTensorAddress('x', null)).code).toBe('CUDA_ERROR');
+    expect(thrown(() => e.createContext({ cudaGraphs: 'yes' as unknown as boolean })).code).toBe('INVALID_ARGUMENT');
   });
 });
