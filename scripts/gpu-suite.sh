@@ -3,7 +3,8 @@
 # CUDA part, runs the GPU suite, the suite's correctness tests under compute-sanitizer (memcheck; API errors are
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
-# summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large.
+# summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large;
+# BENCH_MODELS picks benchmark models (default: bert resnet).
 set -uo pipefail
 logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
@@ -39,14 +40,19 @@ if has demo; then
 fi
 if has bench; then
   layers=${BENCH_LAYERS:-24}
-  python3 bench/pytorch/baselines.py bert "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-pytorch-bert.log" 2>&1
-  echo "pytorch bert: rc=$?"
-  npx tsx bench/gpu-bert-large.ts "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-bert.log" 2>&1
-  echo "inferrt bert: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-bert.log" | cut -c1-400
-  python3 bench/pytorch/baselines.py resnet "$logs/pytorch-resnet.json" --onnx /tmp/resnet50.onnx > "$logs/bench-pytorch-resnet.log" 2>&1
-  echo "pytorch resnet: rc=$?"
-  npx tsx bench/gpu-resnet50.ts /tmp/resnet50.onnx "$logs/pytorch-resnet.json" > "$logs/bench-resnet.log" 2>&1
-  echo "inferrt resnet: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-resnet.log" | cut -c1-400
+  models=" ${BENCH_MODELS:-bert resnet} "
+  if [[ "$models" == *" bert "* ]]; then
+    python3 bench/pytorch/baselines.py bert "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-pytorch-bert.log" 2>&1
+    echo "pytorch bert: rc=$?"
+    npx tsx bench/gpu-bert-large.ts "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-bert.log" 2>&1
+    echo "inferrt bert: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-bert.log" | cut -c1-400
+  fi
+  if [[ "$models" == *" resnet "* ]]; then
+    python3 bench/pytorch/baselines.py resnet "$logs/pytorch-resnet.json" --onnx /tmp/resnet50.onnx > "$logs/bench-pytorch-resnet.log" 2>&1
+    echo "pytorch resnet: rc=$?"
+    npx tsx bench/gpu-resnet50.ts /tmp/resnet50.onnx "$logs/pytorch-resnet.json" > "$logs/bench-resnet.log" 2>&1
+    echo "inferrt resnet: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-resnet.log" | cut -c1-400
+  fi
   cp bench/results/gpu-*.json "$logs/" 2>/dev/null
 fi
 if has serverpeak; then
