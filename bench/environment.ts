@@ -21,9 +21,12 @@ export function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
+/** HEAD, marked "-dirty" when tracked files differ from it (a copied tree whose .git is stale reads as dirty). */
 function gitCommit(): string {
+  const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
-    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git('rev-parse', '--short', 'HEAD');
+    return git('status', '--porcelain', '--untracked-files=no') === '' ? head : `${head}-dirty`;
   } catch {
     return 'uncommitted';
   }

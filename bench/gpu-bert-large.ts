@@ -12,7 +12,7 @@
 import { Builder } from '../lib/index.js';
 import { BERT_LARGE, bertFlopsPerSequence, defineBert } from './bert-network.js';
 import { environment, round } from './environment.js';
-import { buildAndLoad, layerProfile, readBaseline, timeEnqueue, timeLoop, writeResult, type Timing } from './gpu-timing.js';
+import { buildAndLoad, engineSummary, layerProfile, readBaseline, timeEnqueue, timeLoop, writeResult, type Timing } from './gpu-timing.js';
 
 const SEQ = 384;
 const BATCHES = [1, 8, 64];
@@ -31,7 +31,6 @@ async function main(): Promise<void> {
   const config = builder.createConfig({ precision: ['fp16'], profiles: [{ input_ids: range, attention_mask: range }] });
   const built = await buildAndLoad(builder, net, config);
   using engine = built.engine;
-  const { buildMs, loadMs } = built;
   using ctx = engine.createContext();
   using eager = engine.createContext({ cudaGraphs: false });
 
@@ -79,11 +78,7 @@ async function main(): Promise<void> {
     workload: `BERT (${dims.layers} layers, hidden ${dims.hidden}, seq ${SEQ}), random weights, network API`,
     config: { precision: ['fp16'], profile: range, cudaGraphs: true },
     defineMs: round(defineMs),
-    buildMs: round(buildMs),
-    loadMs: round(loadMs),
-    engineDeviceBytes: engine.deviceMemorySize,
-    contextDeviceBytes: ctx.deviceMemorySize,
-    layersOnCpu: engine.layers.filter((l) => l.runsOn !== 'cuda').map((l) => `${l.kind}: ${l.fallbackReason ?? ''}`),
+    ...engineSummary(engine, ctx, built),
     batches: rows,
     profileByLayerKind: profile,
     baseline: baseline ?? 'not measured (pass the JSON of bench/pytorch/baselines.py bert)',

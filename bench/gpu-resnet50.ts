@@ -10,7 +10,7 @@
  */
 import { Builder, OnnxParser } from '../lib/index.js';
 import { environment, round } from './environment.js';
-import { buildAndLoad, layerProfile, readBaseline, timeEnqueue, timeLoop, writeResult } from './gpu-timing.js';
+import { buildAndLoad, engineSummary, layerProfile, readBaseline, timeEnqueue, timeLoop, writeResult } from './gpu-timing.js';
 
 const BATCHES = [1, 256];
 const GFLOP_PER_IMAGE = 8.2;  // 4.1 G multiply-adds
@@ -26,7 +26,6 @@ async function main(): Promise<void> {
   const config = builder.createConfig({ precision: ['fp16'], profiles: [{ input: range }] });
   const built = await buildAndLoad(builder, net, config);
   using engine = built.engine;
-  const { buildMs, loadMs } = built;
   using ctx = engine.createContext();
   const rows: Record<number, Record<string, number>> = {};
   let profile: Record<string, { msPerRun: number; share: number }> = {};
@@ -58,11 +57,7 @@ async function main(): Promise<void> {
     ...environment(),
     workload: 'torchvision ResNet-50 (random weights), ONNX export',
     config: { precision: ['fp16'], profile: range, cudaGraphs: true },
-    buildMs: round(buildMs),
-    loadMs: round(loadMs),
-    engineDeviceBytes: engine.deviceMemorySize,
-    contextDeviceBytes: ctx.deviceMemorySize,
-    layersOnCpu: engine.layers.filter((l) => l.runsOn !== 'cuda').map((l) => `${l.kind}: ${l.fallbackReason ?? ''}`),
+    ...engineSummary(engine, ctx, built),
     batches: rows,
     profileByLayerKind: profile,
     baseline: baseline ?? 'not measured',

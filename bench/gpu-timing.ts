@@ -97,3 +97,14 @@ export async function layerProfile(engine: Engine, inputs: Record<string, Tensor
   const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
   return Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
 }
+
+/** What every GPU benchmark result records about the engine it measured. */
+export function engineSummary(engine: Engine, ctx: ExecutionContext, built: { buildMs: number; loadMs: number }): Record<string, unknown> {
+  return {
+    buildMs: round(built.buildMs),
+    loadMs: round(built.loadMs),
+    engineDeviceBytes: engine.deviceMemorySize,
+    contextDeviceBytes: ctx.deviceMemorySize,
+    layersOnCpu: engine.layers.filter((l) => l.runsOn !== 'cuda').map((l) => `${l.kind}: ${l.fallbackReason ?? ''}`),
+  };
+}

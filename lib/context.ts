@@ -113,7 +113,6 @@ export class ExecutionContext implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
-    this.#pending++;
     const run = async (): Promise<Record<string, Tensor>> => {
       const native = this.live('infer');
       for (const [name, t] of Object.entries(prepared)) native.setInputShape(name, t.dims);
@@ -128,17 +127,9 @@ export class ExecutionContext implements Disposable {
     };
     // An idle context starts at once (the addon copies the inputs before native.infer returns); a busy one
     // copies them now, so the caller may reuse its buffers either way.
-    let started: Promise<Record<string, Tensor>>;
-    if (this.#pending === 1) started = run();
-    else {
+    return this.schedule(run, () => {
       for (const t of Object.values(prepared)) t.data = t.data.slice();
-      started = this.#tail.then(run, run);
-    }
-    const job = started.finally(() => {
-      this.#pending--;
     });
-    this.#tail = job.then(noop, noop);
-    return job;
   }
 
   /**
@@ -171,9 +162,22 @@ export class ExecutionContext implements Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
+    return this.schedule(() => this.live('enqueue').enqueue(stream.native('enqueue')));
+  }
+
+  /**
+   * Calls on one context run one after another: `run` starts at once on an idle context, else after the calls
+   * queued before it (`whenQueued` runs first, synchronously, e.g. to copy inputs the caller may reuse).
+   */
+  private schedule<T>(run: () => Promise<T>, whenQueued?: () => void): Promise<T> {
     this.#pending++;
-    const run = (): Promise<void> => this.live('enqueue').enqueue(stream.native('enqueue'));
-    const job = (this.#pending === 1 ? run() : this.#tail.then(run, run)).finally(() => {
+    let started: Promise<T>;
+    if (this.#pending === 1) started = run();
+    else {
+      whenQueued?.();
+      started = this.#tail.then(run, run);
+    }
+    const job = started.finally(() => {
       this.#pending--;
     });
     this.#tail = job.then(noop, noop);
