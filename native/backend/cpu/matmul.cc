@@ -81,10 +81,29 @@ void batchedMatMul(const T* a, const MatrixView& va, const T* b, const MatrixVie
   });
 }
 
-// out[..., j] = act(alpha * out[..., j] + bias[j]) over the fp32 output before it is stored.
-void applyEpilogue(const Layer& layer, const Tensor* bias, float* out, int64_t numel, int64_t n) {
-  const float alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
+// The fp32 epilogue the builder's fusions attach to a MatMul: alpha, a bias along the last dim, an activation.
+struct Epilogue {
+  float alpha = 1.0f;
+  bool hasActivation = false;
+  Activation activation{};
+  bool any(const Tensor* bias) const { return bias || hasActivation || alpha != 1.0f; }
+};
+
+Epilogue readEpilogue(const Layer& layer) {
+  Epilogue e;
+  e.alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
   const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none") {
+    Attributes actAttrs;
+    actAttrs.set("op", act);
+    e.activation = parseActivation(actAttrs);
+    e.hasActivation = true;
+  }
+  return e;
+}
+
+// out[..., j] = act(alpha * out[..., j] + bias[j]) over the fp32 output before it is stored.
+void applyEpilogue(const Epilogue& e, const Tensor* bias, float* out, int64_t numel, int64_t n) {
   Tensor b32;
   if (bias) {
     if (!isFloat(bias->dtype()) || bias->rank() != 1 || bias->numel() != n)
@@ -93,14 +112,14 @@ void applyEpilogue(const Layer& layer, const Tensor* bias, float* out, int64_t n
     b32 = toFloat32(*bias);
   }
   const float* pb = bias ? b32.data<float>() : nullptr;
-  Attributes actAttrs;
-  actAttrs.set("op", act == "none" ? std::string("relu") : act);  // relu is only a placeholder when unused
-  const Activation a = parseActivation(actAttrs);
-  for (int64_t i = 0; i < numel; ++i) {
-    float v = alpha * out[i];  // exact when alpha is 1
-    if (pb) v = v + pb[i % n];
-    if (act != "none") v = static_cast<float>(applyActivation(a, v));
-    out[i] = v;
+  for (int64_t row = 0; row < (n > 0 ? numel / n : 0); ++row) {
+    float* o = out + row * n;
+    for (int64_t j = 0; j < n; ++j) {
+      float v = e.alpha * o[j];  // exact when alpha is 1
+      if (pb) v = v + pb[j];
+      if (e.hasActivation) v = static_cast<float>(applyActivation(e.activation, v));
+      o[j] = v;
+    }
   }
 }
 
@@ -122,16 +141,15 @@ void runMatMul(const Layer& layer, const std::vector<const Tensor*>& inputs, std
   if (b.rank() > 1) expected.push_back(vb.cols);
   requireKernelOutput(out, a.dtype(), expected, "MatMul output");
 
+  const Epilogue epilogue = readEpilogue(layer);
+  const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
   if (isFloat(a.dtype())) {
     const Tensor a32 = toFloat32(a), b32 = toFloat32(b);
     FloatOutput o(out);
     batchedMatMul<float, double>(a32.data<float>(), va, b32.data<float>(), vb, outBatch, o.data());
-    const Tensor* bias = inputs.size() > 2 ? inputs[2] : nullptr;
-    if (bias || layer.attrs.getString("activation", "none") != "none" || layer.attrs.getFloat("alpha", 1.0) != 1.0)
-      applyEpilogue(layer, bias, o.data(), out.numel(), vb.cols);
+    if (epilogue.any(bias)) applyEpilogue(epilogue, bias, o.data(), out.numel(), vb.cols);
     o.commit();
-  } else if ((inputs.size() > 2 && inputs[2]) || layer.attrs.getString("activation", "none") != "none" ||
-             layer.attrs.getFloat("alpha", 1.0) != 1.0) {
+  } else if (epilogue.any(bias)) {
     fail(ErrorCode::DTypeMismatch, "MatMul alpha, bias and activation need float inputs, got ", dtypeName(a.dtype()));
   } else if (a.dtype() == DType::Int32) {
     batchedMatMul<int32_t, uint64_t>(a.data<int32_t>(), va, b.data<int32_t>(), vb, outBatch, out.data<int32_t>());
