@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   using eager = engine.createContext({ cudaGraphs: false });
 
   const rows: Record<number, Record<string, number>> = {};
-  const profile: Record<number, Record<string, { msPerRun: number; share: number }>> = {};
+  const profile: Record<number, Awaited<ReturnType<typeof layerProfile>>> = {};
   for (const batch of BATCHES) {
     const shape = [batch, SEQ];
     const ids = BigInt64Array.from({ length: batch * SEQ }, (_, i) => BigInt((i * 7919) % dims.vocab));
@@ -80,7 +80,7 @@ async function main(): Promise<void> {
     defineMs: round(defineMs),
     ...engineSummary(engine, ctx, built),
     batches: rows,
-    profileByLayerKind: profile,
+    profile,
     baseline: baseline ?? 'not measured (pass the JSON of bench/pytorch/baselines.py bert)',
     goals: { batch64: '>= 1.4x PyTorch eager seq/s', batch1: 'latency below PyTorch with CUDA graphs' },
   };

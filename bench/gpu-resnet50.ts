@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   using engine = built.engine;
   using ctx = engine.createContext();
   const rows: Record<number, Record<string, number>> = {};
-  let profile: Record<string, { msPerRun: number; share: number }> = {};
+  let profile: Awaited<ReturnType<typeof layerProfile>> | undefined;
   for (const batch of BATCHES) {
     const data = Float32Array.from({ length: batch * 3 * 224 * 224 }, (_, i) => Math.sin(i * 0.001));
     const inputs = { input: { data, shape: [batch, 3, 224, 224] } };
@@ -59,7 +59,7 @@ async function main(): Promise<void> {
     config: { precision: ['fp16'], profile: range, cudaGraphs: true },
     ...engineSummary(engine, ctx, built),
     batches: rows,
-    profileByLayerKind: profile,
+    profile,
     baseline: baseline ?? 'not measured',
     goals: { batch256: '>= 2x PyTorch (channels_last + CUDA graphs) img/s' },
   };

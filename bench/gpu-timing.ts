@@ -89,13 +89,29 @@ export async function buildAndLoad(builder: Builder, network: NetworkDefinition,
   return { engine, buildMs, loadMs: performance.now() - start };
 }
 
-/** Where the time goes: every layer timed with CUDA events over a few eager runs, per layer kind, largest first. */
-export async function layerProfile(engine: Engine, inputs: Record<string, TensorInput>): Promise<Record<string, { msPerRun: number; share: number }>> {
+/** A per-layer breakdown: milliseconds per run, share of the total, largest first. */
+export type TimeBreakdown = Record<string, { msPerRun: number; share: number }>;
+
+function breakdown(msByKey: Record<string, number>, runs: number): TimeBreakdown {
+  const total = Object.values(msByKey).reduce((a, b) => a + b, 0);
+  return Object.fromEntries(Object.entries(msByKey).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+}
+
+/**
+ * Where the time goes: every layer timed with CUDA events over a few eager runs, per layer kind and per layer
+ * role (the layer name without its block prefix, e.g. 'l3.intermediate.matmul' -> 'intermediate.matmul', so the
+ * 24 blocks of a transformer add up), largest first.
+ */
+export async function layerProfile(engine: Engine, inputs: Record<string, TensorInput>): Promise<{ byKind: TimeBreakdown; byRole: TimeBreakdown }> {
   using profiled = engine.createContext({ profileLayers: true });
   for (let i = 0; i < 5; i++) await profiled.infer(inputs);
-  const { runs, msByKind } = profiled.layerTimes();
-  const total = Object.values(msByKind).reduce((a, b) => a + b, 0);
-  return Object.fromEntries(Object.entries(msByKind).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs), share: round(ms / total) }]));
+  const { runs, msByKind, msByLayer } = profiled.layerTimes();
+  const msByRole: Record<string, number> = {};
+  for (const [name, ms] of Object.entries(msByLayer)) {
+    const role = name.replace(/^[a-z]*\d+[._/]/i, '');
+    msByRole[role] = (msByRole[role] ?? 0) + ms;
+  }
+  return { byKind: breakdown(msByKind, runs), byRole: breakdown(msByRole, runs) };
 }
 
 /** What every GPU benchmark result records about the engine it measured. */

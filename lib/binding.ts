@@ -136,7 +136,7 @@ export interface NativeContext {
   setCudaGraphs(enabled: boolean): void;
   /** Per-layer GPU timing of later runs on or off (CUDA only). */
   setProfiling(enabled: boolean): void;
-  layerTimes(): { runs: number; msByKind: Record<string, number> };
+  layerTimes(): { runs: number; msByKind: Record<string, number>; msByLayer: Record<string, number> };
   /** Binds an I/O tensor to a device buffer (null unbinds); CUDA builds only. */
   setTensorAddress(name: string, buffer: NativeDeviceBuffer | null): void;
   /** Resolves once a run over the bound buffers is enqueued on the stream. */

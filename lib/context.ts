@@ -15,6 +15,13 @@ import {
   describeValue, formatShape, fromNativeTensor, isTensorData, shapeSize, typedArrayName, type Tensor, type TensorInput,
 } from './tensor.js';
 
+/** What `ExecutionContext.layerTimes()` returns: GPU milliseconds summed over `runs` profiled runs. */
+export interface LayerTimes {
+  runs: number;
+  msByKind: Record<string, number>;
+  msByLayer: Record<string, number>;
+}
+
 /** Runs inference on an engine. Create with `engine.createContext()`; dispose it (or use `using`) when done. */
 export class ExecutionContext implements Disposable {
   readonly #engine: Engine;
@@ -50,10 +57,11 @@ export class ExecutionContext implements Disposable {
   }
 
   /**
-   * With `profileLayers: true` on a CUDA engine: GPU milliseconds per layer kind summed over the runs so far
-   * (conversions between fp32 and fp16 layers and CPU-fallback layers are listed as such). Empty otherwise.
+   * With `profileLayers: true` on a CUDA engine: GPU milliseconds summed over the runs so far, per layer kind
+   * (conversions between fp32 and fp16 layers and CPU-fallback layers are listed as such) and per layer name.
+   * Empty otherwise.
    */
-  layerTimes(): { runs: number; msByKind: Record<string, number> } {
+  layerTimes(): LayerTimes {
     const native = this.live('layerTimes');
     this.notBusy('layerTimes');
     return native.layerTimes();

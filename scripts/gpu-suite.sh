@@ -45,7 +45,7 @@ if has bench; then
     python3 bench/pytorch/baselines.py bert "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-pytorch-bert.log" 2>&1
     echo "pytorch bert: rc=$?"
     npx tsx bench/gpu-bert-large.ts "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-bert.log" 2>&1
-    echo "inferrt bert: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-bert.log" | cut -c1-400
+    echo "inferrt bert: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-bert.log" | cut -c1-1500
   fi
   if [[ "$models" == *" resnet "* ]]; then
     python3 bench/pytorch/baselines.py resnet "$logs/pytorch-resnet.json" --onnx /tmp/resnet50.onnx > "$logs/bench-pytorch-resnet.log" 2>&1

@@ -203,13 +203,16 @@ Napi::Value ContextWrap::layerTimes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ExecutionContext& ctx = live(env);
   if (busy_) throw makeError(env, ErrorCode::InvalidArgument, "layerTimes: an infer is in flight; await it first");
-  int runs = 0;
-  const std::map<std::string, double> times = guard(env, [&] { return ctx.runner()->layerTimes(&runs); });
+  const LayerTimes times = guard(env, [&] { return ctx.runner()->layerTimes(); });
+  auto toObject = [&](const std::map<std::string, double>& msByKey) {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& [key, ms] : msByKey) o.Set(key, ms);
+    return o;
+  };
   Napi::Object o = Napi::Object::New(env);
-  Napi::Object kinds = Napi::Object::New(env);
-  for (const auto& [kind, ms] : times) kinds.Set(kind, ms);
-  o.Set("runs", runs);
-  o.Set("msByKind", kinds);
+  o.Set("runs", times.runs);
+  o.Set("msByKind", toObject(times.msByKind));
+  o.Set("msByLayer", toObject(times.msByLayer));
   return o;
 }
 

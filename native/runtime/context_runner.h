@@ -12,6 +12,13 @@
 
 namespace inferrt {
 
+// What per-layer profiling measured (ContextRunner::layerTimes).
+struct LayerTimes {
+  int runs = 0;
+  std::map<std::string, double> msByKind;   // summed over layers of a kind (and conversions, CPU fallbacks)
+  std::map<std::string, double> msByLayer;  // by layer name
+};
+
 // Device memory bound to an I/O tensor with setTensorAddress; keepAlive holds the memory while it is bound.
 struct TensorBinding {
   void* address = nullptr;
@@ -40,11 +47,9 @@ class ContextRunner {
   virtual void setCudaGraphs(bool /*enabled*/) {}
   // Per-layer GPU timing of later runs (CUDA only: events around each layer, graphs off while on).
   virtual void setProfiling(bool /*enabled*/) {}
-  // Milliseconds per layer kind summed over the profiled runs, and how many runs that was (CUDA only).
-  virtual std::map<std::string, double> layerTimes(int* runs) const {
-    *runs = 0;
-    return {};
-  }
+  // Milliseconds summed over the profiled runs per layer kind and per layer name, and how many runs that was
+  // (CUDA only).
+  virtual LayerTimes layerTimes() const { return {}; }
 };
 
 }  // namespace inferrt

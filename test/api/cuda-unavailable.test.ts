@@ -88,7 +88,7 @@ describe('CUDA-only context calls on a CPU engine', () => {
     expect(ctx.deviceMemorySize).toBe(0);
     expect(e.deviceMemorySize).toBe(0);
     expect(e.layers.every((l) => l.runsOn === 'cpu')).toBe(true);
-    expect(ctx.layerTimes()).toEqual({ runs: 0, msByKind: {} });
+    expect(ctx.layerTimes()).toEqual({ runs: 0, msByKind: {}, msByLayer: {} });
     const notStream = await rejection(ctx.enqueue({} as Stream));
     expect(notStream.code).toBe('INVALID_ARGUMENT');
     expect(notStream.message).toMatch(/enqueue: stream must be a Stream/);

@@ -31,10 +31,7 @@ class CudaRunner : public ContextRunner {
   uint64_t deviceMemorySize() const override;
   void setCudaGraphs(bool enabled) override { useGraphs_ = enabled; }
   void setProfiling(bool enabled) override { profiling_ = enabled; }
-  std::map<std::string, double> layerTimes(int* runs) const override {
-    *runs = profiledRuns_;
-    return layerTimes_;
-  }
+  LayerTimes layerTimes() const override { return layerTimes_; }
 
  private:
   // A shape signature's plan and how its runs go: eagerly first, then replayed from a graph when the eager run
@@ -96,8 +93,7 @@ class CudaRunner : public ContextRunner {
   bool useGraphs_ = true;
   bool profiling_ = false;
   std::vector<cudaEvent_t> stepEvents_;  // profiling: one before each step and one after the last
-  std::map<std::string, double> layerTimes_;
-  int profiledRuns_ = 0;
+  LayerTimes layerTimes_;
   bool synced_ = false;  // the current run waited for the stream (a CPU layer, a data-dependent host input)
   std::map<PlanKey, PlanEntry> plans_;
   std::list<PlanKey> planOrder_;  // least recently used first

@@ -99,9 +99,10 @@ void CudaRunner::collectProfile(const RunPlan& plan) {
     const std::string kind = step.mode == StepMode::Convert ? "fp32<->fp16 conversion"
                              : step.mode == StepMode::Cpu   ? layers[step.layer].kind + " (CPU fallback)"
                                                             : layers[step.layer].kind;
-    layerTimes_[kind] += ms;
+    layerTimes_.msByKind[kind] += ms;
+    layerTimes_.msByLayer[step.mode == StepMode::Convert ? kind : layers[step.layer].name] += ms;
   }
-  ++profiledRuns_;
+  ++layerTimes_.runs;
 }
 
 int CudaRunner::firstFlaggedLayer(const int32_t* flags) const {
