@@ -1,9 +1,13 @@
 // Normalization kernels. Statistics follow the CPU reference (backend/cpu/normalization.cc): two passes in
 // double (mean, then the mean of squared deviations), invStdDev = 1 / sqrt(var + eps) in double; the output
 // (x - mean) * invStdDev * scale + bias is formed in float from the double statistics, rounded once.
+//
+// Rows of at most 4096 elements (layer and instance modes) take rowNormRegsKernel: a warp per row holding the
+// row in registers, so x is read once and y written once; same statistics and output formula as rowNormKernel.
 #include <cuda_fp16.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/normalization_launch.h"
@@ -71,6 +75,201 @@ __global__ void rowNormKernel(RowNormLaunch a) {
   }
 }
 
+// ---- Fast path: a warp per row, the row in registers ----
+
+// Elements per vector access of the fast path: 4 (8-byte fp16 / 16-byte fp32 loads) when the row allows, else 1.
+constexpr int kNormVec = 4;
+constexpr int64_t kNormRegsMaxN = 4096;
+
+// V consecutive elements of p (aligned to V elements when V > 1) as floats.
+template <int V>
+__device__ inline void loadVecF(const float* p, float (&o)[V]) {
+  if constexpr (V == 4) {
+    const float4 u = *reinterpret_cast<const float4*>(p);
+    o[0] = u.x, o[1] = u.y, o[2] = u.z, o[3] = u.w;
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) o[j] = p[j];
+  }
+}
+template <int V>
+__device__ inline void loadVecF(const __half* p, float (&o)[V]) {
+  if constexpr (V == 4) {
+    const uint2 u = *reinterpret_cast<const uint2*>(p);
+    __half2 h0, h1;
+    memcpy(&h0, &u.x, sizeof h0);
+    memcpy(&h1, &u.y, sizeof h1);
+    const float2 f0 = __half22float2(h0), f1 = __half22float2(h1);
+    o[0] = f0.x, o[1] = f0.y, o[2] = f1.x, o[3] = f1.y;
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) o[j] = __half2float(p[j]);
+  }
+}
+template <int V>
+__device__ inline void storeVecF(float* p, const float (&v)[V]) {
+  if constexpr (V == 4) {
+    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) p[j] = v[j];
+  }
+}
+template <int V>
+__device__ inline void storeVecF(__half* p, const float (&v)[V]) {
+  if constexpr (V == 4) {
+    const __half2 h0 = __floats2half2_rn(v[0], v[1]), h1 = __floats2half2_rn(v[2], v[3]);
+    uint2 u;
+    memcpy(&u.x, &h0, sizeof h0);
+    memcpy(&u.y, &h1, sizeof h1);
+    *reinterpret_cast<uint2*>(p) = u;
+  } else {
+#pragma unroll
+    for (int j = 0; j < V; ++j) p[j] = __float2half_rn(v[j]);
+  }
+}
+
+// The fast path's parameters: Absent, ByColumn or ByChannel (General takes rowNormKernel).
+__device__ inline float paramRowValue(const NormParam& p, int64_t r) {
+  return p.mode == NormParamMode::ByChannel ? paramValue(p, r % p.channels) : p.fallback;
+}
+
+// The parameter's values for elements k0 .. k0 + V - 1 of a row (k0 a multiple of V): data[k] for ByColumn,
+// else the row's value rowValue (paramRowValue).
+template <int V>
+__device__ inline void paramVec(const NormParam& p, int64_t k0, float rowValue, float (&o)[V]) {
+  if (p.mode != NormParamMode::ByColumn) {
+#pragma unroll
+    for (int j = 0; j < V; ++j) o[j] = rowValue;
+    return;
+  }
+  const size_t es = p.half ? sizeof(__half) : sizeof(float);
+  const bool vec = V > 1 && reinterpret_cast<uintptr_t>(p.data) % (V * es) == 0;
+  if (p.half) {
+    const __half* d = static_cast<const __half*>(p.data) + k0;
+    if (vec) {
+      loadVecF<V>(d, o);
+    } else {
+#pragma unroll
+      for (int j = 0; j < V; ++j) o[j] = __half2float(d[j]);
+    }
+  } else {
+    const float* d = static_cast<const float*>(p.data) + k0;
+    if (vec) {
+      loadVecF<V>(d, o);
+    } else {
+#pragma unroll
+      for (int j = 0; j < V; ++j) o[j] = d[j];
+    }
+  }
+}
+
+// A warp per row of [rows, n]; lane l holds elements (c * 32 + l) * V + j for c < kChunks, j < V. V > 1 needs
+// n % V == 0 and x, y aligned to V elements; 1 <= n <= kChunks * 32 * V; scale / bias not General. Several rows
+// (warps) per block.
+template <typename T, int V, int kChunks>
+__global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
+  const auto plus = [](double u, double v) { return u + v; };
+  const int lane = static_cast<int>(threadIdx.x) % kWarp;
+  const int64_t rowsPerBlock = blockDim.x / kWarp;
+  const int n = static_cast<int>(a.n);
+  const T* x = static_cast<const T*>(a.x);
+  T* y = static_cast<T*>(a.y);
+  for (int64_t row = static_cast<int64_t>(blockIdx.x) * rowsPerBlock + threadIdx.x / kWarp; row < a.rows;
+       row += static_cast<int64_t>(gridDim.x) * rowsPerBlock) {
+    const T* xr = x + row * n;
+    T* yr = y + row * n;
+    float v[kChunks][V] = {};
+    double sum = 0;
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      const int k0 = (c * kWarp + lane) * V;
+      if (k0 < n) {
+        loadVecF<V>(xr + k0, v[c]);
+#pragma unroll
+        for (int j = 0; j < V; ++j) sum += v[c][j];
+      }
+    }
+    const double mean = groupAllReduce<kWarp>(sum, plus, static_cast<double*>(nullptr)) / static_cast<double>(n);
+    double sq = 0;
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      if ((c * kWarp + lane) * V < n) {
+#pragma unroll
+        for (int j = 0; j < V; ++j) {
+          const double d = v[c][j] - mean;
+          sq += d * d;
+        }
+      }
+    }
+    const double var = groupAllReduce<kWarp>(sq, plus, static_cast<double*>(nullptr)) / static_cast<double>(n);
+    const double inv = 1.0 / sqrt(var + a.eps);
+    if (lane == 0) {
+      if (a.mean) a.mean[row] = static_cast<float>(mean);
+      if (a.invStd) a.invStd[row] = static_cast<float>(inv);
+    }
+    const float invF = static_cast<float>(inv);
+    const float sRow = paramRowValue(a.scale, row), bRow = paramRowValue(a.bias, row);
+#pragma unroll
+    for (int c = 0; c < kChunks; ++c) {
+      const int k0 = (c * kWarp + lane) * V;
+      if (k0 < n) {
+        float s[V], b[V];
+        paramVec<V>(a.scale, k0, sRow, s);
+        paramVec<V>(a.bias, k0, bRow, b);
+#pragma unroll
+        for (int j = 0; j < V; ++j) {
+          const float d = static_cast<float>(v[c][j] - mean);
+          v[c][j] = fmaf(d * invF, s[j], b[j]);
+        }
+        storeVecF<V>(yr + k0, v[c]);
+      }
+    }
+  }
+}
+
+template <typename T, int V, int kChunks>
+void launchRowNormRegs(const RowNormLaunch& a) {
+  // 8 rows (warps) per block, fewer when that would leave SMs idle (a batch-1 transformer has few rows).
+  const int64_t sms = a.multiProcessors > 0 ? a.multiProcessors : 80;
+  int w = kWarpsPerBlock;
+  while (w > 1 && (a.rows + w - 1) / w < sms) w /= 2;
+  const int64_t blocks = (a.rows + w - 1) / w, cap = sms * 32;
+  const unsigned grid = static_cast<unsigned>(blocks > cap ? cap : blocks);
+  rowNormRegsKernel<T, V, kChunks><<<grid, w * kWarp, 0, a.stream>>>(a);
+}
+
+// Launches the fast path when it applies (1 <= n <= 4096; n % 4 != 0 or unaligned x / y: n <= 1024; no General
+// scale / bias).
+template <typename T>
+bool rowNormRegs(const RowNormLaunch& a) {
+  if (a.n < 1 || a.n > kNormRegsMaxN) return false;
+  if (a.scale.mode == NormParamMode::General || a.bias.mode == NormParamMode::General) return false;
+  constexpr uintptr_t align = kNormVec * sizeof(T);
+  const bool vec = a.n % kNormVec == 0 && reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
+                   reinterpret_cast<uintptr_t>(a.y) % align == 0;
+  const int64_t per = vec ? kWarp * kNormVec : kWarp;  // elements per chunk
+  const int64_t chunks = (a.n + per - 1) / per;
+#define INFERRT_ROWNORM_REGS(C)                                 \
+  if (chunks <= (C)) {                                          \
+    if (vec) launchRowNormRegs<T, kNormVec, (C)>(a);            \
+    else launchRowNormRegs<T, 1, (C)>(a);                       \
+    return true;                                                \
+  }
+  INFERRT_ROWNORM_REGS(1)
+  INFERRT_ROWNORM_REGS(2)
+  INFERRT_ROWNORM_REGS(3)
+  INFERRT_ROWNORM_REGS(4)
+  INFERRT_ROWNORM_REGS(6)
+  INFERRT_ROWNORM_REGS(8)
+  INFERRT_ROWNORM_REGS(12)
+  INFERRT_ROWNORM_REGS(16)
+  INFERRT_ROWNORM_REGS(24)
+  INFERRT_ROWNORM_REGS(32)
+#undef INFERRT_ROWNORM_REGS
+  return false;  // unvectorized rows above 1024
+}
+
 struct ChannelCoef {
   float mean, mul, add;  // y = (x - mean) * mul + add
 };
@@ -99,6 +298,10 @@ void launchRowNorm(const RowNormLaunch& a) {
   if (a.rows <= 0) return;
   dispatchFloat(a.half ? ElemType::F16 : ElemType::F32, [&](auto tag) {
     using T = typename decltype(tag)::type;
+    if (rowNormRegs<T>(a)) {
+      INFERRT_CUDA_CHECK(cudaGetLastError());
+      return;
+    }
     const int group = a.n <= 1024 ? kWarp : kBlock;
     const unsigned grid = rowBlocks(a.rows, group, a.multiProcessors);
     if (group == kWarp) rowNormKernel<T, kWarp><<<grid, kBlock, 0, a.stream>>>(a);
