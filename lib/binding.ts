@@ -70,6 +70,10 @@ export interface NativeBuildConfig {
   workspaceBytes: number;
   backend: string;
   profiles: Array<Record<string, NativeShapeRange>>;
+  /** Time cuBLASLt algorithms per GEMM on CUDA builds (default true). */
+  tacticTiming?: boolean;
+  /** Timing cache file read at the start of the build and written back at its end (default none). */
+  timingCache?: string;
 }
 
 export interface NativeBuildProgress {
@@ -102,6 +106,8 @@ export interface NativeEngineLayer {
   outputs: string[];
   runsOn: 'cuda' | 'cpu';
   fallbackReason?: string;
+  /** The plan's tactic for the layer (its description), when it has one. */
+  tactic?: string;
 }
 
 export interface NativeEngine {
@@ -200,6 +206,45 @@ export interface NativePluginInfo {
   description: string;
 }
 
+/** A timing cache entry as the testing hooks see it (native/builder/timing_cache.h). */
+export interface NativeTimingCacheEntry {
+  device: string;
+  arch: string;
+  cublasLtVersion: number;
+  gemmKey: string;
+  /** The cublasLtMatmulAlgo_t's 8 words as 128 hex digits. */
+  algo: string;
+  timeMs: number;
+}
+
+/** A plan's tactic record (native/plan/tactics.h). */
+export interface NativeLayerTactic {
+  layer: number;
+  gemmKey: string;
+  /** The cublasLtMatmulAlgo_t's 8 words as 128 hex digits. */
+  algo: string;
+  cublasLtVersion: number;
+  timeMs: number;
+  description: string;
+}
+
+/**
+ * Testing-only hooks (addon.testing, native/addon/addon_testing.cc): CPU tests of code the public API reaches
+ * only through a CUDA build. Not part of the public API.
+ */
+export interface NativeTesting {
+  /** Parses timing cache text as the builder reads a cache file; INVALID_ARGUMENT naming `file` and the line. */
+  parseTimingCache(text: string, file: string): NativeTimingCacheEntry[];
+  /** The text the builder writes for these entries. */
+  serializeTimingCache(entries: NativeTimingCacheEntry[]): string;
+  /** What a CUDA build does with its cache file: read (missing = empty), add `entries`, write back. Returns the entries written. */
+  updateTimingCacheFile(path: string, entries: NativeTimingCacheEntry[]): NativeTimingCacheEntry[];
+  /** The tactic records of a plan, read by the plan reader (the whole plan validated; BAD_PLAN on any fault). */
+  planTactics(plan: Uint8Array): NativeLayerTactic[];
+  /** The plan re-written by the plan writer with these tactic records (written as given, unchecked). */
+  withPlanTactics(plan: Uint8Array, tactics: NativeLayerTactic[]): Uint8Array;
+}
+
 export interface NativeAddon {
   version(): string;
   /** Backends compiled in and usable now: always 'cpu'; 'cuda' when built with CUDA and a GPU is visible. */
@@ -221,6 +266,8 @@ export interface NativeAddon {
   buildPlan(network: NativeNetwork, config: NativeBuildConfig, onProgress: ((p: NativeBuildProgress) => void) | null): Promise<NativeBuildResult>;
   /** Parses and validates a plan off the main thread; BAD_PLAN on any fault. */
   loadEngine(plan: Uint8Array): Promise<NativeEngine>;
+  /** Testing-only hooks; see {@link NativeTesting}. */
+  testing: NativeTesting;
 
   // The CUDA runtime classes: present only when the addon was built with CUDA (cudaCompiled()).
   CudaStream?: new (device: number) => NativeCudaStream;

@@ -38,9 +38,24 @@ export interface BuilderConfigOptions {
   workspaceBytes?: number;
   /** Optimization profiles; required (at least one) when the network has dynamic input dims. Default `[]`. */
   profiles?: OptimizationProfile[];
+  /**
+   * CUDA builds: time the algorithms cuBLASLt offers for each MatMul layer's GEMM at the first profile's opt
+   * shapes and record the fastest in the plan (TensorRT's tactic selection; `engine.layers[i].tactic` shows
+   * it). Default `true`; `false` builds faster and leaves the choice to cuBLASLt's heuristic at run time.
+   * Ignored on the CPU backend.
+   */
+  tacticTiming?: boolean;
+  /**
+   * Path of a timing cache file (TensorRT's timing cache, trtexec's `--timingCacheFile`): read when the build
+   * starts (a missing file is an empty cache; a malformed one fails the build naming the file and line), its
+   * entries for this GPU and cuBLASLt version used instead of timing those GEMMs again, and written back with
+   * what this build timed when it ends (through a temporary file and a rename). Entries of other GPUs or library
+   * versions are kept. Default: none.
+   */
+  timingCache?: string;
 }
 
-const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles'] as const;
+const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache'] as const;
 const precisions: readonly Precision[] = ['tf32', 'fp16', 'int8'];
 
 /** The validated build configuration. Create with `builder.createConfig(options)`. */
@@ -50,6 +65,10 @@ export class BuilderConfig {
   readonly strictFp32: boolean;
   readonly sparseWeights: boolean;
   readonly workspaceBytes: number;
+  /** Whether CUDA builds time GEMM algorithms (see {@link BuilderConfigOptions.tacticTiming}). */
+  readonly tacticTiming: boolean;
+  /** The timing cache file, if any (see {@link BuilderConfigOptions.timingCache}). */
+  readonly timingCache: string | undefined;
   #profiles: OptimizationProfile[] = [];
 
   /** Validates `options`; throws INVALID_ARGUMENT naming the option path. */
@@ -71,6 +90,12 @@ export class BuilderConfig {
       throw new InferrtError('INVALID_ARGUMENT', `${what}: workspaceBytes must be a non-negative integer, got ${String(ws)}`);
     }
     this.workspaceBytes = ws;
+    this.tacticTiming = optionalBoolean(options.tacticTiming, `${what}: tacticTiming`) ?? true;
+    const cache = options.timingCache;
+    if (cache !== undefined && (typeof cache !== 'string' || cache === '' || cache.includes('\0'))) {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: timingCache must be a non-empty file path string, got ${formatValue(cache)}`);
+    }
+    this.timingCache = cache;
     if (options.profiles !== undefined) {
       if (!Array.isArray(options.profiles)) {
         throw new InferrtError('INVALID_ARGUMENT', `${what}: profiles must be an array of profiles, got ${describeValue(options.profiles)}`);
@@ -113,6 +138,8 @@ export class BuilderConfig {
       sparseWeights: this.sparseWeights,
       workspaceBytes: this.workspaceBytes,
       backend,
+      tacticTiming: this.tacticTiming,
+      ...(this.timingCache !== undefined ? { timingCache: this.timingCache } : {}),
       profiles: profiles.map((p) => {
         const out: Record<string, NativeShapeRange> = {};
         for (const [name, r] of Object.entries(p)) out[name] = { min: [...r.min], opt: [...r.opt], max: [...r.max] };

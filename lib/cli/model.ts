@@ -28,6 +28,7 @@ export const buildOptions = {
   maxShapes: { type: 'string', multiple: true, valueName: 'SPEC', description: 'trtexec spelling: largest shapes' },
   workspace: { type: 'integer', valueName: 'MiB', description: 'scratch memory limit per layer in MiB (default: no limit)' },
   backend: { type: 'string', valueName: 'NAME', description: "auto | cpu | cuda (default auto: cuda where usable, else cpu)" },
+  'timing-cache': { type: 'string', valueName: 'FILE', description: 'timing cache file: GEMM timings reused across builds, updated by this one (created if missing)' },
 } as const satisfies OptionSpecs;
 
 /** The parsed build flags. */
@@ -37,6 +38,7 @@ export interface BuildFlags extends ShapeFlags {
   'strict-fp32': boolean;
   workspace: number | undefined;
   backend: string | undefined;
+  'timing-cache': string | undefined;
 }
 
 const backendChoices = ['auto', 'cpu', 'cuda'] as const;
@@ -56,6 +58,7 @@ export function givenBuildFlags(flags: BuildFlags): string[] {
   for (const k of ['minShapes', 'optShapes', 'maxShapes'] as const) if (flags[k].length) given.push(`--${k}`);
   if (flags.workspace !== undefined) given.push('--workspace');
   if (flags.backend !== undefined) given.push('--backend');
+  if (flags['timing-cache'] !== undefined) given.push('--timing-cache');
   return given;
 }
 
@@ -106,6 +109,7 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     precision,
     strictFp32: flags['strict-fp32'],
     workspaceBytes: (flags.workspace ?? 0) * 1024 * 1024,
+    ...(flags['timing-cache'] !== undefined ? { timingCache: flags['timing-cache'] } : {}),
   };
   builder.createConfig(config0); // validates the flags before the (possibly long) parse
   if (flags.int8) io.stderr.write('warning: --int8: INT8 kernels are not implemented yet; layers run in fp16 where allowed, else fp32\n');

@@ -7,6 +7,7 @@
 #include "addon/addon_engine.h"
 #include "addon/addon_network.h"
 #include "addon/addon_state.h"
+#include "addon/addon_testing.h"
 #include "addon/convert.h"
 #include "addon/errors.h"
 #ifdef INFERRT_WITH_CUDA
@@ -134,6 +135,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("createNetwork", Napi::Function::New<NetworkWrap::create>(env, "createNetwork"));
   exports.Set("buildPlan", Napi::Function::New<buildPlan>(env, "buildPlan"));
   exports.Set("loadEngine", Napi::Function::New<EngineWrap::load>(env, "loadEngine"));
+  exports.Set("testing", testingExports(env));  // CPU tests of the timing cache and plan tactics
 #ifdef INFERRT_WITH_CUDA
   registerCudaExports(env, exports);  // Stream, Event, DeviceBuffer, HostBuffer: absent from CPU-only builds
 #endif

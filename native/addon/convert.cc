@@ -184,6 +184,12 @@ BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
   flag("int8", c.int8);
   flag("tf32", c.tf32);
   flag("sparseWeights", c.sparseWeights);
+  flag("tacticTiming", c.tacticTiming);
+  if (o.Has("timingCache") && !o.Get("timingCache").IsUndefined()) {
+    c.timingCache = toString(o.Get("timingCache"), what + ".timingCache");
+    if (c.timingCache.empty() || c.timingCache.find('\0') != std::string::npos)
+      badArgument(v.Env(), what + ".timingCache", "a non-empty file path", o.Get("timingCache"));
+  }
   if (o.Has("workspaceBytes") && !o.Get("workspaceBytes").IsUndefined())
     c.workspaceBytes = static_cast<uint64_t>(toInt(o.Get("workspaceBytes"), what + ".workspaceBytes", 0, INT64_MAX));
   if (o.Has("backend") && !o.Get("backend").IsUndefined()) c.backend = toString(o.Get("backend"), what + ".backend");

@@ -26,6 +26,10 @@ struct BuildConfig {
   uint64_t workspaceBytes = 0;  // 0: no limit
   std::string backend = "cpu";  // "cpu" or "cuda"
   std::vector<OptimizationProfile> profiles;
+  // Build-time only (not stored in plans): time cuBLASLt algorithms per GEMM and record the fastest (CUDA
+  // builds), and the timing cache file that keeps those timings across builds ("" for none).
+  bool tacticTiming = true;
+  std::string timingCache;
 };
 
 }  // namespace inferrt

@@ -1,6 +1,7 @@
 #include "builder/builder.h"
 
 #include "builder/passes.h"
+#include "builder/timing_cache.h"
 #include "ir/error.h"
 #include "plan/plan.h"
 #include "runtime/cuda_hooks.h"
@@ -24,6 +25,23 @@ std::string gpuArchFor(const std::string& backend) {
   return cudaArch(cudaDevices().front());  // validateConfig checked that a device is visible
 }
 
+#ifdef INFERRT_WITH_CUDA
+// The tactics stage: times GEMM algorithms on the device the plan is built for (fraction 0.6 .. 0.8).
+std::vector<LayerTactic> selectTactics(const PlanModel& plan, TimingCache& cache, BuildLog& log,
+                                       const std::function<void(const char*, double, const std::string&)>& report) {
+  if (!plan.config.tacticTiming) {
+    log.push_back("tactics: timing off (tacticTiming: false); cuBLASLt's heuristic picks each GEMM's algorithm at run time");
+    return {};
+  }
+  report("tactics", 0.6, "timing GEMM algorithms at the first profile's opt shapes");
+  return selectGemmTactics(plan.network, plan.config, cudaDevices().front().index, cache, log,
+                           [&](size_t done, size_t total) {
+                             report("tactics", 0.6 + 0.2 * static_cast<double>(done) / static_cast<double>(total),
+                                    "timed " + std::to_string(done) + " of " + std::to_string(total) + " GEMMs");
+                           });
+}
+#endif
+
 }  // namespace
 
 BuildResult buildPlan(const Network& source, const BuildConfig& config, const BuildProgress& progress) {
@@ -33,6 +51,8 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   BuildResult result;
   BuildLog& log = result.log;
   report("validate", 0.0, "checking the network and the config");
+  // Read first, so a malformed cache fails the build before any work.
+  TimingCache cache = config.timingCache.empty() ? TimingCache() : readTimingCacheFile(config.timingCache);
   PlanModel plan;
   plan.network = source;
   plan.config = config;
@@ -49,7 +69,10 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   assignPrecision(plan.network, config, log);
   plan.network.validate();
 #ifdef INFERRT_WITH_CUDA
-  if (config.backend == "cuda") log.push_back(placementSummary(plan.network));
+  if (config.backend == "cuda") {
+    log.push_back(placementSummary(plan.network));
+    plan.tactics = selectTactics(plan, cache, log, report);
+  }
 #endif
 
   report("serialize", 0.8, "writing the plan");
@@ -61,6 +84,11 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   log.push_back("plan: " + std::to_string(result.plan.size()) + " bytes, format version " +
                 std::to_string(kPlanFormatVersion) + ", backend " + config.backend +
                 (plan.header.gpuArch.empty() ? "" : " " + plan.header.gpuArch));
+  if (!config.timingCache.empty()) {
+    writeTimingCacheFile(config.timingCache, cache);
+    log.push_back("timing cache: " + std::to_string(cache.entries().size()) + " entries written to '" +
+                  config.timingCache + "'");
+  }
   report("done", 1.0, "plan of " + std::to_string(result.plan.size()) + " bytes");
   return result;
 }

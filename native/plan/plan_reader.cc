@@ -1,6 +1,7 @@
 // Parses plan bytes. Trusts nothing: every length is checked against what is left, every index and code is
 // validated, and the graph is re-checked (plan_validation.cc) so a crafted plan with a valid checksum still
 // cannot drive a kernel out of bounds.
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <new>
@@ -45,6 +46,7 @@ struct RawPlan {
   std::vector<WeightRef> weights;
   std::vector<int> inputs, outputs;
   BuildConfig config;
+  std::vector<LayerTactic> tactics;
 };
 
 void readTensors(ByteReader& r, RawPlan& plan) {
@@ -163,12 +165,54 @@ void readBuildConfig(ByteReader& r, RawPlan& plan) {
   plan.config.backend = r.str();
 }
 
+// Tactics name layers by index: read after the layers. The runtime only uses a record whose GEMM key matches
+// the GEMM it is about to run, so the checks here are about the bytes being what the writer wrote.
+void readTactics(ByteReader& r, RawPlan& plan) {
+  const uint32_t n = r.count(92, "tactics");  // u32 + str + 8 u64 + u64 + f64 + str
+  int64_t previous = -1;
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    LayerTactic t;
+    t.layer = r.u32();
+    if (t.layer >= plan.layers.size())
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a tactic for layer ", t.layer, ", the plan has ",
+           plan.layers.size(), " layers");
+    const Layer& layer = plan.layers[t.layer];
+    if (static_cast<int64_t>(t.layer) <= previous)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": tactics out of order or twice for layer '",
+           layer.name, "' (", t.layer, ")");
+    previous = t.layer;
+    if (layer.kind != "MatMul")
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a GEMM tactic for layer '", layer.name, "', a ",
+           layer.kind, " layer");
+    t.gemmKey = r.str();
+    if (t.gemmKey.empty())
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": the tactic of layer '", layer.name,
+           "' has an empty GEMM key");
+    for (uint64_t& word : t.algo) word = r.u64();
+    t.cublasLtVersion = r.u64();
+    t.timeMs = r.f64();
+    if (!std::isfinite(t.timeMs) || t.timeMs < 0)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": the tactic of layer '", layer.name,
+           "' has time ", t.timeMs, " ms");
+    t.description = r.str();
+    plan.tactics.push_back(std::move(t));
+  }
+}
+
 void readBody(ByteReader& body, RawPlan& plan) {
   using Reader = void (*)(ByteReader&, RawPlan&);
-  // Tensors come first in every plan written; weights and I/O refer to them, so they are read in this order.
-  const std::vector<std::pair<std::string, Reader>> known = {
-      {kTensors, readTensors}, {kLayers, readLayers}, {kWeights, readWeights},
-      {kIO, readIO},           {kProfiles, readProfiles}, {kBuildConfig, readBuildConfig}};
+  struct Known {
+    const char* tag;
+    Reader read;
+    bool required;
+  };
+  // Tensors come first in every plan written; weights and I/O refer to them, tactics to layers, so they are
+  // read in this order.
+  const std::vector<Known> known = {{kTensors, readTensors, true},   {kLayers, readLayers, true},
+                                    {kWeights, readWeights, true},   {kIO, readIO, true},
+                                    {kProfiles, readProfiles, true}, {kBuildConfig, readBuildConfig, true},
+                                    {kTactics, readTactics, false}};
   std::map<std::string, ByteReader> found;
   while (!body.atEnd()) {
     const size_t at = body.offset();
@@ -180,17 +224,20 @@ void readBody(ByteReader& body, RawPlan& plan) {
            body.remaining(), " left in the body");
     ByteReader section = body.sub(static_cast<size_t>(length), "section '" + tag + "'");
     bool isKnown = false;
-    for (const auto& k : known) isKnown = isKnown || k.first == tag;
+    for (const Known& k : known) isKnown = isKnown || k.tag == tag;
     if (!isKnown) continue;  // a section from a newer library that this one can do without
     if (version > kSectionVersion)
       fail(ErrorCode::BadPlan, "section '", tag, "' version ", version, " is newer than this library supports (",
            kSectionVersion, ")");
     if (!found.emplace(tag, section).second) fail(ErrorCode::BadPlan, "plan has two '", tag, "' sections");
   }
-  for (const auto& [tag, read] : known) {
-    auto it = found.find(tag);
-    if (it == found.end()) fail(ErrorCode::BadPlan, "plan has no '", tag, "' section");
-    read(it->second, plan);
+  for (const Known& k : known) {
+    auto it = found.find(k.tag);
+    if (it == found.end()) {
+      if (!k.required) continue;
+      fail(ErrorCode::BadPlan, "plan has no '", k.tag, "' section");
+    }
+    k.read(it->second, plan);
     if (!it->second.atEnd())
       fail(ErrorCode::BadPlan, "corrupt ", it->second.where(), ": ", it->second.remaining(),
            " unexpected bytes at offset ", it->second.offset());
@@ -256,6 +303,7 @@ PlanModel parse(const uint8_t* data, size_t size) {
          raw.config.backend, "'");
   plan.network.assign(std::move(raw.tensors), std::move(raw.layers), std::move(raw.inputs), std::move(raw.outputs));
   plan.config = std::move(raw.config);
+  plan.tactics = std::move(raw.tactics);
   validatePlanGraph(plan.network, plan.config.profiles);
   return plan;
 }

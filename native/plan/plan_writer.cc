@@ -120,6 +120,18 @@ void writeBody(ByteWriter& w, const PlanModel& plan) {
     w.u64(c.workspaceBytes);
     w.str(c.backend);
   });
+  if (plan.tactics.empty()) return;  // optional: plans without tactics stay byte-identical to before
+  section(w, kTactics, [&] {
+    w.u32(static_cast<uint32_t>(plan.tactics.size()));
+    for (const LayerTactic& t : plan.tactics) {
+      w.u32(t.layer);
+      w.str(t.gemmKey);
+      for (uint64_t word : t.algo) w.u64(word);
+      w.u64(t.cublasLtVersion);
+      w.f64(t.timeMs);
+      w.str(t.description);
+    }
+  });
 }
 
 }  // namespace

@@ -21,6 +21,10 @@ constexpr char kIO[5] = "IOTS";
 constexpr char kProfiles[5] = "PROF";
 // Build config: u8 flags (bit 0 fp16, 1 int8, 2 tf32, 3 sparse weights), u64 workspace bytes, str backend.
 constexpr char kBuildConfig[5] = "BCFG";
+// Tactics (optional: CUDA plans built with tactic timing): u32 count, each: u32 layer index, str GEMM key,
+// 8 x u64 cuBLASLt algorithm words, u64 cuBLASLt version, f64 median ms, str description. Layers strictly
+// ascending; each names a MatMul layer.
+constexpr char kTactics[5] = "TCTC";
 
 constexpr uint32_t kSectionVersion = 1;  // of every section above, for format version 1
 

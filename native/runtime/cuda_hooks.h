@@ -2,18 +2,21 @@
 // CPU-only builds; defined in native/backend/cuda/executor/ (CUDA builds only, INFERRT_WITH_CUDA).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "builder/build_config.h"
 #include "ir/network.h"
+#include "plan/tactics.h"
 
 namespace inferrt {
 
 class Engine;
 class ContextRunner;
 class CudaEngineResources;  // weights on the device and where each layer runs; shared by all contexts
+class TimingCache;
 
 // Where a layer of a CUDA engine runs: its GPU kernel, or the CPU reference kernel (with copies) and why.
 struct LayerPlacement {
@@ -21,8 +24,10 @@ struct LayerPlacement {
   std::string reason;  // why not on the GPU; empty when onGpu
 };
 
-// Decides placement, uploads the constants GPU layers read (once per engine). OUT_OF_MEMORY / CUDA_ERROR.
-std::shared_ptr<CudaEngineResources> loadCudaEngineResources(const Network& network, const BuildConfig& config, int device);
+// Decides placement, uploads the constants GPU layers read (once per engine) and keeps the plan's tactics for
+// the kernels. OUT_OF_MEMORY / CUDA_ERROR.
+std::shared_ptr<CudaEngineResources> loadCudaEngineResources(const Network& network, const BuildConfig& config,
+                                                             const std::vector<LayerTactic>& tactics, int device);
 const std::vector<LayerPlacement>& layerPlacements(const CudaEngineResources& resources);
 uint64_t weightDeviceBytes(const CudaEngineResources& resources);
 // Placement without a device (build time): what the build log reports.
@@ -32,6 +37,15 @@ std::vector<LayerPlacement> planLayerPlacement(const Network& network);
 bool cudaSupportsKind(const std::string& kind);
 // The build log's line about where a CUDA plan's layers run ("backend cuda: 180 of 182 layers on the GPU; ...").
 std::string placementSummary(const Network& network);
+
+// Build time, CUDA plans (after precision assignment): for each MatMul layer that runs on cuBLASLt, times the
+// algorithms cuBLASLt's heuristic offers for its GEMM at the first profile's opt shapes on `device` and returns
+// the fastest per layer (layers ascending). Identical GEMMs are timed once; entries of `cache` for this device
+// and cuBLASLt version are used instead of timing, and what was timed is added to it. Adds a "tactics: ..."
+// line to `log`; `progress(done, total)` after each distinct GEMM. (native/backend/cuda/tactics/)
+std::vector<LayerTactic> selectGemmTactics(const Network& network, const BuildConfig& config, int device,
+                                           TimingCache& cache, std::vector<std::string>& log,
+                                           const std::function<void(size_t done, size_t total)>& progress);
 
 // A runner with its own stream, library handles and arena, for one context of `engine` (a CUDA engine).
 std::unique_ptr<ContextRunner> makeCudaRunner(std::shared_ptr<const Engine> engine, int profile);

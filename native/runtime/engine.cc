@@ -59,7 +59,7 @@ Engine::Engine(PlanModel plan, size_t planBytes, int device) : plan_(std::move(p
   info_.device = device;
 #ifdef INFERRT_WITH_CUDA
   if (device >= 0) {
-    cuda_ = loadCudaEngineResources(plan_.network, plan_.config, device);
+    cuda_ = loadCudaEngineResources(plan_.network, plan_.config, plan_.tactics, device);
     info_.deviceMemorySize = weightDeviceBytes(*cuda_);
   }
 #endif
@@ -80,9 +80,12 @@ std::vector<IOTensorInfo> Engine::ioTensors() const {
 std::vector<EngineLayerInfo> Engine::layers() const {
   std::vector<EngineLayerInfo> out;
   const Network& net = plan_.network;
+  std::vector<const LayerTactic*> tactics(net.layers().size(), nullptr);
+  for (const LayerTactic& t : plan_.tactics) tactics[t.layer] = &t;  // the reader checked the indices
   for (size_t i = 0; i < net.layers().size(); ++i) {
     const Layer& l = net.layers()[i];
-    EngineLayerInfo info{l.name, l.kind, precisionName(l.precision), {}, {}, "cpu", ""};
+    EngineLayerInfo info{l.name, l.kind, precisionName(l.precision), {}, {}, "cpu", "", ""};
+    if (tactics[i]) info.tactic = tactics[i]->description;
 #ifdef INFERRT_WITH_CUDA
     if (cuda_) {
       const LayerPlacement& p = layerPlacements(*cuda_)[i];

@@ -38,6 +38,7 @@ struct EngineLayerInfo {
   std::vector<std::string> outputs;
   std::string runsOn;          // "cuda" or "cpu"
   std::string fallbackReason;  // why a layer of a CUDA engine runs on the CPU kernel
+  std::string tactic;          // the plan's tactic for the layer (its description), "" when none
 };
 
 class Engine {

@@ -78,6 +78,21 @@ describe('inferrt build', () => {
     expectFailure(await cli(['build', at('tiny.onnx'), '-o', at('x.plan'), '--shapes', SHAPES, '--backend', 'cdua']), 'INVALID_ARGUMENT', /did you mean 'cuda'/);
   });
 
+  it('reads and writes a --timing-cache file, naming it when it is malformed', async () => {
+    const cache = at('gemm.cache');
+    const r = await cli(['build', at('tiny.onnx'), '-o', at('cached.plan'), '--shapes', SHAPES, '--timing-cache', cache, '--verbose']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(await readFile(cache, 'utf8')).toBe('inferrt-timing-cache 1\n'); // a CPU build times no GEMM
+    expect(r.stdout).toContain(`timing cache: 0 entries written to '${cache}'`);
+    await writeFile(cache, 'inferrt-timing-cache 1\nnot an entry\n');
+    expectFailure(
+      await cli(['build', at('tiny.onnx'), '-o', at('cached.plan'), '--shapes', SHAPES, '--timing-cache', cache]),
+      'INVALID_ARGUMENT',
+      /timing cache '.*gemm\.cache' line 2: expected 6 tab-separated fields/,
+    );
+    expectFailure(await cli(['inspect', at('tiny.plan'), '--timing-cache', cache]), 'INVALID_ARGUMENT', /--timing-cache applies only when building from an \.onnx model/);
+  });
+
   it('reports malformed and missing models', async () => {
     await writeFile(at('junk.onnx'), new Uint8Array([0xff, 0xff, 0xff, 0x07, 1, 2, 3]));
     expectFailure(await cli(['build', at('junk.onnx'), '-o', at('x.plan')]), 'INVALID_MODEL');

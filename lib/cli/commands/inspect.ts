@@ -17,7 +17,7 @@ export interface InspectReport {
   numProfiles: number;
   inputs: Array<{ name: string; dtype: string; dims: number[]; profiles: Array<{ min: number[]; opt: number[]; max: number[] }> }>;
   outputs: Array<{ name: string; dtype: string; dims: number[] }>;
-  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; inputs: string[]; outputs: string[] }>;
+  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; tactic?: string; inputs: string[]; outputs: string[] }>;
 }
 
 /** Everything `inspect` reports about an engine. */
@@ -31,7 +31,16 @@ export function inspectEngine(file: string, engine: Engine): InspectReport {
     numProfiles: engine.numProfiles,
     inputs: engine.inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims, profiles: t.profiles })),
     outputs: engine.outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims })),
-    layers: engine.layers.map((l) => ({ name: l.name, kind: l.kind, precision: l.precision, runsOn: l.runsOn, fallbackReason: l.fallbackReason, inputs: l.inputs, outputs: l.outputs })),
+    layers: engine.layers.map((l) => ({
+      name: l.name,
+      kind: l.kind,
+      precision: l.precision,
+      runsOn: l.runsOn,
+      fallbackReason: l.fallbackReason,
+      tactic: l.tactic,
+      inputs: l.inputs,
+      outputs: l.outputs,
+    })),
   };
 }
 
@@ -63,8 +72,11 @@ export function formatReport(r: InspectReport): string[] {
   const width = String(r.layers.length - 1).length;
   const cuda = r.header.backend === 'cuda';
   const where = (l: InspectReport['layers'][number]): string[] => (cuda ? [l.runsOn === 'cuda' ? 'gpu' : `cpu: ${l.fallbackReason ?? ''}`] : []);
-  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.kind, l.precision, ...where(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
-  const head = ['#'.padStart(width), 'name', 'kind', 'precision', ...(cuda ? ['runs on'] : []), 'inputs -> outputs'];
+  // The tactic column appears only when the plan records tactics (CUDA builds with tactic timing).
+  const tactics = r.layers.some((l) => l.tactic !== undefined);
+  const tactic = (l: InspectReport['layers'][number]): string[] => (tactics ? [l.tactic ?? ''] : []);
+  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.kind, l.precision, ...where(l), ...tactic(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
+  const head = ['#'.padStart(width), 'name', 'kind', 'precision', ...(cuda ? ['runs on'] : []), ...(tactics ? ['tactic'] : []), 'inputs -> outputs'];
   if (rows.length > 0) lines.push(...table([head, ...rows]));
   return lines;
 }

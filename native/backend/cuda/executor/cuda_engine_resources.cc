@@ -63,8 +63,11 @@ std::string placementSummary(const Network& network) {
   return line;
 }
 
-CudaEngineResources::CudaEngineResources(const Network& network, const BuildConfig& config, int device)
-    : device_(device), allowTf32_(config.tf32) {
+CudaEngineResources::CudaEngineResources(const Network& network, const BuildConfig& config,
+                                         const std::vector<LayerTactic>& tactics, int device)
+    : device_(device), allowTf32_(config.tf32), tactics_(tactics), tacticOf_(network.layers().size(), -1) {
+  for (size_t i = 0; i < tactics_.size(); ++i)
+    if (tactics_[i].layer < tacticOf_.size()) tacticOf_[tactics_[i].layer] = static_cast<int>(i);
   ScopedDevice on(device);
   INFERRT_CUDA_CHECK(cudaDeviceGetAttribute(&multiProcessors_, cudaDevAttrMultiProcessorCount, device));
   placements_ = planLayerPlacement(network);
@@ -147,8 +150,9 @@ void* CudaEngineResources::weight(int t, DType storage) const {
   return static_cast<uint8_t*>(weights_->data()) + offset;
 }
 
-std::shared_ptr<CudaEngineResources> loadCudaEngineResources(const Network& network, const BuildConfig& config, int device) {
-  return std::make_shared<CudaEngineResources>(network, config, device);
+std::shared_ptr<CudaEngineResources> loadCudaEngineResources(const Network& network, const BuildConfig& config,
+                                                             const std::vector<LayerTactic>& tactics, int device) {
+  return std::make_shared<CudaEngineResources>(network, config, tactics, device);
 }
 const std::vector<LayerPlacement>& layerPlacements(const CudaEngineResources& r) { return r.placements(); }
 uint64_t weightDeviceBytes(const CudaEngineResources& r) { return r.weightBytes(); }

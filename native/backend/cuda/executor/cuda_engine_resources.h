@@ -16,7 +16,8 @@ bool isViewKind(const std::string& kind);
 
 class CudaEngineResources {
  public:
-  CudaEngineResources(const Network& network, const BuildConfig& config, int device);
+  CudaEngineResources(const Network& network, const BuildConfig& config, const std::vector<LayerTactic>& tactics,
+                      int device);
 
   int device() const { return device_; }
   int multiProcessors() const { return multiProcessors_; }
@@ -31,6 +32,8 @@ class CudaEngineResources {
   // Per network input (in input order): whether its values feed what is read on the host (shapes, axes, a
   // Range's limit...). Such inputs ("shape tensors" in TensorRT) are part of a run's signature.
   const std::vector<bool>& hostValueInputs() const { return hostValueInputs_; }
+  // The plan's tactic for layer `l` (null when none): its kernel uses it for the GEMM it was timed for.
+  const LayerTactic* tactic(size_t l) const { return tacticOf_[l] < 0 ? nullptr : &tactics_[tacticOf_[l]]; }
 
  private:
   int device_;
@@ -43,6 +46,8 @@ class CudaEngineResources {
   std::vector<DType> weightDTypes_;
   std::vector<bool> hostValueInputs_;
   std::unique_ptr<DeviceMemory> weights_;
+  std::vector<LayerTactic> tactics_;
+  std::vector<int> tacticOf_;  // per layer: index in tactics_, -1 when none
 };
 
 // Whether a GPU layer reads input `i` from device memory (not a host input, and present).

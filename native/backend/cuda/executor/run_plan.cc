@@ -59,7 +59,7 @@ int RunPlan::readAs(int t, DType need, const CudaEngineResources& resources) {
 
 RunPlan::RunPlan(const Network& network, const CudaEngineResources& resources, const std::vector<Dims>& inputDims,
                  const std::vector<TensorPtr>& inputValues)
-    : descs_(resolveShapes(network, inputDims, inputValues)) {
+    : descs_(resolveShapes(network, inputDims, inputValues)), kernelCaches_(network.layers().size()) {
   const auto& layers = network.layers();
   const auto& tensors = network.tensors();
   slots_.resize(tensors.size());

@@ -61,6 +61,10 @@ class RunPlan {
   void uploadConstants(int device);
   void* constants() const { return constants_ ? constants_->data() : nullptr; }
 
+  // Layer `l`'s kernel cache slot (CudaKernelCache): what its kernel planned for this signature. The plan
+  // belongs to one context, whose runs never overlap, so the slots need no lock.
+  std::unique_ptr<CudaKernelCache>& kernelCache(size_t l) const { return kernelCaches_[l]; }
+
  private:
   int addCopy(int source, DType storage, SlotKind kind, int root);
   int readAs(int t, DType need, const CudaEngineResources& resources);
@@ -75,6 +79,7 @@ class RunPlan {
   uint64_t arenaBytes_ = 0;
   uint64_t constantBytes_ = 0;
   std::unique_ptr<DeviceMemory> constants_;
+  mutable std::vector<std::unique_ptr<CudaKernelCache>> kernelCaches_;  // per layer
 };
 
 }  // namespace inferrt

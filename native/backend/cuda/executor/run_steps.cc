@@ -39,7 +39,7 @@ void CudaRunner::runOnGpu(const RunPlan& plan, const PlanStep& step) {
   env.blasLt = handles_->blasLt();
   env.cudnn = handles_->cudnn();
   std::vector<DeviceTensor> ins(layer.inputs.size());
-  CudaKernelArgs args{layer, {}, {}, {}, env};
+  CudaKernelArgs args{layer, {}, {}, {}, env, &plan.kernelCache(l), resources_.tactic(l)};
   for (size_t i = 0; i < layer.inputs.size(); ++i) {
     const int t = layer.inputs[i];
     args.inputs.push_back(t < 0 ? nullptr : &ins[i]);

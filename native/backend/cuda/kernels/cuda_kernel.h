@@ -20,11 +20,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "ir/network.h"
 #include "ir/op_registry.h"
+#include "plan/tactics.h"
 
 namespace inferrt {
 
@@ -58,12 +60,22 @@ struct CudaLaunchEnv {
   void* cudnn = nullptr;           // cudnnHandle_t bound to `stream`; null when built without cuDNN
 };
 
+// What a kernel worked out for one layer under one input-shape signature of one context (library plans,
+// descriptors), kept by the executor with that signature's run plan so later runs skip the work. The kernel
+// makes it on its first run and checks on later ones that it still applies (buffer addresses may change).
+// Only the context's own thread touches it, one run at a time: no locking.
+struct CudaKernelCache {
+  virtual ~CudaKernelCache() = default;
+};
+
 struct CudaKernelArgs {
   const Layer& layer;
   std::vector<const DeviceTensor*> inputs;  // null for an absent optional input
   std::vector<TensorPtr> hostInputs;        // per input: host value where known (always for hostInputMask inputs)
   std::vector<DeviceTensor> outputs;        // allocated; dtype/dims from the shape rule
   const CudaLaunchEnv& env;
+  std::unique_ptr<CudaKernelCache>* cache = nullptr;  // this layer's slot in the run plan (null: none kept)
+  const LayerTactic* tactic = nullptr;                // the plan's tactic for this layer, if any
 };
 
 struct CudaKernelDef {

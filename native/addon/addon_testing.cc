@@ -1,0 +1,160 @@
+#include "addon/addon_testing.h"
+
+#include "addon/convert.h"
+#include "addon/errors.h"
+#include "builder/timing_cache.h"
+#include "plan/plan.h"
+
+namespace inferrt::addon {
+
+namespace {
+
+constexpr int64_t kMaxSafeInteger = (int64_t(1) << 53) - 1;
+
+Napi::Object getObject(const Napi::Value& v, const std::string& what) {
+  if (!v.IsObject() || v.IsArray()) badArgument(v.Env(), what, "an object", v);
+  return v.As<Napi::Object>();
+}
+
+Napi::Array getArray(const Napi::Value& v, const std::string& what) {
+  if (!v.IsArray()) badArgument(v.Env(), what, "an array", v);
+  return v.As<Napi::Array>();
+}
+
+GemmAlgoWords toAlgo(const Napi::Value& v, const std::string& what) {
+  GemmAlgoWords algo{};
+  if (!gemmAlgoFromHex(toString(v, what), &algo)) badArgument(v.Env(), what, "128 hex digits", v);
+  return algo;
+}
+
+double toNonNegative(const Napi::Value& v, const std::string& what) {
+  if (!v.IsNumber() || !(v.As<Napi::Number>().DoubleValue() >= 0)) badArgument(v.Env(), what, "a number >= 0", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+
+// [{ device, arch, cublasLtVersion, gemmKey, algo (hex), timeMs }] <-> TimingCache
+TimingCache toTimingCache(const Napi::Value& v, const std::string& what) {
+  TimingCache cache;
+  Napi::Array list = getArray(v, what);
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string at = what + "[" + std::to_string(i) + "]";
+    Napi::Object o = getObject(list.Get(i), at);
+    TimingCacheKey key;
+    key.device = toString(o.Get("device"), at + ".device");
+    key.arch = toString(o.Get("arch"), at + ".arch");
+    key.cublasLtVersion = static_cast<uint64_t>(toInt(o.Get("cublasLtVersion"), at + ".cublasLtVersion", 0, kMaxSafeInteger));
+    key.gemmKey = toString(o.Get("gemmKey"), at + ".gemmKey");
+    TimingCacheEntry entry;
+    entry.algo = toAlgo(o.Get("algo"), at + ".algo");
+    entry.timeMs = toNonNegative(o.Get("timeMs"), at + ".timeMs");
+    cache.put(key, entry);
+  }
+  return cache;
+}
+
+Napi::Array fromTimingCache(Napi::Env env, const TimingCache& cache) {
+  Napi::Array list = Napi::Array::New(env, cache.entries().size());
+  uint32_t i = 0;
+  for (const auto& [key, entry] : cache.entries()) {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("device", key.device);
+    o.Set("arch", key.arch);
+    o.Set("cublasLtVersion", static_cast<double>(key.cublasLtVersion));
+    o.Set("gemmKey", key.gemmKey);
+    o.Set("algo", gemmAlgoToHex(entry.algo));
+    o.Set("timeMs", entry.timeMs);
+    list.Set(i++, o);
+  }
+  return list;
+}
+
+// parseTimingCache(text, file) -> entries (sorted by key), as the builder reads a cache file.
+Napi::Value parseTimingCacheText(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string text = toString(info[0], "testing.parseTimingCache: text");
+  const std::string file = toString(info[1], "testing.parseTimingCache: file");
+  return fromTimingCache(env, guard(env, [&] { return parseTimingCache(text, file); }));
+}
+
+// serializeTimingCache(entries) -> text, as the builder writes a cache file.
+Napi::Value serializeTimingCacheText(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const TimingCache cache = toTimingCache(info[0], "testing.serializeTimingCache: entries");
+  return Napi::String::New(env, guard(env, [&] { return serializeTimingCache(cache); }));
+}
+
+// updateTimingCacheFile(path, entries): what a CUDA build does with its cache file (read it, missing = empty;
+// add what was timed; write it back through a temporary file and a rename). Returns the entries written.
+Napi::Value updateTimingCacheFile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = toString(info[0], "testing.updateTimingCacheFile: path");
+  const TimingCache added = toTimingCache(info[1], "testing.updateTimingCacheFile: entries");
+  return fromTimingCache(env, guard(env, [&] {
+                           TimingCache cache = readTimingCacheFile(path);
+                           for (const auto& [key, entry] : added.entries()) cache.put(key, entry);
+                           writeTimingCacheFile(path, cache);
+                           return cache;
+                         }));
+}
+
+// planTactics(plan) -> the tactic records of a plan, read (and the whole plan validated) as engines load it.
+Napi::Value planTactics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  toBytes(info[0], "testing.planTactics: plan", &data, &size);
+  const PlanModel plan = guard(env, [&] { return readPlan(data, size); });
+  Napi::Array list = Napi::Array::New(env, plan.tactics.size());
+  for (size_t i = 0; i < plan.tactics.size(); ++i) {
+    const LayerTactic& t = plan.tactics[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("layer", t.layer);
+    o.Set("gemmKey", t.gemmKey);
+    o.Set("algo", gemmAlgoToHex(t.algo));
+    o.Set("cublasLtVersion", static_cast<double>(t.cublasLtVersion));
+    o.Set("timeMs", t.timeMs);
+    o.Set("description", t.description);
+    list.Set(static_cast<uint32_t>(i), o);
+  }
+  return list;
+}
+
+// withPlanTactics(plan, records) -> the plan re-written by the plan writer with these tactic records (as given:
+// the writer does not check them, so tests can make plans the reader must reject).
+Napi::Value withPlanTactics(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  toBytes(info[0], "testing.withPlanTactics: plan", &data, &size);
+  PlanModel plan = guard(env, [&] { return readPlan(data, size); });
+  Napi::Array list = getArray(info[1], "testing.withPlanTactics: tactics");
+  plan.tactics.clear();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string at = "testing.withPlanTactics: tactics[" + std::to_string(i) + "]";
+    Napi::Object o = getObject(list.Get(i), at);
+    LayerTactic t;
+    t.layer = static_cast<uint32_t>(toInt(o.Get("layer"), at + ".layer", 0, UINT32_MAX));
+    t.gemmKey = toString(o.Get("gemmKey"), at + ".gemmKey");
+    t.algo = toAlgo(o.Get("algo"), at + ".algo");
+    t.cublasLtVersion = static_cast<uint64_t>(toInt(o.Get("cublasLtVersion"), at + ".cublasLtVersion", 0, kMaxSafeInteger));
+    t.timeMs = toNonNegative(o.Get("timeMs"), at + ".timeMs");
+    t.description = toString(o.Get("description"), at + ".description");
+    plan.tactics.push_back(std::move(t));
+  }
+  const std::vector<uint8_t> bytes = guard(env, [&] { return writePlan(plan); });
+  return fromBytes(env, bytes.data(), bytes.size());
+}
+
+}  // namespace
+
+Napi::Object testingExports(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("parseTimingCache", Napi::Function::New<parseTimingCacheText>(env, "parseTimingCache"));
+  o.Set("serializeTimingCache", Napi::Function::New<serializeTimingCacheText>(env, "serializeTimingCache"));
+  o.Set("updateTimingCacheFile", Napi::Function::New<updateTimingCacheFile>(env, "updateTimingCacheFile"));
+  o.Set("planTactics", Napi::Function::New<planTactics>(env, "planTactics"));
+  o.Set("withPlanTactics", Napi::Function::New<withPlanTactics>(env, "withPlanTactics"));
+  return o;
+}
+
+}  // namespace inferrt::addon
