@@ -7,7 +7,7 @@ namespace inferrt::cublaslt {
 namespace {
 
 auto fields(const GemmShape& s) {
-  return std::tie(s.half, s.outFloat32, s.allowTf32, s.transA, s.transB, s.m, s.n, s.k, s.lda, s.ldb, s.ldd, s.batch,
+  return std::tie(s.half, s.allowTf32, s.transA, s.transB, s.m, s.n, s.k, s.lda, s.ldb, s.ldd, s.batch,
                   s.strideA, s.strideB, s.strideD, s.epilogue, s.alignA, s.alignB, s.alignD, s.alignBias);
 }
 
@@ -26,9 +26,8 @@ bool operator==(const GemmShape& a, const GemmShape& b) { return fields(a) == fi
 
 std::string gemmKey(const GemmShape& s) {
   const bool tf32 = !s.half && s.allowTf32;
-  const bool fp32Out = !s.half || s.outFloat32;
   auto n = [](int64_t v) { return std::to_string(v); };
-  return std::string("a=") + (s.half ? "f16" : "f32") + ",d=" + (fp32Out ? "f32" : "f16") + ",tf32=" + (tf32 ? "1" : "0") +
+  return std::string("a=") + (s.half ? "f16" : "f32") + ",d=" + (s.half ? "f16" : "f32") + ",tf32=" + (tf32 ? "1" : "0") +
          ",tA=" + (s.transA ? "1" : "0") + ",tB=" + (s.transB ? "1" : "0") + ",m=" + n(s.m) + ",n=" + n(s.n) +
          ",k=" + n(s.k) + ",lda=" + n(s.lda) + ",ldb=" + n(s.ldb) + ",ldd=" + n(s.ldd) + ",batch=" + n(s.batch) +
          ",sA=" + n(s.strideA) + ",sB=" + n(s.strideB) + ",sD=" + n(s.strideD) + ",epi=" + epilogueName(s.epilogue) +

@@ -14,7 +14,6 @@ enum class GemmEpilogue : int32_t { None = 0, Bias = 1, Relu = 2, ReluBias = 3 }
 // elements between consecutive batch matrices; 0 broadcasts one matrix to every batch.
 struct GemmShape {
   bool half = false;        // A, B (and bias) fp16, else fp32
-  bool outFloat32 = false;  // D fp32 even when A/B are fp16 (our own epilogue kernel rounds it later)
   bool allowTf32 = true;    // fp32 only: CUBLAS_COMPUTE_32F_FAST_TF32
   bool transA = false, transB = false;
   int64_t m = 0, n = 0, k = 0;  // all > 0

@@ -32,8 +32,6 @@ GemmActivation activationOf(const Layer& layer) {
 
 uint32_t alignOf(const void* p) { return cublaslt::alignmentOf(reinterpret_cast<uintptr_t>(p)); }
 
-size_t roundUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
 void runIntMatMul(const CudaKernelArgs& args, const MatMulOperand& va, const MatMulOperand& vb, const Dims& outBatch) {
   if (outBatch.size() > static_cast<size_t>(cudakernels::kMatMulMaxBatchDims))
     fail(ErrorCode::UnsupportedOp, "integer MatMul with more than ", cudakernels::kMatMulMaxBatchDims,
@@ -68,6 +66,7 @@ struct MatMulCache : CudaKernelCache {
   cublaslt::GemmShape shape;               // as derived (with the fused epilogue)
   std::shared_ptr<cublaslt::GemmPlan> plan;  // for the GEMM run: `shape`, or it without the epilogue
   bool ownEpilogue = false;
+  bool ownBias = false;  // the epilogue kernel adds the bias too
 };
 
 // Plans the first of the GEMMs to try that cuBLASLt has an algorithm for, with the layer's tactic when it was
@@ -82,6 +81,7 @@ std::unique_ptr<MatMulCache> planMatMul(const CudaKernelArgs& args, const MatMul
     cache->plan = cublaslt::planGemm(s, args.env.blasLt, args.env.device, useTactic ? &tactic : nullptr);
     if (!cache->plan) continue;
     cache->ownEpilogue = cudakernels::needsOwnEpilogue(g, s);
+    cache->ownBias = cudakernels::epilogueAddsBias(g, s);
     return cache;
   }
   fail(ErrorCode::CudaError, "cuBLASLt has no algorithm for ", dtypeName(dtype), " MatMul M=", g.shape.m,
@@ -114,28 +114,21 @@ void runFloatMatMul(CudaKernelArgs& args, GemmActivation act, float alpha) {
     cached = static_cast<MatMulCache*>(slot.get());
   }
 
-  // Scratch: [fp32 product (fp16 + GELU only)] [cuBLASLt workspace]. The fp32 buffer opens the block, which is
-  // 256-aligned (the derivation counts on it), so that case takes the largest workspace up front.
-  const size_t tempBytes = s.outFloat32 ? roundUp(static_cast<size_t>(out.numel()) * sizeof(float)) : 0;
-  char* scratch = tempBytes ? static_cast<char*>(env.scratch(tempBytes + cublaslt::kGemmMaxWorkspace)) : nullptr;
-  if (scratch && alignOf(scratch) < 256) fail(ErrorCode::Internal, "MatMul: scratch block is not 256-byte aligned");
-  void* d = s.outFloat32 ? scratch : out.data;
-  const size_t dElem = s.outFloat32 ? sizeof(float) : elem;
-
   std::vector<cublaslt::GemmPointers> calls(g.aOffsets.size());
   for (size_t z = 0; z < calls.size(); ++z) {
     calls[z].a = static_cast<const char*>(a.data) + g.aOffsets[z] * static_cast<int64_t>(elem);
     calls[z].b = static_cast<const char*>(b.data) + g.bOffsets[z] * static_cast<int64_t>(elem);
-    calls[z].d = static_cast<char*>(d) + static_cast<size_t>(static_cast<int64_t>(z) * s.m * s.n) * dElem;
+    calls[z].d = static_cast<char*>(out.data) + static_cast<size_t>(static_cast<int64_t>(z) * s.m * s.n) * elem;
     calls[z].bias = bias ? bias->data : nullptr;
   }
   const size_t workspaceBytes = cublaslt::gemmWorkspaceSize(*cached->plan);
   void* workspace = nullptr;
-  if (workspaceBytes > 0) workspace = tempBytes ? scratch + tempBytes : env.scratch(workspaceBytes);
+  if (workspaceBytes > 0) workspace = env.scratch(workspaceBytes);
   cublaslt::runGemm(*cached->plan, env.blasLt, calls, workspace, env.stream, alpha);
 
   if (cached->ownEpilogue) {
-    if (!cudakernels::launchGemmEpilogue(d, half && !s.outFloat32, out.data, half, bias ? bias->data : nullptr,
+    // In place: the GEMM stored alpha·AB (+ bias unless ownBias) in the output.
+    if (!cudakernels::launchGemmEpilogue(out.data, half, out.data, half, cached->ownBias ? bias->data : nullptr,
                                          out.numel(), s.n, act, env.multiProcessors, env.stream))
       fail(ErrorCode::Internal, "MatMul: bad epilogue arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());

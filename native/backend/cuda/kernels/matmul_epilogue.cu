@@ -1,12 +1,39 @@
-// MatMul's own epilogue: bias + exact-erf GELU (cuBLASLt's GELU epilogue is the tanh approximation, and the CPU
-// oracle and LAYERS.md specify erf), and the K == 0 case (the product is all zeros, so out = act(bias)).
-// Everything is computed in fp32 and rounded once into the output, as the CPU kernel does.
+// MatMul's own epilogue: exact-erf GELU (cuBLASLt's GELU epilogue is the tanh approximation, and the CPU oracle
+// and LAYERS.md specify erf), bias / relu where cuBLASLt had no fused algorithm, and the K == 0 case (the product
+// is all zeros, so out = act(bias)). Computed in fp32 and rounded once into the output.
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/matmul_launch.h"
 
 namespace inferrt::cudakernels {
 
 namespace {
+
+__device__ __forceinline__ float applyEpilogue(float v, GemmActivation act) {
+  if (act == GemmActivation::Relu) return v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
+  if (act == GemmActivation::Gelu) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+  return v;
+}
+
+// fp16 in place (the GEMM's output), 8 halves (16 bytes) per step; n % 8 == 0, so a step stays within one row.
+__global__ void epilogueHalf8InPlaceKernel(uint4* data, const __half* bias, int64_t vectors, int64_t n,
+                                           GemmActivation act) {
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < vectors;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    uint4 word = data[i];
+    __half2* h = reinterpret_cast<__half2*>(&word);
+    const int64_t col = (i * 8) % n;
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      float2 v = __half22float2(h[j]);
+      if (bias) {
+        v.x += __half2float(bias[col + 2 * j]);
+        v.y += __half2float(bias[col + 2 * j + 1]);
+      }
+      h[j] = __floats2half2_rn(applyEpilogue(v.x, act), applyEpilogue(v.y, act));
+    }
+    data[i] = word;
+  }
+}
 
 template <typename TSrc, typename TOut>
 __global__ void epilogueKernel(const TSrc* src, TOut* out, const TOut* bias, int64_t numel, int64_t n,
@@ -15,12 +42,7 @@ __global__ void epilogueKernel(const TSrc* src, TOut* out, const TOut* bias, int
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float v = src ? loadAsFloat(src, i) : 0.0f;
     if (bias) v += loadAsFloat(bias, i % n);
-    if (act == GemmActivation::Relu) {
-      v = v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
-    } else if (act == GemmActivation::Gelu) {
-      v = 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
-    }
-    storeFromFloat(out, i, v);
+    storeFromFloat(out, i, applyEpilogue(v, act));
   }
 }
 
@@ -37,7 +59,12 @@ bool launchGemmEpilogue(const void* src, bool srcHalf, void* out, bool outHalf, 
                         int64_t n, GemmActivation act, int multiProcessors, cudaStream_t stream) {
   if (numel <= 0) return true;
   if (n <= 0) return false;
-  if (srcHalf && outHalf) {
+  const bool aligned16 = reinterpret_cast<uintptr_t>(out) % 16 == 0;
+  if (srcHalf && outHalf && src == out && n % 8 == 0 && numel % 8 == 0 && aligned16) {
+    const int64_t vectors = numel / 8;
+    epilogueHalf8InPlaceKernel<<<gridFor(vectors, multiProcessors), kBlock, 0, stream>>>(
+        static_cast<uint4*>(out), static_cast<const __half*>(bias), vectors, n, act);
+  } else if (srcHalf && outHalf) {
     launch<__half, __half>(src, out, bias, numel, n, act, multiProcessors, stream);
   } else if (srcHalf) {
     launch<__half, float>(src, out, bias, numel, n, act, multiProcessors, stream);

@@ -75,14 +75,12 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   s.lda = va.ld;
   s.ldb = vb.ld;
   s.ldd = s.n;
-  // alpha scales the product inside the GEMM (before any epilogue), as act(alpha·AB + bias) asks.
+  // alpha scales the product inside the GEMM (before any epilogue), as act(alpha·AB + bias) asks. GELU: the GEMM
+  // adds the bias, our kernel then applies exact-erf GELU in place (see MatMulGemm::gelu).
   g.gelu = act == "gelu";
-  s.outFloat32 = half && g.gelu;
-  if (!g.gelu) {
-    const bool relu = act == "relu";
-    s.epilogue = hasBias ? (relu ? cublaslt::GemmEpilogue::ReluBias : cublaslt::GemmEpilogue::Bias)
-                         : (relu ? cublaslt::GemmEpilogue::Relu : cublaslt::GemmEpilogue::None);
-  }
+  const bool relu = act == "relu";
+  s.epilogue = hasBias ? (relu ? cublaslt::GemmEpilogue::ReluBias : cublaslt::GemmEpilogue::Bias)
+                       : (relu ? cublaslt::GemmEpilogue::Relu : cublaslt::GemmEpilogue::None);
 
   const int64_t outVolume = volume(outBatch);
   if (volume(vb.batch) == 1 && !va.trans && !va.batch.empty()) {
@@ -113,14 +111,13 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   // Alignment of every pointer and stride cuBLASLt will see: base + offset is aligned to at least the smaller
   // of the two alignments (exactly that for the 256-aligned bases the runtime allocates).
   const size_t elem = half ? 2 : 4;
-  const size_t dElem = s.outFloat32 ? 4 : elem;
   s.alignA = std::min(align.a, alignmentOfElements(s.strideA, elem));
   s.alignB = std::min(align.b, alignmentOfElements(s.strideB, elem));
-  s.alignD = std::min(s.outFloat32 ? 256u : align.out, alignmentOfElements(s.strideD, dElem));
+  s.alignD = std::min(align.out, alignmentOfElements(s.strideD, elem));
   for (size_t z = 0; z < g.aOffsets.size(); ++z) {
     s.alignA = std::min(s.alignA, alignmentOfElements(g.aOffsets[z], elem));
     s.alignB = std::min(s.alignB, alignmentOfElements(g.bOffsets[z], elem));
-    s.alignD = std::min(s.alignD, alignmentOfElements(static_cast<int64_t>(z) * s.m * s.n, dElem));
+    s.alignD = std::min(s.alignD, alignmentOfElements(static_cast<int64_t>(z) * s.m * s.n, elem));
   }
   s.alignBias = hasBias ? align.bias : 256;
   return g;

@@ -81,19 +81,18 @@ Outcome timeGemm(cublaslt::GemmTimer& timer, const GemmToTune& g, int device) {
   try {
     buffers.push_back(randomOperand(volume(g.a), s.half, device, 1));
     buffers.push_back(randomOperand(volume(g.b), s.half, device, 2));
-    buffers.push_back(std::make_unique<DeviceMemory>(static_cast<size_t>(volume(g.out)) * (s.outFloat32 ? 4 : elem), device));
+    buffers.push_back(std::make_unique<DeviceMemory>(static_cast<size_t>(volume(g.out)) * elem, device));
     buffers.push_back(randomOperand(s.hasBias() ? s.n : 0, s.half, device, 3));
     buffers.push_back(std::make_unique<DeviceMemory>(cublaslt::kGemmMaxWorkspace, device));
   } catch (const Error& e) {
     if (e.code() == ErrorCode::OutOfMemory) return outcome;
     throw;
   }
-  const size_t dElem = s.outFloat32 ? 4 : elem;
   std::vector<cublaslt::GemmPointers> calls(g.derived.aOffsets.size());
   for (size_t z = 0; z < calls.size(); ++z) {
     calls[z].a = static_cast<const char*>(buffers[0]->data()) + g.derived.aOffsets[z] * static_cast<int64_t>(elem);
     calls[z].b = static_cast<const char*>(buffers[1]->data()) + g.derived.bOffsets[z] * static_cast<int64_t>(elem);
-    calls[z].d = static_cast<char*>(buffers[2]->data()) + static_cast<size_t>(static_cast<int64_t>(z) * s.m * s.n) * dElem;
+    calls[z].d = static_cast<char*>(buffers[2]->data()) + static_cast<size_t>(static_cast<int64_t>(z) * s.m * s.n) * elem;
     calls[z].bias = s.hasBias() ? buffers[3]->data() : nullptr;
   }
   const std::vector<cublaslt::TimedAlgo> timed =
