@@ -69,6 +69,8 @@ export interface NativeBuildConfig {
   sparseWeights: boolean;
   workspaceBytes: number;
   backend: string;
+  /** The channels-last pass: true / false, or 'auto' (default when absent: on for cuda + fp16). */
+  channelsLast?: boolean | 'auto';
   profiles: Array<Record<string, NativeShapeRange>>;
 }
 
@@ -102,6 +104,7 @@ export interface NativeEngineLayer {
   outputs: string[];
   runsOn: 'cuda' | 'cpu';
   fallbackReason?: string;
+  channelsLast?: true;
 }
 
 export interface NativeEngine {

@@ -35,7 +35,7 @@ export interface BuilderOptions {
 
 /** Progress of a build, reported through {@link BuildOptions.onProgress}. */
 export interface BuildProgress {
-  /** The build stage: 'validate', 'fold', 'prune', 'fuse', 'precision', 'serialize', then 'done' (later builds may add stages). */
+  /** The build stage: 'validate', 'fold', 'prune', 'fuse', 'precision', 'layout', 'serialize', then 'done' (later builds may add stages). */
   stage: string;
   /** 0..1 over the whole build. */
   fraction: number;

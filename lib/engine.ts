@@ -56,6 +56,8 @@ export interface EngineLayer {
   runsOn: 'cuda' | 'cpu';
   /** On a CUDA engine, why a layer runs on the CPU kernel (e.g. "no CUDA kernel for Plugin"). */
   fallbackReason?: string;
+  /** Set on Convolution and Pooling layers the builder's channels-last pass made NHWC (attribute channels_last = 1). */
+  channelsLast?: true;
 }
 
 /** Options of `engine.createContext()`. Unknown keys are rejected. */

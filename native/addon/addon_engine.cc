@@ -138,6 +138,7 @@ Napi::Value EngineWrap::layers(const Napi::CallbackInfo& info) {
     o.Set("outputs", names(layers[i].outputs));
     o.Set("runsOn", layers[i].runsOn);
     if (!layers[i].fallbackReason.empty()) o.Set("fallbackReason", layers[i].fallbackReason);
+    if (layers[i].channelsLast) o.Set("channelsLast", true);
     list.Set(static_cast<uint32_t>(i), o);
   }
   return list;

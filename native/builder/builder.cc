@@ -47,6 +47,8 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   fuseLayers(plan.network, log);
   report("precision", 0.6, config.fp16 ? "assigning fp16 where allowed" : "assigning precisions");
   assignPrecision(plan.network, config, log);
+  report("layout", 0.7, "choosing channels-last layouts");
+  convertToChannelsLast(plan.network, config, log);
   plan.network.validate();
 #ifdef INFERRT_WITH_CUDA
   if (config.backend == "cuda") log.push_back(placementSummary(plan.network));

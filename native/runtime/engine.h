@@ -38,6 +38,7 @@ struct EngineLayerInfo {
   std::vector<std::string> outputs;
   std::string runsOn;          // "cuda" or "cpu"
   std::string fallbackReason;  // why a layer of a CUDA engine runs on the CPU kernel
+  bool channelsLast = false;   // a Convolution / Pooling with channels_last = 1 (NHWC)
 };
 
 class Engine {

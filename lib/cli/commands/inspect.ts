@@ -17,7 +17,7 @@ export interface InspectReport {
   numProfiles: number;
   inputs: Array<{ name: string; dtype: string; dims: number[]; profiles: Array<{ min: number[]; opt: number[]; max: number[] }> }>;
   outputs: Array<{ name: string; dtype: string; dims: number[] }>;
-  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; inputs: string[]; outputs: string[] }>;
+  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; channelsLast?: true; inputs: string[]; outputs: string[] }>;
 }
 
 /** Everything `inspect` reports about an engine. */
@@ -31,7 +31,7 @@ export function inspectEngine(file: string, engine: Engine): InspectReport {
     numProfiles: engine.numProfiles,
     inputs: engine.inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims, profiles: t.profiles })),
     outputs: engine.outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims })),
-    layers: engine.layers.map((l) => ({ name: l.name, kind: l.kind, precision: l.precision, runsOn: l.runsOn, fallbackReason: l.fallbackReason, inputs: l.inputs, outputs: l.outputs })),
+    layers: engine.layers.map((l) => ({ name: l.name, kind: l.kind, precision: l.precision, runsOn: l.runsOn, fallbackReason: l.fallbackReason, channelsLast: l.channelsLast, inputs: l.inputs, outputs: l.outputs })),
   };
 }
 
@@ -63,7 +63,7 @@ export function formatReport(r: InspectReport): string[] {
   const width = String(r.layers.length - 1).length;
   const cuda = r.header.backend === 'cuda';
   const where = (l: InspectReport['layers'][number]): string[] => (cuda ? [l.runsOn === 'cuda' ? 'gpu' : `cpu: ${l.fallbackReason ?? ''}`] : []);
-  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.kind, l.precision, ...where(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
+  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.channelsLast ? `${l.kind} (NHWC)` : l.kind, l.precision, ...where(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
   const head = ['#'.padStart(width), 'name', 'kind', 'precision', ...(cuda ? ['runs on'] : []), 'inputs -> outputs'];
   if (rows.length > 0) lines.push(...table([head, ...rows]));
   return lines;
