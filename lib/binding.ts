@@ -69,6 +69,8 @@ export interface NativeBuildConfig {
   sparseWeights: boolean;
   workspaceBytes: number;
   backend: string;
+  /** The channels-last pass: true / false, or 'auto' (default when absent: on for cuda + fp16). */
+  channelsLast?: boolean | 'auto';
   profiles: Array<Record<string, NativeShapeRange>>;
   /** Time cuBLASLt algorithms per GEMM on CUDA builds (default true). */
   tacticTiming?: boolean;
@@ -108,6 +110,7 @@ export interface NativeEngineLayer {
   fallbackReason?: string;
   /** The plan's tactic for the layer (its description), when it has one. */
   tactic?: string;
+  channelsLast?: true;
 }
 
 export interface NativeEngine {

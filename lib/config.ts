@@ -53,9 +53,17 @@ export interface BuilderConfigOptions {
    * versions are kept. Default: none.
    */
   timingCache?: string;
+  /**
+   * Run 2-D convolutions and poolings channels-last (NHWC), with transposes where they meet NCHW layers: cuDNN's
+   * fp16 tensor-core kernels want NHWC. Convolutions qualify when their input and output channels per group are
+   * multiples of 8 (depthwise ones when the channel count is); layers between qualifying ones follow. Default
+   * `'auto'`: on for the CUDA backend with `'fp16'` in `precision`, for the layers that run in fp16; off on the
+   * CPU. `true` converts every qualifying layer on any backend and precision; `false` never.
+   */
+  channelsLast?: boolean | 'auto';
 }
 
-const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache'] as const;
+const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache', 'channelsLast'] as const;
 const precisions: readonly Precision[] = ['tf32', 'fp16', 'int8'];
 
 /** The validated build configuration. Create with `builder.createConfig(options)`. */
@@ -69,6 +77,8 @@ export class BuilderConfig {
   readonly tacticTiming: boolean;
   /** The timing cache file, if any (see {@link BuilderConfigOptions.timingCache}). */
   readonly timingCache: string | undefined;
+  /** The channels-last choice (see {@link BuilderConfigOptions.channelsLast}). */
+  readonly channelsLast: boolean | 'auto';
   #profiles: OptimizationProfile[] = [];
 
   /** Validates `options`; throws INVALID_ARGUMENT naming the option path. */
@@ -96,6 +106,11 @@ export class BuilderConfig {
       throw new InferrtError('INVALID_ARGUMENT', `${what}: timingCache must be a non-empty file path string, got ${formatValue(cache)}`);
     }
     this.timingCache = cache;
+    const cl = options.channelsLast === undefined ? 'auto' : options.channelsLast;
+    if (cl !== true && cl !== false && cl !== 'auto') {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: channelsLast must be true, false or 'auto', got ${formatValue(cl)}`);
+    }
+    this.channelsLast = cl;
     if (options.profiles !== undefined) {
       if (!Array.isArray(options.profiles)) {
         throw new InferrtError('INVALID_ARGUMENT', `${what}: profiles must be an array of profiles, got ${describeValue(options.profiles)}`);
@@ -140,6 +155,7 @@ export class BuilderConfig {
       backend,
       tacticTiming: this.tacticTiming,
       ...(this.timingCache !== undefined ? { timingCache: this.timingCache } : {}),
+      channelsLast: this.channelsLast,
       profiles: profiles.map((p) => {
         const out: Record<string, NativeShapeRange> = {};
         for (const [name, r] of Object.entries(p)) out[name] = { min: [...r.min], opt: [...r.opt], max: [...r.max] };

@@ -65,6 +65,8 @@ export interface EngineLayer {
    * the CPU backend ignores tactics.
    */
   tactic?: string;
+  /** Set on Convolution and Pooling layers the builder's channels-last pass made NHWC (attribute channels_last = 1). */
+  channelsLast?: true;
 }
 
 /** Options of `engine.createContext()`. Unknown keys are rejected. */

@@ -202,12 +202,15 @@ export class NetworkDefinition implements Disposable {
     if (params.alpha !== undefined) attrs.alpha = params.alpha;
     return this.addLayer('MatMul', [a, b], attrs, params);
   }
-  /** N-D convolution (NCHW; weights [M, C/group, k...]). */
+  /** N-D convolution (NCHW; weights [M, C/group, k...]), or 2-D NHWC with `channelsLast`. */
   addConvolution(x: NetworkTensor, weights: NetworkTensor, bias: NetworkTensor | null, params: ConvolutionParams & LayerOptions = {}): Layer {
-    return this.addLayer('Convolution', [x, weights, bias], windowAttrs(params, { group: params.group ?? 1 }), params);
+    const attrs = windowAttrs(params, { group: params.group ?? 1 });
+    if (params.channelsLast) attrs.channels_last = 1;
+    return this.addLayer('Convolution', [x, weights, bias], attrs, params);
   }
   addPooling(x: NetworkTensor, mode: PoolingMode, params: PoolingParams & LayerOptions = {}): Layer {
     const attrs = windowAttrs(params, { mode, ceil_mode: params.ceilMode ? 1 : 0, count_include_pad: params.countIncludePad ? 1 : 0 });
+    if (params.channelsLast) attrs.channels_last = 1;
     return this.addLayer('Pooling', [x], attrs, params);
   }
   /** Reduction; `axes` as integers or an int64 tensor; no axes reduces all (unless noopWithEmptyAxes). */
@@ -387,10 +390,14 @@ export interface WindowParams {
 }
 export interface ConvolutionParams extends WindowParams {
   group?: number;
+  /** Channels-last (2-D only): x [N, H, W, C], weights [M, kH, kW, C/group], output [N, H', W', M]. Default `false` (NCHW). */
+  channelsLast?: boolean;
 }
 export interface PoolingParams extends WindowParams {
   ceilMode?: boolean;
   countIncludePad?: boolean;
+  /** Channels-last (2-D only): x [N, H, W, C], output [N, H', W', C]. Default `false` (NCHW). */
+  channelsLast?: boolean;
 }
 
 function windowAttrs(p: WindowParams, base: NativeAttributes): NativeAttributes {

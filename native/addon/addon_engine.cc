@@ -139,6 +139,7 @@ Napi::Value EngineWrap::layers(const Napi::CallbackInfo& info) {
     o.Set("runsOn", layers[i].runsOn);
     if (!layers[i].fallbackReason.empty()) o.Set("fallbackReason", layers[i].fallbackReason);
     if (!layers[i].tactic.empty()) o.Set("tactic", layers[i].tactic);
+    if (layers[i].channelsLast) o.Set("channelsLast", true);
     list.Set(static_cast<uint32_t>(i), o);
   }
   return list;

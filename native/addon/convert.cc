@@ -193,6 +193,12 @@ BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
   if (o.Has("workspaceBytes") && !o.Get("workspaceBytes").IsUndefined())
     c.workspaceBytes = static_cast<uint64_t>(toInt(o.Get("workspaceBytes"), what + ".workspaceBytes", 0, INT64_MAX));
   if (o.Has("backend") && !o.Get("backend").IsUndefined()) c.backend = toString(o.Get("backend"), what + ".backend");
+  if (o.Has("channelsLast") && !o.Get("channelsLast").IsUndefined()) {
+    const Napi::Value v = o.Get("channelsLast");
+    if (v.IsBoolean()) c.channelsLast = v.As<Napi::Boolean>().Value() ? ChannelsLast::On : ChannelsLast::Off;
+    else if (v.IsString() && v.As<Napi::String>().Utf8Value() == "auto") c.channelsLast = ChannelsLast::Auto;
+    else badArgument(v.Env(), what + ".channelsLast", "true, false or 'auto'", v);
+  }
   if (!o.Has("profiles") || o.Get("profiles").IsUndefined()) return c;
   Napi::Value profiles = o.Get("profiles");
   if (!profiles.IsArray()) badArgument(v.Env(), what + ".profiles", "an array", profiles);

@@ -18,6 +18,10 @@ struct ShapeRange {
 // Input name -> range. After config validation every network input has an entry (static ones min=opt=max).
 using OptimizationProfile = std::map<std::string, ShapeRange>;
 
+// Whether the builder's channels-last pass runs (builder/channels_last.cc). Auto: on for the CUDA backend with fp16
+// allowed, for the layers that run in fp16; On: for every eligible layer on any backend and precision.
+enum class ChannelsLast : int32_t { Auto = 0, On = 1, Off = 2 };
+
 struct BuildConfig {
   bool fp16 = false;
   bool int8 = false;
@@ -25,6 +29,7 @@ struct BuildConfig {
   bool sparseWeights = false;
   uint64_t workspaceBytes = 0;  // 0: no limit
   std::string backend = "cpu";  // "cpu" or "cuda"
+  ChannelsLast channelsLast = ChannelsLast::Auto;  // a build-time choice: plans record its outcome, not the option
   std::vector<OptimizationProfile> profiles;
   // Build-time only (not stored in plans): time cuBLASLt algorithms per GEMM and record the fastest (CUDA
   // builds), and the timing cache file that keeps those timings across builds ("" for none).

@@ -1,6 +1,6 @@
-// The fusion stage: layer norms first (their tails are Mul/Add, never MatMul), then GEMM and convolution
-// epilogues (disjoint patterns: MatMul vs Convolution heads). Attention's scales (into bias-less MatMuls' alpha)
-// and additive masks (into Softmax) follow the GEMM fusion.
+// The fusion stage: batch norms folded into convolutions, then layer norms (their tails are Mul/Add, never
+// MatMul), then GEMM and convolution epilogues (disjoint patterns: MatMul vs Convolution heads). Attention's
+// scales (into bias-less MatMuls' alpha) and additive masks (into Softmax) follow the GEMM fusion.
 #include <string>
 #include <utility>
 
@@ -9,6 +9,9 @@
 namespace inferrt {
 
 void fuseLayers(Network& network, BuildLog& log) {
+  // Batch norms first: a folded conv can then take its ReLU / residual epilogue in the conv fusion.
+  if (const size_t folded = foldBatchNorms(network))
+    log.push_back("batchnorm: " + std::to_string(folded) + " folded into convolutions");
   const size_t before = network.layers().size();
   const size_t norms = fuseLayerNorms(network);
   const GemmFusions gemms = fuseGemms(network);

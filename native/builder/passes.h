@@ -26,6 +26,9 @@ void eliminateDeadLayers(Network& network, BuildLog& log);
 // Fusion, run between dead-layer elimination and precision assignment. Each pass replaces only chains it
 // can prove equivalent (float32, intermediates read by the chain alone, constants of the right value and
 // shape) and returns what it fused.
+// Convolution -> Normalization(mode batch) with constant statistics -> one Convolution with folded weights and
+// bias; runs first, before the conv epilogue fusion (batchnorm_folding.cc).
+size_t foldBatchNorms(Network& network);
 // Decomposed layer norms (ReduceMean/Sub/Pow/Sqrt/Div[/Mul/Add]) -> Normalization (layer_norm_fusion.cc).
 size_t fuseLayerNorms(Network& network);
 // MatMul(a, W) + bias [N] (+ relu / exact GELU) -> one MatMul with bias and activation (gemm_fusion.cc).
@@ -53,6 +56,14 @@ void fuseLayers(Network& network, BuildLog& log);
 // Resolves each layer's precision (fp32 / fp16) and, for fp16, rounds the fp32 weights fp16 layers read to
 // fp16-representable values (precision.cc).
 void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log);
+
+// Runs 2-D convolutions (and the poolings and elementwise layers between them) channels-last (NHWC), with
+// Transpose layers where they meet NCHW ones, per config.channelsLast; runs after precision assignment, as 'auto'
+// converts only fp16 layers (channels_last.cc). Then merges back-to-back transposes.
+void convertToChannelsLast(Network& network, const BuildConfig& config, BuildLog& log);
+// Transpose of a Transpose -> one Transpose of the first one's input, or nothing when the two cancel; returns how
+// many were rewritten (transpose_cancellation.cc).
+size_t cancelTransposePairs(Network& network);
 
 // Rebuilds `network` keeping only the layers with keepLayer[i]; tensors nobody keeps (not an input, output,
 // or read/written by a kept layer) go too. Indices are renumbered (graph_compaction.cc).

@@ -39,6 +39,7 @@ struct EngineLayerInfo {
   std::string runsOn;          // "cuda" or "cpu"
   std::string fallbackReason;  // why a layer of a CUDA engine runs on the CPU kernel
   std::string tactic;          // the plan's tactic for the layer (its description), "" when none
+  bool channelsLast = false;   // a Convolution / Pooling with channels_last = 1 (NHWC)
 };
 
 class Engine {

@@ -98,7 +98,8 @@ describe.skipIf(cudaSkipReason !== '')('fused Convolution: CUDA vs CPU', () => {
       if (c.tail !== 'relu') feeds.r = tensor(randomFloats(numel(outDims(c)), 44), outDims(c));
       const problems: string[] = [];
       const runs: Array<[string, BuilderConfigOptions, Tolerance]> = [
-        ['strict fp32', { strictFp32: true }, FP32_TOL], ['tf32', {}, TF32_TOL], ['fp16', { precision: ['fp16'] }, FP16_TOL],
+        // NCHW here: fp16 CUDA builds would go channels-last (cuda-channels-last.test.ts covers those)
+        ['strict fp32', { strictFp32: true }, FP32_TOL], ['tf32', {}, TF32_TOL], ['fp16', { precision: ['fp16'], channelsLast: false }, FP16_TOL],
       ];
       for (const [label, config, tol] of runs) {
         using cpu = await load(c, 'cpu', label === 'tf32' ? { strictFp32: true } : config);

@@ -17,7 +17,7 @@ export interface InspectReport {
   numProfiles: number;
   inputs: Array<{ name: string; dtype: string; dims: number[]; profiles: Array<{ min: number[]; opt: number[]; max: number[] }> }>;
   outputs: Array<{ name: string; dtype: string; dims: number[] }>;
-  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; tactic?: string; inputs: string[]; outputs: string[] }>;
+  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; tactic?: string; channelsLast?: true; inputs: string[]; outputs: string[] }>;
 }
 
 /** Everything `inspect` reports about an engine. */
@@ -38,6 +38,7 @@ export function inspectEngine(file: string, engine: Engine): InspectReport {
       runsOn: l.runsOn,
       fallbackReason: l.fallbackReason,
       tactic: l.tactic,
+      channelsLast: l.channelsLast,
       inputs: l.inputs,
       outputs: l.outputs,
     })),
@@ -75,7 +76,7 @@ export function formatReport(r: InspectReport): string[] {
   // The tactic column appears only when the plan records tactics (CUDA builds with tactic timing).
   const tactics = r.layers.some((l) => l.tactic !== undefined);
   const tactic = (l: InspectReport['layers'][number]): string[] => (tactics ? [l.tactic ?? ''] : []);
-  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.kind, l.precision, ...where(l), ...tactic(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
+  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.channelsLast ? `${l.kind} (NHWC)` : l.kind, l.precision, ...where(l), ...tactic(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
   const head = ['#'.padStart(width), 'name', 'kind', 'precision', ...(cuda ? ['runs on'] : []), ...(tactics ? ['tactic'] : []), 'inputs -> outputs'];
   if (rows.length > 0) lines.push(...table([head, ...rows]));
   return lines;

@@ -1,13 +1,15 @@
 // CPU kernels of Convolution and Pooling. Spatial dims are padded to three (leading 1s) so one loop nest
 // serves 1-D to 3-D. Convolution is direct and weight-stationary: for each weight tap it adds a strided row
 // of the input to a double accumulator plane, so each output sums its taps in (channel, kernel) order. A fused
-// residual (input 3) and relu are applied to each plane before it is stored.
+// residual (input 3) and relu are applied to each plane before it is stored. channels_last = 1 layers (NHWC) run
+// these NCHW kernels on permuted copies (channels_last_reference.cc).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "backend/cpu/channels_last_reference.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_common.h"
 #include "ir/ops/shape_helpers.h"
@@ -209,11 +211,24 @@ void runPooling(const Layer& layer, const std::vector<const Tensor*>& inputs, st
   });
 }
 
+// channels_last = 1 layers (NHWC) run the NCHW kernels on permuted copies.
+void runConvolutionAnyLayout(const Layer& layer, const std::vector<const Tensor*>& inputs,
+                             std::vector<Tensor>& outputs) {
+  if (layer.attrs.getInt("channels_last", 0) == 1)
+    return runChannelsLastReference(layer, inputs, outputs, runConvolution);
+  runConvolution(layer, inputs, outputs);
+}
+
+void runPoolingAnyLayout(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
+  if (layer.attrs.getInt("channels_last", 0) == 1) return runChannelsLastReference(layer, inputs, outputs, runPooling);
+  runPooling(layer, inputs, outputs);
+}
+
 }  // namespace
 
 void registerConvolutionKernels() {
-  registerCpuKernel({"Convolution", runConvolution});
-  registerCpuKernel({"Pooling", runPooling});
+  registerCpuKernel({"Convolution", runConvolutionAnyLayout});
+  registerCpuKernel({"Pooling", runPoolingAnyLayout});
 }
 
 }  // namespace inferrt

@@ -1,5 +1,7 @@
-// Shape rules of Convolution and Pooling: NCHW-style layouts with 1 to 3 spatial dims. Convolution may carry a
-// fused epilogue (builder conv fusion): a residual input 3 of the output's shape and activation none / relu.
+// Shape rules of Convolution and Pooling: NCHW-style layouts with 1 to 3 spatial dims, or with channels_last = 1
+// (the builder's channels-last pass) 2-D NHWC: x [N, H, W, C], conv weights [M, kH, kW, C/group], output
+// [N, H', W', M]. Convolution may carry a fused epilogue (builder conv fusion): a residual input 3 of the output's
+// shape and activation none / relu.
 #include <string>
 #include <vector>
 
@@ -27,6 +29,25 @@ Dims kernelShape(const Layer& layer, const Dims& fromWeights) {
   return kernel;
 }
 
+// The channels_last attribute (0 or 1); 1 requires a rank-4 input (2-D spatial). Throws naming the layer kind.
+bool channelsLastOf(const Layer& layer, const TensorDesc& x) {
+  const int64_t v = layer.attrs.getInt("channels_last", 0);
+  if (v != 0 && v != 1) fail(ErrorCode::InvalidArgument, "attribute 'channels_last' must be 0 or 1, got ", v);
+  if (v == 1 && x.dims.size() != 4)
+    fail(ErrorCode::ShapeMismatch, layer.kind, " with channels_last = 1 needs a rank-4 input [N, H, W, C], got ",
+         dimsToString(x.dims));
+  return v == 1;
+}
+
+// Output dims from the batch, channels and output spatial dims in the layer's layout.
+Dims layoutDims(int64_t batch, int64_t channels, const Dims& spatial, bool channelsLast) {
+  Dims out = {batch};
+  if (!channelsLast) out.push_back(channels);
+  out.insert(out.end(), spatial.begin(), spatial.end());
+  if (channelsLast) out.push_back(channels);
+  return out;
+}
+
 std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
   const TensorDesc& x = in[0];
   const TensorDesc& w = in[1];
@@ -36,14 +57,17 @@ std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<T
   if (w.dims.size() != x.dims.size())
     fail(ErrorCode::ShapeMismatch, "weights (input 1) ", dimsToString(w.dims), " must have the rank of the input ",
          dimsToString(x.dims));
+  const bool last = channelsLastOf(layer, x);
+  const size_t rank = x.dims.size(), cx = last ? rank - 1 : 1, cw = last ? rank - 1 : 1;  // channel dims of x, w
   const int64_t group = layer.attrs.getInt("group", 1);
   if (group < 1) fail(ErrorCode::InvalidArgument, "attribute 'group' must be >= 1, got ", group);
-  const int64_t channels = x.dims[1], outChannels = w.dims[0];
+  const int64_t channels = x.dims[cx], outChannels = w.dims[0];
   if (channels >= 0 && channels % group != 0)
     fail(ErrorCode::ShapeMismatch, "input channels ", channels, " are not divisible by group ", group);
-  if (channels >= 0 && w.dims[1] >= 0 && channels / group != w.dims[1])
-    fail(ErrorCode::ShapeMismatch, "weights expect ", w.dims[1], " x ", group, " (group) input channels, input has ",
-         channels);
+  if (channels >= 0 && w.dims[cw] >= 0 && channels / group != w.dims[cw])
+    fail(ErrorCode::ShapeMismatch, "weights ", dimsToString(w.dims), " expect ", w.dims[cw], " x ", group,
+         " (group) input channels, input ", dimsToString(x.dims), " has ", channels,
+         last ? " (channels_last: x [N, H, W, C], weights [M, kH, kW, C/group])" : "");
   if (outChannels >= 0 && outChannels % group != 0)
     fail(ErrorCode::ShapeMismatch, "output channels ", outChannels, " are not divisible by group ", group);
   if (hasInput(in, 2)) {
@@ -51,11 +75,11 @@ std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<T
     requireRank(in[2], 2, 1, 1);
     unifyDim(in[2].dims[0], outChannels, "bias (input 2) length vs output channels");
   }
-  const Dims spatial(x.dims.begin() + 2, x.dims.end());
-  const Dims kernel = kernelShape(layer, Dims(w.dims.begin() + 2, w.dims.end()));
+  const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
+  const Dims kernel = kernelShape(layer, last ? Dims(w.dims.begin() + 1, w.dims.end() - 1)
+                                              : Dims(w.dims.begin() + 2, w.dims.end()));
   const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
-  Dims out = {x.dims[0], outChannels};
-  out.insert(out.end(), win.output.begin(), win.output.end());
+  Dims out = layoutDims(x.dims[0], outChannels, win.output, last);
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu")
     fail(ErrorCode::InvalidArgument, "attribute 'activation' must be 'none' or 'relu', got '", act, "'");
@@ -79,12 +103,10 @@ std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<Tenso
   else
     requireDType(x, 0, kFloats);
   requireRank(x, 0, 3, 5);
-  if (mode == "global_max" || mode == "global_average") {
-    Dims out(x.dims.size(), 1);
-    out[0] = x.dims[0];
-    out[1] = x.dims[1];
-    return {makeDesc(x.dtype, out)};
-  }
+  const bool last = channelsLastOf(layer, x);
+  const int64_t channels = x.dims[last ? 3 : 1];
+  if (mode == "global_max" || mode == "global_average")
+    return {makeDesc(x.dtype, layoutDims(x.dims[0], channels, Dims(x.dims.size() - 2, 1), last))};
   if (mode != "max" && mode != "average")
     fail(ErrorCode::InvalidArgument, "unknown Pooling mode '", mode,
          "'; expected max, average, global_max or global_average");
@@ -99,10 +121,9 @@ std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<Tenso
     if (v != 0 && v != 1) fail(ErrorCode::InvalidArgument, "attribute '", key, "' must be 0 or 1, got ", v);
   }
   const bool ceilMode = layer.attrs.getInt("ceil_mode", 0) == 1;
-  const SpatialWindow win = resolveWindow(layer.attrs, Dims(x.dims.begin() + 2, x.dims.end()), kernel, ceilMode);
-  Dims out = {x.dims[0], x.dims[1]};
-  out.insert(out.end(), win.output.begin(), win.output.end());
-  return {makeDesc(x.dtype, out)};
+  const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
+  const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, ceilMode);
+  return {makeDesc(x.dtype, layoutDims(x.dims[0], channels, win.output, last))};
 }
 
 }  // namespace

@@ -31,6 +31,9 @@ struct PlanStep {
   std::vector<int> reads;  // Gpu/View: per layer input, the tensor read on the device (a converted copy or the
                            // input itself); -1 where absent or read on the host
   int from = -1, to = -1;  // Convert: source tensor and its copy in the other float dtype
+  // Gpu: what the kernel kept from an earlier run of this step (CudaLaunchEnv::kernelState). Mutable: the plan is
+  // otherwise read-only while it runs, and only its own runner's thread touches it.
+  mutable std::shared_ptr<const void> kernelState;
 };
 
 class RunPlan {

@@ -38,6 +38,7 @@ void CudaRunner::runOnGpu(const RunPlan& plan, const PlanStep& step) {
   env.deviceError = static_cast<int32_t*>(errorFlags_->data()) + l;
   env.blasLt = handles_->blasLt();
   env.cudnn = handles_->cudnn();
+  env.kernelState = &step.kernelState;
   std::vector<DeviceTensor> ins(layer.inputs.size());
   CudaKernelArgs args{layer, {}, {}, {}, env, &plan.kernelCache(l), resources_.tactic(l)};
   for (size_t i = 0; i < layer.inputs.size(); ++i) {

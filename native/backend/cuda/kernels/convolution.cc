@@ -1,9 +1,11 @@
 // CUDA kernel of Convolution (cuDNN through cudnn_convolution.cc) and the family's registration (Pooling is in
-// pooling.cc). Semantics are the CPU kernel's: NCHW with 1 to 3 spatial dims, groups, dilations, strides,
+// pooling.cc). Semantics are the CPU kernel's: NCHW with 1 to 3 spatial dims, or 2-D NHWC (channels_last = 1:
+// x [N, H, W, C], weights [M, kH, kW, C/group], cuDNN's NHWC tensors and KRSC filter), groups, dilations, strides,
 // explicit or auto pads, an optional bias per output channel, and the builder's fused epilogue (residual input 3,
 // activation relu) through cudnnConvolutionBiasActivationForward where cuDNN takes it, else conv + an epilogue
 // kernel. 1-D runs as 2-D with a unit height; asymmetric pads are split into the symmetric part (cuDNN's) and the
-// rest, which a zero-padded copy of the input provides.
+// rest, which a zero-padded copy of the input provides. The cuDNN plan is kept per run-plan step (env.kernelState),
+// so repeated runs skip the global plan cache and its lock.
 #include <algorithm>
 #include <cstdint>
 #include <string>
@@ -45,25 +47,30 @@ void runConvolution(CudaKernelArgs& args) {
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "Convolution activation '", act, "'");
   const bool relu = act == "relu";
+  const bool last = layer.attrs.getInt("channels_last", 0) == 1;
   DeviceTensor& out = args.outputs[0];
   const size_t rank = x.dims.size();
-  if (rank < 3 || rank > 5 || w.dims.size() != rank)
+  if (rank < 3 || rank > 5 || w.dims.size() != rank || (last && rank != 4))
     fail(ErrorCode::ShapeMismatch, "Convolution input ", dimsToString(x.dims), " and weights ", dimsToString(w.dims),
-         " must both have rank 3 to 5");
+         last ? " must both have rank 4 (channels_last)" : " must both have rank 3 to 5");
   if (w.dtype != x.dtype || (bias && bias->dtype != x.dtype) || !isFloat(x.dtype))
     fail(ErrorCode::DTypeMismatch, "Convolution needs matching float inputs, got ", dtypeName(x.dtype), " and ",
          dtypeName(w.dtype));
-  const int64_t batch = x.dims[0], channels = x.dims[1], outChannels = w.dims[0];
+  const size_t channelDim = last ? rank - 1 : 1;  // of x and of w ([M, C/g, k...] or [M, kH, kW, C/g])
+  const int64_t batch = x.dims[0], channels = x.dims[channelDim], outChannels = w.dims[0];
   const int64_t group = layer.attrs.getInt("group", 1);
-  if (group < 1 || channels % group != 0 || outChannels % group != 0 || channels / group != w.dims[1])
+  if (group < 1 || channels % group != 0 || outChannels % group != 0 || channels / group != w.dims[channelDim])
     fail(ErrorCode::ShapeMismatch, "Convolution channels ", channels, " / weights ", dimsToString(w.dims),
          " do not fit group ", group);
   if (bias && bias->numel() != outChannels)
     fail(ErrorCode::ShapeMismatch, "Convolution bias must have ", outChannels, " values, got ", bias->numel());
-  const Dims spatial(x.dims.begin() + 2, x.dims.end());
-  const SpatialWindow win = resolveWindow(layer.attrs, spatial, Dims(w.dims.begin() + 2, w.dims.end()), false);
-  Dims expected = {batch, outChannels};
+  const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
+  const Dims kernel = last ? Dims(w.dims.begin() + 1, w.dims.end() - 1) : Dims(w.dims.begin() + 2, w.dims.end());
+  const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
+  Dims expected = {batch};
+  if (!last) expected.push_back(outChannels);
   expected.insert(expected.end(), win.output.begin(), win.output.end());
+  if (last) expected.push_back(outChannels);
   if (out.dims != expected || out.dtype != x.dtype)
     fail(ErrorCode::Internal, "Convolution output is ", dimsToString(out.dims), ", expected ",
          dimsToString(expected));
@@ -82,12 +89,18 @@ void runConvolution(CudaKernelArgs& args) {
 
   const int elem = static_cast<int>(dtypeSize(x.dtype));
   const int64_t outSpatial = volume(win.output);
+  // y = bias per output channel: NCHW rows of outSpatial values per (n, m); NHWC rows of outChannels values.
+  auto broadcastBias = [&] {
+    const bool ok = last ? cudakernels::launchBroadcastBias(bias->data, out.data, elem, batch * outSpatial, outChannels,
+                                                            1, env.multiProcessors, env.stream)
+                         : cudakernels::launchBroadcastBias(bias->data, out.data, elem, batch, outChannels, outSpatial,
+                                                            env.multiProcessors, env.stream);
+    if (!ok) fail(ErrorCode::Internal, "Convolution: no bias kernel for ", dtypeName(x.dtype));
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+  };
   if (x.numel() == 0 || w.numel() == 0) {  // no taps at all: the sums are empty, out = bias (or 0)
     if (bias) {
-      if (!cudakernels::launchBroadcastBias(bias->data, out.data, elem, batch, outChannels, outSpatial,
-                                            env.multiProcessors, env.stream))
-        fail(ErrorCode::Internal, "Convolution: no bias kernel for ", dtypeName(x.dtype));
-      INFERRT_CUDA_CHECK(cudaGetLastError());
+      broadcastBias();
     } else {
       INFERRT_CUDA_CHECK(cudaMemsetAsync(out.data, 0, out.bytes(), env.stream));
     }
@@ -96,17 +109,20 @@ void runConvolution(CudaKernelArgs& args) {
   }
 
   // Geometry in three slots with leading unit dims (1-D and 2-D alike); cuDNN gets the last two, or all three.
-  const size_t n = spatial.size(), lead = 3 - n;
+  // The zero-pad copy sees NCHW as (n, c) planes of spatial data and NHWC as n images of [H, W, C] (C unpadded).
+  const size_t n = spatial.size(), lead = last ? 0 : 3 - n;
   cudnnconv::ConvProblem p;
   p.half = half;
   p.allowTf32 = env.allowTf32;
+  p.channelsLast = last;
   p.spatialDims = n == 3 ? 3 : 2;
   p.batch = batch;
   p.channels = channels;
   p.outChannels = outChannels;
   p.group = group;
   cudakernels::ZeroPadGeometry pad;
-  pad.planes = batch * channels;
+  pad.planes = last ? batch : batch * channels;
+  if (last) pad.in[2] = pad.out[2] = channels;
   bool needPad = false;
   for (size_t i = 0; i < n; ++i) {
     const int64_t symmetric = std::min(win.padBegin[i], win.padEnd[i]);
@@ -124,7 +140,17 @@ void runConvolution(CudaKernelArgs& args) {
     p.dilation[j] = win.dilations[i];
   }
 
-  std::shared_ptr<const cudnnconv::ConvPlan> plan = cudnnconv::planConvolution(p, env.cudnn, env.device);
+  // The plan kept by this run-plan step when it still fits (it does unless the step's shapes changed), else the
+  // shared cache's (one global lock), kept for the next run.
+  std::shared_ptr<const cudnnconv::ConvPlan> plan;
+  if (env.kernelState && *env.kernelState) {
+    plan = std::static_pointer_cast<const cudnnconv::ConvPlan>(*env.kernelState);
+    if (!cudnnconv::planMatches(*plan, p, env.device)) plan.reset();
+  }
+  if (!plan) {
+    plan = cudnnconv::planConvolution(p, env.cudnn, env.device);
+    if (env.kernelState) *env.kernelState = plan;
+  }
   const size_t padBytes =
       needPad ? roundUp(static_cast<size_t>(pad.planes * pad.out[0] * pad.out[1] * pad.out[2]) * elem) : 0;
   const size_t workspaceBytes = cudnnconv::convolutionWorkspaceSize(*plan);
@@ -156,12 +182,7 @@ void runConvolution(CudaKernelArgs& args) {
   }
   // The bias goes into the output first and cuDNN accumulates onto it (beta = 1): conv + bias is computed in
   // fp32 and rounded once, as the CPU kernel does (an add after an fp16 store would round twice).
-  if (bias) {
-    if (!cudakernels::launchBroadcastBias(bias->data, out.data, elem, batch, outChannels, outSpatial,
-                                          env.multiProcessors, env.stream))
-      fail(ErrorCode::Internal, "Convolution: no bias kernel for ", dtypeName(x.dtype));
-    INFERRT_CUDA_CHECK(cudaGetLastError());
-  }
+  if (bias) broadcastBias();
   cudnnconv::runConvolution(*plan, env.cudnn, input, w.data, out.data, bias != nullptr, workspace);
   epilogue();
 }

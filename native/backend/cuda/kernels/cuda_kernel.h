@@ -58,6 +58,10 @@ struct CudaLaunchEnv {
   int32_t* deviceError = nullptr;  // device int32: 0, or a DeviceErrorCode set by a kernel (atomicCAS from 0)
   void* blasLt = nullptr;          // cublasLtHandle_t
   void* cudnn = nullptr;           // cudnnHandle_t bound to `stream`; null when built without cuDNN
+  // A slot owned by this layer's step of the current run plan (one shape signature of one context, run by one
+  // thread at a time): a kernel may keep what it chose on the first run (the convolution keeps its cuDNN plan)
+  // and find it on later eager runs without a global lookup. Null where there is none.
+  std::shared_ptr<const void>* kernelState = nullptr;
 };
 
 // What a kernel worked out for one layer under one input-shape signature of one context (library plans,

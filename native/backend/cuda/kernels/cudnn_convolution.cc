@@ -42,10 +42,11 @@ void checkCudnn(cudnnStatus_t status, const std::string& call) {
 #define INFERRT_CUDNN_CHECK(call) checkCudnn((call), #call)
 
 std::string describe(const ConvProblem& p) {
-  std::string s = std::string(p.half ? "fp16" : (p.allowTf32 ? "fp32 (tf32)" : "fp32")) + " convolution x [" +
-                  std::to_string(p.batch) + ", " + std::to_string(p.channels);
+  std::string s = std::string(p.half ? "fp16" : (p.allowTf32 ? "fp32 (tf32)" : "fp32")) +
+                  (p.channelsLast ? " NHWC" : "") + " convolution x [N " + std::to_string(p.batch) + ", C " +
+                  std::to_string(p.channels);
   for (int i = 0; i < p.spatialDims; ++i) s += ", " + std::to_string(p.in[i]);
-  s += "], w [" + std::to_string(p.outChannels) + ", " + std::to_string(p.channels / p.group);
+  s += "], w [K " + std::to_string(p.outChannels) + ", C/group " + std::to_string(p.channels / p.group);
   for (int i = 0; i < p.spatialDims; ++i) s += ", " + std::to_string(p.kernel[i]);
   return s + "], group " + std::to_string(p.group);
 }
@@ -56,11 +57,17 @@ int toInt(int64_t v, const ConvProblem& p) {
   return static_cast<int>(v);
 }
 
+// A packed tensor of logical dims [N, C, spatial...]: NCHW strides, or with p.channelsLast NHWC ones (C innermost,
+// then the spatial dims, N outermost), which is how cuDNN's Nd API tells the layout.
 void setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type, const std::vector<int>& dims,
                const ConvProblem& p) {
+  std::vector<size_t> innerFirst;
+  if (p.channelsLast) innerFirst.push_back(1);
+  for (size_t i = dims.size(); i-- > 0;)
+    if (!p.channelsLast || i != 1) innerFirst.push_back(i);
   std::vector<int> strides(dims.size());
   int64_t step = 1;
-  for (size_t i = dims.size(); i-- > 0;) {
+  for (size_t i : innerFirst) {
     strides[i] = toInt(step, p);
     step *= dims[i];
   }
@@ -70,8 +77,8 @@ void setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type, const std::ve
 }
 
 std::vector<int64_t> keyOf(const ConvProblem& p, int device) {
-  std::vector<int64_t> key = {device,     p.half,        !p.half && p.allowTf32, p.spatialDims,
-                              p.batch,    p.channels,    p.outChannels,          p.group};
+  std::vector<int64_t> key = {device,  p.half,     !p.half && p.allowTf32, p.channelsLast, p.spatialDims,
+                              p.batch, p.channels, p.outChannels,          p.group};
   for (int i = 0; i < p.spatialDims; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -103,6 +110,8 @@ class ConvPlan {
   cudnnTensorDescriptor_t bias = nullptr;
   cudnnActivationDescriptor_t relu = nullptr, identity = nullptr;
   mutable std::atomic<bool> fusedRefused{false};  // cuDNN declined the fused call for this plan once
+  ConvProblem problem;                             // what it was planned for (planMatches)
+  int device = -1;
 };
 
 std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudnnHandle, int device) {
@@ -115,8 +124,11 @@ std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudn
   auto found = cache.find(key);
   if (found != cache.end()) return found->second;
 
+  if (p.channelsLast && p.spatialDims != 2) fail(ErrorCode::Internal, "Convolution: NHWC needs 2 spatial dims");
   auto handle = static_cast<cudnnHandle_t>(cudnnHandle);
   auto plan = std::make_shared<ConvPlan>();
+  plan->problem = p;
+  plan->device = device;
   const cudnnDataType_t type = p.half ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
   const int nd = p.spatialDims;
   std::vector<int> xDims = {toInt(p.batch, p), toInt(p.channels, p)};
@@ -153,7 +165,9 @@ std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudn
   int64_t wCount = 1;
   for (int d : wDims) wCount *= d;
   toInt(wCount, p);
-  INFERRT_CUDNN_CHECK(cudnnSetFilterNdDescriptor(plan->w, type, CUDNN_TENSOR_NCHW, nd + 2, wDims.data()));
+  // Filter dims are K, C/group, spatial in either format; NHWC means they lie in memory as K, spatial, C/group.
+  const cudnnTensorFormat_t filterFormat = p.channelsLast ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+  INFERRT_CUDNN_CHECK(cudnnSetFilterNdDescriptor(plan->w, type, filterFormat, nd + 2, wDims.data()));
   // fp16 data accumulates in fp32 (the interface contract): CUDNN_DATA_FLOAT compute for both dtypes.
   INFERRT_CUDNN_CHECK(cudnnSetConvolutionNdDescriptor(plan->conv, nd, pad.data(), stride.data(), dilation.data(),
                                                       CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -202,6 +216,21 @@ std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudn
   return plan;
 }
 
+bool planMatches(const ConvPlan& plan, const ConvProblem& problem, int device) {
+  const ConvProblem& a = plan.problem;
+  const ConvProblem& b = problem;
+  // The fields keyOf reads (allowTf32 only matters for fp32), compared without building a key.
+  if (plan.device != device || a.half != b.half || (!a.half && a.allowTf32 != b.allowTf32) ||
+      a.channelsLast != b.channelsLast || a.spatialDims != b.spatialDims || a.batch != b.batch ||
+      a.channels != b.channels || a.outChannels != b.outChannels || a.group != b.group)
+    return false;
+  for (int i = 0; i < a.spatialDims; ++i)
+    if (a.in[i] != b.in[i] || a.kernel[i] != b.kernel[i] || a.pad[i] != b.pad[i] || a.stride[i] != b.stride[i] ||
+        a.dilation[i] != b.dilation[i])
+      return false;
+  return true;
+}
+
 size_t convolutionWorkspaceSize(const ConvPlan& plan) { return plan.workspace; }
 
 void runConvolution(const ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, void* y, bool accumulate,
@@ -243,6 +272,8 @@ class ConvPlan {};
 std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem&, void*, int) {
   fail(ErrorCode::UnsupportedOp, "Convolution on the GPU needs cuDNN (built without cuDNN)");
 }
+
+bool planMatches(const ConvPlan&, const ConvProblem&, int) { return false; }
 
 size_t convolutionWorkspaceSize(const ConvPlan&) { return 0; }
 

@@ -10,9 +10,12 @@
 namespace inferrt::cudnnconv {
 
 // NCHW / NCDHW forward cross-correlation with symmetric pads. 1-D problems come as 2-D with a leading unit dim.
+// channelsLast (2-D only): x, y and the residual are NHWC and the filter [K, R, S, C/group] (cuDNN's KRSC, format
+// CUDNN_TENSOR_NHWC); the dims below stay in logical N, C, spatial order either way.
 struct ConvProblem {
   bool half = false;       // fp16 data (fp32 accumulation), else fp32
   bool allowTf32 = true;   // fp32 only: off = FMA math (strict fp32)
+  bool channelsLast = false;
   int spatialDims = 2;     // 2 or 3
   int64_t batch = 0, channels = 0, outChannels = 0, group = 1;
   int64_t in[3] = {1, 1, 1}, kernel[3] = {1, 1, 1}, out[3] = {1, 1, 1};
@@ -31,8 +34,12 @@ constexpr bool kBuiltWithCudnn =
 constexpr size_t kConvMaxWorkspace = size_t(256) << 20;  // algorithms needing more are skipped
 
 // Descriptors and the fastest algorithm (timed by cudnnFindConvolutionForwardAlgorithm) that fits kConvMaxWorkspace, cached per problem and
-// device. CUDA_ERROR naming the call when cuDNN rejects the problem or has no algorithm for it.
+// device (the cache lookup takes a global lock: callers keep the plan per run-plan step, see planMatches). CUDA_ERROR
+// naming the call when cuDNN rejects the problem or has no algorithm for it.
 std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& problem, void* cudnnHandle, int device);
+
+// Whether `plan` was made for exactly this problem and device: a lock-free check of a plan kept from an earlier run.
+bool planMatches(const ConvPlan& plan, const ConvProblem& problem, int device);
 
 size_t convolutionWorkspaceSize(const ConvPlan& plan);
 

@@ -1,6 +1,7 @@
 // CUDA kernel of Pooling (our own kernels in pooling.cu, no cuDNN): max, average, global_max, global_average over
 // 1 to 3 spatial dims with the CPU kernel's window rules (strides, pads, dilations, ceil_mode, auto_pad,
-// count_include_pad). Max also takes int8 / uint8 / int32 / int64, as on the CPU.
+// count_include_pad), NCHW or (channels_last = 1, 2-D) NHWC. Max also takes int8 / uint8 / int32 / int64, as on
+// the CPU.
 #include <string>
 #include <vector>
 
@@ -46,10 +47,16 @@ void runPooling(CudaKernelArgs& args) {
     fail(ErrorCode::InvalidArgument, "unknown Pooling mode '", mode, "'");
   if (!isMax && !isFloat(x.dtype))
     fail(ErrorCode::DTypeMismatch, "average pooling needs float input, got ", dtypeName(x.dtype));
-  const Dims spatial(x.dims.begin() + 2, x.dims.end());
+  const bool last = layer.attrs.getInt("channels_last", 0) == 1;
+  if (last && x.dims.size() != 4)
+    fail(ErrorCode::ShapeMismatch, "Pooling with channels_last = 1 needs a rank-4 input, got ", dimsToString(x.dims));
+  const int64_t batch = x.dims[0], channels = x.dims[last ? 3 : 1];
+  const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
   const SpatialWindow w = poolingWindow(layer.attrs, spatial, global);
-  Dims expected = {x.dims[0], x.dims[1]};
+  Dims expected = {batch};
+  if (!last) expected.push_back(channels);
   expected.insert(expected.end(), w.output.begin(), w.output.end());
+  if (last) expected.push_back(channels);
   if (out.dims != expected || out.dtype != x.dtype)
     fail(ErrorCode::Internal, "Pooling output is ", dimsToString(out.dims), ", expected ", dimsToString(expected));
   if (out.numel() == 0) return;
@@ -57,12 +64,17 @@ void runPooling(CudaKernelArgs& args) {
   const PoolType type = static_cast<PoolType>(static_cast<int>(x.dtype));
   const CudaLaunchEnv& env = args.env;
   bool launched;
-  if (global) {
-    launched = cudakernels::launchGlobalPooling(type, x.data, out.data, x.dims[0] * x.dims[1], volume(spatial), isMax,
+  if (global && last) {
+    launched = cudakernels::launchGlobalPoolingNhwc(type, x.data, out.data, batch, volume(spatial), channels, isMax,
+                                                    env.multiProcessors, env.stream);
+  } else if (global) {
+    launched = cudakernels::launchGlobalPooling(type, x.data, out.data, batch * channels, volume(spatial), isMax,
                                                 env.multiProcessors, env.stream);
   } else {
     cudakernels::PoolGeometry g;
-    g.planes = x.dims[0] * x.dims[1];
+    g.planes = last ? batch : batch * channels;
+    g.channels = last ? channels : 1;
+    g.channelsLast = last;
     const size_t n = spatial.size(), lead = 3 - n;
     for (size_t i = 0; i < n; ++i) {
       g.in[lead + i] = spatial[i];

@@ -1,6 +1,7 @@
 // Pooling kernels, with the CPU kernel's exact rules: max skips padding (and NaN never wins, as `v > best`);
 // average sums in double and divides by the taps inside the input, or with count_include_pad by the taps inside
 // the input plus its explicit pads (not the ceil_mode overhang); an fp16 result is rounded once from fp32.
+// NCHW and NHWC (channels_last) layouts; the windowed kernel sums taps in the same order in both.
 #include <cfloat>
 #include <type_traits>
 
@@ -38,18 +39,22 @@ __device__ int32_t lowestOf<int32_t>() { return INT32_MIN; }
 template <>
 __device__ int64_t lowestOf<int64_t>() { return INT64_MIN; }
 
-template <typename T, bool kMax>
+// kNhwc: element i is (plane, position, channel) with the channel innermost; the input position `at` of a tap
+// is then at xp[at * channels]. NCHW: (plane, position), channels unused.
+template <typename T, bool kMax, bool kNhwc>
 __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g, int64_t numel,
                            bool countPad) {
   using M = MaxOf<T>;
   const int64_t outSize = g.out[0] * g.out[1] * g.out[2], inSize = g.in[0] * g.in[1] * g.in[2];
+  const int64_t step = kNhwc ? g.channels : 1;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t plane = i / outSize, o = i % outSize;
+    const int64_t c = kNhwc ? i % g.channels : 0, rest = kNhwc ? i / g.channels : i;
+    const int64_t plane = rest / outSize, o = rest % outSize;
     const int64_t ow = o % g.out[2], oh = (o / g.out[2]) % g.out[1], od = o / (g.out[2] * g.out[1]);
     const int64_t start[3] = {od * g.stride[0] - g.padBegin[0], oh * g.stride[1] - g.padBegin[1],
                               ow * g.stride[2] - g.padBegin[2]};
-    const T* xp = x + plane * inSize;
+    const T* xp = x + plane * inSize * step + c;
     typename M::Value best = lowestOf<typename M::Value>();
     double sum = 0;
     int64_t valid = 0;
@@ -62,7 +67,7 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeome
         for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
           const int64_t iw = start[2] + kw * g.dilation[2];
           if (iw < 0 || iw >= g.in[2]) continue;
-          const int64_t at = (id * g.in[1] + ih) * g.in[2] + iw;
+          const int64_t at = ((id * g.in[1] + ih) * g.in[2] + iw) * step;
           if constexpr (kMax) {
             const typename M::Value v = M::load(xp, at);
             if (v > best) best = v;
@@ -139,16 +144,90 @@ __global__ void globalPoolKernel(const T* __restrict__ x, T* __restrict__ y, int
   }
 }
 
+// NHWC global pooling: a block of kLanes x kRows threads reduces kLanes consecutive channels of one image (grid-
+// stride over (image, channel chunk) jobs); lane = channel, so each row of loads is contiguous. Row r walks
+// positions r, r + kRows, ...; row 0 then combines the kRows partials in order.
+constexpr int kLanes = 32, kRows = 8;
+
+template <typename T, bool kMax>
+__global__ void globalPoolNhwcKernel(const T* __restrict__ x, T* __restrict__ y, int64_t batch, int64_t size,
+                                     int64_t channels) {
+  using M = MaxOf<T>;
+  using Acc = typename std::conditional<kMax, typename M::Value, double>::type;
+  __shared__ Acc partial[kRows][kLanes];
+  const int64_t chunks = (channels + kLanes - 1) / kLanes;
+  for (int64_t job = blockIdx.x; job < batch * chunks; job += gridDim.x) {
+    const int64_t n = job / chunks, c = (job % chunks) * kLanes + threadIdx.x;
+    Acc acc;
+    if constexpr (kMax) {
+      acc = lowestOf<Acc>();
+    } else {
+      acc = 0;
+    }
+    if (c < channels) {
+      const T* xp = x + n * size * channels + c;
+      for (int64_t p = threadIdx.y; p < size; p += kRows) {
+        if constexpr (kMax) {
+          const typename M::Value v = M::load(xp, p * channels);
+          if (v > acc) acc = v;
+        } else {
+          acc += static_cast<double>(loadAsFloat(xp, p * channels));
+        }
+      }
+    }
+    partial[threadIdx.y][threadIdx.x] = acc;
+    __syncthreads();
+    if (threadIdx.y == 0 && c < channels) {
+      Acc total = partial[0][threadIdx.x];
+      for (int r = 1; r < kRows; ++r) {
+        const Acc other = partial[r][threadIdx.x];
+        if constexpr (kMax) {
+          if (other > total) total = other;
+        } else {
+          total += other;
+        }
+      }
+      if constexpr (kMax) {
+        M::store(y, n * channels + c, total);
+      } else {  // an empty plane gives 0 / 0 = NaN, as on the CPU
+        storeFromFloat(y, n * channels + c, static_cast<float>(total / static_cast<double>(size)));
+      }
+    }
+    __syncthreads();  // partial[] is reused by the next job
+  }
+}
+
 template <typename T>
 bool poolAs(const void* x, void* y, const PoolGeometry& g, bool isMax, bool countPad, int sms, cudaStream_t s) {
-  const int64_t numel = g.planes * g.out[0] * g.out[1] * g.out[2];
+  const int64_t numel = g.planes * g.channels * g.out[0] * g.out[1] * g.out[2];
   if (numel <= 0) return true;
   const auto* in = static_cast<const T*>(x);
   auto* out = static_cast<T*>(y);
-  if (isMax) {
-    poolKernel<T, true><<<gridFor(numel, sms), kBlock, 0, s>>>(in, out, g, numel, countPad);
+  const unsigned grid = gridFor(numel, sms);
+  if (g.channelsLast) {
+    if (isMax) poolKernel<T, true, true><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
+    else poolKernel<T, false, true><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
   } else {
-    poolKernel<T, false><<<gridFor(numel, sms), kBlock, 0, s>>>(in, out, g, numel, countPad);
+    if (isMax) poolKernel<T, true, false><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
+    else poolKernel<T, false, false><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
+  }
+  return true;
+}
+
+template <typename T>
+bool globalPoolNhwcAs(const void* x, void* y, int64_t batch, int64_t size, int64_t channels, bool isMax, int sms,
+                      cudaStream_t s) {
+  const int64_t jobs = batch * ((channels + kLanes - 1) / kLanes);
+  if (jobs <= 0) return true;
+  const int64_t cap = static_cast<int64_t>(sms > 0 ? sms : 80) * 16;
+  const unsigned grid = static_cast<unsigned>(jobs < cap ? jobs : cap);
+  const dim3 block(kLanes, kRows);
+  const auto* in = static_cast<const T*>(x);
+  auto* out = static_cast<T*>(y);
+  if (isMax) {
+    globalPoolNhwcKernel<T, true><<<grid, block, 0, s>>>(in, out, batch, size, channels);
+  } else {
+    globalPoolNhwcKernel<T, false><<<grid, block, 0, s>>>(in, out, batch, size, channels);
   }
   return true;
 }
@@ -169,6 +248,27 @@ bool globalPoolAs(const void* x, void* y, int64_t planes, int64_t size, bool isM
 }
 
 }  // namespace
+
+bool launchGlobalPoolingNhwc(PoolType type, const void* x, void* y, int64_t batch, int64_t planeSize, int64_t channels,
+                             bool isMax, int multiProcessors, cudaStream_t stream) {
+  auto as = [&](auto tag, bool max) {
+    using T = decltype(tag);
+    return globalPoolNhwcAs<T>(x, y, batch, planeSize, channels, max, multiProcessors, stream);
+  };
+  switch (type) {
+    case PoolType::F32: return as(float{}, isMax);
+    case PoolType::F16: return as(__half{}, isMax);
+    default: break;
+  }
+  if (!isMax) return false;  // average pooling is float-only
+  switch (type) {
+    case PoolType::I8: return as(int8_t{}, true);
+    case PoolType::U8: return as(uint8_t{}, true);
+    case PoolType::I32: return as(int32_t{}, true);
+    case PoolType::I64: return as(int64_t{}, true);
+    default: return false;
+  }
+}
 
 bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g, bool isMax, bool countIncludePad,
                    int multiProcessors, cudaStream_t stream) {

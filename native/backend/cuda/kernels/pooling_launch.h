@@ -10,19 +10,28 @@ namespace inferrt::cudakernels {
 // Element types; the values mirror inferrt::DType (pooling.cc static_asserts it).
 enum class PoolType : int32_t { F32 = 0, F16 = 1, I8 = 2, U8 = 3, I32 = 4, I64 = 5 };
 
-// Window geometry of one (n, c) plane in three spatial slots (1-D and 2-D problems pass leading 1s).
+// Window geometry in three spatial slots (1-D and 2-D problems pass leading 1s). NCHW: `planes` (n, c) planes of
+// spatial data, channels = 1. NHWC (channelsLast): `planes` images of spatial positions holding `channels` values.
 struct PoolGeometry {
-  int64_t planes = 0;  // batch * channels
+  int64_t planes = 0;  // NCHW: batch * channels; NHWC: batch
+  int64_t channels = 1;  // NHWC: C, innermost; NCHW: 1
+  bool channelsLast = false;
   int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, kernel[3] = {1, 1, 1};
   int64_t stride[3] = {1, 1, 1}, dilation[3] = {1, 1, 1}, padBegin[3] = {0, 0, 0}, padEnd[3] = {0, 0, 0};
 };
 
-// Max (any type) or average (F32 / F16) over every window: one thread per output element.
+// Max (any type) or average (F32 / F16) over every window: one thread per output element (NHWC: consecutive threads
+// take consecutive channels, so loads coalesce).
 bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g, bool isMax, bool countIncludePad,
                    int multiProcessors, cudaStream_t stream);
 
 // Max or average over each whole plane of `planeSize` elements: one block per plane.
 bool launchGlobalPooling(PoolType type, const void* x, void* y, int64_t planes, int64_t planeSize, bool isMax,
                          int multiProcessors, cudaStream_t stream);
+
+// The same over NHWC x [batch, planeSize, channels] into y [batch, channels]: a block takes 32 channels of one
+// image (coalesced rows), its 8 thread rows splitting the positions.
+bool launchGlobalPoolingNhwc(PoolType type, const void* x, void* y, int64_t batch, int64_t planeSize, int64_t channels,
+                             bool isMax, int multiProcessors, cudaStream_t stream);
 
 }  // namespace inferrt::cudakernels

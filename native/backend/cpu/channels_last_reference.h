@@ -1,0 +1,16 @@
+// The CPU reference of channels_last = 1 Convolution / Pooling layers (NHWC, see native/ir/LAYERS.md): the NCHW
+// kernel on permuted copies. Correct, not fast: the CPU backend is the oracle, the CUDA backend runs NHWC natively.
+#pragma once
+#include <vector>
+
+#include "backend/cpu/kernel_registry.h"
+
+namespace inferrt {
+
+// Runs `nchw` (the layer kind's NCHW kernel) for a channels_last = 1 layer: x [N, H, W, C] and the residual
+// (Convolution input 3) go to NCHW, Convolution weights [M, kH, kW, C/group] to [M, C/group, kH, kW], the layer
+// runs without the attribute, and its NCHW output is permuted into outputs[0] ([N, H', W', C']).
+void runChannelsLastReference(const Layer& layer, const std::vector<const Tensor*>& inputs,
+                              std::vector<Tensor>& outputs, CpuKernel nchw);
+
+}  // namespace inferrt

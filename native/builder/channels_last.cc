@@ -1,0 +1,295 @@
+// Channels-last conversion: 2-D convolutions whose channels suit tensor cores run NHWC (channels_last = 1, see
+// native/ir/LAYERS.md), so cuDNN need not transpose inside every call. Layers are visited in order:
+// - a Convolution converts when it is 2-D, float, its weights are constant (transposed here to [M, kH, kW, C/g])
+//   and C/group and M/group are multiples of 8 (or it is depthwise, group = C = M, with C a multiple of 8); in
+//   'auto' mode only when it runs in fp16;
+// - a 2-D Pooling converts when its input was written in NHWC by a converted layer;
+// - ElementWise / Activation / Unary layers and channel Concats convert when an input was written in NHWC and
+//   every other input is available in NHWC or a constant (permuted here): layers between converted ones stay NHWC.
+// Every tensor a converted layer writes gets an NHWC twin (the new output); the original tensor, under its old
+// name, is produced by a Transpose [0, 3, 1, 2] only where an NCHW reader or a network output needs it, and an
+// NCHW tensor a converted layer reads gets one Transpose [0, 2, 3, 1] shared by all such readers. Each converted
+// layer is checked by its shape rule before it is committed; a layer the rule rejects stays NCHW. Back-to-back
+// transposes (the model's own next to inserted ones) are then merged or cancelled.
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "backend/cpu/movement_common.h"
+#include "builder/passes.h"
+#include "ir/error.h"
+#include "ir/op_registry.h"
+
+namespace inferrt {
+
+namespace {
+
+const std::vector<int64_t> kToNhwc = {0, 2, 3, 1}, kToNchw = {0, 3, 1, 2};
+
+Dims permuted(const Dims& d, const std::vector<int64_t>& perm) {
+  Dims out(perm.size());
+  for (size_t i = 0; i < perm.size(); ++i) out[i] = d[perm[i]];
+  return out;
+}
+
+// `v` (rank <= 4) with leading unit dims up to rank 4, permuted NCHW -> NHWC (weights: KCRS -> KRSC).
+TensorPtr toNhwcValue(const Tensor& v) {
+  Dims four = v.dims();
+  four.insert(four.begin(), 4 - four.size(), 1);
+  const Tensor x = v.reshaped(four);
+  const std::vector<int64_t> in = stridesOf(four);
+  std::vector<int64_t> strides(4);
+  for (size_t i = 0; i < 4; ++i) strides[i] = in[kToNhwc[i]];
+  Tensor out(v.dtype(), permuted(four, kToNhwc));
+  stridedCopy(x, 0, strides, out);
+  return std::make_shared<const Tensor>(std::move(out));
+}
+
+bool isElementwiseKind(const std::string& kind) {
+  return kind == "ElementWise" || kind == "Activation" || kind == "Unary";
+}
+
+class ChannelsLastRewriter {
+ public:
+  ChannelsLastRewriter(const Network& network, bool fp16Only)
+      : source_(network),
+        tensors_(network.tensors()),
+        fp16Only_(fp16Only),
+        twin_(tensors_.size(), -1),
+        writtenNhwc_(tensors_.size(), false),
+        pending_(tensors_.size(), false),
+        twinPrecision_(tensors_.size(), LayerPrecision::Float32) {
+    for (const TensorInfo& t : tensors_) tensorNames_.insert(t.name);
+    for (const Layer& l : network.layers()) layerNames_.insert(l.name);
+  }
+
+  void run() {
+    for (const Layer& layer : source_.layers()) {
+      if (!convert(layer)) keepNchw(layer);
+    }
+    for (int t : source_.outputs())
+      if (pending_[t]) materialize(t);
+  }
+
+  void apply(Network& network) {
+    network.assign(std::move(tensors_), std::move(layers_), source_.inputs(), source_.outputs());
+    compactNetwork(network, std::vector<bool>(network.layers().size(), true));  // drops the replaced tensors
+  }
+
+  size_t convolutions = 0, poolings = 0, others = 0;
+  std::set<std::string> insertedTransposes;
+
+ private:
+  bool isConstant(int t) const { return t >= 0 && tensors_[t].producer < 0 && tensors_[t].value; }
+
+  bool eligibleConvolution(const Layer& layer) const {
+    if (layer.inputs.size() < 2 || (fp16Only_ && layer.precision != LayerPrecision::Float16)) return false;
+    const TensorInfo& x = tensors_[layer.inputs[0]];
+    const int w = layer.inputs[1];
+    if (x.dims.size() != 4 || !isFloat(x.dtype) || !isConstant(w) || tensors_[w].dims.size() != 4) return false;
+    const int64_t group = layer.attrs.getInt("group", 1), c = x.dims[1], m = tensors_[w].dims[0];
+    if (group < 1 || c < 1 || m < 1 || c % group != 0 || m % group != 0) return false;
+    const bool depthwise = group == c && m == c && c % 8 == 0;
+    return depthwise || ((c / group) % 8 == 0 && (m / group) % 8 == 0);
+  }
+
+  // Whether `layer` (not a Convolution) reads a tensor written in NHWC and can read all its inputs in NHWC.
+  bool followsNhwc(const Layer& layer) const {
+    if (layer.kind == "Pooling") {
+      const int x = layer.inputs.empty() ? -1 : layer.inputs[0];
+      return x >= 0 && writtenNhwc_[x] && tensors_[x].dims.size() == 4;
+    }
+    const bool concat = layer.kind == "Concat";
+    if (!isElementwiseKind(layer.kind) && !concat) return false;
+    if (layer.outputs.size() != 1 || tensors_[layer.outputs[0]].dims.size() != 4) return false;
+    if (concat && layer.attrs.getInt("axis", 0) != 1 && layer.attrs.getInt("axis", 0) != -3) return false;
+    bool any = false;
+    for (int t : layer.inputs) {
+      if (t < 0) continue;
+      if (twin_[t] >= 0 && tensors_[t].dims.size() == 4) {
+        any = any || writtenNhwc_[t];
+      } else if (!isConstant(t) || tensors_[t].dims.size() > 4 || (concat && tensors_[t].dims.size() != 4)) {
+        return false;
+      }
+    }
+    return any;
+  }
+
+  // Converts `layer` when it qualifies and its shape rule accepts the NHWC form; false leaves everything as it was.
+  bool convert(const Layer& layer) {
+    const bool conv = layer.kind == "Convolution";
+    if ((conv || layer.kind == "Pooling") && layer.attrs.getInt("channels_last", 0) != 0) return false;  // the user's
+    if (conv ? !eligibleConvolution(layer) : !followsNhwc(layer)) return false;
+    Layer nhwc = layer;
+    if (conv || layer.kind == "Pooling") nhwc.attrs.set("channels_last", int64_t{1});
+    if (layer.kind == "Concat") nhwc.attrs.set("axis", int64_t{3});
+    // Which inputs change layout: activations (x, a conv's residual, elementwise operands); a conv's weights are
+    // permuted constants; its bias stays [M].
+    std::vector<TensorDesc> descs;
+    std::vector<TensorPtr> values(layer.inputs.size());  // permuted constants, by input
+    std::vector<bool> moves(layer.inputs.size(), false);  // activations read through their NHWC twin
+    for (size_t i = 0; i < layer.inputs.size(); ++i) {
+      const int t = layer.inputs[i];
+      TensorDesc d;
+      if (t < 0) {
+        d.present = false;
+        descs.push_back(d);
+        continue;
+      }
+      d.dtype = tensors_[t].dtype;
+      d.dims = tensors_[t].dims;
+      d.value = tensors_[t].value;
+      // A conv's x and residual move; its weights are a permuted constant and its bias stays [M]. Other kinds:
+      // constants are permuted, everything else moves.
+      const bool weights = conv ? i == 1 : isConstant(t);
+      if (weights) {
+        values[i] = toNhwcValue(*tensors_[t].value);
+        d.dims = values[i]->dims();
+        d.value = values[i];
+      } else if (!(conv && i == 2)) {
+        moves[i] = true;
+        d.dims = permuted(d.dims, kToNhwc);
+        d.value = nullptr;
+      }
+      descs.push_back(std::move(d));
+    }
+    try {  // the shape rule must agree that the NHWC layer writes the NCHW output, permuted
+      const std::vector<TensorDesc> out = inferLayerShapes(nhwc, descs);
+      for (size_t o = 0; o < out.size(); ++o) {
+        const TensorInfo& want = tensors_[layer.outputs[o]];
+        if (out[o].dtype != want.dtype || out[o].dims != permuted(want.dims, kToNhwc)) return false;
+      }
+    } catch (const Error&) {
+      return false;
+    }
+    for (size_t i = 0; i < layer.inputs.size(); ++i) {
+      if (values[i]) nhwc.inputs[i] = addConstant(layer.inputs[i], values[i]);
+      else if (moves[i]) nhwc.inputs[i] = toNhwc(layer.inputs[i], layer.precision);
+    }
+    const int index = static_cast<int>(layers_.size());
+    for (int& t : nhwc.outputs) {
+      const int twin = addTensor(tensors_[t].name + "_nhwc", tensors_[t].dtype, permuted(tensors_[t].dims, kToNhwc));
+      tensors_[twin].producer = index;
+      twin_[t] = twin;
+      writtenNhwc_[t] = true;
+      pending_[t] = true;
+      twinPrecision_[t] = layer.precision;
+      tensors_[t].producer = -1;  // until a Transpose back writes it (or it is dropped)
+      t = twin;
+    }
+    layers_.push_back(std::move(nhwc));
+    (conv ? convolutions : layer.kind == "Pooling" ? poolings : others) += 1;
+    return true;
+  }
+
+  void keepNchw(const Layer& layer) {
+    for (int t : layer.inputs)
+      if (t >= 0 && pending_[t]) materialize(t);
+    const int index = static_cast<int>(layers_.size());
+    for (int t : layer.outputs) tensors_[t].producer = index;
+    layers_.push_back(layer);
+  }
+
+  // The NHWC twin of NCHW tensor `t`, made by a Transpose on first use.
+  int toNhwc(int t, LayerPrecision precision) {
+    if (twin_[t] >= 0) return twin_[t];
+    const int twin = addTensor(tensors_[t].name + "_nhwc", tensors_[t].dtype, permuted(tensors_[t].dims, kToNhwc));
+    const LayerPrecision p = isFloat(tensors_[t].dtype) ? precision : LayerPrecision::Float32;
+    addTranspose(t, twin, kToNhwc, p, tensors_[t].name + "_to_nhwc");
+    twin_[t] = twin;
+    return twin;
+  }
+
+  // Writes NCHW tensor `t` from its NHWC twin, for an NCHW reader or a network output.
+  void materialize(int t) {
+    const LayerPrecision p = isFloat(tensors_[t].dtype) ? twinPrecision_[t] : LayerPrecision::Float32;
+    addTranspose(twin_[t], t, kToNchw, p, tensors_[t].name + "_to_nchw");
+    pending_[t] = false;
+  }
+
+  void addTranspose(int from, int to, const std::vector<int64_t>& perm, LayerPrecision precision,
+                    const std::string& name) {
+    Layer t;
+    t.kind = "Transpose";
+    t.name = unique(layerNames_, name);
+    t.inputs = {from};
+    t.outputs = {to};
+    t.attrs.set("perm", perm);
+    t.precision = precision;
+    tensors_[to].producer = static_cast<int>(layers_.size());
+    insertedTransposes.insert(t.name);
+    layers_.push_back(std::move(t));
+  }
+
+  int addTensor(const std::string& name, DType dtype, Dims dims) {
+    TensorInfo info;
+    info.name = unique(tensorNames_, name);
+    info.dtype = dtype;
+    info.dims = std::move(dims);
+    tensors_.push_back(std::move(info));
+    twin_.push_back(-1);
+    writtenNhwc_.push_back(false);
+    pending_.push_back(false);
+    twinPrecision_.push_back(LayerPrecision::Float32);
+    return static_cast<int>(tensors_.size()) - 1;
+  }
+
+  // One permuted copy of constant `source`, shared by every converted reader.
+  int addConstant(int source, TensorPtr value) {
+    auto found = constants_.find(source);
+    if (found != constants_.end()) return found->second;
+    const int t = addTensor(tensors_[source].name + "_nhwc", value->dtype(), value->dims());
+    tensors_[t].value = std::move(value);
+    tensors_[t].isConstant = true;
+    constants_[source] = t;
+    return t;
+  }
+
+  static std::string unique(std::set<std::string>& taken, const std::string& base) {
+    std::string name = base;
+    for (int i = 1; taken.count(name); ++i) name = base + "_" + std::to_string(i);
+    taken.insert(name);
+    return name;
+  }
+
+  const Network& source_;
+  std::vector<TensorInfo> tensors_;
+  std::vector<Layer> layers_;
+  const bool fp16Only_;
+  std::vector<int> twin_;              // per tensor: its NHWC twin, -1 when none yet
+  std::vector<bool> writtenNhwc_;      // per tensor: a converted layer wrote it (its twin is the original)
+  std::vector<bool> pending_;          // per tensor: written NHWC, its NCHW form not made yet
+  std::vector<LayerPrecision> twinPrecision_;  // per tensor written NHWC: its writer's precision
+  std::map<int, int> constants_;               // permuted copy per source constant
+  std::set<std::string> tensorNames_, layerNames_;
+};
+
+}  // namespace
+
+void convertToChannelsLast(Network& network, const BuildConfig& config, BuildLog& log) {
+  if (config.channelsLast == ChannelsLast::Off) return;
+  const bool automatic = config.channelsLast == ChannelsLast::Auto;
+  if (automatic && config.backend != "cuda") return;
+  const auto transposes = [](const Network& n) {
+    size_t count = 0;
+    for (const Layer& l : n.layers()) count += l.kind == "Transpose";
+    return count;
+  };
+  ChannelsLastRewriter rewriter(network, automatic);
+  rewriter.run();
+  if (!rewriter.convolutions && !rewriter.poolings && !rewriter.others) return;
+  rewriter.apply(network);
+  const size_t before = transposes(network);
+  cancelTransposePairs(network);
+  const size_t removed = before - transposes(network);
+  size_t inserted = 0;
+  for (const Layer& l : network.layers()) inserted += rewriter.insertedTransposes.count(l.name);
+  std::string line = "channels-last: " + std::to_string(rewriter.convolutions) + " convolutions, " +
+                     std::to_string(rewriter.poolings) + " pooling layers, " + std::to_string(rewriter.others) +
+                     " elementwise/concat layers in NHWC, " + std::to_string(inserted) + " transposes inserted";
+  if (removed) line += "; " + std::to_string(removed) + " back-to-back transposes removed";
+  log.push_back(line);
+}
+
+}  // namespace inferrt

@@ -1,0 +1,107 @@
+/**
+ * The builder's batch-norm folding: Conv -> BatchNormalization (constant statistics) becomes one Convolution with
+ * folded weights and bias, before the conv epilogue fusion (so a following ReLU still fuses). ONNX models built here
+ * run through the parser on the CPU backend and are checked against onnxruntime-node; the cases that must not fold
+ * keep their Normalization layer.
+ */
+import { describe, expect, it } from 'vitest';
+import { Builder, Runtime, type BuilderConfigOptions, type EngineLayer } from '../../lib/index.js';
+import { OnnxParser } from '../../lib/onnx/index.js';
+import { expectClose, randomFloats } from '../api/helpers.js';
+import { model, node, T, tensor, valueInfo } from '../onnx/helpers.js';
+import { runOrt, type HostTensor } from '../onnx/run.js';
+
+const N = 2, C = 4, M = 6, S = 5;
+
+interface Spec {
+  group?: number;
+  noConvBias?: boolean;
+  relu?: boolean;
+  exposeConv?: boolean;  // the conv output is a graph output too: must not fold
+  meanAsInput?: boolean;  // the running mean is a graph input, not a constant: must not fold
+}
+
+function bnModel(s: Spec): Uint8Array {
+  const group = s.group ?? 1;
+  const init = [
+    tensor('w', T.FLOAT, [M, C / group, 3, 3], randomFloats((M * C * 9) / group, 11)),
+    tensor('gamma', T.FLOAT, [M], randomFloats(M, 13)),
+    tensor('beta', T.FLOAT, [M], randomFloats(M, 14)),
+    tensor('var', T.FLOAT, [M], Array.from(randomFloats(M, 16), (v) => 0.5 + Math.abs(v))),
+  ];
+  if (!s.noConvBias) init.push(tensor('b', T.FLOAT, [M], randomFloats(M, 12)));
+  if (!s.meanAsInput) init.push(tensor('mean', T.FLOAT, [M], randomFloats(M, 15)));
+  const nodes = [
+    node('Conv', ['x', 'w', ...(s.noConvBias ? [] : ['b'])], ['c'], { pads: [1, 1, 1, 1], group }),
+    node('BatchNormalization', ['c', 'gamma', 'beta', 'mean', 'var'], [s.relu ? 'bn' : 'y'], { epsilon: 1e-3 }),
+  ];
+  if (s.relu) nodes.push(node('Relu', ['bn'], ['y']));
+  const inputs = [valueInfo('x', T.FLOAT, [N, C, S, S])];
+  if (s.meanAsInput) inputs.push(valueInfo('mean', T.FLOAT, [M]));
+  const outputs = [valueInfo('y', T.FLOAT, [N, M, S, S])];
+  if (s.exposeConv) outputs.push(valueInfo('c', T.FLOAT, [N, M, S, S]));
+  return model({ nodes, inputs, outputs, initializers: init });
+}
+
+async function build(bytes: Uint8Array, inputs: Record<string, HostTensor>, config: BuilderConfigOptions = {}) {
+  const builder = new Builder({ backend: 'cpu' });
+  const network = builder.createNetwork();
+  OnnxParser.parse(network, bytes);
+  const plan = await builder.build(network, builder.createConfig(config));
+  network.dispose();
+  const engine = await Runtime.load(plan);
+  const out = await engine.createContext().infer(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, { data: t.data as Float32Array, shape: t.dims }])));
+  const layers: EngineLayer[] = engine.layers;
+  engine.dispose();
+  return { log: plan.buildLog, layers, out };
+}
+
+const feeds = (s: Spec): Record<string, HostTensor> => {
+  const x: Record<string, HostTensor> = { x: { dtype: 'float32', dims: [N, C, S, S], data: randomFloats(N * C * S * S, 21) } };
+  if (s.meanAsInput) x.mean = { dtype: 'float32', dims: [M], data: randomFloats(M, 15) };
+  return x;
+};
+
+describe('batch-norm folding', () => {
+  const folds: Array<[string, Spec]> = [
+    ['Conv -> BatchNormalization', {}],
+    ['Conv -> BatchNormalization -> Relu (the ReLU then fuses too)', { relu: true }],
+    ['a conv without bias', { noConvBias: true }],
+    ['a grouped conv', { group: 2, relu: true }],
+  ];
+  for (const [label, spec] of folds) {
+    it(`folds ${label} and matches onnxruntime`, async () => {
+      const bytes = bnModel(spec);
+      const r = await build(bytes, feeds(spec));
+      expect(r.log).toContain('batchnorm: 1 folded into convolutions');
+      expect(r.layers.map((l) => l.kind)).toEqual(['Convolution']);
+      expect(r.layers[0]!.inputs).toHaveLength(3);  // the folded bias is always there
+      if (spec.relu) expect(r.log.find((l) => l.startsWith('fusion:'))).toContain('1 Conv+ReLU');
+      const theirs = await runOrt(bytes, feeds(spec));
+      expectClose(r.out.y!.data as Float32Array, theirs.y!.data as Float32Array, 1e-5);
+    });
+  }
+
+  it('folds in an fp16 engine too (weights folded in fp32, then rounded)', async () => {
+    const bytes = bnModel({ relu: true });
+    const r = await build(bytes, feeds({}), { precision: ['fp16'] });
+    expect(r.log).toContain('batchnorm: 1 folded into convolutions');
+    expect(r.layers.map((l) => [l.kind, l.precision])).toEqual([['Convolution', 'fp16']]);
+    expectClose(r.out.y!.data as Float32Array, (await runOrt(bytes, feeds({}))).y!.data as Float32Array, 1e-2);
+  });
+
+  const stays: Array<[string, Spec]> = [
+    ['the conv output is also a graph output', { exposeConv: true }],
+    ['the running mean is not a constant', { meanAsInput: true }],
+  ];
+  for (const [label, spec] of stays) {
+    it(`does not fold when ${label}`, async () => {
+      const bytes = bnModel(spec);
+      const r = await build(bytes, feeds(spec));
+      expect(r.log.some((l) => l.startsWith('batchnorm:'))).toBe(false);
+      expect(r.layers.map((l) => l.kind)).toEqual(['Convolution', 'Normalization']);
+      const theirs = await runOrt(bytes, feeds(spec));
+      expectClose(r.out.y!.data as Float32Array, theirs.y!.data as Float32Array, 1e-5);
+    });
+  }
+});
