@@ -31,6 +31,19 @@ export type LayerPrecision = 'default' | 'fp32' | 'fp16' | 'int8';
 
 const precisionCodes: Record<LayerPrecision, number> = { default: 0, fp32: 1, fp16: 2, int8: 3 };
 
+/** How an attention operand is stored: 0 = [B, H, S, D], 1 = [B, S, H, D] (heads not yet transposed). */
+export type AttentionLayout = 0 | 1;
+
+/** Parameters of `addAttention`. */
+export interface AttentionParams {
+  /** Additive mask (float32 or q's dtype) that broadcasts to the scores [B, H, Sq, Sk]. Default: none. */
+  mask?: NetworkTensor;
+  /** Scale of q·kᵀ before the mask and softmax. Default 1. */
+  alpha?: number;
+  /** Storage layout of q, k, v and the output, in that order. Default [0, 0, 0, 0]. */
+  layout?: readonly [AttentionLayout, AttentionLayout, AttentionLayout, AttentionLayout];
+}
+
 /** Options every add* method takes. */
 export interface LayerOptions {
   /** Layer name, unique in the network. Default: `<Kind>_<n>`. */
@@ -201,6 +214,19 @@ export class NetworkDefinition implements Disposable {
     const attrs: NativeAttributes = { transA: params.transposeA ? 1 : 0, transB: params.transposeB ? 1 : 0 };
     if (params.alpha !== undefined) attrs.alpha = params.alpha;
     return this.addLayer('MatMul', [a, b], attrs, params);
+  }
+  /**
+   * Fused scaled-dot-product attention (native/ir/LAYERS.md, kind 'Attention'): per batch b and head h,
+   * out[b, h, i, :] = Σ_j p_ij · v[b, h, j, :] with p_i = softmax_j(alpha · q[b, h, i, :]·k[b, h, j, :] + mask[b, h, i, j]),
+   * computed in fp32. q is [B, H, Sq, D], k [B, H, Sk, D], v [B, H, Sk, Dv] and the output [B, H, Sq, Dv]: each stored
+   * so unless its `layout` entry (q, k, v, out; default all 0) is 1, which means stored [B, S, H, D] (heads not yet
+   * transposed). B and H must be equal in q, k and v (no broadcasting). `mask` (float32 or q's dtype, rank ≤ 4)
+   * broadcasts to [B, H, Sq, Sk] without enlarging it; a row whose logits are all -inf gives NaN. `alpha` defaults
+   * to 1 (exporters use 1/sqrt(D)). The builder also makes these layers from MatMul → Softmax → MatMul.
+   */
+  addAttention(q: NetworkTensor, k: NetworkTensor, v: NetworkTensor, params: AttentionParams & LayerOptions = {}): Layer {
+    const attrs: NativeAttributes = { alpha: params.alpha ?? 1, layout: [...(params.layout ?? [0, 0, 0, 0])] };
+    return this.addLayer('Attention', [q, k, v, params.mask ?? null], attrs, params);
   }
   /** N-D convolution (NCHW; weights [M, C/group, k...]), or 2-D NHWC with `channelsLast`. */
   addConvolution(x: NetworkTensor, weights: NetworkTensor, bias: NetworkTensor | null, params: ConvolutionParams & LayerOptions = {}): Layer {

@@ -63,7 +63,7 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   foldConstants(plan.network, log);
   report("prune", 0.5, "removing layers no output depends on");
   eliminateDeadLayers(plan.network, log);
-  report("fuse", 0.55, "fusing layer norms and GEMM epilogues");
+  report("fuse", 0.55, "fusing layer norms, GEMM epilogues and attention blocks");
   fuseLayers(plan.network, log);
   report("precision", 0.6, config.fp16 ? "assigning fp16 where allowed" : "assigning precisions");
   assignPrecision(plan.network, config, log);

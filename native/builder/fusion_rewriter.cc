@@ -2,6 +2,7 @@
 #include "builder/fusion_rewriter.h"
 
 #include <algorithm>
+#include <string>
 
 #include "builder/passes.h"
 #include "ir/error.h"
@@ -58,14 +59,23 @@ bool FusionRewriter::canFuse(const std::vector<int>& layers) const {
   return true;
 }
 
-int FusionRewriter::addConstant(const std::string& name, Tensor value) {
-  std::string unique = name;
+namespace {
+
+template <typename Items>
+std::string uniqueName(const std::string& base, const Items& items) {
   auto taken = [&](const std::string& n) {
-    return std::any_of(tensors_.begin(), tensors_.end(), [&](const TensorInfo& t) { return t.name == n; });
+    return std::any_of(items.begin(), items.end(), [&](const auto& item) { return item.name == n; });
   };
-  for (int i = 1; taken(unique); ++i) unique = name + "_" + std::to_string(i);
+  std::string unique = base;
+  for (int i = 1; taken(unique); ++i) unique = base + "_" + std::to_string(i);
+  return unique;
+}
+
+}  // namespace
+
+int FusionRewriter::addConstant(const std::string& name, Tensor value) {
   TensorInfo info;
-  info.name = unique;
+  info.name = uniqueName(name, tensors_);
   info.dtype = value.dtype();
   info.dims = value.dims();
   info.value = std::make_shared<const Tensor>(std::move(value));
@@ -74,14 +84,22 @@ int FusionRewriter::addConstant(const std::string& name, Tensor value) {
   return static_cast<int>(tensors_.size()) - 1;
 }
 
-bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused) {
-  if (!canFuse(chain)) return false;
-  const int last = chain.back();
-  fused.name = layers_[last].name;
-  fused.outputs = layers_[last].outputs;
-  fused.precision = layers_[last].precision;
+int FusionRewriter::addIntermediate(const std::string& name, DType dtype, Dims dims) {
+  TensorInfo info;
+  info.name = uniqueName(name, tensors_);
+  info.dtype = dtype;
+  info.dims = std::move(dims);
+  tensors_.push_back(std::move(info));  // producer -1 until a replace() places its helper layer
+  readers_.emplace_back();
+  return static_cast<int>(tensors_.size()) - 1;
+}
+
+std::string FusionRewriter::uniqueLayerName(const std::string& base) const { return uniqueName(base, layers_); }
+
+// Whether `layer`'s shape rule accepts it and gives exactly the dtype/dims recorded for its single output.
+bool FusionRewriter::inferredAsRecorded(const Layer& layer) const {
   std::vector<TensorDesc> in;
-  for (int t : fused.inputs) {
+  for (int t : layer.inputs) {
     TensorDesc d;
     if (t < 0) {
       d.present = false;
@@ -92,13 +110,34 @@ bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused) {
     }
     in.push_back(std::move(d));
   }
-  try {  // the shape rule is the last word on whether the fused layer means what the chain did
-    const std::vector<TensorDesc> out = inferLayerShapes(fused, in);
-    const TensorInfo& want = tensors_[fused.outputs[0]];
-    if (out.size() != 1 || out[0].dtype != want.dtype || out[0].dims != want.dims) return false;
+  try {
+    const std::vector<TensorDesc> out = inferLayerShapes(layer, in);
+    const TensorInfo& want = tensors_[layer.outputs[0]];
+    return out.size() == 1 && out[0].dtype == want.dtype && out[0].dims == want.dims;
   } catch (const Error&) {
     return false;
   }
+}
+
+bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused) { return replace(chain, std::move(fused), {}); }
+
+bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused, std::vector<std::pair<int, Layer>> helpers) {
+  if (!canFuse(chain)) return false;
+  const int last = chain.back();
+  fused.name = layers_[last].name;
+  fused.outputs = layers_[last].outputs;
+  fused.precision = layers_[last].precision;
+  std::vector<int> slots;
+  for (auto& [slot, helper] : helpers) {
+    if (slot == last || std::find(chain.begin(), chain.end(), slot) == chain.end() ||
+        std::find(slots.begin(), slots.end(), slot) != slots.end() || helper.outputs.size() != 1 ||
+        tensors_[helper.outputs[0]].producer >= 0 || !inferredAsRecorded(helper))
+      return false;
+    helper.precision = fused.precision;
+    slots.push_back(slot);
+  }
+  // The shape rule is the last word on whether the fused layer means what the chain did.
+  if (!inferredAsRecorded(fused)) return false;
   for (int l : chain) {
     claimed_[l] = true;
     keep_[l] = false;
@@ -107,6 +146,11 @@ bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused) {
   // readers_ is left as it was: entries of dropped layers only make later matches in this pass more
   // conservative, and each pass builds a fresh rewriter.
   layers_[last] = std::move(fused);
+  for (auto& [slot, helper] : helpers) {
+    keep_[slot] = true;
+    tensors_[helper.outputs[0]].producer = slot;
+    layers_[slot] = std::move(helper);
+  }
   return true;
 }
 

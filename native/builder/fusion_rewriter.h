@@ -3,6 +3,7 @@
 // The rewritten layer keeps its output tensor, so consumers and network outputs need no renumbering.
 #pragma once
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "ir/network.h"
@@ -36,14 +37,24 @@ class FusionRewriter {
 
   // Adds a constant tensor (for example the unit scale of a layer norm without an affine tail).
   int addConstant(const std::string& name, Tensor value);
+  // Adds a tensor (a unique name from `name`) that a helper layer of the next replace() writes.
+  int addIntermediate(const std::string& name, DType dtype, Dims dims);
+  // A layer name from `base` that no layer has.
+  std::string uniqueLayerName(const std::string& base) const;
   // Replaces the layers `chain` (topologically ordered, all unclaimed) by `fused`, which takes the place and
   // the output of the last one. Returns false, changing nothing, when `fused`'s shape rule rejects it or
   // disagrees with the chain's output dtype/dims.
   bool replace(const std::vector<int>& chain, Layer fused);
+  // The same, and each helper (slot, layer) takes the place of chain layer `slot` (not the last): a layer the
+  // fused one needs, such as a transpose of an operand, writing a tensor from addIntermediate. A helper may read
+  // only tensors that exist before its slot; its shape rule must give its output's dtype/dims.
+  bool replace(const std::vector<int>& chain, Layer fused, std::vector<std::pair<int, Layer>> helpers);
   // Writes the edits back into `network` and drops the replaced layers.
   void apply(Network& network);
 
  private:
+  bool inferredAsRecorded(const Layer& layer) const;
+
   std::vector<TensorInfo> tensors_;
   std::vector<Layer> layers_;
   std::vector<std::vector<int>> readers_;  // per tensor, the layers reading it (each once)

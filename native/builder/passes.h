@@ -44,6 +44,12 @@ struct ScaleFusions {
 ScaleFusions fuseMatMulScales(Network& network);
 // Softmax(Add(x, mask)) -> Softmax(x, mask), the mask broadcast into x (softmax_mask_fusion.cc).
 size_t fuseMaskedSoftmax(Network& network);
+// MatMul(Q, Kᵀ, alpha) -> Softmax(last axis, mask) -> MatMul(P, V) -> one Attention layer, reading around the
+// transposes that split and merge heads (attention_fusion.cc). Runs after the scale and masked-softmax fusions.
+struct AttentionFusions {
+  size_t blocks = 0, absorbed = 0, inserted = 0;  // Attention layers made; Transposes read around; inserted
+};
+AttentionFusions fuseAttention(Network& network);
 // Convolution -> relu and Convolution -> Add(residual of the same shape) [-> relu] -> one Convolution with an
 // activation and a residual input (conv_fusion.cc).
 struct ConvFusions {

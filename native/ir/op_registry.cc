@@ -65,6 +65,7 @@ void ensureOpsRegistered() {
     registerReductionSchemas();
     registerNormalizationSchemas();
     registerMatMulSchemas();
+    registerAttentionSchemas();
     registerConvolutionSchemas();
     registerShapeSchemas();
     registerIndexingSchemas();
@@ -74,6 +75,7 @@ void ensureOpsRegistered() {
     registerReductionKernels();
     registerNormalizationKernels();
     registerMatMulKernels();
+    registerAttentionKernels();
     registerConvolutionKernels();
     registerShapeKernels();
     registerIndexingKernels();

@@ -44,6 +44,7 @@ void registerElementwiseSchemas();    // ElementWise, Unary, Activation
 void registerReductionSchemas();      // Reduce, ArgMinMax, Softmax, CumSum
 void registerNormalizationSchemas();  // Normalization
 void registerMatMulSchemas();         // MatMul
+void registerAttentionSchemas();      // Attention
 void registerConvolutionSchemas();    // Convolution, Pooling
 void registerShapeSchemas();          // Reshape, Transpose, Squeeze, Unsqueeze, Flatten, Shape, Expand, Tile
 void registerIndexingSchemas();       // Gather, GatherElements, Slice, Concat, Split, Pad, Trilu, Where

@@ -3,7 +3,9 @@
  * operands, as SDPA exports do) becomes the MatMul's alpha, and Softmax(Add(x, mask)) becomes Softmax with a
  * mask input. Each pattern is checked to fuse and to compute what the unfused layers did (float64 references);
  * near misses must not fuse. The MatMul alpha and Softmax mask are also checked as plain layers. The PyTorch
- * transformer fixtures get both fusions in every attention layer and match their unfused engines.
+ * transformer fixtures get both fusions in every attention layer, then one Attention layer per block (the
+ * attention fusion, tested in fused-attention.test.ts; not in the SDPA exports), and match their unfused engines
+ * and onnxruntime.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -318,7 +320,7 @@ describe('Softmax mask input', () => {
 // ---------- whole attention blocks ----------
 
 describe('attention blocks', () => {
-  it('fuses the hand-built BERT of the benchmarks: 2 scales and 2 masked softmaxes', async () => {
+  it('fuses the hand-built BERT of the benchmarks: 2 scales and 2 masked softmaxes, then 2 Attention layers', async () => {
     const builder = new Builder({ backend: 'cpu' });
     const network = builder.createNetwork();
     defineBert(network);
@@ -328,26 +330,33 @@ describe('attention blocks', () => {
     expect(plan.buildLog.filter((l) => l.startsWith('fusion:'))).toEqual([
       'fusion: 12 MatMul+bias GEMMs (2 with GELU, 0 with ReLU); 2 MatMul scales (2 Mul/Div into alpha); 2 masked softmaxes; 70 -> 52 layers',
     ]);
+    expect(plan.buildLog.filter((l) => l.startsWith('attention:'))).toEqual(['attention: 2 fused (8 transposes absorbed)']);
     const engine = await Runtime.load(plan);
-    expect(engine.layers.filter((l) => l.kind === 'Softmax').map((l) => l.inputs.length)).toEqual([2, 2]);
+    expect(engine.layers.filter((l) => l.kind === 'Softmax')).toEqual([]);
+    expect(engine.layers.filter((l) => l.kind === 'Attention').map((l) => l.inputs.length)).toEqual([4, 4]);  // q, k, v, mask
     engine.dispose();
   });
 
   const models = fileURLToPath(new URL('../fixtures/models', import.meta.url));
-  const fixtures: Array<[string, number]> = [  // file, Mul/Div layers folded (SDPA exports scale q and k)
-    ['bert_torchscript_op13.onnx', 2], ['bert_dynamo_op18.onnx', 2], ['bert_sdpa_torchscript_op17.onnx', 4],
-    ['bert_sdpa_dynamo_op18.onnx', 4], ['distilbert_torchscript_op17.onnx', 2], ['distilbert_dynamo_op18.onnx', 2],
-    ['roberta_torchscript_op17.onnx', 2], ['roberta_dynamo_op18.onnx', 2], ['gpt2_torchscript_op17.onnx', 2],
-    ['gpt2_dynamo_op18.onnx', 2],
+  // file, Mul/Div layers folded (SDPA exports scale q and k), Attention layers made from the blocks (none in the SDPA
+  // exports: they zero the NaN rows of fully masked queries between Softmax and the second MatMul, which Attention
+  // does not do)
+  const fixtures: Array<[string, number, number]> = [
+    ['bert_torchscript_op13.onnx', 2, 2], ['bert_dynamo_op18.onnx', 2, 2], ['bert_sdpa_torchscript_op17.onnx', 4, 0],
+    ['bert_sdpa_dynamo_op18.onnx', 4, 0], ['distilbert_torchscript_op17.onnx', 2, 2], ['distilbert_dynamo_op18.onnx', 2, 2],
+    ['roberta_torchscript_op17.onnx', 2, 2], ['roberta_dynamo_op18.onnx', 2, 2], ['gpt2_torchscript_op17.onnx', 2, 2],
+    ['gpt2_dynamo_op18.onnx', 2, 2],
   ];
-  for (const [file, folded] of fixtures) {
+  for (const [file, folded, blocks] of fixtures) {
     it.skipIf(!fs.existsSync(path.join(models, file)))(`${file}: fuses both attention layers, matches onnxruntime and its unfused engine at 1e-5`, async () => {
       const bytes = new Uint8Array(fs.readFileSync(path.join(models, file)));
       const fused = await runFixture(bytes, false);
       const unfused = await runFixture(bytes, true);
       expect(fused.log).toEqual([expect.stringMatching(new RegExp(` 2 MatMul scales \\(${folded} Mul/Div into alpha\\); 2 masked softmaxes;`))]);
-      expect(unfused.log.join('')).not.toMatch(/MatMul scale|masked softmax/);
-      expect(fused.softmaxMasks).toEqual([2, 2]);
+      expect(unfused.log.join('')).not.toMatch(/MatMul scale|masked softmax|attention:/);
+      expect(fused.attentionLog).toEqual(blocks ? [`attention: ${blocks} fused (8 transposes absorbed)`] : []);
+      expect(fused.attentionLayers).toBe(blocks);
+      expect(fused.softmaxMasks).toEqual(blocks ? [] : [2, 2]);
       for (const [name, want] of Object.entries(fused.outputs)) {
         if (name.startsWith('blocker')) continue;
         const got = unfused.outputs[name]!;
@@ -364,7 +373,7 @@ describe('attention blocks', () => {
  * Builds and runs a transformer fixture on the CPU (batch 2 × sequence 6, the second row padded). With `unfused`,
  * the tensors the attention fusions would remove are also marked as outputs (named blocker*), which stops them.
  */
-async function runFixture(bytes: Uint8Array, unfused: boolean): Promise<{ log: string[]; softmaxMasks: number[]; inputs: string[]; outputs: Record<string, Tensor> }> {
+async function runFixture(bytes: Uint8Array, unfused: boolean): Promise<{ log: string[]; attentionLog: string[]; softmaxMasks: number[]; attentionLayers: number; inputs: string[]; outputs: Record<string, Tensor> }> {
   const builder = new Builder({ backend: 'cpu' });
   const network = builder.createNetwork();
   const parsed = OnnxParser.parse(network, bytes);
@@ -390,8 +399,10 @@ async function runFixture(bytes: Uint8Array, unfused: boolean): Promise<{ log: s
   const feeds = parsed.inputs.map((n) => [n, { data: fixtureInput(n).data as BigInt64Array, shape: [2, 6] }]);
   const outputs = await engine.createContext().infer(Object.fromEntries(feeds));
   const softmaxMasks = engine.layers.filter((l) => l.kind === 'Softmax').map((l) => l.inputs.length);
+  const attentionLayers = engine.layers.filter((l) => l.kind === 'Attention').length;
   engine.dispose();
-  return { log: plan.buildLog.filter((l) => l.startsWith('fusion:')), softmaxMasks, inputs: parsed.inputs, outputs };
+  const log = plan.buildLog;
+  return { log: log.filter((l) => l.startsWith('fusion:')), attentionLog: log.filter((l) => l.startsWith('attention:')), softmaxMasks, attentionLayers, inputs: parsed.inputs, outputs };
 }
 
 /** The fixtures' inputs at batch 2 × sequence 6, the second row padded by 2. */

@@ -3,8 +3,8 @@
  * (softmax.cu: the mask's broadcast offsets per row, fp16/fp32 mask with fp16/fp32 x, warp and block rows, the
  * strided kernel for a non-last axis, log mode) and MatMul with alpha (cuBLASLt's alpha scalar, before the
  * cuBLASLt bias/relu epilogues and before our exact-GELU epilogue, also with one GEMM per batch index), then the
- * hand-built BERT of the benchmarks with both fusions. Strict fp32, TF32 where a GEMM runs, and fp16, with the
- * fixture suite's tolerances.
+ * hand-built BERT of the benchmarks with both fusions and the Attention layers they lead to. Strict fp32, TF32
+ * where a GEMM runs, and fp16, with the fixture suite's tolerances.
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { describe, expect, it } from 'vitest';
@@ -134,7 +134,7 @@ describe.skipIf(cudaSkipReason !== '')('MatMul alpha: CUDA vs CPU', () => {
 });
 
 describe.skipIf(cudaSkipReason !== '')('fused attention in the hand-built BERT: CUDA vs CPU', () => {
-  it('2 MatMul scales and 2 masked softmaxes, batch 2 × sequence 24 with padding', async () => {
+  it('2 MatMul scales and 2 masked softmaxes, then 2 Attention layers, batch 2 × sequence 24 with padding', async () => {
     const batch = 2, seq = 24;
     const range = { min: [1, 1], opt: [batch, seq], max: [batch, seq] };
     const profiles = [{ input_ids: range, attention_mask: range }];
@@ -146,8 +146,11 @@ describe.skipIf(cudaSkipReason !== '')('fused attention in the hand-built BERT: 
     for (const [label, config, tol] of modes) {
       using cpu = await load((n) => defineBert(n), 'cpu', label === 'tf32' ? { strictFp32: true, profiles } : config);
       using cuda = await load((n) => defineBert(n), 'cuda', config);
-      expect(cuda.layers.filter((l) => l.kind === 'Softmax').map((l) => `${l.inputs.length} inputs on ${l.runsOn}`), label)
-        .toEqual(['2 inputs on cuda', '2 inputs on cuda']);
+      // The scale and masked-softmax fusions feed the attention fusion: each block ends as one Attention layer
+      // reading q, k, v and the mask.
+      expect(cuda.layers.filter((l) => l.kind === 'Softmax'), label).toEqual([]);
+      expect(cuda.layers.filter((l) => l.kind === 'Attention').map((l) => `${l.inputs.length} inputs on ${l.runsOn}`), label)
+        .toEqual(['4 inputs on cuda', '4 inputs on cuda']);
       const problem = checkAgreement((await run(cpu, feeds)).last_hidden_state!, (await run(cuda, feeds)).last_hidden_state!, tol);
       if (problem) problems.push(`${label}: ${problem}`);
     }

@@ -28,6 +28,7 @@ void registerElementwiseKernels();
 void registerReductionKernels();
 void registerNormalizationKernels();
 void registerMatMulKernels();
+void registerAttentionKernels();
 void registerConvolutionKernels();
 void registerShapeKernels();
 void registerIndexingKernels();

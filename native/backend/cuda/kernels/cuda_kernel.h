@@ -102,5 +102,6 @@ void registerCudaReductionKernels();    // Reduce, ArgMinMax, Softmax, CumSum, N
 void registerCudaMovementKernels();     // Transpose, Slice, Concat, Split, Expand, Tile, Pad, Gather, GatherElements, Trilu, ConstantOfShape, Range
 void registerCudaMatMulKernels();       // MatMul (cuBLASLt)
 void registerCudaConvolutionKernels();  // Convolution (cuDNN), Pooling
+void registerCudaAttentionKernels();    // Attention (fused, flash-attention style)
 
 }  // namespace inferrt

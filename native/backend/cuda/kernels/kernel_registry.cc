@@ -18,6 +18,7 @@ void registerAll() {
   registerCudaMovementKernels();
   registerCudaMatMulKernels();
   registerCudaConvolutionKernels();
+  registerCudaAttentionKernels();
 }
 
 std::once_flag& registered() {

@@ -1,0 +1,405 @@
+// Tensor-core path of the fused Attention layer (FlashAttention-2 style): fp16 q / k / v / out, D = Dv in
+// {32, 64, 128}, sm_80+ (mma.sync m16n8k16, ldmatrix, cp.async), every row start 16-byte aligned.
+//
+// Work split. A CTA (kWarps = 4 warps) takes kBlockM = 64 query rows of one (b, h); warp w owns rows 16w..16w+15
+// of that tile. It walks the keys in tiles of kBlockN = 64: K and V tiles are staged in shared memory by cp.async,
+// double-buffered (tile t + 1 loads while tile t is used). Per key tile each warp computes its 16 x 64 block of
+// S = Q K^T on the tensor cores (fp32 accumulators), turns it into logits alpha * S + mask (fp32), updates the
+// online softmax in registers, rounds P to fp16 in registers and accumulates O += P V (fp32 registers). No S x S
+// matrix ever reaches global memory. At the end O is divided by the row sum, staged through the warp's own rows
+// of the Q buffer and written with 16-byte stores.
+//
+// Fragment layouts of mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 (PTX ISA, "Matrix Fragments for
+// mma.m16n8k16 with floating point type"); g = lane / 4 (groupID), t = lane % 4 (threadID_in_group); each .f16x2
+// register holds two elements, the lower column (or k) index in the low half:
+//   A (16 x 16, row): a[0] = A[g][2t, 2t+1]     a[1] = A[g+8][2t, 2t+1]
+//                     a[2] = A[g][2t+8, 2t+9]   a[3] = A[g+8][2t+8, 2t+9]
+//   B (16 x 8, col):  b[0] = B[2t, 2t+1][g]   b[1] = B[2t+8, 2t+9][g]
+//   C/D (16 x 8 f32): c[0] = C[g][2t]  c[1] = C[g][2t+1]  c[2] = C[g+8][2t]  c[3] = C[g+8][2t+1]
+// ldmatrix.m8n8.x4 (.b16): lanes 8m..8m+7 give the row addresses of matrix m; lane l receives, for each matrix m,
+// M[l / 4][2 (l % 4), +1] in register m (with .trans: M[2 (l % 4), +1][l / 4]), i.e. exactly the "g, 2t" pattern.
+// So:
+//   Q (A of S = Q K^T): row = 16w + (l & 15), col = 16 ks + 8 (l >> 4) gives a[0..3] for k-step ks.
+//   K (B of S, B[d][key] = K[key][d], K rows in smem): row = key 16 np + 8 (l >> 4) + (l & 7), col = 16 ks +
+//     8 ((l >> 3) & 1) gives b[0], b[1] of key n-tile 2 np and b[0], b[1] of n-tile 2 np + 1.
+//   V (B of O += P V, B[key][c] = V[key][c]; .trans): row = key 16 kk + (l & 15), col = 16 np + 8 (l >> 4)
+//     gives b[0], b[1] of column n-tile 2 np and of n-tile 2 np + 1.
+//   P (A of P V): the C fragments of S n-tiles 2 kk and 2 kk + 1 hold P[g][16 kk + 2t, +1], P[g+8][...],
+//     P[g][16 kk + 8 + 2t, +1], P[g+8][...]: packed to fp16 pairs in that order they are a[0..3] of k-step kk.
+// Each thread thus holds rows g and g + 8 of its warp's 16 rows: row max and sum are reduced over the quad (the 4
+// lanes with the same g) with __shfl_xor_sync 1 and 2.
+//
+// Shared memory: rows of D halves padded to D + 8 (a 16-byte skew per row), so the 8 row addresses of an ldmatrix
+// phase and the 16-byte cp.async stores of a row hit distinct banks. Q: 64 rows; K, V: 2 x 64 rows each; D = 64:
+// 45 KiB, D = 128: 85 KiB (opt-in above 48 KiB). Registers: S 32 floats, O D / 2 floats per thread; Q fragments
+// stay in registers for D <= 64 and are re-read from shared memory per key tile for D = 128.
+//
+// Mask: the kernel is instantiated per mask dtype (none, fp32, fp16), and each thread loads its 32 mask values of
+// a key tile with branch-free loads before the tile's S = Q K^T, so their latency overlaps the tensor-core work
+// (loads interleaved with conditionals made an earlier version 3x slower). exp is ex2.approx on base-2 logits.
+//
+// Padding: key rows past Sk are zero-filled in shared memory (never loaded) and their logits are set to -inf, so
+// they add nothing (P = 0 times a zero V row). Query rows past Sq are zero-filled, read the last row's mask values
+// (in bounds) and are never stored. Online softmax guard: while a row's running max is -inf, exp uses 0 as the max
+// (P = 0, rescale 0); a row whose logits are all -inf ends with max -inf and is stored as NaN (as Softmax gives).
+//
+// Measured on an H100 (standalone harness, fp16, alpha 1/8, mask [B, 1, 1, S] fp32): B 64, H 16, S 384, D 64:
+// 0.243 ms (159 TFLOP/s counting 4 B H S^2 D); D 128: 0.48 ms (160 TFLOP/s).
+#include <cuda_fp16.h>
+#include <math_constants.h>
+
+#include <cstdint>
+#include <cstring>
+#include <type_traits>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels/attention_common.cuh"
+
+namespace inferrt::cudakernels {
+
+namespace {
+
+using attention_detail::HeadRange;
+using attention_detail::headRange;
+
+constexpr int kWarps = 4;
+constexpr int kThreads = kWarps * 32;
+constexpr int kBlockM = kWarps * 16;  // query rows per CTA
+constexpr int kBlockN = 64;           // keys per tile
+constexpr float kLog2e = 1.4426950408889634f;
+
+template <int D>
+struct FlashShape {
+  static constexpr int kLd = D + 8;  // halves per shared-memory row (16-byte skew)
+  static constexpr int kTileHalves = kBlockN * kLd;
+  static constexpr size_t kSmemBytes = static_cast<size_t>(kBlockM + 4 * kBlockN) * kLd * sizeof(__half);
+};
+
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+
+__device__ inline uint32_t smemAddr(const void* p) { return static_cast<uint32_t>(__cvta_generic_to_shared(p)); }
+
+__device__ inline void cpAsync16(void* dst, const void* src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(smemAddr(dst)), "l"(src));
+}
+__device__ inline void cpAsyncCommit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ inline void cpAsyncWait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+
+__device__ inline void ldmatrixX4(uint32_t (&r)[4], const __half* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smemAddr(p)));
+}
+__device__ inline void ldmatrixX4Trans(uint32_t (&r)[4], const __half* p) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(smemAddr(p)));
+}
+
+// c += a * b (16 x 8 x 16, fp16 in, fp32 accumulate).
+__device__ inline void mma16816(float (&c)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+      "{%0, %1, %2, %3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// 2^x by the SFU (ex2.approx.ftz: relative error about 2^-22, far below the fp16 rounding of P; 2^-inf = 0).
+__device__ inline float exp2Approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+__device__ inline float toFloat(float x) { return x; }
+__device__ inline float toFloat(__half x) { return __half2float(x); }
+
+__device__ inline uint32_t packHalf2(float lo, float hi) {
+  const __half2 h = __floats2half2_rn(lo, hi);  // .x (lo) in the low 16 bits
+  uint32_t u;
+  memcpy(&u, &h, sizeof u);
+  return u;
+}
+
+// mv[hr][n][e] = mask value (times log2 e) of row hr (g, g + 8) and tile key n * 8 + 2 tq + e. Three uniform
+// cases keep the addresses cheap: a mask broadcast over keys (one value per row), a full tile (constant offsets
+// from one pointer per row), and the last partial tile, whose keys past Sk read key 0 instead (in bounds; their
+// logits become -inf anyway).
+template <int kNt, typename MaskT>
+__device__ inline void loadMaskTile(float (&mv)[2][kNt][2], const MaskT* mask, const int64_t (&maskRow)[2],
+                                    int64_t kv0, int keysLeft, int keyStep, int tq) {
+#pragma unroll
+  for (int hr = 0; hr < 2; ++hr) {
+    const MaskT* mrow = mask + maskRow[hr] + kv0 * keyStep;
+    if (keyStep == 0) {
+      const float v = toFloat(mrow[0]) * kLog2e;
+#pragma unroll
+      for (int n = 0; n < kNt; ++n) mv[hr][n][0] = mv[hr][n][1] = v;
+    } else if (keysLeft == kNt * 8) {
+#pragma unroll
+      for (int n = 0; n < kNt; ++n)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) mv[hr][n][e] = toFloat(mrow[2 * tq + n * 8 + e]) * kLog2e;
+    } else {
+#pragma unroll
+      for (int n = 0; n < kNt; ++n)
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const int key = n * 8 + 2 * tq + e;
+          mv[hr][n][e] = toFloat(mrow[key < keysLeft ? key : 0]) * kLog2e;
+        }
+    }
+  }
+}
+
+// Stages `rows` rows of D halves (global row r at src + (row0 + r) * stride) into smem rows of kLd halves;
+// rows at or past `valid` are zero-filled instead of loaded.
+template <int D>
+__device__ inline void loadTile(__half* dst, const __half* src, int64_t stride, int64_t row0, int64_t valid,
+                                int rows) {
+  constexpr int kChunks = D / 8;  // 16-byte chunks per row
+  for (int c = threadIdx.x; c < rows * kChunks; c += kThreads) {
+    const int r = c / kChunks, col = (c % kChunks) * 8;
+    __half* d = dst + r * FlashShape<D>::kLd + col;
+    if (row0 + r < valid) cpAsync16(d, src + (row0 + r) * stride + col);
+    else *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);
+  }
+}
+
+#endif  // __CUDA_ARCH__ >= 800
+
+// One CTA per (b, h, query tile); blockIdx.x = bh * qTiles + tile, so the tiles of one head run side by side
+// and share its K / V in L2. MaskT: float or __half (the mask's dtype), void without a mask.
+// D <= 64: registers capped for 4 CTAs per SM (measured faster on an H100 than 3 CTAs without the cap, despite a
+// few spilled bytes); D = 128 keeps the compiler's choice (the cap made it 30% slower).
+template <int D, typename MaskT>
+__global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
+    flashAttentionKernel(const AttentionLaunch p, int64_t qTiles) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using Shape = FlashShape<D>;
+  constexpr int kLd = Shape::kLd;
+  constexpr int kSteps = D / 16;      // k-steps of S = Q K^T; also column n-tile pairs of O
+  constexpr int kNt = kBlockN / 8;    // key n-tiles of S per tile
+  constexpr int kOt = D / 8;          // column n-tiles of O
+  constexpr bool kQInRegs = D <= 64;  // keep Q fragments in registers (D = 128: re-read them per key tile)
+  extern __shared__ __align__(16) unsigned char smemRaw[];
+  __half* sQ = reinterpret_cast<__half*>(smemRaw);
+  __half* sK = sQ + kBlockM * kLd;              // 2 buffers of kBlockN rows
+  __half* sV = sK + 2 * Shape::kTileHalves;     // 2 buffers of kBlockN rows
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tq = lane & 3;
+  const int64_t bh = blockIdx.x / qTiles;
+  const int64_t b = bh / p.heads, h = bh % p.heads;
+  const HeadRange r = headRange(p, b, h);
+  const int64_t q0 = (blockIdx.x % qTiles) * kBlockM;
+  if (q0 >= r.seqQ || r.seqK <= 0) return;  // uniform per CTA (a shorter sequence, with cu_seqlens)
+  const __half* Q = static_cast<const __half*>(p.q) + r.q;
+  const __half* K = static_cast<const __half*>(p.k) + r.k;
+  const __half* V = static_cast<const __half*>(p.v) + r.v;
+  const int64_t nTiles = (r.seqK + kBlockN - 1) / kBlockN;
+
+  loadTile<D>(sQ, Q, p.qStride.s, q0, r.seqQ, kBlockM);
+  loadTile<D>(sK, K, p.kStride.s, 0, r.seqK, kBlockN);
+  loadTile<D>(sV, V, p.vStride.s, 0, r.seqK, kBlockN);
+  cpAsyncCommit();
+
+  // This thread's two rows (g and g + 8 of the warp's 16) and the mask offsets of their key 0. A padded row
+  // (past Sq) reads the last row's mask values instead: loads stay branch-free and in bounds, and the row is
+  // never stored.
+  constexpr bool kMask = !std::is_void_v<MaskT>;
+  int64_t maskRow[2];
+#pragma unroll
+  for (int hr = 0; hr < 2; ++hr) {
+    const int64_t row = q0 + warp * 16 + g + 8 * hr;
+    maskRow[hr] = r.mask + (row < r.seqQ ? row : r.seqQ - 1) * p.maskStride[2];
+  }
+  // The mask's key dim is its last one: its stride is 1, or 0 where the mask broadcasts over keys.
+  const int maskKeyStep = static_cast<int>(p.maskStride[3]);
+  const float scaleLog2 = p.alpha * kLog2e;  // logits in base 2: exp2(x log2 e) = exp(x)
+
+  float o[kOt][4];
+#pragma unroll
+  for (int n = 0; n < kOt; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
+  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};  // l: this thread's partial row sums
+  uint32_t qf[kQInRegs ? kSteps : 1][4];
+  const __half* qBase = sQ + (warp * 16 + (lane & 15)) * kLd + 8 * (lane >> 4);
+
+  for (int64_t t = 0; t < nTiles; ++t) {
+    const int buf = static_cast<int>(t & 1);
+    if (t + 1 < nTiles) {
+      const int nb = buf ^ 1;
+      loadTile<D>(sK + nb * Shape::kTileHalves, K, p.kStride.s, (t + 1) * kBlockN, r.seqK, kBlockN);
+      loadTile<D>(sV + nb * Shape::kTileHalves, V, p.vStride.s, (t + 1) * kBlockN, r.seqK, kBlockN);
+      cpAsyncCommit();
+      cpAsyncWait<1>();  // all but the tile just issued have landed
+    } else {
+      cpAsyncWait<0>();
+    }
+    __syncthreads();
+    const __half* sKt = sK + buf * Shape::kTileHalves;
+    const __half* sVt = sV + buf * Shape::kTileHalves;
+    if (kQInRegs && t == 0) {
+#pragma unroll
+      for (int ks = 0; ks < kSteps; ++ks) ldmatrixX4(qf[kQInRegs ? ks : 0], qBase + ks * 16);
+    }
+
+    // This tile's mask values, loaded before the tensor-core work so that their latency overlaps it.
+    const int64_t kv0 = t * kBlockN;
+    const int keysLeft = r.seqK - kv0 < kBlockN ? static_cast<int>(r.seqK - kv0) : kBlockN;
+    float mv[kMask ? 2 : 1][kMask ? kNt : 1][2];
+    if constexpr (kMask)
+      loadMaskTile<kNt>(mv, static_cast<const MaskT*>(p.mask), maskRow, kv0, keysLeft, maskKeyStep, tq);
+
+    // S = Q K^T for this warp's 16 rows x 64 keys.
+    float s[kNt][4];
+#pragma unroll
+    for (int n = 0; n < kNt; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+#pragma unroll
+    for (int ks = 0; ks < kSteps; ++ks) {
+      uint32_t a[4];
+      if constexpr (kQInRegs) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) a[e] = qf[ks][e];
+      } else {
+        ldmatrixX4(a, qBase + ks * 16);
+      }
+#pragma unroll
+      for (int np = 0; np < kNt / 2; ++np) {
+        uint32_t bk[4];
+        ldmatrixX4(bk, sKt + (np * 16 + 8 * (lane >> 4) + (lane & 7)) * kLd + ks * 16 + 8 * ((lane >> 3) & 1));
+        mma16816(s[2 * np], a, bk[0], bk[1]);
+        mma16816(s[2 * np + 1], a, bk[2], bk[3]);
+      }
+    }
+
+    // Logits (base 2), online softmax update, P in s.
+#pragma unroll
+    for (int hr = 0; hr < 2; ++hr) {  // rows g (hr = 0) and g + 8 (hr = 1): C elements 2 hr, 2 hr + 1
+      float mx = -CUDART_INF_F;
+#pragma unroll
+      for (int n = 0; n < kNt; ++n) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          float x = s[n][2 * hr + e] * scaleLog2;
+          if constexpr (kMask) x += mv[hr][n][e];
+          x = n * 8 + 2 * tq + e < keysLeft ? x : -CUDART_INF_F;
+          s[n][2 * hr + e] = x;
+          mx = fmaxf(mx, x);
+        }
+      }
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+      const float mNew = fmaxf(m[hr], mx);
+      const float mUse = mNew == -CUDART_INF_F ? 0.0f : mNew;  // the guard (see the top of the file)
+      const float scale = exp2Approx(m[hr] - mUse);
+      m[hr] = mNew;
+      float sum = 0.0f;
+#pragma unroll
+      for (int n = 0; n < kNt; ++n) {
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float pe = exp2Approx(s[n][2 * hr + e] - mUse);
+          s[n][2 * hr + e] = pe;
+          sum += pe;
+        }
+      }
+      l[hr] = l[hr] * scale + sum;
+#pragma unroll
+      for (int n = 0; n < kOt; ++n) {
+        o[n][2 * hr] *= scale;
+        o[n][2 * hr + 1] *= scale;
+      }
+    }
+
+    // O += P V: P from the S fragments (see the top of the file), V through ldmatrix.trans.
+#pragma unroll
+    for (int kk = 0; kk < kNt / 2; ++kk) {
+      const uint32_t a[4] = {packHalf2(s[2 * kk][0], s[2 * kk][1]), packHalf2(s[2 * kk][2], s[2 * kk][3]),
+                             packHalf2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                             packHalf2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+      for (int np = 0; np < kSteps; ++np) {
+        uint32_t bv[4];
+        ldmatrixX4Trans(bv, sVt + (kk * 16 + (lane & 15)) * kLd + np * 16 + 8 * (lane >> 4));
+        mma16816(o[2 * np], a, bv[0], bv[1]);
+        mma16816(o[2 * np + 1], a, bv[2], bv[3]);
+      }
+    }
+    __syncthreads();  // buffer `buf` is refilled by the next iteration's prefetch
+  }
+
+  // out = O / row sum, staged in this warp's own 16 rows of sQ (only this warp ever read them).
+#pragma unroll
+  for (int hr = 0; hr < 2; ++hr) {
+    float sum = l[hr];
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    sum += __shfl_xor_sync(0xffffffffu, sum, 2);
+    const float inv = m[hr] == -CUDART_INF_F ? CUDART_NAN_F : 1.0f / sum;  // all logits -inf: NaN
+    __half* dst = sQ + (warp * 16 + g + 8 * hr) * kLd + 2 * tq;
+#pragma unroll
+    for (int n = 0; n < kOt; ++n)
+      *reinterpret_cast<__half2*>(dst + n * 8) = __floats2half2_rn(o[n][2 * hr] * inv, o[n][2 * hr + 1] * inv);
+  }
+  __syncwarp();
+  __half* O = static_cast<__half*>(p.out) + r.out;
+  constexpr int kChunks = D / 8;
+  for (int c = lane; c < 16 * kChunks; c += 32) {
+    const int rr = c / kChunks, col = (c % kChunks) * 8;
+    const int64_t orow = q0 + warp * 16 + rr;
+    if (orow < r.seqQ)
+      *reinterpret_cast<uint4*>(O + orow * p.outStride.s + col) =
+          *reinterpret_cast<const uint4*>(sQ + (warp * 16 + rr) * kLd + col);
+  }
+#endif  // __CUDA_ARCH__ >= 800
+}
+
+template <int D, typename MaskT>
+void launchFlashKernel(const AttentionLaunch& a) {
+  constexpr size_t bytes = FlashShape<D>::kSmemBytes;
+  if (bytes > 48 * 1024)
+    INFERRT_CUDA_CHECK(cudaFuncSetAttribute(flashAttentionKernel<D, MaskT>,
+                                            cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  const int64_t qTiles = (a.seqQ + kBlockM - 1) / kBlockM;
+  flashAttentionKernel<D, MaskT>
+      <<<static_cast<unsigned>(a.batch * a.heads * qTiles), kThreads, bytes, a.stream>>>(a, qTiles);
+  INFERRT_CUDA_CHECK(cudaGetLastError());
+}
+
+template <int D>
+bool launchFlash(const AttentionLaunch& a, int smemOptin) {
+  if (FlashShape<D>::kSmemBytes > static_cast<size_t>(smemOptin)) return false;
+  if (!a.mask) launchFlashKernel<D, void>(a);
+  else if (a.maskHalf) launchFlashKernel<D, __half>(a);
+  else launchFlashKernel<D, float>(a);
+  return true;
+}
+
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+bool strideOk(int64_t s) { return s % 8 == 0; }  // 8 halves: every row start stays 16-byte aligned
+
+}  // namespace
+
+bool launchFlashAttention(const AttentionLaunch& a) {
+  if (!a.half || a.headDim != a.valueDim || (a.headDim != 32 && a.headDim != 64 && a.headDim != 128)) return false;
+  if (a.mask && a.maskStride[3] != 0 && a.maskStride[3] != 1) return false;  // loadMaskTile's key steps
+  if (a.seqK < 1 || !aligned16(a.q) || !aligned16(a.k) || !aligned16(a.v) || !aligned16(a.out)) return false;
+  for (const AttentionStrides* s : {&a.qStride, &a.kStride, &a.vStride, &a.outStride})
+    if (!strideOk(s->b) || !strideOk(s->h) || !strideOk(s->s)) return false;
+  const int64_t blocks = a.batch * a.heads * ((a.seqQ + kBlockM - 1) / kBlockM);
+  if (blocks > 0x7fffffff) return false;
+  int major = 0, smemOptin = 0;
+  INFERRT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, a.device));
+  INFERRT_CUDA_CHECK(cudaDeviceGetAttribute(&smemOptin, cudaDevAttrMaxSharedMemoryPerBlockOptin, a.device));
+  if (major < 8) return false;  // mma.sync m16n8k16 / cp.async need sm_80
+  switch (a.headDim) {
+    case 32: return launchFlash<32>(a, smemOptin);
+    case 64: return launchFlash<64>(a, smemOptin);
+    default: return launchFlash<128>(a, smemOptin);
+  }
+}
+
+}  // namespace inferrt::cudakernels

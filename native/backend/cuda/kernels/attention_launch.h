@@ -1,0 +1,37 @@
+// Host launcher of the fused Attention layer (attention.cu, attention_flash.cu): plain C++ parameters only, so
+// attention.cc compiles without the CUDA device headers.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace inferrt::cudakernels {
+
+// Element strides of one [B, H, S, D]-logical tensor along b, h and s (d is contiguous, stride 1).
+struct AttentionStrides {
+  int64_t b = 0, h = 0, s = 0;
+};
+
+// out[b,h,i,:] = sum_j softmax_j(alpha * q_i . k_j + mask[b,h,i,j]) v[b,h,j,:], in fp32, rounded once.
+struct AttentionLaunch {
+  bool half = false;  // q, k, v and out are float16, else float32
+  const void* q = nullptr;
+  const void* k = nullptr;
+  const void* v = nullptr;
+  void* out = nullptr;
+  int64_t batch = 0, heads = 0, seqQ = 0, seqK = 0, headDim = 0, valueDim = 0;
+  AttentionStrides qStride, kStride, vStride, outStride;
+  float alpha = 1.0f;
+  const void* mask = nullptr;  // optional additive mask, broadcast to [B, H, Sq, Sk] through maskStride
+  bool maskHalf = false;       // float16 mask, else float32
+  int64_t maskStride[4] = {};  // element strides along b, h, i, j (0 on broadcast dims; j's: 0 or 1 for a dense mask)
+  int device = 0;
+  int multiProcessors = 0;
+  cudaStream_t stream = nullptr;
+};
+
+// Enqueues the layer on a.stream: the tensor-core path (fp16, D = Dv in {32, 64, 128}, sm_80+, 16-byte aligned
+// rows) or the generic one. Expects a non-empty output and consistent sizes (attention.cc checks them).
+void launchAttention(const AttentionLaunch& a);
+
+}  // namespace inferrt::cudakernels
