@@ -1,6 +1,7 @@
 // The fusion stage: layer norms first (their tails are Mul/Add, never MatMul), then GEMM and convolution
 // epilogues (disjoint patterns: MatMul vs Convolution heads). Attention's scales (into bias-less MatMuls' alpha)
-// and additive masks (into Softmax) follow the GEMM fusion.
+// and additive masks (into Softmax) follow the GEMM fusion. Pointwise fusion comes last: it takes whatever
+// elementwise chains the pattern fusions left, and logs its own line.
 #include <string>
 #include <utility>
 
@@ -8,7 +9,10 @@
 
 namespace inferrt {
 
-void fuseLayers(Network& network, BuildLog& log) {
+namespace {
+
+// The pattern fusions, logged on one "fusion:" line when any fused.
+void fusePatterns(Network& network, BuildLog& log) {
   const size_t before = network.layers().size();
   const size_t norms = fuseLayerNorms(network);
   const GemmFusions gemms = fuseGemms(network);
@@ -37,6 +41,19 @@ void fuseLayers(Network& network, BuildLog& log) {
   }
   line += " " + std::to_string(before) + " -> " + std::to_string(network.layers().size()) + " layers";
   log.push_back(line);
+}
+
+void logPointwise(const PointwiseFusions& fused, BuildLog& log) {
+  if (!fused.chains) return;
+  log.push_back("pointwise: " + std::to_string(fused.chains) + (fused.chains == 1 ? " chain" : " chains") +
+                " fused (" + std::to_string(fused.layers) + " layers)");
+}
+
+}  // namespace
+
+void fuseLayers(Network& network, BuildLog& log) {
+  fusePatterns(network, log);
+  logPointwise(fusePointwise(network), log);
 }
 
 }  // namespace inferrt
