@@ -47,7 +47,7 @@ TensorPtr toNhwcValue(const Tensor& v) {
 }
 
 bool isElementwiseKind(const std::string& kind) {
-  return kind == "ElementWise" || kind == "Activation" || kind == "Unary";
+  return kind == "ElementWise" || kind == "Activation" || kind == "Unary" || kind == "Pointwise";
 }
 
 class ChannelsLastRewriter {

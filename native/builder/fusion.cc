@@ -2,8 +2,9 @@
 // MatMul), then GEMM and convolution
 // epilogues (disjoint patterns: MatMul vs Convolution heads). Attention's scales (into bias-less MatMuls' alpha)
 // and additive masks (into Softmax) follow the GEMM fusion, and whole attention blocks (MatMul -> Softmax ->
-// MatMul -> one Attention layer) come last, once their scale and mask sit on the MatMul and the Softmax. The
-// "fusion:" log line counts layers before the attention pass; its own line says what that pass did.
+// MatMul -> one Attention layer) follow, once their scale and mask sit on the MatMul and the Softmax. Pointwise
+// fusion comes last: it takes whatever elementwise chains the pattern fusions left. The "fusion:" log line counts
+// layers before the attention pass; the attention and pointwise passes log their own lines.
 #include <string>
 #include <utility>
 
@@ -40,6 +41,12 @@ std::string describeFusions(size_t before, size_t after, size_t norms, const Gem
   return line;
 }
 
+void logPointwise(const PointwiseFusions& fused, BuildLog& log) {
+  if (!fused.chains) return;
+  log.push_back("pointwise: " + std::to_string(fused.chains) + (fused.chains == 1 ? " chain" : " chains") +
+                " fused (" + std::to_string(fused.layers) + " layers)");
+}
+
 }  // namespace
 
 void fuseLayers(Network& network, BuildLog& log) {
@@ -60,6 +67,7 @@ void fuseLayers(Network& network, BuildLog& log) {
     log.push_back("attention: " + std::to_string(attention.blocks) + " fused (" + std::to_string(attention.absorbed) +
                   " transposes absorbed" + (attention.inserted ? ", " + std::to_string(attention.inserted) + " inserted" : "") +
                   ")");
+  logPointwise(fusePointwise(network), log);
 }
 
 }  // namespace inferrt

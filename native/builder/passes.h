@@ -56,6 +56,12 @@ struct ConvFusions {
   size_t relu = 0, add = 0, addRelu = 0;
 };
 ConvFusions fuseConvolutions(Network& network);
+// Regions of float ElementWise/Unary/Activation layers -> one Pointwise layer each (pointwise_fusion.cc); runs
+// after the passes above, so their patterns are taken first.
+struct PointwiseFusions {
+  size_t chains = 0, layers = 0;  // Pointwise layers made, layers they replace
+};
+PointwiseFusions fusePointwise(Network& network);
 // Runs the fusion passes in order and logs what they fused (fusion.cc).
 void fuseLayers(Network& network, BuildLog& log);
 

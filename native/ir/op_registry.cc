@@ -62,6 +62,7 @@ void ensureOpsRegistered() {
   static std::once_flag once;
   std::call_once(once, [] {
     registerElementwiseSchemas();
+    registerPointwiseSchemas();
     registerReductionSchemas();
     registerNormalizationSchemas();
     registerMatMulSchemas();
@@ -72,6 +73,7 @@ void ensureOpsRegistered() {
     registerGeneratorSchemas();
     registerPluginSchemas();
     registerElementwiseKernels();
+    registerPointwiseKernels();
     registerReductionKernels();
     registerNormalizationKernels();
     registerMatMulKernels();

@@ -41,6 +41,7 @@ std::vector<TensorDesc> inferLayerShapes(const Layer& layer, const std::vector<T
 
 // Registration entry points of each op family (native/ir/ops/*.cc), called once by ensureOpsRegistered().
 void registerElementwiseSchemas();    // ElementWise, Unary, Activation
+void registerPointwiseSchemas();      // Pointwise (fused elementwise chains)
 void registerReductionSchemas();      // Reduce, ArgMinMax, Softmax, CumSum
 void registerNormalizationSchemas();  // Normalization
 void registerMatMulSchemas();         // MatMul

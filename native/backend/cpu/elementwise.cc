@@ -7,32 +7,13 @@
 
 #include "backend/cpu/broadcast.h"
 #include "backend/cpu/kernel_registry.h"
+#include "backend/cpu/math_binary_ops.h"
 #include "backend/cpu/math_common.h"
 #include "backend/cpu/math_scalar_ops.h"
 
 namespace inferrt {
 
 namespace {
-
-enum class BinOp {
-  Add, Sub, Mul, Div, Pow, Max, Min, Mod, FMod, PRelu, And, Or, Xor, Equal, Less, Greater, LessEqual, GreaterEqual,
-};
-
-BinOp parseBinOp(const std::string& op) {
-  static const struct { const char* name; BinOp op; } kTable[] = {
-      {"add", BinOp::Add},     {"sub", BinOp::Sub},       {"mul", BinOp::Mul},         {"div", BinOp::Div},
-      {"pow", BinOp::Pow},     {"max", BinOp::Max},       {"min", BinOp::Min},         {"mod", BinOp::Mod},
-      {"fmod", BinOp::FMod},   {"prelu", BinOp::PRelu},   {"and", BinOp::And},         {"or", BinOp::Or},
-      {"xor", BinOp::Xor},     {"equal", BinOp::Equal},   {"less", BinOp::Less},       {"greater", BinOp::Greater},
-      {"less_equal", BinOp::LessEqual}, {"greater_equal", BinOp::GreaterEqual},
-  };
-  for (const auto& e : kTable)
-    if (op == e.name) return e.op;
-  fail(ErrorCode::InvalidArgument, "unknown ElementWise op '", op, "'");
-}
-
-bool isComparison(BinOp op) { return op >= BinOp::Equal; }
-bool isLogic(BinOp op) { return op == BinOp::And || op == BinOp::Or || op == BinOp::Xor; }
 
 // out[i] = fn(a[ia], b[ib]) over the broadcast of a and b; same-shape operands take the flat fast path.
 template <typename TA, typename TB, typename TO, typename Fn>
@@ -46,15 +27,15 @@ void broadcastApply(const Tensor& a, const TA* pa, const Tensor& b, const TB* pb
 }
 
 template <typename T>
-void compareApply(const Tensor& a, const T* pa, const Tensor& b, const T* pb, Tensor& out, BinOp op) {
+void compareApply(const Tensor& a, const T* pa, const Tensor& b, const T* pb, Tensor& out, BinaryOp op) {
   uint8_t* po = out.data<uint8_t>();
   auto run = [&](auto cmp) { broadcastApply(a, pa, b, pb, out, po, [&](T x, T y) -> uint8_t { return cmp(x, y); }); };
   switch (op) {
-    case BinOp::Equal: run([](T x, T y) { return x == y; }); return;
-    case BinOp::Less: run([](T x, T y) { return x < y; }); return;
-    case BinOp::Greater: run([](T x, T y) { return x > y; }); return;
-    case BinOp::LessEqual: run([](T x, T y) { return x <= y; }); return;
-    case BinOp::GreaterEqual: run([](T x, T y) { return x >= y; }); return;
+    case BinaryOp::Equal: run([](T x, T y) { return x == y; }); return;
+    case BinaryOp::Less: run([](T x, T y) { return x < y; }); return;
+    case BinaryOp::Greater: run([](T x, T y) { return x > y; }); return;
+    case BinaryOp::LessEqual: run([](T x, T y) { return x <= y; }); return;
+    case BinaryOp::GreaterEqual: run([](T x, T y) { return x >= y; }); return;
     default: fail(ErrorCode::Internal, "not a comparison");
   }
 }
@@ -66,14 +47,13 @@ std::vector<double> toDoubles(const Tensor& t) {
   return v;
 }
 
-void runFloatBinary(BinOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+void runFloatBinary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const Tensor a32 = toFloat32(a);
   const float* pa = a32.data<float>();
-  if (op == BinOp::Pow) {  // exponent of any numeric dtype, evaluated exactly in double
+  if (op == BinaryOp::Pow) {  // exponent of any numeric dtype, evaluated exactly in double
     const std::vector<double> e = toDoubles(b);
     FloatOutput o(out);
-    broadcastApply(a, pa, b, e.data(), out, o.data(),
-                   [](float x, double y) { return static_cast<float>(std::pow(static_cast<double>(x), y)); });
+    broadcastApply(a, pa, b, e.data(), out, o.data(), floatPow);
     o.commit();
     return;
   }
@@ -81,24 +61,8 @@ void runFloatBinary(BinOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const float* pb = b32.data<float>();
   if (isComparison(op)) return compareApply(a, pa, b, pb, out, op);
   FloatOutput o(out);
-  auto run = [&](auto fn) { broadcastApply(a, pa, b, pb, out, o.data(), fn); };
-  switch (op) {
-    case BinOp::Add: run([](float x, float y) { return x + y; }); break;
-    case BinOp::Sub: run([](float x, float y) { return x - y; }); break;
-    case BinOp::Mul: run([](float x, float y) { return x * y; }); break;
-    case BinOp::Div: run([](float x, float y) { return x / y; }); break;
-    case BinOp::Max: run([](float x, float y) { return x != x || y != y ? NAN : (x > y ? x : y); }); break;
-    case BinOp::Min: run([](float x, float y) { return x != x || y != y ? NAN : (x < y ? x : y); }); break;
-    case BinOp::FMod: run([](float x, float y) { return std::fmod(x, y); }); break;
-    case BinOp::Mod:  // np.mod: the result takes the divisor's sign
-      run([](float x, float y) {
-        float r = std::fmod(x, y);
-        return (r != 0 && ((r < 0) != (y < 0))) ? r + y : r;
-      });
-      break;
-    case BinOp::PRelu: run([](float x, float y) { return x < 0 ? x * y : x; }); break;
-    default: fail(ErrorCode::DTypeMismatch, "ElementWise op is not defined on float inputs");
-  }
+  const bool known = withFloatArithmetic(op, [&](auto fn) { broadcastApply(a, pa, b, pb, out, o.data(), fn); });
+  if (!known) fail(ErrorCode::DTypeMismatch, "ElementWise op is not defined on float inputs");
   o.commit();
 }
 
@@ -133,9 +97,9 @@ T intFMod(T x, T y) {
 }
 
 template <typename T>
-void runIntBinary(BinOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+void runIntBinary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const T* pa = a.data<T>();
-  if (op == BinOp::Pow) {
+  if (op == BinaryOp::Pow) {
     T* po = out.data<T>();
     if (isFloat(b.dtype())) {  // int base, float exponent: numpy computes in float, then casts back
       const std::vector<double> e = toDoubles(b);
@@ -153,47 +117,47 @@ void runIntBinary(BinOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   T* po = out.data<T>();
   auto run = [&](auto fn) { broadcastApply(a, pa, b, pb, out, po, fn); };
   switch (op) {
-    case BinOp::Add: run([](T x, T y) { return wrapAdd(x, y); }); break;
-    case BinOp::Sub: run([](T x, T y) { return wrapSub(x, y); }); break;
-    case BinOp::Mul: run([](T x, T y) { return wrapMul(x, y); }); break;
-    case BinOp::Div: run([](T x, T y) { return intDiv(x, y); }); break;
-    case BinOp::Max: run([](T x, T y) { return x > y ? x : y; }); break;
-    case BinOp::Min: run([](T x, T y) { return x < y ? x : y; }); break;
-    case BinOp::FMod: run([](T x, T y) { return intFMod(x, y); }); break;
-    case BinOp::Mod:  // Python-style: the result takes the divisor's sign
+    case BinaryOp::Add: run([](T x, T y) { return wrapAdd(x, y); }); break;
+    case BinaryOp::Sub: run([](T x, T y) { return wrapSub(x, y); }); break;
+    case BinaryOp::Mul: run([](T x, T y) { return wrapMul(x, y); }); break;
+    case BinaryOp::Div: run([](T x, T y) { return intDiv(x, y); }); break;
+    case BinaryOp::Max: run([](T x, T y) { return x > y ? x : y; }); break;
+    case BinaryOp::Min: run([](T x, T y) { return x < y ? x : y; }); break;
+    case BinaryOp::FMod: run([](T x, T y) { return intFMod(x, y); }); break;
+    case BinaryOp::Mod:  // Python-style: the result takes the divisor's sign
       run([](T x, T y) {
         T r = intFMod(x, y);
         return (r != 0 && ((r < 0) != (y < 0))) ? static_cast<T>(r + y) : r;
       });
       break;
-    case BinOp::PRelu: run([](T x, T y) { return x < 0 ? wrapMul(x, y) : x; }); break;
+    case BinaryOp::PRelu: run([](T x, T y) { return x < 0 ? wrapMul(x, y) : x; }); break;
     default: fail(ErrorCode::DTypeMismatch, "ElementWise op is not defined on integer inputs");
   }
 }
 
-void runBoolBinary(BinOp op, const Tensor& a, const Tensor& b, Tensor& out) {
+void runBoolBinary(BinaryOp op, const Tensor& a, const Tensor& b, Tensor& out) {
   const uint8_t* pa = a.data<uint8_t>();
   const uint8_t* pb = b.data<uint8_t>();
   uint8_t* po = out.data<uint8_t>();
   auto run = [&](auto fn) { broadcastApply(a, pa, b, pb, out, po, fn); };
   switch (op) {
-    case BinOp::And: run([](uint8_t x, uint8_t y) -> uint8_t { return x && y; }); break;
-    case BinOp::Or: run([](uint8_t x, uint8_t y) -> uint8_t { return x || y; }); break;
-    case BinOp::Xor: run([](uint8_t x, uint8_t y) -> uint8_t { return (x != 0) != (y != 0); }); break;
-    case BinOp::Equal: run([](uint8_t x, uint8_t y) -> uint8_t { return (x != 0) == (y != 0); }); break;
+    case BinaryOp::And: run([](uint8_t x, uint8_t y) -> uint8_t { return x && y; }); break;
+    case BinaryOp::Or: run([](uint8_t x, uint8_t y) -> uint8_t { return x || y; }); break;
+    case BinaryOp::Xor: run([](uint8_t x, uint8_t y) -> uint8_t { return (x != 0) != (y != 0); }); break;
+    case BinaryOp::Equal: run([](uint8_t x, uint8_t y) -> uint8_t { return (x != 0) == (y != 0); }); break;
     default: fail(ErrorCode::DTypeMismatch, "ElementWise op is not defined on bool inputs");
   }
 }
 
 void runElementWise(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
-  const BinOp op = parseBinOp(layer.attrs.getString("op"));
+  const BinaryOp op = parseBinaryOp(layer.attrs.getString("op"));
   const Tensor& a = *inputs[0];
   const Tensor& b = *inputs[1];
   Tensor& out = outputs[0];
-  if (op != BinOp::Pow && a.dtype() != b.dtype())
+  if (op != BinaryOp::Pow && a.dtype() != b.dtype())
     fail(ErrorCode::DTypeMismatch, "ElementWise inputs differ in dtype: ", dtypeName(a.dtype()), " vs ",
          dtypeName(b.dtype()));
-  if (isLogic(op) != (a.dtype() == DType::Bool) && !(op == BinOp::Equal && a.dtype() == DType::Bool))
+  if (isLogic(op) != (a.dtype() == DType::Bool) && !(op == BinaryOp::Equal && a.dtype() == DType::Bool))
     fail(ErrorCode::DTypeMismatch, "ElementWise ", layer.attrs.getString("op"), " is not defined on ",
          dtypeName(a.dtype()), " inputs");
   const bool boolOut = isComparison(op) || isLogic(op);

@@ -25,6 +25,7 @@ const CpuKernelDef* findCpuKernel(const std::string& kind);  // null: the CPU ba
 
 // Family registration (native/backend/cpu/*.cc); the names match the schema families in ir/op_registry.h.
 void registerElementwiseKernels();
+void registerPointwiseKernels();
 void registerReductionKernels();
 void registerNormalizationKernels();
 void registerMatMulKernels();

@@ -1,5 +1,6 @@
 // Scalar definitions of the Unary and Activation ops (ONNX semantics), evaluated in double by the CPU
 // kernels and rounded once to the output type. Parsing happens once per kernel call, not per element.
+// Shared by the Unary/Activation kernels, MatMul's epilogue and the fused Pointwise kernel.
 #pragma once
 #include <cmath>
 #include <string>
@@ -14,7 +15,8 @@ enum class UnaryOp {
   Sinh, Cosh, Asinh, Acosh, Atanh, Erf, Not, IsNan, IsInf,
 };
 
-inline UnaryOp parseUnaryOp(const std::string& op) {
+// False when `name` is no Unary op.
+inline bool findUnaryOp(const std::string& name, UnaryOp* op) {
   static const struct { const char* name; UnaryOp op; } kTable[] = {
       {"abs", UnaryOp::Abs},     {"neg", UnaryOp::Neg},     {"sign", UnaryOp::Sign},
       {"exp", UnaryOp::Exp},     {"log", UnaryOp::Log},     {"sqrt", UnaryOp::Sqrt},
@@ -26,10 +28,22 @@ inline UnaryOp parseUnaryOp(const std::string& op) {
       {"erf", UnaryOp::Erf},     {"not", UnaryOp::Not},     {"isnan", UnaryOp::IsNan},
       {"isinf", UnaryOp::IsInf},
   };
-  for (const auto& e : kTable)
-    if (op == e.name) return e.op;
-  fail(ErrorCode::InvalidArgument, "unknown Unary op '", op, "'");
+  for (const auto& e : kTable) {
+    if (name != e.name) continue;
+    *op = e.op;
+    return true;
+  }
+  return false;
 }
+
+inline UnaryOp parseUnaryOp(const std::string& op) {
+  UnaryOp result;
+  if (!findUnaryOp(op, &result)) fail(ErrorCode::InvalidArgument, "unknown Unary op '", op, "'");
+  return result;
+}
+
+// The Unary ops that map floats to floats (not, isnan and isinf take or produce bool).
+inline bool isFloatUnary(UnaryOp op) { return op != UnaryOp::Not && op != UnaryOp::IsNan && op != UnaryOp::IsInf; }
 
 // The float ops (isnan/isinf/not excluded: they produce or take bool).
 inline double applyUnaryFloat(UnaryOp op, double x) {
@@ -72,9 +86,14 @@ struct Activation {
   double beta;
 };
 
-inline Activation parseActivation(const Attributes& attrs) {
-  const std::string op = attrs.getString("op");
-  static const struct { const char* name; ActivationOp op; double alpha, beta; } kTable[] = {
+// Each Activation op with its ONNX default alpha and beta.
+struct ActivationDefaults {
+  const char* name;
+  ActivationOp op;
+  double alpha, beta;
+};
+inline const ActivationDefaults* findActivationDefaults(const std::string& name) {
+  static const ActivationDefaults kTable[] = {
       {"relu", ActivationOp::Relu, 0, 0},
       {"sigmoid", ActivationOp::Sigmoid, 0, 0},
       {"tanh", ActivationOp::Tanh, 0, 0},
@@ -91,14 +110,19 @@ inline Activation parseActivation(const Attributes& attrs) {
       {"celu", ActivationOp::Celu, 1.0, 0},
       {"mish", ActivationOp::Mish, 0, 0},
   };
-  for (const auto& e : kTable) {
-    if (op != e.name) continue;
-    Activation a{e.op, attrs.getFloat("alpha", e.alpha), attrs.getFloat("beta", e.beta)};
-    if (a.op == ActivationOp::HardSwish) a = {a.op, 1.0 / 6.0, 0.5};  // ONNX HardSwish has no attributes
-    if (a.op == ActivationOp::Gelu && attrs.getString("approximate", "none") == "tanh") a.op = ActivationOp::GeluTanh;
-    return a;
-  }
-  fail(ErrorCode::InvalidArgument, "unknown Activation op '", op, "'");
+  for (const auto& e : kTable)
+    if (name == e.name) return &e;
+  return nullptr;
+}
+
+inline Activation parseActivation(const Attributes& attrs) {
+  const std::string op = attrs.getString("op");
+  const ActivationDefaults* e = findActivationDefaults(op);
+  if (!e) fail(ErrorCode::InvalidArgument, "unknown Activation op '", op, "'");
+  Activation a{e->op, attrs.getFloat("alpha", e->alpha), attrs.getFloat("beta", e->beta)};
+  if (a.op == ActivationOp::HardSwish) a = {a.op, 1.0 / 6.0, 0.5};  // ONNX HardSwish has no attributes
+  if (a.op == ActivationOp::Gelu && attrs.getString("approximate", "none") == "tanh") a.op = ActivationOp::GeluTanh;
+  return a;
 }
 
 // Clamp to [0, 1] that lets NaN through (as np.clip does), unlike fmin/fmax.

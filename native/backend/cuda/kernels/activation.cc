@@ -5,12 +5,9 @@
 #include <vector>
 
 #include "backend/cpu/math_common.h"
-#include "backend/cpu/math_scalar_ops.h"
 #include "backend/cuda/kernels/elementwise_common.h"
 
 namespace inferrt::cudakernels {
-
-namespace {
 
 EwUnary toEwUnary(UnaryOp op) {
   switch (op) {
@@ -64,6 +61,8 @@ EwActivation toEwActivation(ActivationOp op) {
   }
   fail(ErrorCode::Internal, "Activation op without a CUDA mapping");
 }
+
+namespace {
 
 std::string supportsAll(const Layer&, const std::vector<TensorDesc>&) { return ""; }
 

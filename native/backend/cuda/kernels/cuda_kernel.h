@@ -98,6 +98,7 @@ std::vector<std::string> cudaKernelKinds();
 
 // Family registration, one per file group under native/backend/cuda/kernels/.
 void registerCudaElementwiseKernels();  // ElementWise, Unary, Activation, Where, Cast
+void registerCudaPointwiseKernels();    // Pointwise (fused elementwise chains)
 void registerCudaReductionKernels();    // Reduce, ArgMinMax, Softmax, CumSum, Normalization
 void registerCudaMovementKernels();     // Transpose, Slice, Concat, Split, Expand, Tile, Pad, Gather, GatherElements, Trilu, ConstantOfShape, Range
 void registerCudaMatMulKernels();       // MatMul (cuBLASLt)

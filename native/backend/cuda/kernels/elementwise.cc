@@ -1,7 +1,6 @@
 // CUDA kernel definitions of ElementWise and Where (kernels in elementwise.cu), the family's shared host helpers,
 // and registerCudaElementwiseKernels(). Argument checks mirror the CPU reference (backend/cpu/elementwise.cc,
 // indexing.cc) so a layer fails with the same error on either backend.
-#include <array>
 #include <climits>
 #include <string>
 #include <vector>
@@ -38,19 +37,41 @@ void requireEwOutput(const DeviceTensor& out, DType dtype, const Dims& dims, con
   if (out.numel() > 0 && !out.data) fail(ErrorCode::Internal, what, " has no device memory");
 }
 
-EwGeometry makeEwGeometry(const Dims& out, const std::vector<Dims>& operands) {
+EwBinary toEwBinary(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return EwBinary::Add;
+    case BinaryOp::Sub: return EwBinary::Sub;
+    case BinaryOp::Mul: return EwBinary::Mul;
+    case BinaryOp::Div: return EwBinary::Div;
+    case BinaryOp::Pow: return EwBinary::Pow;
+    case BinaryOp::Max: return EwBinary::Max;
+    case BinaryOp::Min: return EwBinary::Min;
+    case BinaryOp::Mod: return EwBinary::Mod;
+    case BinaryOp::FMod: return EwBinary::FMod;
+    case BinaryOp::PRelu: return EwBinary::PRelu;
+    case BinaryOp::And: return EwBinary::And;
+    case BinaryOp::Or: return EwBinary::Or;
+    case BinaryOp::Xor: return EwBinary::Xor;
+    case BinaryOp::Equal: return EwBinary::Equal;
+    case BinaryOp::Less: return EwBinary::Less;
+    case BinaryOp::Greater: return EwBinary::Greater;
+    case BinaryOp::LessEqual: return EwBinary::LessEqual;
+    case BinaryOp::GreaterEqual: return EwBinary::GreaterEqual;
+  }
+  fail(ErrorCode::Internal, "ElementWise op without a CUDA mapping");
+}
+
+CoalescedBroadcast coalesceBroadcast(const Dims& out, const std::vector<Dims>& operands) {
   const size_t n = operands.size();
-  if (n == 0 || n > static_cast<size_t>(kEwMaxOperands))
-    fail(ErrorCode::Internal, "broadcast geometry of ", n, " operands");
   std::vector<std::vector<int64_t>> strides;
   for (const Dims& d : operands) strides.push_back(broadcastStrides(d, out));
   // Outermost first: drop size-1 dims (their coordinate is always 0), merge a dim into its outer neighbour
   // when every operand steps through both as through one (contiguous, or broadcast over both).
   std::vector<int64_t> dims;
-  std::vector<std::array<int64_t, kEwMaxOperands>> steps;
+  std::vector<std::vector<int64_t>> steps;  // per kept dim, each operand's stride
   for (size_t d = 0; d < out.size(); ++d) {
     if (out[d] == 1) continue;
-    std::array<int64_t, kEwMaxOperands> s{};
+    std::vector<int64_t> s(n);
     for (size_t k = 0; k < n; ++k) s[k] = strides[k][d];
     bool merge = !dims.empty();
     for (size_t k = 0; k < n && merge; ++k) merge = steps.back()[k] == s[k] * out[d];
@@ -64,19 +85,31 @@ EwGeometry makeEwGeometry(const Dims& out, const std::vector<Dims>& operands) {
   }
   if (dims.empty()) {  // one element (rank 0 or all dims 1): offset 0 everywhere
     dims.push_back(1);
-    steps.push_back({});
+    steps.emplace_back(n, 0);
   }
-  if (dims.size() > static_cast<size_t>(kEwMaxRank))
-    fail(ErrorCode::UnsupportedOp, "broadcast of ", dimsToString(out), " needs rank ", dims.size(),
+  CoalescedBroadcast c;
+  c.dims.assign(dims.rbegin(), dims.rend());  // innermost first
+  c.strides.assign(n, std::vector<int64_t>(dims.size()));
+  for (size_t j = 0; j < dims.size(); ++j)
+    for (size_t k = 0; k < n; ++k) c.strides[k][j] = steps[dims.size() - 1 - j][k];
+  return c;
+}
+
+EwGeometry makeEwGeometry(const Dims& out, const std::vector<Dims>& operands) {
+  const size_t n = operands.size();
+  if (n == 0 || n > static_cast<size_t>(kEwMaxOperands))
+    fail(ErrorCode::Internal, "broadcast geometry of ", n, " operands");
+  const CoalescedBroadcast c = coalesceBroadcast(out, operands);
+  if (c.dims.size() > static_cast<size_t>(kEwMaxRank))
+    fail(ErrorCode::UnsupportedOp, "broadcast of ", dimsToString(out), " needs rank ", c.dims.size(),
          " after merging dims; the CUDA kernels take at most ", kEwMaxRank);
   EwGeometry g;
-  g.rank = static_cast<int32_t>(dims.size());
+  g.rank = static_cast<int32_t>(c.dims.size());
   g.numel = volume(out);
   g.narrow = g.numel <= INT32_MAX ? 1 : 0;
-  for (int j = 0; j < g.rank; ++j) {  // innermost first
-    const size_t src = dims.size() - 1 - static_cast<size_t>(j);
-    g.dims[j] = dims[src];
-    for (size_t k = 0; k < n; ++k) g.strides[k][j] = steps[src][k];
+  for (int j = 0; j < g.rank; ++j) {
+    g.dims[j] = c.dims[j];
+    for (size_t k = 0; k < n; ++k) g.strides[k][j] = c.strides[k][j];
   }
   bool flat = g.rank == 1;
   for (size_t k = 0; k < n && flat; ++k) flat = g.strides[k][0] == 1 || g.numel == 1;
@@ -99,23 +132,6 @@ void checkEwLaunch(bool launched, const char* kind, const std::string& op) {
 
 namespace {
 
-EwBinary parseBinary(const std::string& op) {
-  static const struct {
-    const char* name;
-    EwBinary op;
-  } kTable[] = {
-      {"add", EwBinary::Add},     {"sub", EwBinary::Sub},         {"mul", EwBinary::Mul},
-      {"div", EwBinary::Div},     {"pow", EwBinary::Pow},         {"max", EwBinary::Max},
-      {"min", EwBinary::Min},     {"mod", EwBinary::Mod},         {"fmod", EwBinary::FMod},
-      {"prelu", EwBinary::PRelu}, {"and", EwBinary::And},         {"or", EwBinary::Or},
-      {"xor", EwBinary::Xor},     {"equal", EwBinary::Equal},     {"less", EwBinary::Less},
-      {"greater", EwBinary::Greater}, {"less_equal", EwBinary::LessEqual}, {"greater_equal", EwBinary::GreaterEqual},
-  };
-  for (const auto& e : kTable)
-    if (op == e.name) return e.op;
-  fail(ErrorCode::InvalidArgument, "unknown ElementWise op '", op, "'");
-}
-
 bool isComparison(EwBinary op) { return op >= EwBinary::Equal; }
 bool isLogic(EwBinary op) { return op == EwBinary::And || op == EwBinary::Or || op == EwBinary::Xor; }
 
@@ -123,7 +139,7 @@ std::string supportsBroadcast(const Layer&, const std::vector<TensorDesc>& input
 
 void runElementWise(CudaKernelArgs& args) {
   const std::string name = args.layer.attrs.getString("op");
-  const EwBinary op = parseBinary(name);
+  const EwBinary op = toEwBinary(parseBinaryOp(name));
   const DeviceTensor& a = ewInput(args, 0, "a");
   const DeviceTensor& b = ewInput(args, 1, "b");
   if (op != EwBinary::Pow && a.dtype != b.dtype)

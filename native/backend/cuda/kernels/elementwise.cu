@@ -5,31 +5,13 @@
 #include <type_traits>
 
 #include "backend/cuda/kernels/elementwise_device.cuh"
+#include "backend/cuda/kernels/elementwise_math.cuh"
 
 namespace inferrt::cudakernels {
 
 namespace {
 
 using namespace ew;
-
-// Explicit _rn intrinsics: IEEE results whatever the fast-math flags, and never contracted into an FMA.
-__device__ __forceinline__ float floatBinary(EwBinary op, float x, float y) {
-  switch (op) {
-    case EwBinary::Add: return __fadd_rn(x, y);
-    case EwBinary::Sub: return __fsub_rn(x, y);
-    case EwBinary::Mul: return __fmul_rn(x, y);
-    case EwBinary::Div: return __fdiv_rn(x, y);
-    case EwBinary::Max: return x != x || y != y ? __int_as_float(0x7fc00000) : (x > y ? x : y);
-    case EwBinary::Min: return x != x || y != y ? __int_as_float(0x7fc00000) : (x < y ? x : y);
-    case EwBinary::FMod: return fmodf(x, y);
-    case EwBinary::Mod: {  // np.mod: the result takes the divisor's sign
-      const float r = fmodf(x, y);
-      return (r != 0 && ((r < 0) != (y < 0))) ? __fadd_rn(r, y) : r;
-    }
-    case EwBinary::PRelu: return x < 0 ? __fmul_rn(x, y) : x;
-    default: return 0;  // not reached: the launcher routes only these ops here
-  }
-}
 
 template <typename T>
 __device__ __forceinline__ T intDiv(T x, T y) {
@@ -83,32 +65,6 @@ __device__ __forceinline__ uint8_t logic(EwBinary op, uint8_t x, uint8_t y) {
     case EwBinary::Equal: return (x != 0) == (y != 0);
     default: return 0;
   }
-}
-
-// std::pow in double as the CPU evaluates it (glibc: exact whenever the result is representable). CUDA's pow
-// may be off by an ulp, which the int-base path's truncation would turn into an off-by-one (3 ** 2 -> 8), so
-// exact cases are computed exactly: x ** 2 (one rounding, as a correctly rounded pow), and integer ** small
-// integer while every product stays below 2^53.
-__device__ double powLikeCpu(double x, double y) {
-  if (y == 2.0) return __dmul_rn(x, x);
-  constexpr double kExact = 9007199254740992.0;  // 2^53
-  if (y >= 0 && y <= 64 && y == floor(y) && x == floor(x) && fabs(x) <= kExact) {
-    double r = 1, b = x;
-    bool exact = true;
-    for (int e = static_cast<int>(y); e != 0;) {
-      if (e & 1) {
-        r = __dmul_rn(r, b);
-        exact = exact && fabs(r) <= kExact;
-      }
-      e >>= 1;
-      if (e != 0) {
-        b = __dmul_rn(b, b);
-        exact = exact && fabs(b) <= kExact;
-      }
-    }
-    if (exact) return r;
-  }
-  return pow(x, y);
 }
 
 // The exponent of pow read as the CPU's Tensor::getDouble / getInt read it, whatever its dtype.

@@ -107,10 +107,11 @@ __device__ __forceinline__ int64_t firstIndex() {
 }
 __device__ __forceinline__ int64_t gridStep() { return static_cast<int64_t>(gridDim.x) * blockDim.x; }
 
-// Offsets of output element i in each of the first N operands. Loops are unrolled so that every geometry field
-// is read at a constant index (no local-memory copy of the parameter struct).
-template <int N>
-__device__ __forceinline__ void broadcastOffsets(const EwGeometry& g, int64_t i, int64_t (&off)[N]) {
+// Offsets of output element i in each of the first N operands, for an EwGeometry or a layout like it (rank,
+// narrow, dims and strides[operand][dim], innermost first, at most kEwMaxRank dims: PwGeometry). Loops are
+// unrolled so that every geometry field is read at a constant index (no local-memory copy of the parameter struct).
+template <int N, typename Geometry>
+__device__ __forceinline__ void broadcastOffsets(const Geometry& g, int64_t i, int64_t (&off)[N]) {
 #pragma unroll
   for (int k = 0; k < N; ++k) off[k] = 0;
   if (g.narrow) {

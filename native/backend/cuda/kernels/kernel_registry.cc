@@ -14,6 +14,7 @@ std::map<std::string, CudaKernelDef>& table() {
 
 void registerAll() {
   registerCudaElementwiseKernels();
+  registerCudaPointwiseKernels();
   registerCudaReductionKernels();
   registerCudaMovementKernels();
   registerCudaMatMulKernels();
