@@ -112,6 +112,7 @@ void runAttention(CudaKernelArgs& args) {
     a.mask = mask->numel() > 0 ? mask->data : nullptr;  // empty mask: empty scores, nothing is launched
     a.maskHalf = mask->dtype == DType::Float16;
   }
+  a.allowTensorCores = args.layer.precision == LayerPrecision::Float16 || args.env.allowTf32;
   a.device = args.env.device;
   a.multiProcessors = args.env.multiProcessors;
   a.stream = args.env.stream;

@@ -129,7 +129,7 @@ void launchAttention(const AttentionLaunch& a) {
     INFERRT_CUDA_CHECK(cudaMemsetAsync(a.out, 0, static_cast<size_t>(outElems) * (a.half ? 2 : 4), a.stream));
     return;
   }
-  if (launchFlashAttention(a)) return;
+  if (a.allowTensorCores && launchFlashAttention(a)) return;
   if (a.half) launchGeneric<__half>(a);
   else launchGeneric<float>(a);
 }

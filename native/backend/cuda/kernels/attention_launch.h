@@ -25,6 +25,9 @@ struct AttentionLaunch {
   const void* mask = nullptr;  // optional additive mask, broadcast to [B, H, Sq, Sk] through maskStride
   bool maskHalf = false;       // float16 mask, else float32
   int64_t maskStride[4] = {};  // element strides along b, h, i, j (0 on broadcast dims; j's: 0 or 1 for a dense mask)
+  // The tensor-core path rounds the probabilities to fp16 for P·V: allowed for fp16 layers and TF32 engines (TF32
+  // keeps fp16's 10-bit mantissa), not in strict fp32, which takes the generic path.
+  bool allowTensorCores = true;
   int device = 0;
   int multiProcessors = 0;
   cudaStream_t stream = nullptr;
