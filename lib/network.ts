@@ -42,6 +42,8 @@ export interface AttentionParams {
   alpha?: number;
   /** Storage layout of q, k, v and the output, in that order. Default [0, 0, 0, 0]. */
   layout?: readonly [AttentionLayout, AttentionLayout, AttentionLayout, AttentionLayout];
+  /** A row whose probabilities are NaN (all logits -inf) gives 0 instead of NaN, as PyTorch's SDPA does. Default false. */
+  zeroNanRows?: boolean;
 }
 
 /** Options every add* method takes. */
@@ -226,6 +228,7 @@ export class NetworkDefinition implements Disposable {
    */
   addAttention(q: NetworkTensor, k: NetworkTensor, v: NetworkTensor, params: AttentionParams & LayerOptions = {}): Layer {
     const attrs: NativeAttributes = { alpha: params.alpha ?? 1, layout: [...(params.layout ?? [0, 0, 0, 0])] };
+    if (params.zeroNanRows) attrs.zero_nan_rows = 1;
     return this.addLayer('Attention', [q, k, v, params.mask ?? null], attrs, params);
   }
   /** N-D convolution (NCHW; weights [M, C/group, k...]), or 2-D NHWC with `channelsLast`. */

@@ -3,7 +3,8 @@
 // masked-softmax fusions, so alpha already sits on the first MatMul and the additive mask on the Softmax.
 //
 // Taken: a first MatMul without bias, activation or transA (transB either way); a Softmax over the last axis, not
-// log; then, optionally, Identity layers or Casts to the same dtype (no-ops exporters leave); a second MatMul that
+// log; then, optionally, Identity layers or Casts to the same dtype (no-ops exporters leave) and PyTorch SDPA's
+// Where(IsNaN(p), 0, p) (then zero_nan_rows = 1); a second MatMul that
 // is plain (alpha 1, no transposes) and reads P as A. Q, K and V have rank 4 and one float dtype; the scores and
 // the probabilities are read by the chain alone and are no network outputs; the mask is not made inside it.
 //
@@ -108,6 +109,26 @@ bool isNoOp(const FusionRewriter& g, int l, int t) {
   return layer.kind == "Identity" || (layer.kind == "Cast" && g.tensor(layer.outputs[0]).dtype == g.tensor(t).dtype);
 }
 
+// PyTorch's SDPA export zeroes the rows of fully masked queries after the Softmax: Where(IsNaN(p), 0, p). When `p`
+// is read by exactly that pair, returns {IsNaN layer, Where layer}; else {-1, -1}.
+std::pair<int, int> nanRowsZeroed(const FusionRewriter& g, int p) {
+  const std::vector<int>& readers = g.readers(p);
+  if (readers.size() != 2 || g.tensor(p).isOutput) return {-1, -1};
+  int isNan = -1, where = -1;
+  for (int r : readers) {
+    const Layer& l = g.layer(r);
+    if (l.kind == "Unary" && l.attrs.getString("op", "") == "isnan" && l.inputs.size() == 1) isNan = r;
+    if (l.kind == "Where") where = r;
+  }
+  if (isNan < 0 || where < 0) return {-1, -1};
+  const Layer& w = g.layer(where);
+  const int cond = g.layer(isNan).outputs[0];
+  if (w.inputs.size() != 3 || w.inputs[0] != cond || w.inputs[2] != p || !g.isScalar(w.inputs[1], 0.0) ||
+      !g.readOnlyBy(cond, {where}) || g.tensor(w.outputs[0]).dims != g.tensor(p).dims)
+    return {-1, -1};
+  return {isNan, where};
+}
+
 struct BlockFusion {
   size_t absorbed = 0, inserted = 0;
 };
@@ -128,9 +149,19 @@ std::optional<BlockFusion> fuseAt(FusionRewriter& g, const SymbolicDims& sym, in
 
   std::vector<int> chain = {mm1, s};
   int probs = softmax.outputs[0];
-  for (int next = g.soleReader(probs); next >= 0 && isNoOp(g, next, probs); next = g.soleReader(probs)) {
-    chain.push_back(next);
-    probs = g.layer(next).outputs[0];
+  bool zeroNanRows = false;
+  for (;;) {
+    const int next = g.soleReader(probs);
+    if (next >= 0 && isNoOp(g, next, probs)) {
+      chain.push_back(next);
+      probs = g.layer(next).outputs[0];
+      continue;
+    }
+    const auto [isNan, where] = zeroNanRows ? std::pair{-1, -1} : nanRowsZeroed(g, probs);
+    if (where < 0) break;
+    chain.insert(chain.end(), {isNan, where});
+    probs = g.layer(where).outputs[0];
+    zeroNanRows = true;
   }
   const int mm2 = g.soleReader(probs);
   if (mm2 < 0 || !isPlainMatMul(g.layer(mm2))) return std::nullopt;
@@ -194,6 +225,7 @@ std::optional<BlockFusion> fuseAt(FusionRewriter& g, const SymbolicDims& sym, in
   fused.inputs = {q.tensor, k.tensor, v.tensor, mask};
   fused.attrs.set("alpha", g.layer(mm1).attrs.getFloat("alpha", 1.0));
   fused.attrs.set("layout", std::vector<int64_t>{q.layout, k.layout, v.layout, outLayout});
+  if (zeroNanRows) fused.attrs.set("zero_nan_rows", int64_t{1});
   if (!g.replace(chain, std::move(fused), std::move(helpers))) return std::nullopt;
   return done;
 }

@@ -28,6 +28,7 @@ interface Form {
   merge?: boolean;          // the result transposed back to [B, Sq, H, Dv]
   noMask?: boolean;
   passThrough?: boolean;    // an Identity and a Cast to float32 between Softmax and the second MatMul (GPT-2's export)
+  zeroNanRows?: boolean;    // Where(IsNaN(p), 0, p) between Softmax and the second MatMul (PyTorch SDPA exports)
   // near misses
   scoresReadTwice?: boolean;
   probsOutput?: boolean;
@@ -70,7 +71,8 @@ function define(form: Form) {
     const scaled = n.addElementWise(scores, n.addConstant([], new Float32Array([SCALE])), 'mul').output();
     const logits = form.noMask ? scaled : n.addElementWise(scaled, n.addInput('mask', 'float32', maskDims), 'add').output();
     const probs = n.addSoftmax(logits, { axis: form.softmaxAxis ?? -1, log: form.logSoftmax }).output();
-    const p = form.passThrough ? n.addCast(n.addIdentity(probs).output(), 'float32').output() : probs;
+    let p = form.passThrough ? n.addCast(n.addIdentity(probs).output(), 'float32').output() : probs;
+    if (form.zeroNanRows) p = n.addWhere(n.addUnary(p, 'isnan').output(), n.addConstant([], new Float32Array([0])), p).output();
     let out = n.addMatrixMultiply(p, v, form.secondAlpha === undefined ? {} : { alpha: form.secondAlpha }).output();
     if (form.merge) out = n.addTranspose(out, perms.heads).output();
     n.markOutput(out, 'out');
@@ -104,6 +106,18 @@ describe('attention fusion', () => {
       if (form.exposeQHeads) expectCloseOrNaN(r.outputs.q_heads!, base.q, 0);
     });
   }
+
+  it("fuses PyTorch SDPA's Where(IsNaN(p), 0, p): rows whose keys are all masked by -inf give 0, as unfused", async () => {
+    const form: Form = { split: true, merge: true, zeroNanRows: true };
+    const masked = { ...base, mask: { dims: maskDims, data: base.mask!.data.map((x, i) => (i >= Sk ? -Infinity : x)) } };  // batch 1: every key
+    const inputs = { ...feeds(form), mask: f32(masked.mask.data, maskDims) };
+    const r = await buildAndRun(define(form), inputs);
+    expect(r.kinds).toEqual(['Attention']);
+    expect(r.log).toEqual(['attention: 1 fused (4 transposes absorbed)']);
+    const want = outOf(form, attentionReference(masked).map((x) => (Number.isNaN(x) ? 0 : x)));
+    expect(want.slice(want.length / 2).every((x) => x === 0)).toBe(true);
+    expectCloseOrNaN(r.outputs.out!, want, 1e-5);
+  });
 
   it('fuses in an fp16 engine (fp16 storage, fp32 math)', async () => {
     const form: Form = { split: true, key: 'transposed', merge: true };

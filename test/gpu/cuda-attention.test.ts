@@ -10,7 +10,8 @@
  *   D = 80 or Dv != D.
  * Covered: Sq / Sk in {1, 7, 64, 65, 384, 512} (partial tiles on both axes), both storage layouts of each of q, k,
  * v and out, masks [B, 1, 1, Sk], [Sq, Sk] and [B, H, Sq, Sk] (fp32 in fp32 engines and with fp16 inputs, fp16 in
- * fp16 engines), no mask, scattered -inf logits, a fully -inf row (NaN at the same positions as the CPU's), alpha != 1
+ * fp16 engines), no mask, scattered -inf logits, a fully -inf row (NaN at the same positions as the CPU's, or 0 with
+ * zero_nan_rows), alpha != 1
  * and a grid of many CTAs. Every case asserts the layer runs on 'cuda' (no CPU fallback).
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
@@ -41,6 +42,8 @@ type Mode = [label: string, config: BuilderConfigOptions, tol: Tolerance];
 const FP32: Mode = ['strict fp32', { strictFp32: true }, FP32_TOL];
 const TF32: Mode = ['tf32', {}, FP32_TOL];
 const FP16: Mode = ['fp16', { precision: ['fp16'] }, FP16_TOL];
+/** fp16 network inputs in a TF32 engine take the tensor-core path, which rounds P to fp16: the fp16 bounds. */
+const TF32_HALF_INPUTS: Mode = ['tf32', {}, FP16_TOL];
 
 type MaskKind = 'none' | 'batch' | 'square' | 'full';  // [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk]
 type Layout = [q: number, k: number, v: number, out: number];
@@ -58,6 +61,7 @@ interface AttentionCase {
   mask?: MaskKind;         // default 'none'
   negInf?: 'some' | 'row'; // some: scattered -inf logits (never a whole row); row: also one fully -inf row
   halfInputs?: boolean;    // q, k, v float16 network inputs with a float32 mask, in an fp32 engine
+  zeroNanRows?: boolean;   // attribute zero_nan_rows = 1: the fully -inf rows come out 0 instead of NaN
   modes: Mode[];
 }
 
@@ -72,8 +76,9 @@ const cases: AttentionCase[] = [
   { name: 'Dv 32 != D 64 (generic path), layouts [1, 1, 0, 0], mask [Sq, Sk]', b: 2, h: 2, sq: 64, sk: 65, d: 64, dv: 32, layout: [1, 1, 0, 0], alpha: 0.125, mask: 'square', modes: [FP32, FP16] },
   { name: 'one query row over many key tiles: Sq 1, Sk 512, D 64, alpha 1', b: 3, h: 2, sq: 1, sk: 512, d: 64, mask: 'square', negInf: 'some', modes: [FP32, FP16] },
   { name: 'many CTAs: B 4, H 16, S 384, D 64, all layouts 1, mask [B, 1, 1, S]', b: 4, h: 16, sq: 384, sk: 384, d: 64, layout: [1, 1, 1, 1], alpha: 0.125, mask: 'batch', modes: [FP32, FP16] },
-  { name: 'fp16 inputs with an fp32 mask [B, H, Sq, Sk] (tensor cores, fp32 mask reads)', b: 2, h: 2, sq: 64, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', halfInputs: true, modes: [FP32] },
+  { name: 'fp16 inputs with an fp32 mask [B, H, Sq, Sk] (strict fp32: generic path; TF32: tensor cores reading the fp32 mask)', b: 2, h: 2, sq: 64, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', halfInputs: true, modes: [FP32, TF32_HALF_INPUTS] },
   { name: 'fp16 inputs, D 32, Sq 7 / Sk 64, mask [B, 1, 1, Sk]', b: 2, h: 3, sq: 7, sk: 64, d: 32, alpha: 0.2, mask: 'batch', halfInputs: true, modes: [FP32] },
+  { name: 'zero_nan_rows: fully -inf rows give 0 (both paths), S 65, D 64, mask [B, H, Sq, Sk]', b: 2, h: 2, sq: 65, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', zeroNanRows: true, modes: [FP32, FP16] },
   { name: 'fp16 inputs, D 128, Sq 130 / Sk 65, no mask, layouts [1, 0, 0, 1]', b: 2, h: 2, sq: 130, sk: 65, d: 128, layout: [1, 0, 0, 1], alpha: 0.088, halfInputs: true, modes: [FP32] },
 ];
 
@@ -147,6 +152,7 @@ describe.skipIf(cudaSkipReason !== '')('Attention: CUDA vs CPU', () => {
         const mask = c.mask && c.mask !== 'none' ? n.addInput('mask', 'float32', mDims) : null;
         const attrs: Record<string, number | number[]> = { layout: [lq, lk, lv, lo] };
         if (c.alpha !== undefined) attrs.alpha = c.alpha;
+        if (c.zeroNanRows) attrs.zero_nan_rows = 1;
         n.markOutput(n.addLayer('Attention', [q, k, v, mask], attrs).output(), 'out');
       };
       const feeds: Record<string, Tensor> = {
@@ -165,7 +171,9 @@ describe.skipIf(cudaSkipReason !== '')('Attention: CUDA vs CPU', () => {
         expect(got.shape, label).toEqual(stored(lo, c.b, c.h, c.sq, dv));
         const problem = checkAgreement(want, got, tol);
         if (problem) problems.push(`${label}: ${problem}`);
-        if (c.negInf === 'row') {  // the fully masked rows exist and are NaN on both (checkAgreement matched them)
+        if (c.negInf === 'row' && c.zeroNanRows) {  // the fully masked rows are 0 on both (checkAgreement compared them)
+          expect(nanCount(want) + nanCount(got), label).toBe(0);
+        } else if (c.negInf === 'row') {  // the fully masked rows exist and are NaN on both (checkAgreement matched them)
           expect(nanCount(want), `${label}: NaN elements in the CPU output`).toBe(fullyMaskedRows(c) * dv);
           expect(nanCount(got), label).toBe(nanCount(want));
         }

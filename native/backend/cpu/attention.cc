@@ -93,6 +93,8 @@ void runAttention(const Layer& layer, const std::vector<const Tensor*>& inputs, 
         double sum = 0;
         for (int64_t j = 0; j < sk; ++j) sum += e[j] = std::exp(p[j] - mx);  // all -inf: exp(NaN), a NaN row
         for (int64_t j = 0; j < sk; ++j) p[j] = static_cast<float>(e[j] / sum);
+        if (attrs.zeroNanRows)  // as Where(IsNaN(p), 0, p) after the Softmax
+          for (int64_t j = 0; j < sk; ++j) p[j] = std::isnan(p[j]) ? 0.0f : p[j];
         std::fill(acc.begin(), acc.end(), 0.0);
         for (int64_t j = 0; j < sk; ++j) {
           const double pj = p[j];

@@ -18,9 +18,11 @@ namespace inferrt {
 struct AttentionAttrs {
   float alpha = 1.0f;                      // scale of q·kᵀ, applied in fp32 like MatMul's alpha
   std::array<int64_t, 4> layout{0, 0, 0, 0};  // q, k, v, out
+  bool zeroNanRows = false;  // a row whose probabilities are NaN gives 0 (PyTorch SDPA's Where(IsNaN(p), 0, p))
 };
 
-// Reads and checks alpha (finite) and layout (4 entries of 0 or 1); InvalidArgument names the attribute.
+// Reads and checks alpha (finite), layout (4 entries of 0 or 1) and zero_nan_rows (0 or 1); InvalidArgument names
+// the attribute.
 inline AttentionAttrs readAttentionAttrs(const Attributes& attrs) {
   AttentionAttrs a;
   const double alpha = attrs.getFloat("alpha", 1.0);
@@ -36,6 +38,9 @@ inline AttentionAttrs readAttentionAttrs(const Attributes& attrs) {
            layout[i]);
     a.layout[i] = layout[i];
   }
+  const int64_t zero = attrs.getInt("zero_nan_rows", 0);
+  if (zero != 0 && zero != 1) fail(ErrorCode::InvalidArgument, "attribute 'zero_nan_rows' must be 0 or 1, got ", zero);
+  a.zeroNanRows = zero == 1;
   return a;
 }
 

@@ -99,6 +99,7 @@ void runAttention(CudaKernelArgs& args) {
   a.vStride = v.strides;
   a.outStride = o.strides;
   a.alpha = attrs.alpha;
+  a.zeroNanRows = attrs.zeroNanRows;
   if (mask) {
     if (mask->dtype != DType::Float32 && mask->dtype != dtype)
       fail(ErrorCode::DTypeMismatch, "Attention mask must be float32 or ", dtypeName(dtype), ", got ",

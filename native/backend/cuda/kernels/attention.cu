@@ -93,11 +93,12 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) attentionRowsKernel(const At
     }
     const float l = warpSum(lPart);
     const float inv = m == -CUDART_INF_F ? CUDART_NAN_F : 1.0f / l;  // all logits -inf: NaN, as Softmax gives
+    const bool zero = p.zeroNanRows && !(l > 0.0f);                       // a NaN row (sum 0 or NaN) stored as 0
     T* oRow = out + r.out + i * p.outStride.s;
 #pragma unroll
     for (int c = 0; c < R; ++c) {
       const int64_t d = col0 + c * kWarp + lane;
-      if (d < p.valueDim) storeFromFloat(oRow, d, acc[c] * inv);
+      if (d < p.valueDim) storeFromFloat(oRow, d, zero ? 0.0f : acc[c] * inv);
     }
   }
 }

@@ -339,10 +339,12 @@ __global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
     sum += __shfl_xor_sync(0xffffffffu, sum, 2);
     const float inv = m[hr] == -CUDART_INF_F ? CUDART_NAN_F : 1.0f / sum;  // all logits -inf: NaN
+    const bool zero = p.zeroNanRows && !(sum > 0.0f);  // a NaN row (sum 0 or NaN) stored as 0
     __half* dst = sQ + (warp * 16 + g + 8 * hr) * kLd + 2 * tq;
 #pragma unroll
     for (int n = 0; n < kOt; ++n)
-      *reinterpret_cast<__half2*>(dst + n * 8) = __floats2half2_rn(o[n][2 * hr] * inv, o[n][2 * hr + 1] * inv);
+      *reinterpret_cast<__half2*>(dst + n * 8) =
+          zero ? __floats2half2_rn(0.0f, 0.0f) : __floats2half2_rn(o[n][2 * hr] * inv, o[n][2 * hr + 1] * inv);
   }
   __syncwarp();
   __half* O = static_cast<__half*>(p.out) + r.out;

@@ -22,6 +22,9 @@ struct AttentionLaunch {
   int64_t batch = 0, heads = 0, seqQ = 0, seqK = 0, headDim = 0, valueDim = 0;
   AttentionStrides qStride, kStride, vStride, outStride;
   float alpha = 1.0f;
+  // A row whose probabilities are NaN (all logits -inf, or a NaN / +inf logit: the sum is then 0 or NaN) is
+  // stored as 0 instead of NaN, as PyTorch's SDPA export computes with Where(IsNaN(p), 0, p).
+  bool zeroNanRows = false;
   const void* mask = nullptr;  // optional additive mask, broadcast to [B, H, Sq, Sk] through maskStride
   bool maskHalf = false;       // float16 mask, else float32
   int64_t maskStride[4] = {};  // element strides along b, h, i, j (0 on broadcast dims; j's: 0 or 1 for a dense mask)
