@@ -56,7 +56,8 @@ export interface BuilderConfigOptions {
   /**
    * Run 2-D convolutions and poolings channels-last (NHWC), with transposes where they meet NCHW layers: cuDNN's
    * fp16 tensor-core kernels want NHWC. Convolutions qualify when their input and output channels per group are
-   * multiples of 8 (depthwise ones when the channel count is); layers between qualifying ones follow. Default
+   * multiples of 8 (depthwise ones when the channel count is), and stems with 1 to 7 input channels (group 1, output
+   * channels a multiple of 8) with their input zero-padded to 8 channels; layers between qualifying ones follow. Default
    * `'auto'`: on for the CUDA backend with `'fp16'` in `precision`, for the layers that run in fp16; off on the
    * CPU. `true` converts every qualifying layer on any backend and precision; `false` never.
    */

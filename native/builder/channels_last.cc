@@ -2,7 +2,9 @@
 // native/ir/LAYERS.md), so cuDNN need not transpose inside every call. Layers are visited in order:
 // - a Convolution converts when it is 2-D, float, its weights are constant (transposed here to [M, kH, kW, C/g])
 //   and C/group and M/group are multiples of 8 (or it is depthwise, group = C = M, with C a multiple of 8); in
-//   'auto' mode only when it runs in fp16;
+//   'auto' mode only when it runs in fp16. A stem convolution (group 1, C = 1..7, M a multiple of 8) converts with
+//   its channels zero-padded to 8: weights [M, kH, kW, 8] and a Pad layer after its input's transpose, whose
+//   output only padded convolutions read (the extra channels meet zero weights, so the result is unchanged);
 // - a 2-D Pooling converts when its input was written in NHWC by a converted layer;
 // - ElementWise / Activation / Unary layers and channel Concats convert when an input was written in NHWC and
 //   every other input is available in NHWC or a constant (permuted here): layers between converted ones stay NHWC.
@@ -11,9 +13,11 @@
 // NCHW tensor a converted layer reads gets one Transpose [0, 2, 3, 1] shared by all such readers. Each converted
 // layer is checked by its shape rule before it is committed; a layer the rule rejects stays NCHW. Back-to-back
 // transposes (the model's own next to inserted ones) are then merged or cancelled.
+#include <cstring>
 #include <map>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "backend/cpu/movement_common.h"
@@ -26,6 +30,7 @@ namespace inferrt {
 namespace {
 
 const std::vector<int64_t> kToNhwc = {0, 2, 3, 1}, kToNchw = {0, 3, 1, 2};
+constexpr int64_t kPaddedChannels = 8;  // a stem convolution's input channels, padded (tensor cores take C % 8 == 0)
 
 Dims permuted(const Dims& d, const std::vector<int64_t>& perm) {
   Dims out(perm.size());
@@ -33,8 +38,9 @@ Dims permuted(const Dims& d, const std::vector<int64_t>& perm) {
   return out;
 }
 
-// `v` (rank <= 4) with leading unit dims up to rank 4, permuted NCHW -> NHWC (weights: KCRS -> KRSC).
-TensorPtr toNhwcValue(const Tensor& v) {
+// `v` (rank <= 4) with leading unit dims up to rank 4, permuted NCHW -> NHWC (weights: KCRS -> KRSC); with
+// `channels` > 0, the last dim is zero-padded to that many.
+TensorPtr toNhwcValue(const Tensor& v, int64_t channels = 0) {
   Dims four = v.dims();
   four.insert(four.begin(), 4 - four.size(), 1);
   const Tensor x = v.reshaped(four);
@@ -43,7 +49,17 @@ TensorPtr toNhwcValue(const Tensor& v) {
   for (size_t i = 0; i < 4; ++i) strides[i] = in[kToNhwc[i]];
   Tensor out(v.dtype(), permuted(four, kToNhwc));
   stridedCopy(x, 0, strides, out);
-  return std::make_shared<const Tensor>(std::move(out));
+  if (channels <= four[1]) return std::make_shared<const Tensor>(std::move(out));
+  Dims dims = out.dims();
+  dims[3] = channels;
+  Tensor padded(v.dtype(), dims);  // zero-filled
+  const size_t row = static_cast<size_t>(four[1]) * dtypeSize(v.dtype());
+  const size_t paddedRow = static_cast<size_t>(channels) * dtypeSize(v.dtype());
+  const auto* src = static_cast<const uint8_t*>(out.raw());
+  auto* dst = static_cast<uint8_t*>(padded.raw());
+  for (size_t r = 0; r < static_cast<size_t>(out.numel() / four[1]); ++r)
+    std::memcpy(dst + r * paddedRow, src + r * row, row);
+  return std::make_shared<const Tensor>(std::move(padded));
 }
 
 bool isElementwiseKind(const std::string& kind) {
@@ -77,21 +93,26 @@ class ChannelsLastRewriter {
     compactNetwork(network, std::vector<bool>(network.layers().size(), true));  // drops the replaced tensors
   }
 
-  size_t convolutions = 0, poolings = 0, others = 0;
+  size_t convolutions = 0, poolings = 0, others = 0, padded = 0;
+  std::set<int64_t> paddedFrom;  // the channel counts padded to kPaddedChannels
   std::set<std::string> insertedTransposes;
 
  private:
   bool isConstant(int t) const { return t >= 0 && tensors_[t].producer < 0 && tensors_[t].value; }
 
-  bool eligibleConvolution(const Layer& layer) const {
+  // Whether Convolution `layer` converts; *padTo becomes kPaddedChannels for a stem convolution whose input
+  // channels are zero-padded first, else 0.
+  bool eligibleConvolution(const Layer& layer, int64_t* padTo) const {
+    *padTo = 0;
     if (layer.inputs.size() < 2 || (fp16Only_ && layer.precision != LayerPrecision::Float16)) return false;
     const TensorInfo& x = tensors_[layer.inputs[0]];
     const int w = layer.inputs[1];
     if (x.dims.size() != 4 || !isFloat(x.dtype) || !isConstant(w) || tensors_[w].dims.size() != 4) return false;
     const int64_t group = layer.attrs.getInt("group", 1), c = x.dims[1], m = tensors_[w].dims[0];
     if (group < 1 || c < 1 || m < 1 || c % group != 0 || m % group != 0) return false;
+    if (group == 1 && c < kPaddedChannels && m % 8 == 0) *padTo = kPaddedChannels;
     const bool depthwise = group == c && m == c && c % 8 == 0;
-    return depthwise || ((c / group) % 8 == 0 && (m / group) % 8 == 0);
+    return *padTo || depthwise || ((c / group) % 8 == 0 && (m / group) % 8 == 0);
   }
 
   // Whether `layer` (not a Convolution) reads a tensor written in NHWC and can read all its inputs in NHWC.
@@ -120,7 +141,8 @@ class ChannelsLastRewriter {
   bool convert(const Layer& layer) {
     const bool conv = layer.kind == "Convolution";
     if ((conv || layer.kind == "Pooling") && layer.attrs.getInt("channels_last", 0) != 0) return false;  // the user's
-    if (conv ? !eligibleConvolution(layer) : !followsNhwc(layer)) return false;
+    int64_t padTo = 0;  // a stem convolution's padded channel count
+    if (conv ? !eligibleConvolution(layer, &padTo) : !followsNhwc(layer)) return false;
     Layer nhwc = layer;
     if (conv || layer.kind == "Pooling") nhwc.attrs.set("channels_last", int64_t{1});
     if (layer.kind == "Concat") nhwc.attrs.set("axis", int64_t{3});
@@ -144,13 +166,14 @@ class ChannelsLastRewriter {
       // constants are permuted, everything else moves.
       const bool weights = conv ? i == 1 : isConstant(t);
       if (weights) {
-        values[i] = toNhwcValue(*tensors_[t].value);
+        values[i] = toNhwcValue(*tensors_[t].value, conv ? padTo : 0);
         d.dims = values[i]->dims();
         d.value = values[i];
       } else if (!(conv && i == 2)) {
         moves[i] = true;
         d.dims = permuted(d.dims, kToNhwc);
         d.value = nullptr;
+        if (conv && i == 0 && padTo) d.dims[3] = padTo;
       }
       descs.push_back(std::move(d));
     }
@@ -166,6 +189,11 @@ class ChannelsLastRewriter {
     for (size_t i = 0; i < layer.inputs.size(); ++i) {
       if (values[i]) nhwc.inputs[i] = addConstant(layer.inputs[i], values[i]);
       else if (moves[i]) nhwc.inputs[i] = toNhwc(layer.inputs[i], layer.precision);
+    }
+    if (padTo) {
+      paddedFrom.insert(tensors_[layer.inputs[0]].dims[1]);
+      nhwc.inputs[0] = padChannels(nhwc.inputs[0], padTo, layer.precision);
+      ++padded;
     }
     const int index = static_cast<int>(layers_.size());
     for (int& t : nhwc.outputs) {
@@ -199,6 +227,30 @@ class ChannelsLastRewriter {
     addTranspose(t, twin, kToNhwc, p, tensors_[t].name + "_to_nhwc");
     twin_[t] = twin;
     return twin;
+  }
+
+  // A zero-padded copy of NHWC tensor `t` with `channels` channels, made by a Pad layer on first use. Only padded
+  // convolutions read it: it is nobody's twin, so no other layer reads it in place of `t`.
+  int padChannels(int t, int64_t channels, LayerPrecision precision) {
+    auto found = padded_.find(t);
+    if (found != padded_.end()) return found->second;
+    Dims dims = tensors_[t].dims;
+    const int64_t extra = channels - dims[3];
+    dims[3] = channels;
+    const int out = addTensor(tensors_[t].name + "_padded", tensors_[t].dtype, dims);
+    const int pads = addTensor(tensors_[t].name + "_channel_pads", DType::Int64, {8});
+    tensors_[pads].value = std::make_shared<const Tensor>(makeInt64({0, 0, 0, 0, 0, 0, 0, extra}, {8}));
+    tensors_[pads].isConstant = true;
+    Layer pad;
+    pad.kind = "Pad";  // mode constant, value 0 (the defaults)
+    pad.name = unique(layerNames_, tensors_[t].name + "_pad_channels");
+    pad.inputs = {t, pads};
+    pad.outputs = {out};
+    pad.precision = precision;
+    tensors_[out].producer = static_cast<int>(layers_.size());
+    layers_.push_back(std::move(pad));
+    padded_[t] = out;
+    return out;
   }
 
   // Writes NCHW tensor `t` from its NHWC twin, for an NCHW reader or a network output.
@@ -235,14 +287,15 @@ class ChannelsLastRewriter {
     return static_cast<int>(tensors_.size()) - 1;
   }
 
-  // One permuted copy of constant `source`, shared by every converted reader.
+  // One permuted (and maybe padded) copy of constant `source` per shape, shared by every converted reader.
   int addConstant(int source, TensorPtr value) {
-    auto found = constants_.find(source);
+    const std::pair<int, Dims> key(source, value->dims());
+    auto found = constants_.find(key);
     if (found != constants_.end()) return found->second;
     const int t = addTensor(tensors_[source].name + "_nhwc", value->dtype(), value->dims());
     tensors_[t].value = std::move(value);
     tensors_[t].isConstant = true;
-    constants_[source] = t;
+    constants_[key] = t;
     return t;
   }
 
@@ -261,7 +314,8 @@ class ChannelsLastRewriter {
   std::vector<bool> writtenNhwc_;      // per tensor: a converted layer wrote it (its twin is the original)
   std::vector<bool> pending_;          // per tensor: written NHWC, its NCHW form not made yet
   std::vector<LayerPrecision> twinPrecision_;  // per tensor written NHWC: its writer's precision
-  std::map<int, int> constants_;               // permuted copy per source constant
+  std::map<std::pair<int, Dims>, int> constants_;  // permuted copy per source constant and shape
+  std::map<int, int> padded_;                      // per NHWC tensor: its copy padded to kPaddedChannels
   std::set<std::string> tensorNames_, layerNames_;
 };
 
@@ -285,7 +339,12 @@ void convertToChannelsLast(Network& network, const BuildConfig& config, BuildLog
   const size_t removed = before - transposes(network);
   size_t inserted = 0;
   for (const Layer& l : network.layers()) inserted += rewriter.insertedTransposes.count(l.name);
-  std::string line = "channels-last: " + std::to_string(rewriter.convolutions) + " convolutions, " +
+  std::string padded;
+  for (int64_t c : rewriter.paddedFrom) padded += (padded.empty() ? "" : "/") + std::to_string(c);
+  if (rewriter.padded)
+    padded = " (" + std::to_string(rewriter.padded) + " with channels padded " + padded + " -> " +
+             std::to_string(kPaddedChannels) + ")";
+  std::string line = "channels-last: " + std::to_string(rewriter.convolutions) + " convolutions" + padded + ", " +
                      std::to_string(rewriter.poolings) + " pooling layers, " + std::to_string(rewriter.others) +
                      " elementwise/concat layers in NHWC, " + std::to_string(inserted) + " transposes inserted";
   if (removed) line += "; " + std::to_string(removed) + " back-to-back transposes removed";

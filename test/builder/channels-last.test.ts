@@ -170,13 +170,33 @@ function resnetBlockModel(): Uint8Array {
   return model({ nodes, inputs: [valueInfo('x', T.FLOAT, [2, 16, 8, 8])], outputs: [valueInfo('y', T.FLOAT, [2, 32])], initializers: init });
 }
 
-/** Convs that do not qualify (C = 3, M = 12, C = 12, C/group = 4) before one that does. */
+/** Convs that do not qualify (C = 3 with M = 12, C = 12, M = 12, C/group = 3) before one that does. */
 function mixedModel(): Uint8Array {
   const nodes = [conv('x', 'w1', 'c1', { pads: [1, 1, 1, 1] }), conv('c1', 'w2', 'c2'), conv('c2', 'w3', 'c3'),
     conv('c3', 'w4', 'c4', { group: 4 }), conv('c4', 'w5', 'c5'), relu('c5', 'y')];
-  const init = [weights('w1', [16, 3, 3, 3], 1), weights('w2', [12, 16, 1, 1], 2), weights('w3', [16, 12, 1, 1], 3),
-    weights('w4', [16, 4, 1, 1], 4), weights('w5', [16, 16, 1, 1], 5)];
+  const init = [weights('w1', [12, 3, 3, 3], 1), weights('w2', [16, 12, 1, 1], 2), weights('w3', [12, 16, 1, 1], 3),
+    weights('w4', [16, 3, 1, 1], 4), weights('w5', [16, 16, 1, 1], 5)];
   return model({ nodes, inputs: [valueInfo('x', T.FLOAT, [2, 3, 6, 6])], outputs: [valueInfo('y', T.FLOAT, [2, 16, 6, 6])], initializers: init });
+}
+
+/** Weights scaled by 1 / sqrt(fan-in), so fp16 activations stay near 1. */
+const scaledWeights = (name: string, dims: number[], seed: number) =>
+  tensor(name, T.FLOAT, dims, randomFloats(numel(dims), seed).map((v) => v / Math.sqrt(numel(dims.slice(1)))));
+
+/** A ResNet stem on C input channels: 7x7 stride-2 conv (C -> M, groups) + bias, relu, 3x3 stride-2 max pool, then a
+ * 1x1 conv (M -> 16) and relu. */
+function stemModel(c: number, m: number, group = 1): Uint8Array {
+  const nodes = [node('Conv', ['x', 'w1', 'b1'], ['c1'], { strides: [2, 2], pads: [3, 3, 3, 3], group }), relu('c1', 'r1'),
+    node('MaxPool', ['r1'], ['p'], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }), conv('p', 'w2', 'c2'), relu('c2', 'y')];
+  const init = [scaledWeights('w1', [m, c / group, 7, 7], 1), weights('b1', [m], 2), scaledWeights('w2', [16, m, 1, 1], 3)];
+  return model({ nodes, inputs: [valueInfo('x', T.FLOAT, [2, c, 20, 20])], outputs: [valueInfo('y', T.FLOAT, [2, 16, 5, 5])], initializers: init });
+}
+
+/** Two stems (3 -> 16 3x3, 3 -> 8 1x1) on one 3-channel input, concatenated with that input on channels. */
+function twoStemsModel(): Uint8Array {
+  const nodes = [conv('x', 'wa', 'a', { pads: [1, 1, 1, 1] }), conv('x', 'wb', 'b'), node('Concat', ['x', 'a', 'b'], ['cat'], { axis: 1 }), relu('cat', 'y')];
+  const init = [weights('wa', [16, 3, 3, 3], 1), weights('wb', [8, 3, 1, 1], 2)];
+  return model({ nodes, inputs: [valueInfo('x', T.FLOAT, [2, 3, 6, 6])], outputs: [valueInfo('y', T.FLOAT, [2, 27, 6, 6])], initializers: init });
 }
 
 /** A TensorFlow-style graph: NHWC input transposed to NCHW, a depthwise conv and a 1x1 conv, transposed back. */
@@ -242,7 +262,56 @@ describe('the channels-last pass', () => {
     const on = await buildOnnx(bytes, feeds, { channelsLast: true });
     expect(on.layers.filter((l) => l.kind === 'Convolution').map((l) => !!l.channelsLast)).toEqual([false, false, false, false, true]);
     expect(count(on, 'Transpose')).toBe(2);
+    expect(count(on, 'Pad')).toBe(0);
     expect(line(on)).toMatch(/^channels-last: 1 convolutions, 0 pooling layers, 0 elementwise\/concat layers in NHWC, 2 transposes inserted$/);
+    expectClose(on.out.y!, (await runOrt(bytes, feeds)).y!.data as Float32Array, 1e-5);
+    expectSame(on.out, (await buildOnnx(bytes, feeds, { channelsLast: false })).out);
+  });
+
+  for (const c of [3, 1]) {
+    for (const fp16 of [false, true]) {
+      it(`pads a C = ${c} stem's channels to 8 and converts it and its max pool (${fp16 ? 'fp16' : 'fp32'})`, async () => {
+        const bytes = stemModel(c, 16);
+        const feeds = { x: input([2, c, 20, 20]) };
+        const precision: BuilderConfigOptions = fp16 ? { precision: ['fp16'] } : {};
+        const on = await buildOnnx(bytes, feeds, { ...precision, channelsLast: true });
+        expect(line(on)).toBe(`channels-last: 2 convolutions (1 with channels padded ${c} -> 8), 1 pooling layers, 0 elementwise/concat layers in NHWC, 2 transposes inserted`);
+        expect(on.layers.map((l) => `${l.kind}${l.channelsLast ? ' nhwc' : ''}`)).toEqual(['Transpose', 'Pad', 'Convolution nhwc', 'Pooling nhwc', 'Convolution nhwc', 'Transpose']);
+        const [toNhwc, pad, stem] = on.layers;
+        expect(pad!.inputs[0]).toBe(toNhwc!.outputs[0]);
+        expect(on.layers.filter((l) => l.inputs.includes(pad!.outputs[0]!))).toEqual([stem]);  // the padded copy is the stem's alone
+        expect(on.layers.every((l) => l.precision === (fp16 ? 'fp16' : 'fp32'))).toBe(true);
+        expectClose(on.out.y!, (await runOrt(bytes, feeds)).y!.data as Float32Array, fp16 ? 1e-2 : 1e-5);
+        const off = await buildOnnx(bytes, feeds, { ...precision, channelsLast: false });
+        expect(off.layers.map((l) => l.kind)).toEqual(['Convolution', 'Pooling', 'Convolution']);
+        expectSame(on.out, off.out);
+      });
+    }
+  }
+
+  for (const [m, group] of [[12, 1], [24, 3]] as const) {
+    it(`leaves a C = 3 stem with M = ${m}, group ${group} in NCHW`, async () => {
+      const bytes = stemModel(3, m, group);
+      const feeds = { x: input([2, 3, 20, 20]) };
+      const on = await buildOnnx(bytes, feeds, { channelsLast: true });
+      expect(on.layers.filter((l) => l.kind !== 'Transpose').map((l) => `${l.kind}${l.channelsLast ? ' nhwc' : ''}`))
+        .toEqual(['Convolution', 'Pooling', m % 8 === 0 ? 'Convolution nhwc' : 'Convolution']);  // M = 24 -> 16 converts
+      expect(count(on, 'Pad')).toBe(0);
+      expect(line(on) ?? '').not.toMatch(/padded/);
+      expectClose(on.out.y!, (await runOrt(bytes, feeds)).y!.data as Float32Array, 1e-5);
+      expectSame(on.out, (await buildOnnx(bytes, feeds, { channelsLast: false })).out);
+    });
+  }
+
+  it('shares one padded copy between the stems of one input; other readers get the unpadded NHWC input', async () => {
+    const bytes = twoStemsModel();
+    const feeds = { x: input([2, 3, 6, 6]) };
+    const on = await buildOnnx(bytes, feeds, { channelsLast: true });
+    expect(line(on)).toBe('channels-last: 2 convolutions (2 with channels padded 3 -> 8), 0 pooling layers, 2 elementwise/concat layers in NHWC, 2 transposes inserted');
+    expect(on.layers.map((l) => `${l.kind}${l.channelsLast ? ' nhwc' : ''}`)).toEqual(['Transpose', 'Pad', 'Convolution nhwc', 'Convolution nhwc', 'Concat', 'Activation', 'Transpose']);
+    const [toNhwc, pad, a, b, cat] = on.layers;
+    expect([a!.inputs[0], b!.inputs[0]]).toEqual([pad!.outputs[0], pad!.outputs[0]]);
+    expect(cat!.inputs).toEqual([toNhwc!.outputs[0], a!.outputs[0], b!.outputs[0]]);  // x's 3 channels, not the padded 8
     expectClose(on.out.y!, (await runOrt(bytes, feeds)).y!.data as Float32Array, 1e-5);
     expectSame(on.out, (await buildOnnx(bytes, feeds, { channelsLast: false })).out);
   });
@@ -312,20 +381,21 @@ describe('the channels-last pass', () => {
 // ---------- the repo's CNN exports ----------
 
 describe.skipIf(!fs.existsSync(modelsDir))('the channels-last pass on the CNN exports', () => {
-  // file, convolutions converted, convolutions left NCHW, transposes
-  const cases: Array<[string, number, number, number]> = [
-    ['demo_cnn.onnx', 2, 1, 2],
-    ['resnet_torchscript_op13.onnx', 11, 1, 2],
-    ['resnet_dynamo_op18.onnx', 11, 1, 2],
-    ['mobilenetv2_torchscript_op13.onnx', 24, 1, 2],
-    ['mobilenetv2_dynamo_op18.onnx', 24, 1, 2],
-    ['squeezenet_torchscript_op13.onnx', 9, 11, 4],
-    ['squeezenet_dynamo_op18.onnx', 9, 11, 4],
-    ['shufflenetv2_torchscript_op17.onnx', 17, 9, 14],
-    ['shufflenetv2_dynamo_op18.onnx', 25, 1, 14],
+  // file, convolutions converted, of them with padded channels, convolutions left NCHW, transposes, Pad layers.
+  // The stems (C = 3) are padded; the squeezenet exports' 4-channel squeeze outputs too (each read by 2 convs).
+  const cases: Array<[string, number, number, number, number, number]> = [
+    ['demo_cnn.onnx', 3, 1, 0, 2, 1],
+    ['resnet_torchscript_op13.onnx', 12, 1, 0, 2, 1],
+    ['resnet_dynamo_op18.onnx', 12, 1, 0, 2, 1],
+    ['mobilenetv2_torchscript_op13.onnx', 25, 1, 0, 2, 1],
+    ['mobilenetv2_dynamo_op18.onnx', 25, 1, 0, 2, 1],
+    ['squeezenet_torchscript_op13.onnx', 14, 5, 6, 8, 3],
+    ['squeezenet_dynamo_op18.onnx', 14, 5, 6, 8, 3],
+    ['shufflenetv2_torchscript_op17.onnx', 18, 1, 8, 14, 1],
+    ['shufflenetv2_dynamo_op18.onnx', 26, 1, 0, 14, 1],
   ];
-  for (const [file, nhwc, nchw, transposes] of cases) {
-    it(`${file}: ${nhwc} convolutions NHWC, ${transposes} transposes; matches onnxruntime and the NCHW build`, async () => {
+  for (const [file, nhwc, padded, nchw, transposes, pads] of cases) {
+    it(`${file}: ${nhwc} convolutions NHWC (${padded} padded), ${transposes} transposes; matches onnxruntime and the NCHW build`, async () => {
       const bytes = new Uint8Array(fs.readFileSync(path.join(modelsDir, file)));
       const side = file === 'demo_cnn.onnx' ? 32 : 64;
       const dims = [2, 3, side, side];
@@ -333,9 +403,10 @@ describe.skipIf(!fs.existsSync(modelsDir))('the channels-last pass on the CNN ex
       const feeds: Record<string, HostTensor> = { input: { dtype: 'float32', dims, data } };
       const on = await buildOnnx(bytes, feeds, { channelsLast: true });
       expect([count(on, 'Convolution', true), count(on, 'Convolution', false)]).toEqual([nhwc, nchw]);
-      expect(line(on)).toMatch(new RegExp(`^channels-last: ${nhwc} convolutions, .* ${transposes} transposes inserted$`));
+      expect(line(on)).toMatch(new RegExp(`^channels-last: ${nhwc} convolutions \\(${padded} with channels padded [\\d/]+ -> 8\\), .* ${transposes} transposes inserted$`));
       const before = (await buildOnnx(bytes, feeds, { channelsLast: false }));
       expect(count(on, 'Transpose') - count(before, 'Transpose')).toBe(transposes);
+      expect(count(on, 'Pad') - count(before, 'Pad')).toBe(pads);
       const theirs = await runOrt(bytes, feeds);
       for (const [name, want] of Object.entries(theirs)) expectClose(on.out[name]!, want.data as Float32Array, 1e-4);
       expectSame(on.out, before.out);

@@ -7,7 +7,9 @@
  * - single NHWC convolutions (bias, fused relu / residual, groups, depthwise, strides, asymmetric pads through the
  *   zero-padded NHWC copy) and poolings (max, average with count_include_pad, global; float and int32) against the
  *   CPU's channels_last reference, in strict fp32, TF32 and fp16;
- * - two contexts of one engine running at once, and eager runs without CUDA graphs (the cuDNN plan each step keeps).
+ * - two contexts of one engine running at once, and eager runs without CUDA graphs (the cuDNN plan each step keeps);
+ * - a 3-channel ResNet stem (7x7 conv + relu + max pool) in fp16 'auto': the builder pads its channels to 8 (a Pad
+ *   layer on the GPU) and runs conv and pool NHWC, against the CPU fp16 build (NCHW).
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import fs from 'node:fs';
@@ -232,6 +234,34 @@ describe.skipIf(cudaSkipReason !== '')(`${TITLE}: single layers`, () => {
       problems.push(...compare(want, ra, FP16_TOL, `context a, run ${round}`), ...compare(want, rb, FP16_TOL, `context b, run ${round}`));
     }
     expect(problems).toEqual([]);
+  });
+});
+
+describe.skipIf(cudaSkipReason !== '')(`${TITLE}: a 3-channel stem`, () => {
+  it("7x7 stride-2 conv 3 -> 64 + relu + 3x3 max pool, fp16 'auto': channels padded to 8, all on the GPU", async () => {
+    const X = [4, 3, 64, 64], wDims = [64, 3, 7, 7];
+    const define = (n: NetworkDefinition): void => {
+      const w = n.addConstant(wDims, randomFloats(numel(wDims), 61).map((v) => v / Math.sqrt(numel(wDims.slice(1)))));
+      const params = { kernelShape: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3] };
+      const c = n.addConvolution(n.addInput('x', 'float32', X), w, n.addConstant([64], randomFloats(64, 62)), params).output();
+      const r = n.addActivation(c, 'relu').output();
+      n.markOutput(n.addPooling(r, 'max', { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }).output(), 'z');
+    };
+    const builder = new Builder({ backend: 'cuda' });
+    using network = builder.createNetwork();
+    define(network);
+    const plan = await builder.build(network, builder.createConfig({ precision: ['fp16'] }));
+    expect(plan.buildLog.find((l) => l.startsWith('channels-last:'))).toMatch(/^channels-last: 1 convolutions \(1 with channels padded 3 -> 8\), 1 pooling layers/);
+    using cuda = await Runtime.load(plan);
+    using cpu = await loadNetwork(define, 'cpu', { precision: ['fp16'] });
+    expect(cuda.layers.map((l) => [l.kind, l.runsOn, !!l.channelsLast])).toEqual([['Transpose', 'cuda', false], ['Pad', 'cuda', false],
+      ['Convolution', 'cuda', true], ['Pooling', 'cuda', true], ['Transpose', 'cuda', false]]);
+    expect(cuda.layers.every((l) => l.precision === 'fp16')).toBe(true);
+    expect(describeFallback(fallbackLayers(cuda))).toBe('none');
+    expect(cpu.layers.some((l) => l.channelsLast)).toBe(false);
+    const feeds = { x: tensor(randomFloats(numel(X), 63), X) };
+    expect(compare(await infer(cpu, feeds), await infer(cuda, feeds), FP16_TOL, 'fp16 auto')).toEqual([]);
+    expect(compare(await infer(cpu, feeds), await infer(cuda, feeds, false), FP16_TOL, 'fp16 auto, eager')).toEqual([]);
   });
 });
 
