@@ -115,6 +115,7 @@ void runConvolution(CudaKernelArgs& args) {
   p.half = half;
   p.allowTf32 = env.allowTf32;
   p.channelsLast = last;
+  p.identityEpilogue = !relu && (bias || residual);
   p.spatialDims = n == 3 ? 3 : 2;
   p.batch = batch;
   p.channels = channels;
@@ -154,7 +155,7 @@ void runConvolution(CudaKernelArgs& args) {
   const size_t padBytes =
       needPad ? roundUp(static_cast<size_t>(pad.planes * pad.out[0] * pad.out[1] * pad.out[2]) * elem) : 0;
   const size_t workspaceBytes = cudnnconv::convolutionWorkspaceSize(*plan);
-  const bool fused = relu || residual;
+  const bool fused = relu || residual || bias;
   // The fused cuDNN call needs a bias; a layer without one gets zeros after the workspace.
   const size_t zeroBiasBytes = fused && !bias ? roundUp(static_cast<size_t>(outChannels) * elem) : 0;
   const size_t scratchBytes = padBytes + roundUp(workspaceBytes) + zeroBiasBytes;

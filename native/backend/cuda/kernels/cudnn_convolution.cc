@@ -4,6 +4,7 @@
 // become CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason; never aborts.
 #include "backend/cuda/kernels/cudnn_convolution.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -77,8 +78,8 @@ void setTensor(cudnnTensorDescriptor_t desc, cudnnDataType_t type, const std::ve
 }
 
 std::vector<int64_t> keyOf(const ConvProblem& p, int device) {
-  std::vector<int64_t> key = {device,  p.half,     !p.half && p.allowTf32, p.channelsLast, p.spatialDims,
-                              p.batch, p.channels, p.outChannels,          p.group};
+  std::vector<int64_t> key = {device,  p.half,     !p.half && p.allowTf32, p.channelsLast, p.identityEpilogue,
+                              p.spatialDims, p.batch, p.channels, p.outChannels, p.group};
   for (int i = 0; i < p.spatialDims; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -191,7 +192,18 @@ std::shared_ptr<const ConvPlan> planConvolution(const ConvProblem& p, void* cudn
   INFERRT_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle, plan->x, plan->w, plan->conv, plan->y,
                                                            static_cast<int>(perf.size()), &returned, perf.data()));
   // Results come fastest first, each with the math type it was timed with: set that one before running, and
-  // never let a strict-fp32 problem take a tensor-op variant.
+  // never let a strict-fp32 problem take a tensor-op variant. An identity epilogue ranks the algorithms by time
+  // plus, for all but IMPLICIT_PRECOMP_GEMM, the unfused path's two extra passes over y (at 2 TB/s).
+  if (p.identityEpilogue) {
+    double outBytes = static_cast<double>(p.batch * p.outChannels) * (p.half ? 2 : 4);
+    for (int i = 0; i < p.spatialDims; ++i) outBytes *= static_cast<double>(p.out[i]);
+    const float extraMs = static_cast<float>(2 * outBytes / 2e12 * 1e3);
+    auto cost = [&](const cudnnConvolutionFwdAlgoPerf_t& r) {
+      return r.time + (r.algo == CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM ? 0.0f : extraMs);
+    };
+    std::stable_sort(perf.begin(), perf.begin() + returned,
+                     [&](const auto& a, const auto& b) { return cost(a) < cost(b); });
+  }
   bool chosen = false;
   for (int i = 0; i < returned && !chosen; ++i) {
     const cudnnConvolutionFwdAlgoPerf_t& r = perf[static_cast<size_t>(i)];
@@ -221,7 +233,8 @@ bool planMatches(const ConvPlan& plan, const ConvProblem& problem, int device) {
   const ConvProblem& b = problem;
   // The fields keyOf reads (allowTf32 only matters for fp32), compared without building a key.
   if (plan.device != device || a.half != b.half || (!a.half && a.allowTf32 != b.allowTf32) ||
-      a.channelsLast != b.channelsLast || a.spatialDims != b.spatialDims || a.batch != b.batch ||
+      a.channelsLast != b.channelsLast || a.identityEpilogue != b.identityEpilogue || a.spatialDims != b.spatialDims ||
+      a.batch != b.batch ||
       a.channels != b.channels || a.outChannels != b.outChannels || a.group != b.group)
     return false;
   for (int i = 0; i < a.spatialDims; ++i)

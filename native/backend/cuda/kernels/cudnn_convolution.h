@@ -16,6 +16,9 @@ struct ConvProblem {
   bool half = false;       // fp16 data (fp32 accumulation), else fp32
   bool allowTf32 = true;   // fp32 only: off = FMA math (strict fp32)
   bool channelsLast = false;
+  // A bias / residual without relu: cuDNN fuses it only with IMPLICIT_PRECOMP_GEMM, other algorithms pay for two more
+  // passes over the output, which the algorithm choice counts.
+  bool identityEpilogue = false;
   int spatialDims = 2;     // 2 or 3
   int64_t batch = 0, channels = 0, outChannels = 0, group = 1;
   int64_t in[3] = {1, 1, 1}, kernel[3] = {1, 1, 1}, out[3] = {1, 1, 1};
