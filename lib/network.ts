@@ -196,9 +196,14 @@ export class NetworkDefinition implements Disposable {
     const inputs = params.mask ? [x, params.mask] : [x];
     return this.addLayer('Softmax', inputs, { axis: params.axis ?? -1, log: params.log ? 1 : 0 }, params);
   }
-  /** Layer normalization over dims [axis, rank): (x - mean) / sqrt(var + epsilon) * scale + bias. */
-  addLayerNormalization(x: NetworkTensor, scale: NetworkTensor, bias: NetworkTensor | null, params: { axis?: number; epsilon?: number } & LayerOptions = {}): Layer {
-    return this.addLayer('Normalization', [x, scale, bias], { mode: 'layer', axis: params.axis ?? -1, epsilon: params.epsilon ?? 1e-5 }, params);
+  /**
+   * Layer normalization over dims [axis, rank): (x - mean) / sqrt(var + epsilon) * scale + bias. With `skip` (x's
+   * dtype and exact dims, no broadcast), x + skip is normalized instead, the sum rounded to x's dtype first as an
+   * Add layer would store it ("skip layernorm").
+   */
+  addLayerNormalization(x: NetworkTensor, scale: NetworkTensor, bias: NetworkTensor | null, params: { axis?: number; epsilon?: number; skip?: NetworkTensor } & LayerOptions = {}): Layer {
+    const inputs = params.skip ? [x, scale, bias, null, null, params.skip] : [x, scale, bias];
+    return this.addLayer('Normalization', inputs, { mode: 'layer', axis: params.axis ?? -1, epsilon: params.epsilon ?? 1e-5 }, params);
   }
   /** Instance normalization (per sample and channel over spatial dims). */
   addInstanceNormalization(x: NetworkTensor, scale: NetworkTensor, bias: NetworkTensor, params: { epsilon?: number } & LayerOptions = {}): Layer {

@@ -2,9 +2,11 @@
 // MatMul), then GEMM and convolution
 // epilogues (disjoint patterns: MatMul vs Convolution heads). Attention's scales (into bias-less MatMuls' alpha)
 // and additive masks (into Softmax) follow the GEMM fusion, and whole attention blocks (MatMul -> Softmax ->
-// MatMul -> one Attention layer) follow, once their scale and mask sit on the MatMul and the Softmax. Pointwise
-// fusion comes last: it takes whatever elementwise chains the pattern fusions left. The "fusion:" log line counts
-// layers before the attention pass; the attention and pointwise passes log their own lines.
+// MatMul -> one Attention layer) follow, once their scale and mask sit on the MatMul and the Softmax. Residual adds
+// go into the layer norms that read them (skip layernorm) after the GEMM fusion has taken the bias adds and the conv
+// fusion its residual adds. Pointwise fusion comes last: it takes whatever elementwise chains the pattern fusions
+// left. The "fusion:" log line counts layers before the skip-layernorm pass; it and the attention and pointwise
+// passes log their own lines.
 #include <string>
 #include <utility>
 
@@ -62,6 +64,8 @@ void fuseLayers(Network& network, BuildLog& log) {
   const size_t convTotal = convs.relu + convs.add + convs.addRelu;
   if (norms || gemms.gemms || convTotal || scales.matmuls || softmaxes)
     log.push_back(describeFusions(before, network.layers().size(), norms, gemms, scales, softmaxes, convs));
+  if (const size_t skips = fuseSkipLayerNorms(network))
+    log.push_back("skip layernorm: " + std::to_string(skips) + " residual add" + (skips == 1 ? "" : "s") + " fused");
   const AttentionFusions attention = fuseAttention(network);
   if (attention.blocks)
     log.push_back("attention: " + std::to_string(attention.blocks) + " fused (" + std::to_string(attention.absorbed) +

@@ -44,6 +44,10 @@ struct ScaleFusions {
 ScaleFusions fuseMatMulScales(Network& network);
 // Softmax(Add(x, mask)) -> Softmax(x, mask), the mask broadcast into x (softmax_mask_fusion.cc).
 size_t fuseMaskedSoftmax(Network& network);
+// Add(a, b) of same-shape operands read only by a layer-mode Normalization as its x -> that Normalization with x = a
+// and skip = b (skip_layernorm_fusion.cc). Runs after the GEMM fusion (the residual branch's bias Add has gone into
+// its MatMul) and before the attention and pointwise fusions.
+size_t fuseSkipLayerNorms(Network& network);
 // MatMul(Q, Kᵀ, alpha) -> Softmax(last axis, mask) -> MatMul(P, V) -> one Attention layer, reading around the
 // transposes that split and merge heads (attention_fusion.cc). Runs after the scale and masked-softmax fusions.
 struct AttentionFusions {

@@ -1,6 +1,7 @@
 // CPU kernel of Normalization: layer (statistics over dims [axis, rank)), instance (per n, c over spatial
 // dims) and inference-mode batch normalization (given per-channel mean/var). Statistics use two passes in
-// double; y = (x - mean) * invStdDev * scale + bias, rounded once.
+// double; y = (x - mean) * invStdDev * scale + bias, rounded once. Layer mode's optional skip (input 5) is added
+// to x first in fp32 and the sum rounded as the unfused Add would store it (fp16 for fp16 data or fp16 layers).
 #include <cmath>
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "backend/cpu/broadcast.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_common.h"
+#include "ir/half.h"
 
 namespace inferrt {
 
@@ -73,6 +75,24 @@ void layerNorm(const Layer& layer, const float* x, const Dims& dims, const Param
   }
 }
 
+// x + skip in fp32, each sum rounded to fp16 where the unfused Add would have stored fp16: fp16 data, or an fp16
+// layer (the executor emulates those on float32 tensors holding fp16 values).
+Tensor addSkip(const Layer& layer, const Tensor& x, const Tensor& skip) {
+  if (skip.dtype() != x.dtype() || skip.dims() != x.dims())
+    fail(ErrorCode::ShapeMismatch, "skip (input 5) is ", dtypeName(skip.dtype()), " ", dimsToString(skip.dims()),
+         ", expected x's ", dtypeName(x.dtype()), " ", dimsToString(x.dims()));
+  const bool half = x.dtype() == DType::Float16 || layer.precision == LayerPrecision::Float16;
+  const Tensor x32 = toFloat32(x), s32 = toFloat32(skip);  // views of float32 data: read only
+  Tensor sum(DType::Float32, x.dims());
+  const float *a = x32.data<float>(), *b = s32.data<float>();
+  float* d = sum.data<float>();
+  for (int64_t i = 0; i < sum.numel(); ++i) {
+    const float v = a[i] + b[i];
+    d[i] = half ? roundToHalf(v) : v;
+  }
+  return sum;
+}
+
 // Checks a per-channel parameter and returns its value for channel c (or the fallback when absent).
 float channelValue(const Param& p, int64_t c) { return p.present ? p.values.data<float>()[c] : p.fallback; }
 
@@ -85,7 +105,10 @@ void runNormalization(const Layer& layer, const std::vector<const Tensor*>& inpu
   const std::string mode = layer.attrs.getString("mode");
   const Tensor& xin = *inputs[0];
   requireKernelOutput(outputs[0], xin.dtype(), xin.dims(), "Normalization output");
-  const Tensor x32 = toFloat32(xin);
+  const Tensor* skip = inputs.size() > 5 ? inputs[5] : nullptr;
+  if (skip && mode != "layer")
+    fail(ErrorCode::InvalidModel, "skip (input 5) is only allowed in layer mode, got mode '", mode, "'");
+  const Tensor x32 = skip ? addSkip(layer, xin, *skip) : toFloat32(xin);
   const float* x = x32.data<float>();
   const Param scale = readParam(inputs, 1, 1.0f);
   const Param bias = readParam(inputs, 2, 0.0f);

@@ -1,5 +1,6 @@
 // Shape rule of Normalization (modes layer / instance / batch; ONNX LayerNormalization,
-// InstanceNormalization and inference-mode BatchNormalization).
+// InstanceNormalization and inference-mode BatchNormalization). Layer mode takes an optional skip (input 5) added
+// to x first, the builder's skip-layernorm fusion of a residual Add.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -29,6 +30,27 @@ void requireChannelVector(const TensorDesc& param, size_t index, int64_t channel
   unifyDim(param.dims[0], channels, ("input " + std::to_string(index) + " length vs channel count").c_str());
 }
 
+constexpr size_t kSkip = 5;
+
+// Layer mode's skip: x's dtype and exactly x's dims (no broadcast; a dim unknown on one side takes the other's).
+// Returns the output dims.
+Dims unifySkip(const TensorDesc& x, const TensorDesc& skip) {
+  if (skip.dtype != x.dtype)
+    fail(ErrorCode::DTypeMismatch, "skip (input 5) has dtype ", dtypeName(skip.dtype), ", expected x's dtype ",
+         dtypeName(x.dtype));
+  const auto mismatch = [&] {
+    fail(ErrorCode::ShapeMismatch, "skip (input 5) has shape ", dimsToString(skip.dims), ", expected x's shape ",
+         dimsToString(x.dims));
+  };
+  if (skip.dims.size() != x.dims.size()) mismatch();
+  Dims out = x.dims;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (out[i] >= 0 && skip.dims[i] >= 0 && out[i] != skip.dims[i]) mismatch();
+    if (out[i] < 0) out[i] = skip.dims[i];
+  }
+  return out;
+}
+
 std::vector<TensorDesc> inferNormalization(const Layer& layer, const std::vector<TensorDesc>& in) {
   const std::string mode = layer.attrs.getString("mode");
   const double eps = layer.attrs.getFloat("epsilon", 1e-5);
@@ -44,18 +66,21 @@ std::vector<TensorDesc> inferNormalization(const Layer& layer, const std::vector
     const int64_t axis = normalizeAxis(layer.attrs.getInt("axis", -1), rank, "axis");
     if (hasInput(in, 3) || hasInput(in, 4))
       fail(ErrorCode::InvalidModel, "layer normalization takes no mean/var inputs (3, 4)");
+    const Dims dims = hasInput(in, kSkip) ? unifySkip(x, in[kSkip]) : x.dims;
     for (size_t i = 1; i <= 2; ++i) {
       if (!hasInput(in, i)) continue;
       requireDType(in[i], i, kFloats);
-      requireBroadcastsInto(in[i], i, x.dims);
+      requireBroadcastsInto(in[i], i, dims);
     }
-    std::vector<TensorDesc> out = {makeDesc(x.dtype, x.dims)};
+    std::vector<TensorDesc> out = {makeDesc(x.dtype, dims)};
     // Optional Mean and InvStdDev outputs (ONNX stash_type 1: float32), reduced dims kept as 1.
-    Dims stats(x.dims.begin(), x.dims.begin() + axis);
+    Dims stats(dims.begin(), dims.begin() + axis);
     stats.resize(static_cast<size_t>(rank), 1);
     for (size_t i = 1; i < numOutputs; ++i) out.push_back(makeDesc(DType::Float32, stats));
     return out;
   }
+  if (hasInput(in, kSkip))
+    fail(ErrorCode::InvalidModel, "skip (input 5) is only allowed in layer mode, got mode '", mode, "'");
   if (numOutputs != 1) fail(ErrorCode::InvalidModel, mode, " normalization has 1 output, got ", numOutputs);
   if (mode == "instance") {
     requireRank(x, 0, 3);
@@ -76,7 +101,7 @@ std::vector<TensorDesc> inferNormalization(const Layer& layer, const std::vector
 }  // namespace
 
 void registerNormalizationSchemas() {
-  registerOpSchema({"Normalization", 2, 5, 1, 3, inferNormalization});
+  registerOpSchema({"Normalization", 2, 6, 1, 3, inferNormalization});
 }
 
 }  // namespace inferrt

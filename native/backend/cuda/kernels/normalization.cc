@@ -1,6 +1,6 @@
 // CUDA kernel of Normalization: layer (statistics per row over dims [axis, rank), optional Mean / InvStdDev
-// outputs), instance (per (n, c) over spatial dims) and inference-mode batch normalization. Checks what the CPU
-// reference checks and picks how scale / bias are indexed (see NormParamMode).
+// outputs, optional skip input 5 added to x first), instance (per (n, c) over spatial dims) and inference-mode batch
+// normalization. Checks what the CPU reference checks and picks how scale / bias are indexed (see NormParamMode).
 #include <string>
 #include <vector>
 
@@ -92,9 +92,16 @@ void runNormalization(CudaKernelArgs& args) {
   if (!isFloat(x.dtype)) fail(ErrorCode::DTypeMismatch, "Normalization: unsupported dtype ", dtypeName(x.dtype));
   const double eps = args.layer.attrs.getFloat("epsilon", 1e-5);
   const DeviceTensor *scaleT = nullptr, *biasT = nullptr;
+  const DeviceTensor* skip = args.inputs.size() > 5 ? args.inputs[5] : nullptr;
+  if (skip && mode != "layer")
+    fail(ErrorCode::InvalidModel, "skip (input 5) is only allowed in layer mode, got mode '", mode, "'");
+  if (skip && (skip->dtype != x.dtype || skip->dims != x.dims))
+    fail(ErrorCode::ShapeMismatch, "skip (input 5) is ", dtypeName(skip->dtype), " ", dimsToString(skip->dims),
+         ", expected x's ", dtypeName(x.dtype), " ", dimsToString(x.dims));
   cudakernels::RowNormLaunch a;
   a.half = x.dtype == DType::Float16;
   a.x = x.data;
+  a.skip = skip ? skip->data : nullptr;
   a.y = out.data;
   a.eps = eps;
   a.scale = readParam(args, 1, 1.0f, &scaleT);

@@ -4,6 +4,9 @@
 //
 // Rows of at most 4096 elements (layer and instance modes) take rowNormRegsKernel: a warp per row holding the
 // row in registers, so x is read once and y written once; same statistics and output formula as rowNormKernel.
+//
+// Layer mode's optional skip (a fused residual Add) is read like x and added in fp32; the sum is rounded to the
+// storage type (what the unfused Add would have stored) before the statistics. A null skip costs one uniform branch.
 #include <cuda_fp16.h>
 
 #include <cstdint>
@@ -40,6 +43,23 @@ __device__ inline float paramFor(const NormParam& p, int64_t r, int64_t k, int64
   }
 }
 
+// v rounded to T's precision, as storing it in a T and reading it back gives.
+template <typename T>
+__device__ inline float roundToStorage(float v) {
+  return v;
+}
+template <>
+__device__ inline float roundToStorage<__half>(float v) {
+  return __half2float(__float2half_rn(v));
+}
+
+// Element k of the row being normalized: x[k], or x[k] + skip[k] rounded to T when there is a skip.
+template <typename T>
+__device__ inline float loadInput(const T* x, const T* skip, int64_t k) {
+  const float v = loadAsFloat(x, k);
+  return skip ? roundToStorage<T>(__fadd_rn(v, loadAsFloat(skip, k))) : v;
+}
+
 // A warp or block per row.
 template <typename T, int kGroup>
 __global__ void rowNormKernel(RowNormLaunch a) {
@@ -48,16 +68,18 @@ __global__ void rowNormKernel(RowNormLaunch a) {
   const auto plus = [](double u, double v) { return u + v; };
   const int lane = groupLane<kGroup>();
   const T* x = static_cast<const T*>(a.x);
+  const T* skip = static_cast<const T*>(a.skip);
   T* y = static_cast<T*>(a.y);
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowsPerBlock + groupSlot<kGroup>(); row < a.rows;
        row += static_cast<int64_t>(gridDim.x) * kRowsPerBlock) {
     const T* xr = x + row * a.n;
+    const T* sr = skip ? skip + row * a.n : nullptr;
     double sum = 0;
-    for (int64_t k = lane; k < a.n; k += kGroup) sum += loadAsFloat(xr, k);
+    for (int64_t k = lane; k < a.n; k += kGroup) sum += loadInput(xr, sr, k);
     const double mean = groupAllReduce<kGroup>(sum, plus, ssum) / static_cast<double>(a.n);  // n == 0: NaN, as the CPU
     double sq = 0;
     for (int64_t k = lane; k < a.n; k += kGroup) {
-      const double d = loadAsFloat(xr, k) - mean;
+      const double d = loadInput(xr, sr, k) - mean;
       sq += d * d;
     }
     const double var = groupAllReduce<kGroup>(sq, plus, ssum) / static_cast<double>(a.n);
@@ -68,7 +90,7 @@ __global__ void rowNormKernel(RowNormLaunch a) {
     }
     const float invF = static_cast<float>(inv);
     for (int64_t k = lane; k < a.n; k += kGroup) {
-      const float d = static_cast<float>(loadAsFloat(xr, k) - mean);
+      const float d = static_cast<float>(loadInput(xr, sr, k) - mean);
       const float v = fmaf(d * invF, paramFor(a.scale, row, k, a.n), paramFor(a.bias, row, k, a.n));
       storeFromFloat(y, row * a.n + k, v);
     }
@@ -165,8 +187,8 @@ __device__ inline void paramVec(const NormParam& p, int64_t k0, float rowValue, 
 }
 
 // A warp per row of [rows, n]; lane l holds elements (c * 32 + l) * V + j for c < kChunks, j < V. V > 1 needs
-// n % V == 0 and x, y aligned to V elements; 1 <= n <= kChunks * 32 * V; scale / bias not General. Several rows
-// (warps) per block.
+// n % V == 0 and x, skip, y aligned to V elements; 1 <= n <= kChunks * 32 * V; scale / bias not General. Several
+// rows (warps) per block.
 template <typename T, int V, int kChunks>
 __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
   const auto plus = [](double u, double v) { return u + v; };
@@ -174,6 +196,7 @@ __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
   const int64_t rowsPerBlock = blockDim.x / kWarp;
   const int n = static_cast<int>(a.n);
   const T* x = static_cast<const T*>(a.x);
+  const T* skip = static_cast<const T*>(a.skip);
   T* y = static_cast<T*>(a.y);
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * rowsPerBlock + threadIdx.x / kWarp; row < a.rows;
        row += static_cast<int64_t>(gridDim.x) * rowsPerBlock) {
@@ -186,6 +209,12 @@ __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
       const int k0 = (c * kWarp + lane) * V;
       if (k0 < n) {
         loadVecF<V>(xr + k0, v[c]);
+        if (skip) {
+          float s[V];
+          loadVecF<V>(skip + row * n + k0, s);
+#pragma unroll
+          for (int j = 0; j < V; ++j) v[c][j] = roundToStorage<T>(__fadd_rn(v[c][j], s[j]));
+        }
 #pragma unroll
         for (int j = 0; j < V; ++j) sum += v[c][j];
       }
@@ -239,15 +268,15 @@ void launchRowNormRegs(const RowNormLaunch& a) {
   rowNormRegsKernel<T, V, kChunks><<<grid, w * kWarp, 0, a.stream>>>(a);
 }
 
-// Launches the fast path when it applies (1 <= n <= 4096; n % 4 != 0 or unaligned x / y: n <= 1024; no General
-// scale / bias).
+// Launches the fast path when it applies (1 <= n <= 4096; n % 4 != 0 or unaligned x / skip / y: n <= 1024; no
+// General scale / bias).
 template <typename T>
 bool rowNormRegs(const RowNormLaunch& a) {
   if (a.n < 1 || a.n > kNormRegsMaxN) return false;
   if (a.scale.mode == NormParamMode::General || a.bias.mode == NormParamMode::General) return false;
   constexpr uintptr_t align = kNormVec * sizeof(T);
   const bool vec = a.n % kNormVec == 0 && reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
-                   reinterpret_cast<uintptr_t>(a.y) % align == 0;
+                   reinterpret_cast<uintptr_t>(a.skip) % align == 0 && reinterpret_cast<uintptr_t>(a.y) % align == 0;
   const int64_t per = vec ? kWarp * kNormVec : kWarp;  // elements per chunk
   const int64_t chunks = (a.n + per - 1) / per;
 #define INFERRT_ROWNORM_REGS(C)                                 \

@@ -31,6 +31,7 @@ struct NormParam {
 struct RowNormLaunch {
   bool half = false;  // x and y are float16, else float32
   const void* x = nullptr;
+  const void* skip = nullptr;  // layer mode, optional: x's dtype and dims, x + skip (rounded to x's dtype) is normalized
   void* y = nullptr;
   int64_t rows = 0, n = 0;
   double eps = 1e-5;
