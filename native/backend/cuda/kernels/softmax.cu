@@ -15,6 +15,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/reduction_common.cuh"
+#include "backend/cuda/kernels/vector_access.cuh"
 
 namespace inferrt::cudakernels {
 
@@ -102,53 +103,6 @@ constexpr int kSoftmaxVec = 4;
 // Longest row of the fast path.
 constexpr int64_t kSoftmaxRegsMaxN = 4096;
 
-// V consecutive elements of p (aligned to V elements when V > 1) as floats.
-template <int V>
-__device__ inline void loadVecF(const float* p, float (&o)[V]) {
-  if constexpr (V == 4) {
-    const float4 u = *reinterpret_cast<const float4*>(p);
-    o[0] = u.x, o[1] = u.y, o[2] = u.z, o[3] = u.w;
-  } else {
-#pragma unroll
-    for (int j = 0; j < V; ++j) o[j] = p[j];
-  }
-}
-template <int V>
-__device__ inline void loadVecF(const __half* p, float (&o)[V]) {
-  if constexpr (V == 4) {
-    const uint2 u = *reinterpret_cast<const uint2*>(p);
-    __half2 h0, h1;
-    memcpy(&h0, &u.x, sizeof h0);
-    memcpy(&h1, &u.y, sizeof h1);
-    const float2 f0 = __half22float2(h0), f1 = __half22float2(h1);
-    o[0] = f0.x, o[1] = f0.y, o[2] = f1.x, o[3] = f1.y;
-  } else {
-#pragma unroll
-    for (int j = 0; j < V; ++j) o[j] = __half2float(p[j]);
-  }
-}
-template <int V>
-__device__ inline void storeVecF(float* p, const float (&v)[V]) {
-  if constexpr (V == 4) {
-    *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
-  } else {
-#pragma unroll
-    for (int j = 0; j < V; ++j) p[j] = v[j];
-  }
-}
-template <int V>
-__device__ inline void storeVecF(__half* p, const float (&v)[V]) {
-  if constexpr (V == 4) {
-    const __half2 h0 = __floats2half2_rn(v[0], v[1]), h1 = __floats2half2_rn(v[2], v[3]);
-    uint2 u;
-    memcpy(&u.x, &h0, sizeof h0);
-    memcpy(&u.y, &h1, sizeof h1);
-    *reinterpret_cast<uint2*>(p) = u;
-  } else {
-#pragma unroll
-    for (int j = 0; j < V; ++j) p[j] = __float2half_rn(v[j]);
-  }
-}
 
 // v[j] += mask[j0 + j * ms]; `vec`: ms == 1 and mask + j0 aligned to V elements (uniform across the warp).
 template <int V>
