@@ -4,7 +4,7 @@
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
 # summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large;
-# BENCH_MODELS picks benchmark models (default: bert resnet).
+# BENCH_MODELS picks benchmark models (default: bert resnet); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
 set -uo pipefail
 logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
@@ -27,7 +27,7 @@ if has test; then
 fi
 if has sanitizer; then
   # memcheck on the correctness tests (not the benchmarks): every GPU suite file.
-  san() { INFERRT_UNDER_SANITIZER=1 timeout 540 compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 "$@"; }
+  san() { INFERRT_UNDER_SANITIZER=1 timeout ${SANITIZER_TIMEOUT:-540} compute-sanitizer --tool memcheck --target-processes all --report-api-errors no --error-exitcode 9 "$@"; }
   san npx vitest run --config vitest.gpu.config.ts > "$logs/sanitizer.log" 2>&1
   echo "compute-sanitizer: rc=$? $(grep -E 'ERROR SUMMARY' "$logs/sanitizer.log" | sort | uniq -c | tr -s ' ' | tr '\n' ' ') $(strip < "$logs/sanitizer.log" | grep -E '^\s+Tests ' | tr -s ' ')"
 fi

@@ -73,11 +73,13 @@ void runLayerNorm(const CudaKernelArgs& args, cudakernels::RowNormLaunch& a, con
   indexLayerParam(a.scale, scale, dims, axis);
   indexLayerParam(a.bias, bias, dims, axis);
   for (size_t i = 1; i < args.outputs.size(); ++i)
-    if (args.outputs[i].numel() != a.rows || args.outputs[i].dtype != DType::Float32)
-      fail(ErrorCode::ShapeMismatch, "Normalization statistics output ", i, " must be float32 with ", a.rows,
-           " elements, got ", dimsToString(args.outputs[i].dims));
-  a.mean = args.outputs.size() > 1 ? args.outputs[1].as<float>() : nullptr;
-  a.invStd = args.outputs.size() > 2 ? args.outputs[2].as<float>() : nullptr;
+    if (args.outputs[i].numel() != a.rows || args.outputs[i].dtype != args.outputs.back().dtype ||
+        !isFloat(args.outputs[i].dtype))
+      fail(ErrorCode::ShapeMismatch, "Normalization statistics output ", i, " must be float with ", a.rows,
+           " elements, got ", dtypeName(args.outputs[i].dtype), " ", dimsToString(args.outputs[i].dims));
+  a.mean = args.outputs.size() > 1 ? args.outputs[1].data : nullptr;
+  a.invStd = args.outputs.size() > 2 ? args.outputs[2].data : nullptr;
+  a.statsHalf = args.outputs.back().dtype == DType::Float16;  // fp16 layers store their float32 outputs as fp16
   // An empty row still has statistics (NaN, as on the CPU): launch whenever there are rows.
   cudakernels::launchRowNorm(a);
 }

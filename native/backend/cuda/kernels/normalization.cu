@@ -23,6 +23,13 @@ using namespace reduction_detail;
 
 namespace {
 
+// A Mean / InvStdDev output element: float32, or float16 where an fp16 layer stores its float32 outputs.
+__device__ inline void storeStatistic(void* p, bool half, int64_t row, float v) {
+  if (!p) return;
+  if (half) static_cast<__half*>(p)[row] = __float2half_rn(v);
+  else static_cast<float*>(p)[row] = v;
+}
+
 __device__ inline float paramValue(const NormParam& p, int64_t off) {
   return p.half ? __half2float(static_cast<const __half*>(p.data)[off]) : static_cast<const float*>(p.data)[off];
 }
@@ -86,8 +93,8 @@ __global__ void rowNormKernel(RowNormLaunch a) {
     const double var = groupAllReduce<kGroup>(sq, plus, ssum) / static_cast<double>(a.n);
     const double inv = 1.0 / sqrt(var + a.eps);
     if (lane == 0) {
-      if (a.mean) a.mean[row] = static_cast<float>(mean);
-      if (a.invStd) a.invStd[row] = static_cast<float>(inv);
+      storeStatistic(a.mean, a.statsHalf, row, static_cast<float>(mean));
+      storeStatistic(a.invStd, a.statsHalf, row, static_cast<float>(inv));
     }
     const float invF = static_cast<float>(inv);
     for (int64_t k = lane; k < a.n; k += kGroup) {
@@ -188,8 +195,8 @@ __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
     const double var = groupAllReduce<kWarp>(sq, plus, static_cast<double*>(nullptr)) / static_cast<double>(n);
     const double inv = 1.0 / sqrt(var + a.eps);
     if (lane == 0) {
-      if (a.mean) a.mean[row] = static_cast<float>(mean);
-      if (a.invStd) a.invStd[row] = static_cast<float>(inv);
+      storeStatistic(a.mean, a.statsHalf, row, static_cast<float>(mean));
+      storeStatistic(a.invStd, a.statsHalf, row, static_cast<float>(inv));
     }
     const float invF = static_cast<float>(inv);
     const float sRow = paramRowValue(a.scale, row), bRow = paramRowValue(a.bias, row);

@@ -36,8 +36,9 @@ struct RowNormLaunch {
   int64_t rows = 0, n = 0;
   double eps = 1e-5;
   NormParam scale, bias;
-  float* mean = nullptr;    // optional [rows] outputs (layer mode)
-  float* invStd = nullptr;
+  void* mean = nullptr;  // optional [rows] outputs (layer mode), float32 or (stored by an fp16 layer) float16
+  void* invStd = nullptr;
+  bool statsHalf = false;
   int multiProcessors = 0;
   cudaStream_t stream = nullptr;
 };
