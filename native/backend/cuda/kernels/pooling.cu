@@ -40,34 +40,37 @@ template <>
 __device__ int64_t lowestOf<int64_t>() { return INT64_MIN; }
 
 // kNhwc: element i is (plane, position, channel) with the channel innermost; the input position `at` of a tap
-// is then at xp[at * channels]. NCHW: (plane, position), channels unused.
-template <typename T, bool kMax, bool kNhwc>
-__global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g, int64_t numel,
-                           bool countPad) {
+// is then at xp[at * channels]. NCHW: (plane, position), channels unused. Index: int32_t when every index and
+// offset fits (the launcher checks), as 64-bit divisions cost several times more than 32-bit ones.
+template <typename T, bool kMax, bool kNhwc, typename Index>
+__global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeometry g, Index numel, bool countPad) {
   using M = MaxOf<T>;
-  const int64_t outSize = g.out[0] * g.out[1] * g.out[2], inSize = g.in[0] * g.in[1] * g.in[2];
-  const int64_t step = kNhwc ? g.channels : 1;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < numel;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t c = kNhwc ? i % g.channels : 0, rest = kNhwc ? i / g.channels : i;
-    const int64_t plane = rest / outSize, o = rest % outSize;
-    const int64_t ow = o % g.out[2], oh = (o / g.out[2]) % g.out[1], od = o / (g.out[2] * g.out[1]);
-    const int64_t start[3] = {od * g.stride[0] - g.padBegin[0], oh * g.stride[1] - g.padBegin[1],
-                              ow * g.stride[2] - g.padBegin[2]};
-    const T* xp = x + plane * inSize * step + c;
+  const Index in[3] = {static_cast<Index>(g.in[0]), static_cast<Index>(g.in[1]), static_cast<Index>(g.in[2])};
+  const Index out[3] = {static_cast<Index>(g.out[0]), static_cast<Index>(g.out[1]), static_cast<Index>(g.out[2])};
+  const Index outSize = out[0] * out[1] * out[2], inSize = in[0] * in[1] * in[2];
+  const Index step = kNhwc ? static_cast<Index>(g.channels) : 1;
+  for (Index i = blockIdx.x * static_cast<Index>(blockDim.x) + threadIdx.x; i < numel;
+       i += static_cast<Index>(gridDim.x) * blockDim.x) {
+    const Index c = kNhwc ? i % step : 0, rest = kNhwc ? i / step : i;
+    const Index plane = rest / outSize, o = rest % outSize;
+    const Index ow = o % out[2], oh = (o / out[2]) % out[1], od = o / (out[2] * out[1]);
+    const Index start[3] = {od * static_cast<Index>(g.stride[0]) - static_cast<Index>(g.padBegin[0]),
+                            oh * static_cast<Index>(g.stride[1]) - static_cast<Index>(g.padBegin[1]),
+                            ow * static_cast<Index>(g.stride[2]) - static_cast<Index>(g.padBegin[2])};
+    const T* xp = x + static_cast<int64_t>(plane) * inSize * step + c;
     typename M::Value best = lowestOf<typename M::Value>();
     double sum = 0;
     int64_t valid = 0;
-    for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-      const int64_t id = start[0] + kd * g.dilation[0];
-      if (id < 0 || id >= g.in[0]) continue;
-      for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-        const int64_t ih = start[1] + kh * g.dilation[1];
-        if (ih < 0 || ih >= g.in[1]) continue;
-        for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-          const int64_t iw = start[2] + kw * g.dilation[2];
-          if (iw < 0 || iw >= g.in[2]) continue;
-          const int64_t at = ((id * g.in[1] + ih) * g.in[2] + iw) * step;
+    for (Index kd = 0; kd < g.kernel[0]; ++kd) {
+      const Index id = start[0] + kd * static_cast<Index>(g.dilation[0]);
+      if (id < 0 || id >= in[0]) continue;
+      for (Index kh = 0; kh < g.kernel[1]; ++kh) {
+        const Index ih = start[1] + kh * static_cast<Index>(g.dilation[1]);
+        if (ih < 0 || ih >= in[1]) continue;
+        for (Index kw = 0; kw < g.kernel[2]; ++kw) {
+          const Index iw = start[2] + kw * static_cast<Index>(g.dilation[2]);
+          if (iw < 0 || iw >= in[2]) continue;
+          const Index at = ((id * in[1] + ih) * in[2] + iw) * step;
           if constexpr (kMax) {
             const typename M::Value v = M::load(xp, at);
             if (v > best) best = v;
@@ -204,12 +207,28 @@ bool poolAs(const void* x, void* y, const PoolGeometry& g, bool isMax, bool coun
   const auto* in = static_cast<const T*>(x);
   auto* out = static_cast<T*>(y);
   const unsigned grid = gridFor(numel, sms);
-  if (g.channelsLast) {
-    if (isMax) poolKernel<T, true, true><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
-    else poolKernel<T, false, true><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
+  // int32 indices when the output, one plane of input (with the grid stride past the end) and every window
+  // coordinate stay below 2^31 (plane offsets are computed in 64 bits either way).
+  const int64_t limit = int64_t{1} << 30;
+  bool small = numel + int64_t{grid} * kBlock < limit &&
+               g.in[0] * g.in[1] * g.in[2] * g.channels + g.channels < limit;
+  for (int d = 0; d < 3; ++d)
+    small = small && g.out[d] * g.stride[d] + g.kernel[d] * g.dilation[d] + g.padBegin[d] < limit;
+  auto launch = [&](auto index) {
+    using Index = decltype(index);
+    const auto n = static_cast<Index>(numel);
+    if (g.channelsLast) {
+      if (isMax) poolKernel<T, true, true, Index><<<grid, kBlock, 0, s>>>(in, out, g, n, countPad);
+      else poolKernel<T, false, true, Index><<<grid, kBlock, 0, s>>>(in, out, g, n, countPad);
+    } else {
+      if (isMax) poolKernel<T, true, false, Index><<<grid, kBlock, 0, s>>>(in, out, g, n, countPad);
+      else poolKernel<T, false, false, Index><<<grid, kBlock, 0, s>>>(in, out, g, n, countPad);
+    }
+  };
+  if (small) {
+    launch(int32_t{0});
   } else {
-    if (isMax) poolKernel<T, true, false><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
-    else poolKernel<T, false, false><<<grid, kBlock, 0, s>>>(in, out, g, numel, countPad);
+    launch(int64_t{0});
   }
   return true;
 }
