@@ -7,6 +7,7 @@ import { addon, type NativeAttributes, type NativeNetwork } from './binding.js';
 import { bytesOf, dtypeCode, dtypeFromCode, dtypeOfData, matchesDType, viewBytes, type DType, type TensorData } from './dtypes.js';
 import { describeValue as describeData, typedArrayName } from './tensor.js';
 import { DisposedError, InferrtError } from './errors.js';
+import { optionalBoolean } from './config.js';
 
 /** Binary elementwise operations (numpy broadcasting). Comparisons produce bool. */
 export type ElementWiseOp =
@@ -233,18 +234,18 @@ export class NetworkDefinition implements Disposable {
    */
   addAttention(q: NetworkTensor, k: NetworkTensor, v: NetworkTensor, params: AttentionParams & LayerOptions = {}): Layer {
     const attrs: NativeAttributes = { alpha: params.alpha ?? 1, layout: [...(params.layout ?? [0, 0, 0, 0])] };
-    if (params.zeroNanRows) attrs.zero_nan_rows = 1;
+    if (optionalBoolean(params.zeroNanRows, 'addAttention: zeroNanRows')) attrs.zero_nan_rows = 1;
     return this.addLayer('Attention', [q, k, v, params.mask ?? null], attrs, params);
   }
   /** N-D convolution (NCHW; weights [M, C/group, k...]), or 2-D NHWC with `channelsLast`. */
   addConvolution(x: NetworkTensor, weights: NetworkTensor, bias: NetworkTensor | null, params: ConvolutionParams & LayerOptions = {}): Layer {
     const attrs = windowAttrs(params, { group: params.group ?? 1 });
-    if (params.channelsLast) attrs.channels_last = 1;
+    if (optionalBoolean(params.channelsLast, 'addConvolution: channelsLast')) attrs.channels_last = 1;
     return this.addLayer('Convolution', [x, weights, bias], attrs, params);
   }
   addPooling(x: NetworkTensor, mode: PoolingMode, params: PoolingParams & LayerOptions = {}): Layer {
     const attrs = windowAttrs(params, { mode, ceil_mode: params.ceilMode ? 1 : 0, count_include_pad: params.countIncludePad ? 1 : 0 });
-    if (params.channelsLast) attrs.channels_last = 1;
+    if (optionalBoolean(params.channelsLast, 'addPooling: channelsLast')) attrs.channels_last = 1;
     return this.addLayer('Pooling', [x], attrs, params);
   }
   /** Reduction; `axes` as integers or an int64 tensor; no axes reduces all (unless noopWithEmptyAxes). */

@@ -27,6 +27,8 @@ const Tensor* channelConstant(const FusionRewriter& g, int t, int64_t count) {
 bool foldAt(FusionRewriter& g, int conv) {
   const Layer& c = g.layer(conv);
   if (c.inputs.size() < 2 || c.inputs.size() > 3 || c.attrs.getString("activation", "none") != "none") return false;
+  // An NHWC output's axis 1 (the batch norm's channels) is H, not the conv's output channels.
+  if (c.attrs.getInt("channels_last", 0) != 0) return false;
   const int y = c.outputs[0];
   const int bn = g.soleReader(y);
   if (bn < 0 || g.layer(bn).kind != "Normalization" || g.layer(bn).attrs.getString("mode", "") != "batch") return false;

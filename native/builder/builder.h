@@ -11,7 +11,7 @@
 
 namespace inferrt {
 
-// Called once per stage: stage name ("validate", "fold", "prune", "fuse", "precision", "tactics" (CUDA plans,
+// Called once per stage: stage name ("validate", "fold", "prune", "fuse", "precision", "layout", "tactics" (CUDA plans,
 // several times: once per GEMM timed), "serialize", "done"), overall fraction done in [0, 1], and a line about
 // it. May be called from a worker thread.
 using BuildProgress = std::function<void(const std::string& stage, double fraction, const std::string& message)>;

@@ -6,7 +6,7 @@
 //   its channels zero-padded to 8: weights [M, kH, kW, 8] and a Pad layer after its input's transpose, whose
 //   output only padded convolutions read (the extra channels meet zero weights, so the result is unchanged);
 // - a 2-D Pooling converts when its input was written in NHWC by a converted layer;
-// - ElementWise / Activation / Unary layers and channel Concats convert when an input was written in NHWC and
+// - ElementWise / Activation / Unary / Pointwise layers and channel Concats convert when an input was written in NHWC and
 //   every other input is available in NHWC or a constant (permuted here): layers between converted ones stay NHWC.
 // Every tensor a converted layer writes gets an NHWC twin (the new output); the original tensor, under its old
 // name, is produced by a Transpose [0, 3, 1, 2] only where an NCHW reader or a network output needs it, and an
@@ -219,20 +219,26 @@ class ChannelsLastRewriter {
     layers_.push_back(layer);
   }
 
-  // The NHWC twin of NCHW tensor `t`, made by a Transpose on first use.
+  // The NHWC twin of NCHW tensor `t`: written by a converted layer, or made by a Transpose on first use. A
+  // Transpose runs at its reader's precision (an fp16 one rounds what it copies), so readers of another precision
+  // get their own: an fp32 layer must not read fp16-rounded data.
   int toNhwc(int t, LayerPrecision precision) {
-    if (twin_[t] >= 0) return twin_[t];
-    const int twin = addTensor(tensors_[t].name + "_nhwc", tensors_[t].dtype, permuted(tensors_[t].dims, kToNhwc));
     const LayerPrecision p = isFloat(tensors_[t].dtype) ? precision : LayerPrecision::Float32;
+    const auto made = transposed_.find({t, p});
+    if (made != transposed_.end()) return made->second;
+    if (twin_[t] >= 0 && !transposedFrom_.count(t)) return twin_[t];  // a converted layer writes it
+    const int twin = addTensor(tensors_[t].name + "_nhwc", tensors_[t].dtype, permuted(tensors_[t].dims, kToNhwc));
     addTranspose(t, twin, kToNhwc, p, tensors_[t].name + "_to_nhwc");
-    twin_[t] = twin;
+    if (twin_[t] < 0) twin_[t] = twin;
+    transposed_[{t, p}] = twin;
+    transposedFrom_.insert(t);
     return twin;
   }
 
   // A zero-padded copy of NHWC tensor `t` with `channels` channels, made by a Pad layer on first use. Only padded
   // convolutions read it: it is nobody's twin, so no other layer reads it in place of `t`.
   int padChannels(int t, int64_t channels, LayerPrecision precision) {
-    auto found = padded_.find(t);
+    auto found = padded_.find({t, precision});
     if (found != padded_.end()) return found->second;
     Dims dims = tensors_[t].dims;
     const int64_t extra = channels - dims[3];
@@ -249,7 +255,7 @@ class ChannelsLastRewriter {
     pad.precision = precision;
     tensors_[out].producer = static_cast<int>(layers_.size());
     layers_.push_back(std::move(pad));
-    padded_[t] = out;
+    padded_[{t, precision}] = out;
     return out;
   }
 
@@ -315,7 +321,9 @@ class ChannelsLastRewriter {
   std::vector<bool> pending_;          // per tensor: written NHWC, its NCHW form not made yet
   std::vector<LayerPrecision> twinPrecision_;  // per tensor written NHWC: its writer's precision
   std::map<std::pair<int, Dims>, int> constants_;  // permuted copy per source constant and shape
-  std::map<int, int> padded_;                      // per NHWC tensor: its copy padded to kPaddedChannels
+  std::map<std::pair<int, LayerPrecision>, int> padded_;      // per NHWC tensor and reader precision: its padded copy
+  std::map<std::pair<int, LayerPrecision>, int> transposed_;  // per NCHW tensor and reader precision: its Transpose
+  std::set<int> transposedFrom_;                              // NCHW tensors with an inserted Transpose
   std::set<std::string> tensorNames_, layerNames_;
 };
 

@@ -97,6 +97,14 @@ bool splitName(const std::string& name, char* letter, int* number) {
   return true;
 }
 
+// Whether Activation op `op` reads parameter `name` (LAYERS.md's Activation row; the others ignore it).
+bool takesParam(const std::string& op, const std::string& name) {
+  if (name == "approximate") return op == "gelu";
+  const bool beta = op == "selu" || op == "clip" || op == "hard_sigmoid";
+  if (name == "beta") return beta;
+  return beta || op == "leaky_relu" || op == "elu" || op == "thresholded_relu" || op == "celu";  // alpha
+}
+
 // Reads "[name=value, ...]" into attrs (numbers for alpha/beta, a word for approximate).
 void readParams(StepReader& r, const std::string& op, Attributes& attrs) {
   if (r.accept(']')) r.bad("empty parameter list");
@@ -104,6 +112,7 @@ void readParams(StepReader& r, const std::string& op, Attributes& attrs) {
     const std::string name = r.identifier();
     if (name != "alpha" && name != "beta" && name != "approximate")
       r.bad("unknown parameter '", name, "' of ", op, "; expected alpha, beta or approximate");
+    if (!takesParam(op, name)) r.bad(op, " takes no parameter '", name, "'");
     if (attrs.has(name)) r.bad("parameter '", name, "' given twice");
     r.expect('=', ("after parameter '" + name + "'").c_str());
     const std::string v = r.value();
@@ -233,9 +242,10 @@ std::string pointwiseStepName(int k) { return "t" + std::to_string(k); }
 std::string formatPointwiseStep(int index, const Attributes& attrs, const std::vector<std::string>& operands) {
   std::string s = pointwiseStepName(index) + "=" + attrs.getString("op");
   std::string params;
-  for (const char* key : {"alpha", "beta"})
-    if (attrs.has(key)) params += (params.empty() ? "" : ",") + std::string(key) + "=" + shortestDecimal(attrs.getFloat(key));
-  if (attrs.has("approximate")) params += (params.empty() ? "" : ",") + std::string("approximate=") + attrs.getString("approximate");
+  const std::string op = attrs.getString("op");
+  for (const char* key : {"alpha", "beta"})  // only what the op reads: the unfused layer ignores the rest
+    if (attrs.has(key) && takesParam(op, key)) params += (params.empty() ? "" : ",") + std::string(key) + "=" + shortestDecimal(attrs.getFloat(key));
+  if (attrs.has("approximate") && takesParam(op, "approximate")) params += (params.empty() ? "" : ",") + std::string("approximate=") + attrs.getString("approximate");
   if (!params.empty()) s += "[" + params + "]";
   s += "(";
   for (size_t i = 0; i < operands.size(); ++i) s += (i ? "," : "") + operands[i];

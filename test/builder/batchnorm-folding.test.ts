@@ -104,4 +104,30 @@ describe('batch-norm folding', () => {
       expectClose(r.out.y!.data as Float32Array, theirs.y!.data as Float32Array, 1e-5);
     });
   }
+
+  it('does not fold after a channels_last convolution, whose axis 1 is H, not its output channels', async () => {
+    const H = 4, W = 5, C = 3, M = 4;  // H == M: the batch norm's shape rule accepts it
+    const builder = new Builder({ backend: 'cpu' });
+    using n = builder.createNetwork();
+    const x = n.addInput('x', 'float32', [1, H, W, C]);
+    const conv = n.addConvolution(x, n.addConstant([M, 1, 1, C], randomFloats(M * C, 1)), null, { channelsLast: true, kernelShape: [1, 1] });
+    const perH = (v: number[]) => n.addConstant([H], new Float32Array(v));
+    n.markOutput(n.addBatchNormalization(conv.output(), perH([1, 2, 3, 4]), perH([0, 10, 20, 30]), perH([0, 0, 0, 0]), perH([1, 1, 1, 1]), { epsilon: 0 }).output(), 'y');
+    const plan = await builder.build(n, builder.createConfig({}));
+    expect(plan.buildLog.some((l) => l.startsWith('batchnorm:'))).toBe(false);
+    using engine = await Runtime.load(plan);
+    expect(engine.layers.map((l) => l.kind)).toEqual(['Convolution', 'Normalization']);
+    using ctx = engine.createContext();
+    const xs = randomFloats(H * W * C, 2);
+    const y = (await ctx.infer({ x: { data: xs, shape: [1, H, W, C] } })).y!.data as Float32Array;
+    // y[0, h, w, m] = conv[0, h, w, m] * scale[h] + bias[h]: the batch norm's channel axis is H here
+    const wts = randomFloats(M * C, 1);
+    const want = new Float32Array(H * W * M);
+    for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) for (let m = 0; m < M; m++) {
+      let acc = 0;
+      for (let c = 0; c < C; c++) acc += xs[(h * W + w) * C + c]! * wts[m * C + c]!;
+      want[(h * W + w) * M + m] = acc * (h + 1) + 10 * h;
+    }
+    expectClose(y, want, 1e-5);
+  });
 });

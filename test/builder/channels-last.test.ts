@@ -134,6 +134,9 @@ describe('channels_last = 1 layers (IR contract)', () => {
     let e = thrown(() => n.addLayer('Convolution', [x4, w], { channels_last: 2 }));
     expect(e.code).toBe('INVALID_ARGUMENT');
     expect(e.message).toMatch(/channels_last.*0 or 1, got 2/);
+    e = thrown(() => n.addPooling(x4, 'max', { kernelShape: [2, 2], channelsLast: 'false' as unknown as boolean }));
+    expect(e.code).toBe('INVALID_ARGUMENT');
+    expect(e.message).toBe("addPooling: channelsLast must be a boolean, got 'false'");
     e = thrown(() => n.addConvolution(x3, n.addConstant([4, 3, 8], randomFloats(96, 2)), null, { channelsLast: true }));
     expect(e.code).toBe('SHAPE_MISMATCH');
     expect(e.message).toMatch(/rank-4 input/);
@@ -345,6 +348,28 @@ describe('the channels-last pass', () => {
     expect(r.out.mid!.shape).toEqual([1, 8, 4, 4]);
     expectClose(r.out.mid!.data as Float32Array, plain.out.mid!.data as Float32Array, 0);
     expectClose(r.out.y!.data as Float32Array, plain.out.y!.data as Float32Array, 0);
+  });
+
+  it('gives an fp32 layer its own fp32 transpose of an input an fp16 layer also reads (no fp16 rounding)', async () => {
+    const define = (n: NetworkDefinition) => {
+      const x = n.addInput('x', 'float32', [1, 8, 4, 4]);
+      n.markOutput(n.addConvolution(x, n.addConstant([8, 8, 1, 1], randomFloats(64, 3)), null, { kernelShape: [1, 1] }).output(), 'ya');
+      const b = n.addConvolution(x, n.addConstant([8, 8, 1, 1], randomFloats(64, 4)), null, { kernelShape: [1, 1] });
+      b.setPrecision('fp32');
+      n.markOutput(b.output(), 'yb');
+    };
+    const run = async (channelsLast: boolean) => {
+      const builder = new Builder({ backend: 'cpu' });
+      using n = builder.createNetwork();
+      define(n);
+      using engine = await Runtime.load(await builder.build(n, builder.createConfig({ precision: ['fp16'], channelsLast })));
+      using ctx = engine.createContext();
+      const transposesIn = engine.layers.filter((l) => l.kind === 'Transpose' && l.inputs[0] === 'x').map((l) => l.precision);
+      return { transposesIn, out: await ctx.infer({ x: hostTensor(randomFloats(128, 5), [1, 8, 4, 4]) }) };
+    };
+    const on = await run(true), off = await run(false);
+    expect(on.transposesIn.sort()).toEqual(['fp16', 'fp32']);
+    expect(Array.from(on.out.yb!.data as Float32Array)).toEqual(Array.from(off.out.yb!.data as Float32Array));
   });
 
   it('runs fp16 engines the same as without the pass; auto leaves CPU engines NCHW', async () => {

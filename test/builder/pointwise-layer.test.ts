@@ -117,6 +117,8 @@ describe('Pointwise layers added by hand', () => {
     ['too many operands', 't0=relu(x0,x0)', 1, /step 0 't0=relu\(x0,x0\)': relu takes 1 operand, got 2/],
     ['parameters on a Unary op', 't0=exp[alpha=1](x0)', 1, /step 0 .*: exp takes no parameters/],
     ['an unknown parameter', 't0=elu[gamma=1](x0)', 1, /step 0 .*: unknown parameter 'gamma' of elu/],
+    ['a parameter the op does not read', 't0=relu[alpha=3](x0)', 1, /step 0 .*: relu takes no parameter 'alpha'/],
+    ['approximate on another op than gelu', 't0=sigmoid[approximate=tanh](x0)', 1, /step 0 .*: sigmoid takes no parameter 'approximate'/],
     ['a parameter that is no number', 't0=elu[alpha=big](x0)', 1, /step 0 .*: parameter 'alpha' needs a number, got 'big'/],
     ['a NaN clip bound', 't0=clip[alpha=nan](x0)', 1, /step 0 .*: clip bounds alpha \(min\) and beta \(max\) must not be NaN/],
     ['a bad gelu approximation', 't0=gelu[approximate=fast](x0)', 1, /step 0 .*: gelu attribute 'approximate' must be 'none' or 'tanh'/],
