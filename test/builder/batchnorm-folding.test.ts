@@ -5,11 +5,11 @@
  * keep their Normalization layer.
  */
 import { describe, expect, it } from 'vitest';
-import { Builder, Runtime, type BuilderConfigOptions, type EngineLayer } from '../../lib/index.js';
-import { OnnxParser } from '../../lib/onnx/index.js';
+import { Builder, Runtime, type BuilderConfigOptions } from '../../lib/index.js';
 import { expectClose, randomFloats } from '../api/helpers.js';
 import { model, node, T, tensor, valueInfo } from '../onnx/helpers.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
+import { runOnnxOnCpu } from './onnx-engine.js';
 
 const N = 2, C = 4, M = 6, S = 5;
 
@@ -44,16 +44,8 @@ function bnModel(s: Spec): Uint8Array {
 }
 
 async function build(bytes: Uint8Array, inputs: Record<string, HostTensor>, config: BuilderConfigOptions = {}) {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  OnnxParser.parse(network, bytes);
-  const plan = await builder.build(network, builder.createConfig(config));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const out = await engine.createContext().infer(Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, { data: t.data as Float32Array, shape: t.dims }])));
-  const layers: EngineLayer[] = engine.layers;
-  engine.dispose();
-  return { log: plan.buildLog, layers, out };
+  const r = await runOnnxOnCpu(bytes, inputs, config);
+  return { log: r.log, layers: r.layers, out: Object.fromEntries(Object.entries(r.outputs).map(([k, data]) => [k, { data }])) };
 }
 
 const feeds = (s: Spec): Record<string, HostTensor> => {

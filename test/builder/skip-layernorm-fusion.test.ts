@@ -10,12 +10,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Builder, Runtime, tensor, type BuilderConfigOptions } from '../../lib/index.js';
+import { Builder, Runtime, type BuilderConfigOptions } from '../../lib/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { randomFloats } from '../api/helpers.js';
 import { loadManifest, modelsDir, type ManifestFile } from '../fixtures/manifest.js';
 import { model, node, tensor as initializer, T, valueInfo } from '../onnx/helpers.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
+import { runOnnxOnCpu } from './onnx-engine.js';
 import { expectNear, expectSameBits } from './pointwise-helpers.js';
 
 const B = 2, S = 5, H = 16;
@@ -91,22 +92,14 @@ interface Built {
 }
 
 async function buildAndRun(bytes: Uint8Array, feeds: Record<string, HostTensor>, config: BuilderConfigOptions = {}): Promise<Built> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  OnnxParser.parse(network, bytes);
-  const plan = await builder.build(network, builder.createConfig(config));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const out = await engine.createContext().infer(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, tensor(t.data as Float32Array, t.dims)])));
-  const built: Built = {
-    kinds: engine.layers.map((l) => l.kind),
-    precisions: engine.layers.map((l) => l.precision),
-    skips: engine.layers.filter((l) => l.kind === 'Normalization').map((l) => l.inputs[5] ?? ''),
-    log: [...plan.buildLog],
-    outputs: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array])),
+  const r = await runOnnxOnCpu(bytes, feeds, config);
+  return {
+    kinds: r.layers.map((l) => l.kind),
+    precisions: r.layers.map((l) => l.precision),
+    skips: r.layers.filter((l) => l.kind === 'Normalization').map((l) => l.inputs[5] ?? ''),
+    log: r.log,
+    outputs: r.outputs,
   };
-  engine.dispose();
-  return built;
 }
 
 const skipLog = (b: Built): string | undefined => b.log.find((l) => l.startsWith('skip layernorm:'));
