@@ -41,3 +41,4 @@ export {
 } from './cuda.js';
 export { OnnxParser, type OnnxParseOptions, type OnnxParseProgress, type OnnxParseResult, type UnsupportedNode } from './onnx/index.js';
 export { createBatcher, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_QUEUE, type Batcher, type BatcherOptions, type BatcherStats } from './batcher/index.js';
+export { pruneModel, type PruneOptions, type PruneResult, type PruneSummary, type PrunedLayerReport, type PruneWeightUser } from './sparsity/index.js';

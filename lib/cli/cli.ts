@@ -9,13 +9,14 @@ import type { Command } from './command.js';
 import { benchCommand } from './commands/bench.js';
 import { buildCommand } from './commands/build.js';
 import { inspectCommand } from './commands/inspect.js';
+import { pruneCommand } from './commands/prune.js';
 import { runCommand } from './commands/run.js';
 import { oneLine } from './format.js';
 import { processIO, type CliIO } from './io.js';
 import { didYouMean } from '../suggest.js';
 
 /** Every command, in help order. */
-export const commands: readonly Command[] = [buildCommand, runCommand, inspectCommand, benchCommand];
+export const commands: readonly Command[] = [buildCommand, runCommand, inspectCommand, benchCommand, pruneCommand];
 
 /** The package version, read from package.json (no addon needed). */
 export function packageVersion(): string {

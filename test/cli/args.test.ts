@@ -153,7 +153,7 @@ describe('dispatch', () => {
 
   it('rejects unknown commands and flags with a one-line error and exit code 1', async () => {
     const r = await cli(['biuld', 'm.onnx']);
-    expect(r).toEqual({ code: 1, stdout: '', stderr: "inferrt: error INVALID_ARGUMENT: unknown command 'biuld' (did you mean 'build'?); commands: build, run, inspect, bench (see 'inferrt --help')\n" });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: "inferrt: error INVALID_ARGUMENT: unknown command 'biuld' (did you mean 'build'?); commands: build, run, inspect, bench, prune (see 'inferrt --help')\n" });
     const f = await cli(['build', 'm.onnx', '-o', 'm.plan', '--fp61']);
     expect(f).toEqual({ code: 1, stdout: '', stderr: "inferrt build: error INVALID_ARGUMENT: unknown option '--fp61' (did you mean '--fp16'?) (see 'inferrt build --help')\n" });
     const o = await cli(['build', 'm.onnx']);
