@@ -111,6 +111,8 @@ export interface NativeEngineLayer {
   /** The plan's tactic for the layer (its description), when it has one. */
   tactic?: string;
   channelsLast?: true;
+  /** The plan's sparsity record for the layer (sparseWeights builds; MatMul / Convolution layers with constant weights). */
+  sparsity?: { eligible: boolean; sparse: boolean; note?: string; denseMs?: number; sparseMs?: number };
 }
 
 export interface NativeEngine {
@@ -231,6 +233,23 @@ export interface NativeLayerTactic {
   description: string;
 }
 
+/** A plan's sparsity record (native/plan/sparsity.h). */
+export interface NativeLayerSparsity {
+  layer: number;
+  eligible: boolean;
+  sparse: boolean;
+  note: string;
+  denseMs: number;
+  sparseMs: number;
+  gemmKey: string;
+  cusparseLtVersion: number;
+  algConfigId: number;
+  splitK: number;
+  splitKMode: number;
+  splitKBuffers: number;
+  compressed: Uint8Array;
+}
+
 /**
  * Testing-only hooks (addon.testing, native/addon/addon_testing.cc): CPU tests of code the public API reaches
  * only through a CUDA build. Not part of the public API.
@@ -246,6 +265,10 @@ export interface NativeTesting {
   planTactics(plan: Uint8Array): NativeLayerTactic[];
   /** The plan re-written by the plan writer with these tactic records (written as given, unchecked). */
   withPlanTactics(plan: Uint8Array, tactics: NativeLayerTactic[]): Uint8Array;
+  /** The sparsity records of a plan, read by the plan reader (the whole plan validated; BAD_PLAN on any fault). */
+  planSparsity(plan: Uint8Array): NativeLayerSparsity[];
+  /** The plan re-written by the plan writer with these sparsity records (written as given, unchecked). */
+  withPlanSparsity(plan: Uint8Array, records: NativeLayerSparsity[]): Uint8Array;
 }
 
 export interface NativeAddon {

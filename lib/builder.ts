@@ -36,8 +36,9 @@ export interface BuilderOptions {
 /** Progress of a build, reported through {@link BuildOptions.onProgress}. */
 export interface BuildProgress {
   /**
-   * The build stage: 'validate', 'fold', 'prune', 'fuse', 'precision', 'layout', 'tactics' (CUDA builds timing
-   * GEMM algorithms; reported after each GEMM), 'serialize', then 'done' (later builds may add stages).
+   * The build stage: 'validate', 'fold', 'prune', 'fuse', 'precision', 'layout', 'sparsity' (builds with
+   * `sparseWeights`), 'tactics' (CUDA builds timing GEMM algorithms; reported after each GEMM), 'serialize', then
+   * 'done' (later builds may add stages).
    */
   stage: string;
   /** 0..1 over the whole build. */

@@ -32,7 +32,13 @@ export interface BuilderConfigOptions {
   precision?: Precision[];
   /** Run fp32 layers in full fp32, never TF32. Default `false`. Contradicts an explicit `'tf32'` in `precision`. */
   strictFp32?: boolean;
-  /** Allow 2:4 structured-sparse weights where they qualify (GPU only; ignored on CPU). Default `false`. */
+  /**
+   * Use 2:4 structured sparsity where weights already have it: every MatMul / Convolution layer whose constant
+   * weights have at most two non-zeros in every four consecutive elements along the reduction dimension is
+   * eligible; CUDA builds time a sparse kernel against dense for it and keep the faster. Weights are never pruned
+   * (`inferrt prune` does that); the CPU backend only reports eligibility (`engine.layers[i].sparsity`, the build
+   * log). Default `false`.
+   */
   sparseWeights?: boolean;
   /** Upper bound in bytes on scratch memory any one layer's implementation may use. Default `0`: no limit. */
   workspaceBytes?: number;

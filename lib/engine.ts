@@ -43,6 +43,27 @@ export interface EngineInfo {
   device?: number;
 }
 
+/**
+ * What a `sparseWeights` build found for a MatMul or Convolution layer with constant weights
+ * ({@link EngineLayer.sparsity}). The builder never prunes: a weight qualifies only when it already has at most
+ * two non-zeros in every four consecutive elements along the dimension the layer reduces over (a MatMul's K, a
+ * Convolution's input channels); `inferrt prune` makes weights 2:4.
+ */
+export interface LayerSparsityInfo {
+  /** The weights are 2:4 along the reduction dimension, so a sparse kernel could run the layer. */
+  eligible: boolean;
+  /** The layer runs a 2:4 sparse kernel (CUDA engines whose builder timed it faster than dense). Implies `eligible`. */
+  sparse: boolean;
+  /**
+   * Why the layer stays dense, e.g. "not 2:4: 37 of 65536 groups of four have 3 or 4 non-zeros", "reduction length
+   * 30 is not a multiple of 4" or "2:4 along the output dimension, not the reduction dimension".
+   */
+  note?: string;
+  /** The dense and sparse kernels' times in ms at the first profile's opt shapes, where the CUDA builder timed them. */
+  denseMs?: number;
+  sparseMs?: number;
+}
+
 /** A layer of the built engine, after fusion and precision assignment (what `inferrt inspect` prints). */
 export interface EngineLayer {
   name: string;
@@ -67,6 +88,12 @@ export interface EngineLayer {
   tactic?: string;
   /** Set on Convolution and Pooling layers the builder's channels-last pass made NHWC (attribute channels_last = 1). */
   channelsLast?: true;
+  /**
+   * Builds with `sparseWeights`: whether this MatMul / Convolution layer's constant weights are 2:4 along its
+   * reduction dimension and whether it runs sparse. Undefined for other layers, layers whose weights are not
+   * constant, and engines built without `sparseWeights`.
+   */
+  sparsity?: LayerSparsityInfo;
 }
 
 /** Options of `engine.createContext()`. Unknown keys are rejected. */

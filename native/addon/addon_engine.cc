@@ -122,7 +122,8 @@ Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
 
 Napi::Value EngineWrap::layers(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const std::vector<EngineLayerInfo> layers = live(env)->layers();
+  const auto engine = live(env);  // keeps the records the layers' sparsity pointers refer to
+  const std::vector<EngineLayerInfo> layers = engine->layers();
   auto names = [&](const std::vector<std::string>& v) {
     Napi::Array a = Napi::Array::New(env, v.size());
     for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), v[i]);
@@ -140,6 +141,15 @@ Napi::Value EngineWrap::layers(const Napi::CallbackInfo& info) {
     if (!layers[i].fallbackReason.empty()) o.Set("fallbackReason", layers[i].fallbackReason);
     if (!layers[i].tactic.empty()) o.Set("tactic", layers[i].tactic);
     if (layers[i].channelsLast) o.Set("channelsLast", true);
+    if (const LayerSparsity* s = layers[i].sparsity) {
+      Napi::Object sparsity = Napi::Object::New(env);
+      sparsity.Set("eligible", s->eligible);
+      sparsity.Set("sparse", s->sparse);
+      if (!s->note.empty()) sparsity.Set("note", s->note);
+      if (s->denseMs > 0) sparsity.Set("denseMs", s->denseMs);
+      if (s->sparseMs > 0) sparsity.Set("sparseMs", s->sparseMs);
+      o.Set("sparsity", sparsity);
+    }
     list.Set(static_cast<uint32_t>(i), o);
   }
   return list;

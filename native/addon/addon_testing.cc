@@ -1,5 +1,7 @@
 #include "addon/addon_testing.h"
 
+#include <climits>
+
 #include "addon/convert.h"
 #include "addon/errors.h"
 #include "builder/timing_cache.h"
@@ -145,6 +147,71 @@ Napi::Value withPlanTactics(const Napi::CallbackInfo& info) {
   return fromBytes(env, bytes.data(), bytes.size());
 }
 
+// planSparsity(plan) -> the sparsity records of a plan, read (and the whole plan validated) as engines load it.
+Napi::Value planSparsity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  toBytes(info[0], "testing.planSparsity: plan", &data, &size);
+  const PlanModel plan = guard(env, [&] { return readPlan(data, size); });
+  Napi::Array list = Napi::Array::New(env, plan.sparsity.size());
+  for (size_t i = 0; i < plan.sparsity.size(); ++i) {
+    const LayerSparsity& s = plan.sparsity[i];
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("layer", s.layer);
+    o.Set("eligible", s.eligible);
+    o.Set("sparse", s.sparse);
+    o.Set("note", s.note);
+    o.Set("denseMs", s.denseMs);
+    o.Set("sparseMs", s.sparseMs);
+    o.Set("gemmKey", s.gemmKey);
+    o.Set("cusparseLtVersion", static_cast<double>(s.cusparseLtVersion));
+    o.Set("algConfigId", s.algConfigId);
+    o.Set("splitK", s.splitK);
+    o.Set("splitKMode", s.splitKMode);
+    o.Set("splitKBuffers", s.splitKBuffers);
+    o.Set("compressed", fromBytes(env, s.compressed.data(), s.compressed.size()));
+    list.Set(static_cast<uint32_t>(i), o);
+  }
+  return list;
+}
+
+// withPlanSparsity(plan, records) -> the plan re-written by the plan writer with these sparsity records (as given:
+// the writer does not check them, so tests can make plans the reader must reject).
+Napi::Value withPlanSparsity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  toBytes(info[0], "testing.withPlanSparsity: plan", &data, &size);
+  PlanModel plan = guard(env, [&] { return readPlan(data, size); });
+  Napi::Array list = getArray(info[1], "testing.withPlanSparsity: records");
+  plan.sparsity.clear();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string at = "testing.withPlanSparsity: records[" + std::to_string(i) + "]";
+    Napi::Object o = getObject(list.Get(i), at);
+    LayerSparsity s;
+    s.layer = static_cast<uint32_t>(toInt(o.Get("layer"), at + ".layer", 0, UINT32_MAX));
+    s.eligible = toBool(o.Get("eligible"), at + ".eligible");
+    s.sparse = toBool(o.Get("sparse"), at + ".sparse");
+    s.note = toString(o.Get("note"), at + ".note");
+    s.denseMs = toNonNegative(o.Get("denseMs"), at + ".denseMs");
+    s.sparseMs = toNonNegative(o.Get("sparseMs"), at + ".sparseMs");
+    s.gemmKey = toString(o.Get("gemmKey"), at + ".gemmKey");
+    s.cusparseLtVersion = static_cast<uint64_t>(toInt(o.Get("cusparseLtVersion"), at + ".cusparseLtVersion", 0, kMaxSafeInteger));
+    s.algConfigId = static_cast<int32_t>(toInt(o.Get("algConfigId"), at + ".algConfigId", INT32_MIN, INT32_MAX));
+    s.splitK = static_cast<int32_t>(toInt(o.Get("splitK"), at + ".splitK", INT32_MIN, INT32_MAX));
+    s.splitKMode = static_cast<int32_t>(toInt(o.Get("splitKMode"), at + ".splitKMode", INT32_MIN, INT32_MAX));
+    s.splitKBuffers = static_cast<int32_t>(toInt(o.Get("splitKBuffers"), at + ".splitKBuffers", INT32_MIN, INT32_MAX));
+    const uint8_t* bytes = nullptr;
+    size_t n = 0;
+    toBytes(o.Get("compressed"), at + ".compressed", &bytes, &n);
+    s.compressed.assign(bytes, bytes + n);
+    plan.sparsity.push_back(std::move(s));
+  }
+  const std::vector<uint8_t> bytes = guard(env, [&] { return writePlan(plan); });
+  return fromBytes(env, bytes.data(), bytes.size());
+}
+
 }  // namespace
 
 Napi::Object testingExports(Napi::Env env) {
@@ -154,6 +221,8 @@ Napi::Object testingExports(Napi::Env env) {
   o.Set("updateTimingCacheFile", Napi::Function::New<updateTimingCacheFile>(env, "updateTimingCacheFile"));
   o.Set("planTactics", Napi::Function::New<planTactics>(env, "planTactics"));
   o.Set("withPlanTactics", Napi::Function::New<withPlanTactics>(env, "withPlanTactics"));
+  o.Set("planSparsity", Napi::Function::New<planSparsity>(env, "planSparsity"));
+  o.Set("withPlanSparsity", Napi::Function::New<withPlanSparsity>(env, "withPlanSparsity"));
   return o;
 }
 

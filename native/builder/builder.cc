@@ -70,10 +70,19 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   report("layout", 0.62, "choosing channels-last layouts");
   convertToChannelsLast(plan.network, config, log);
   plan.network.validate();
+  // Layer indices are final from here on: the sparsity records and tactics name layers by index.
+  if (config.sparseWeights) {
+    report("sparsity", 0.63, "checking constant weights for the 2:4 pattern");
+    plan.sparsity = reportSparsity(plan.network, config, log);
+  }
 #ifdef INFERRT_WITH_CUDA
   if (config.backend == "cuda") {
     log.push_back(placementSummary(plan.network));
     plan.tactics = selectTactics(plan, cache, log, report);
+    // SPARSE TACTICS HOOK (CUDA): when config.sparseWeights, time a cuSPARSELt kernel against dense for each
+    // eligible record in plan.sparsity and fill in sparse, denseMs, sparseMs, note, gemmKey, cusparseLtVersion,
+    // the algorithm settings and the compressed weights, e.g.
+    //   if (config.sparseWeights) selectSparseTactics(plan.network, plan.config, plan.sparsity, log, ...);
   }
 #endif
 

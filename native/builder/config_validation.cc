@@ -108,7 +108,6 @@ std::vector<OptimizationProfile> validateConfig(const Network& network, const Bu
   }
   for (size_t p = 0; p < profiles.size(); ++p) checkProfileShapes(network, profiles[p], p);
   if (config.int8) log.push_back("int8: not implemented yet; layers run in fp16 where allowed, else fp32");
-  if (config.sparseWeights) log.push_back("sparse weights: no sparse tactics on this backend yet; weights stay dense");
   log.push_back("config: backend " + config.backend + ", " + std::to_string(profiles.size()) + " optimization profile" +
                 (profiles.size() == 1 ? "" : "s"));
   return profiles;

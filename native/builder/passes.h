@@ -7,6 +7,7 @@
 
 #include "builder/build_config.h"
 #include "ir/network.h"
+#include "plan/sparsity.h"
 
 namespace inferrt {
 
@@ -80,6 +81,13 @@ void convertToChannelsLast(Network& network, const BuildConfig& config, BuildLog
 // Transpose of a Transpose -> one Transpose of the first one's input, or nothing when the two cancel; returns how
 // many were rewritten (transpose_cancellation.cc).
 size_t cancelTransposePairs(Network& network);
+
+// sparseWeights builds, after the channels-last pass (weights in their final layout): one record per MatMul /
+// Convolution layer with constant float weights, layers ascending, saying whether its weights are 2:4 along the
+// reduction dimension (eligible) and, when not, why (note); sparse stays false. Logs a summary line naming the
+// eligible layers and a line for each of the first few ineligible ones (sparse_report.cc). A CUDA build then
+// times the eligible layers' sparse kernels and fills in sparse, the timings and the algorithm.
+std::vector<LayerSparsity> reportSparsity(const Network& network, const BuildConfig& config, BuildLog& log);
 
 // Rebuilds `network` keeping only the layers with keepLayer[i]; tensors nobody keeps (not an input, output,
 // or read/written by a kept layer) go too. Indices are renumbered (graph_compaction.cc).

@@ -10,11 +10,14 @@
 
 namespace inferrt {
 
-// A weight seen as `vectors` reduction vectors of `length` elements: element i of vector v is at flat offset
-// v * vectorStride + i * elementStride (in elements) of the weight tensor.
+// A weight seen as `blocks` x `vectors` reduction vectors of `length` elements: element i of vector v of block b
+// is at flat offset b * blockStride + v * vectorStride + i * elementStride (in elements) of the weight tensor.
+// One block covers a MatMul's B and a channels-last convolution; an NCHW convolution's vectors (one per output
+// channel and kernel position) take a block per output channel, as its kernel positions lie inside a channel.
 struct ReductionVectors {
   int64_t vectors = 0, length = 0;
   int64_t vectorStride = 0, elementStride = 0;
+  int64_t blocks = 1, blockStride = 0;
 };
 
 struct TwoFourCount {
@@ -22,7 +25,8 @@ struct TwoFourCount {
   int64_t violations = 0;  // groups with three or four non-zeros
 };
 
-// Counts the 2:4 violations of a float32 or float16 weight (`length` must be a multiple of 4).
+// Counts the 2:4 violations of a float32 or float16 weight (`length` must be a multiple of 4, and the view must lie
+// inside the tensor: InvalidArgument otherwise). A value is zero when it is +0 or -0.
 TwoFourCount countTwoFour(const Tensor& weights, const ReductionVectors& view);
 
 // One MatMul or Convolution layer with a constant float weight, as a sparseWeights build reports it.

@@ -2,10 +2,11 @@
 //   header: magic "INFERRT\0" | u32 format version | u32 header length | str library version | str backend |
 //           str gpu arch ("" on cpu) | u64 body length | u32 CRC-32 of the body
 //   body:   sections { char[4] tag | u32 section version | u64 length | payload }
-// A str is u32 length + bytes. Readers skip unknown section tags (later work adds int8 scales, sparse weights,
-// plugin data as new sections) and reject a missing required one, a newer format or section version, a bad
-// checksum, or any length that runs past its container, with BAD_PLAN and the reason. Optional sections (the
-// tactics, 'TCTC') may be absent; a reader that predates one skips it, so adding one needs no new format version.
+// A str is u32 length + bytes. Readers skip unknown section tags (later work adds int8 scales, plugin data as new
+// sections) and reject a missing required one, a newer format or section version, a bad checksum, or any length
+// that runs past its container, with BAD_PLAN and the reason. Optional sections (the tactics, 'TCTC'; the
+// sparsity records, 'SPRS') may be absent; a reader that predates one skips it, so adding one needs no new format
+// version.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "builder/build_config.h"
 #include "ir/network.h"
+#include "plan/sparsity.h"
 #include "plan/tactics.h"
 
 namespace inferrt {
@@ -31,6 +33,8 @@ struct PlanModel {
   Network network;     // built: folded, pruned, every layer's precision resolved
   BuildConfig config;  // with the resolved profiles (every input in every profile)
   std::vector<LayerTactic> tactics;  // layers ascending, each at most once; empty unless a CUDA build timed them
+  // Layers ascending, each at most once, each a MatMul or Convolution; empty unless a sparseWeights build.
+  std::vector<LayerSparsity> sparsity;
 };
 
 // The library version this build writes into plans (package.json's version).

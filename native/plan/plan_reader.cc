@@ -47,6 +47,7 @@ struct RawPlan {
   std::vector<int> inputs, outputs;
   BuildConfig config;
   std::vector<LayerTactic> tactics;
+  std::vector<LayerSparsity> sparsity;
 };
 
 void readTensors(ByteReader& r, RawPlan& plan) {
@@ -200,6 +201,59 @@ void readTactics(ByteReader& r, RawPlan& plan) {
   }
 }
 
+// Sparsity records name layers by index too. Their compressed weights are opaque here: the CUDA runtime checks
+// them against the GEMM it runs before it uses them.
+void readSparsity(ByteReader& r, RawPlan& plan) {
+  const uint32_t n = r.count(61, "sparsity records");  // u32 + u8 + str + 2 f64 + str + u64 + 4 i32 + u64
+  int64_t previous = -1;
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    LayerSparsity s;
+    s.layer = r.u32();
+    if (s.layer >= plan.layers.size())
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a sparsity record for layer ", s.layer,
+           ", the plan has ", plan.layers.size(), " layers");
+    const Layer& layer = plan.layers[s.layer];
+    if (static_cast<int64_t>(s.layer) <= previous)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at,
+           ": sparsity records out of order or twice for layer '", layer.name, "' (", s.layer, ")");
+    previous = s.layer;
+    if (layer.kind != "MatMul" && layer.kind != "Convolution")
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a sparsity record for layer '", layer.name,
+           "', a ", layer.kind, " layer (only MatMul and Convolution layers have them)");
+    const uint8_t flags = r.u8();
+    if (flags & ~(kSparsityEligible | kSparsitySparse))
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": the sparsity record of layer '", layer.name,
+           "' has unknown flags ", int{flags});
+    s.eligible = flags & kSparsityEligible;
+    s.sparse = flags & kSparsitySparse;
+    if (s.sparse && !s.eligible)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": layer '", layer.name,
+           "' is marked sparse but its weights are not marked 2:4 (eligible)");
+    s.note = r.str();
+    s.denseMs = r.f64();
+    s.sparseMs = r.f64();
+    for (double ms : {s.denseMs, s.sparseMs})
+      if (!std::isfinite(ms) || ms < 0)
+        fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": the sparsity record of layer '", layer.name,
+             "' has time ", ms, " ms");
+    s.gemmKey = r.str();
+    s.cusparseLtVersion = r.u64();
+    s.algConfigId = r.i32();
+    s.splitK = r.i32();
+    s.splitKMode = r.i32();
+    s.splitKBuffers = r.i32();
+    const size_t bytesAt = r.offset();
+    const uint64_t size = r.u64();
+    if (size > r.remaining())
+      fail(ErrorCode::BadPlan, "truncated in ", r.where(), " at offset ", bytesAt, ": compressed weights of layer '",
+           layer.name, "' of ", size, " bytes, ", r.remaining(), " left");
+    const uint8_t* bytes = r.bytes(static_cast<size_t>(size));
+    s.compressed.assign(bytes, bytes + size);
+    plan.sparsity.push_back(std::move(s));
+  }
+}
+
 void readBody(ByteReader& body, RawPlan& plan) {
   using Reader = void (*)(ByteReader&, RawPlan&);
   struct Known {
@@ -207,12 +261,12 @@ void readBody(ByteReader& body, RawPlan& plan) {
     Reader read;
     bool required;
   };
-  // Tensors come first in every plan written; weights and I/O refer to them, tactics to layers, so they are
-  // read in this order.
+  // Tensors come first in every plan written; weights and I/O refer to them, tactics and sparsity records to
+  // layers, so they are read in this order.
   const std::vector<Known> known = {{kTensors, readTensors, true},   {kLayers, readLayers, true},
                                     {kWeights, readWeights, true},   {kIO, readIO, true},
                                     {kProfiles, readProfiles, true}, {kBuildConfig, readBuildConfig, true},
-                                    {kTactics, readTactics, false}};
+                                    {kTactics, readTactics, false},  {kSparsity, readSparsity, false}};
   std::map<std::string, ByteReader> found;
   while (!body.atEnd()) {
     const size_t at = body.offset();
@@ -304,6 +358,7 @@ PlanModel parse(const uint8_t* data, size_t size) {
   plan.network.assign(std::move(raw.tensors), std::move(raw.layers), std::move(raw.inputs), std::move(raw.outputs));
   plan.config = std::move(raw.config);
   plan.tactics = std::move(raw.tactics);
+  plan.sparsity = std::move(raw.sparsity);
   validatePlanGraph(plan.network, plan.config.profiles);
   return plan;
 }

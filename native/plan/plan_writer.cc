@@ -120,18 +120,40 @@ void writeBody(ByteWriter& w, const PlanModel& plan) {
     w.u64(c.workspaceBytes);
     w.str(c.backend);
   });
-  if (plan.tactics.empty()) return;  // optional: plans without tactics stay byte-identical to before
-  section(w, kTactics, [&] {
-    w.u32(static_cast<uint32_t>(plan.tactics.size()));
-    for (const LayerTactic& t : plan.tactics) {
-      w.u32(t.layer);
-      w.str(t.gemmKey);
-      for (uint64_t word : t.algo) w.u64(word);
-      w.u64(t.cublasLtVersion);
-      w.f64(t.timeMs);
-      w.str(t.description);
-    }
-  });
+  // Optional sections: plans without tactics or sparsity records stay byte-identical to before.
+  if (!plan.tactics.empty()) {
+    section(w, kTactics, [&] {
+      w.u32(static_cast<uint32_t>(plan.tactics.size()));
+      for (const LayerTactic& t : plan.tactics) {
+        w.u32(t.layer);
+        w.str(t.gemmKey);
+        for (uint64_t word : t.algo) w.u64(word);
+        w.u64(t.cublasLtVersion);
+        w.f64(t.timeMs);
+        w.str(t.description);
+      }
+    });
+  }
+  if (!plan.sparsity.empty()) {
+    section(w, kSparsity, [&] {
+      w.u32(static_cast<uint32_t>(plan.sparsity.size()));
+      for (const LayerSparsity& s : plan.sparsity) {
+        w.u32(s.layer);
+        w.u8((s.eligible ? kSparsityEligible : 0) | (s.sparse ? kSparsitySparse : 0));
+        w.str(s.note);
+        w.f64(s.denseMs);
+        w.f64(s.sparseMs);
+        w.str(s.gemmKey);
+        w.u64(s.cusparseLtVersion);
+        w.i32(s.algConfigId);
+        w.i32(s.splitK);
+        w.i32(s.splitKMode);
+        w.i32(s.splitKBuffers);
+        w.u64(s.compressed.size());
+        if (!s.compressed.empty()) w.bytes(s.compressed.data(), s.compressed.size());
+      }
+    });
+  }
 }
 
 }  // namespace

@@ -82,10 +82,13 @@ std::vector<EngineLayerInfo> Engine::layers() const {
   const Network& net = plan_.network;
   std::vector<const LayerTactic*> tactics(net.layers().size(), nullptr);
   for (const LayerTactic& t : plan_.tactics) tactics[t.layer] = &t;  // the reader checked the indices
+  std::vector<const LayerSparsity*> sparsity(net.layers().size(), nullptr);
+  for (const LayerSparsity& s : plan_.sparsity) sparsity[s.layer] = &s;  // checked by the reader too
   for (size_t i = 0; i < net.layers().size(); ++i) {
     const Layer& l = net.layers()[i];
     EngineLayerInfo info{l.name, l.kind, precisionName(l.precision), {}, {}, "cpu", "", ""};
     if (tactics[i]) info.tactic = tactics[i]->description;
+    info.sparsity = sparsity[i];
 #ifdef INFERRT_WITH_CUDA
     if (cuda_) {
       const LayerPlacement& p = layerPlacements(*cuda_)[i];

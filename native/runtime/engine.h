@@ -40,6 +40,7 @@ struct EngineLayerInfo {
   std::string fallbackReason;  // why a layer of a CUDA engine runs on the CPU kernel
   std::string tactic;          // the plan's tactic for the layer (its description), "" when none
   bool channelsLast = false;   // a Convolution / Pooling with channels_last = 1 (NHWC)
+  const LayerSparsity* sparsity = nullptr;  // the plan's sparsity record for the layer (the engine owns it), or null
 };
 
 class Engine {
@@ -50,6 +51,8 @@ class Engine {
   const Network& network() const { return plan_.network; }
   const std::vector<OptimizationProfile>& profiles() const { return plan_.config.profiles; }
   const EngineInfo& info() const { return info_; }
+  // What a sparseWeights build recorded per MatMul / Convolution layer (layers ascending; empty otherwise).
+  const std::vector<LayerSparsity>& sparsity() const { return plan_.sparsity; }
   std::vector<IOTensorInfo> ioTensors() const;
   std::vector<EngineLayerInfo> layers() const;
 

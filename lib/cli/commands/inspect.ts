@@ -2,9 +2,9 @@
  * `inferrt inspect MODEL.plan`: what a plan holds — header (format and library version, backend, GPU arch),
  * precision, I/O tensors with their profile ranges, the layers as built, and memory. `--json` for tools.
  */
-import type { Engine } from '../../engine.js';
+import type { Engine, LayerSparsityInfo } from '../../engine.js';
 import { defineCommand } from '../command.js';
-import { formatBytes, formatDims, formatRange, table } from '../format.js';
+import { formatBytes, formatDims, formatMs, formatRange, table } from '../format.js';
 import { writeLines } from '../io.js';
 import { buildOptions, openModel } from '../model.js';
 
@@ -17,7 +17,7 @@ export interface InspectReport {
   numProfiles: number;
   inputs: Array<{ name: string; dtype: string; dims: number[]; profiles: Array<{ min: number[]; opt: number[]; max: number[] }> }>;
   outputs: Array<{ name: string; dtype: string; dims: number[] }>;
-  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; tactic?: string; channelsLast?: true; inputs: string[]; outputs: string[] }>;
+  layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; tactic?: string; channelsLast?: true; sparsity?: LayerSparsityInfo; inputs: string[]; outputs: string[] }>;
 }
 
 /** Everything `inspect` reports about an engine. */
@@ -39,10 +39,19 @@ export function inspectEngine(file: string, engine: Engine): InspectReport {
       fallbackReason: l.fallbackReason,
       tactic: l.tactic,
       channelsLast: l.channelsLast,
+      sparsity: l.sparsity,
       inputs: l.inputs,
       outputs: l.outputs,
     })),
   };
+}
+
+/** A layer's sparsity record in a few words: "2:4 sparse 0.410 ms vs dense 0.620 ms", "dense: not 2:4: ...". */
+export function formatSparsity(s: LayerSparsityInfo): string {
+  const times = s.sparseMs !== undefined && s.denseMs !== undefined ? ` ${formatMs(s.sparseMs)} vs dense ${formatMs(s.denseMs)}` : '';
+  if (s.sparse) return `2:4 sparse${times}`;
+  if (s.eligible) return `2:4 eligible, dense${s.note ? `: ${s.note}` : ''}${times ? ` (sparse${times})` : ''}`;
+  return `dense: ${s.note ?? 'not 2:4'}`;
 }
 
 /** The human-readable form of a report. */
@@ -55,6 +64,7 @@ export function formatReport(r: InspectReport): string[] {
     `  memory: plan ${formatBytes(r.memory.planBytes)} (${r.memory.planBytes} bytes), weights ${formatBytes(r.memory.weightBytes)}` +
       (h.backend === 'cuda' ? `, device ${formatBytes(r.memory.deviceMemoryBytes)}` : ' (host memory)'),
     `  optimization profiles: ${r.numProfiles}`,
+    ...sparsitySummary(r),
     '',
     `inputs (${r.inputs.length}):`,
   ];
@@ -73,13 +83,26 @@ export function formatReport(r: InspectReport): string[] {
   const width = String(r.layers.length - 1).length;
   const cuda = r.header.backend === 'cuda';
   const where = (l: InspectReport['layers'][number]): string[] => (cuda ? [l.runsOn === 'cuda' ? 'gpu' : `cpu: ${l.fallbackReason ?? ''}`] : []);
-  // The tactic column appears only when the plan records tactics (CUDA builds with tactic timing).
+  // The tactic column appears only when the plan records tactics (CUDA builds with tactic timing), the sparsity
+  // column only when it has sparsity records (sparseWeights builds).
   const tactics = r.layers.some((l) => l.tactic !== undefined);
   const tactic = (l: InspectReport['layers'][number]): string[] => (tactics ? [l.tactic ?? ''] : []);
-  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.channelsLast ? `${l.kind} (NHWC)` : l.kind, l.precision, ...where(l), ...tactic(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
-  const head = ['#'.padStart(width), 'name', 'kind', 'precision', ...(cuda ? ['runs on'] : []), ...(tactics ? ['tactic'] : []), 'inputs -> outputs'];
+  const sparsity = r.layers.some((l) => l.sparsity !== undefined);
+  const sparse = (l: InspectReport['layers'][number]): string[] => (sparsity ? [l.sparsity ? formatSparsity(l.sparsity) : ''] : []);
+  const rows = r.layers.map((l, i) => [String(i).padStart(width), l.name, l.channelsLast ? `${l.kind} (NHWC)` : l.kind, l.precision, ...where(l), ...tactic(l), ...sparse(l), `${l.inputs.join(', ')} -> ${l.outputs.join(', ')}`]);
+  const head = ['#'.padStart(width), 'name', 'kind', 'precision', ...(cuda ? ['runs on'] : []), ...(tactics ? ['tactic'] : []), ...(sparsity ? ['sparsity'] : []), 'inputs -> outputs'];
   if (rows.length > 0) lines.push(...table([head, ...rows]));
   return lines;
+}
+
+/** "  sparse weights: 2 eligible, 1 sparse (of 3 MatMul/Convolution layers with constant weights)" when the plan has records. */
+function sparsitySummary(r: InspectReport): string[] {
+  const records = r.layers.flatMap((l) => (l.sparsity ? [l.sparsity] : []));
+  if (records.length === 0) return [];
+  const eligible = records.filter((s) => s.eligible).length;
+  const sparse = records.filter((s) => s.sparse).length;
+  const of = `${records.length} MatMul/Convolution layer${records.length === 1 ? '' : 's'} with constant weights`;
+  return [`  sparse weights: ${eligible} eligible, ${sparse} sparse (of ${of})`];
 }
 
 /** JSON with 2-space indents, but arrays of numbers or strings on one line (dims stay readable). */

@@ -1,0 +1,161 @@
+// Sparsity records in plans (the optional 'SPRS' section, native/plan/sections.h) on the CPU. sparseWeights builds
+// write them; the fields only a CUDA build fills in (sparse, timings, the cuSPARSELt algorithm, compressed weights)
+// reach a CPU plan through the plan writer (addon.testing.withPlanSparsity), and everything after that is the real
+// path: the plan reader as Runtime.load uses it, engine.layers, inspect, and runs.
+import { describe, expect, it } from 'vitest';
+import { addon, type NativeLayerSparsity } from '../../lib/binding.js';
+import { Runtime, tensor, type NetworkDefinition, type Plan } from '../../lib/index.js';
+import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
+import { reseal, sections } from '../fuzz/plan-bytes.js';
+import { rejection } from '../inferrt-errors.js';
+import { buildAndRun, nonZero, twoFour } from './sparse-helpers.js';
+
+const X = nonZero(2 * 8, 1);
+
+// x [2, 8] -> fc1 (2:4 along K) -> relu -> fc2 (dense) -> softmax 'probs' -> y
+function define(n: NetworkDefinition): void {
+  const x = n.addInput('x', 'float32', [2, 8]);
+  const h = n.addActivation(n.addMatrixMultiply(x, n.addConstant([8, 4], twoFour([8, 4], 0, 2)), { name: 'fc1' }).output(), 'relu').output();
+  const z = n.addMatrixMultiply(h, n.addConstant([4, 4], nonZero(16, 3)), { name: 'fc2' }).output();
+  n.markOutput(n.addSoftmax(z, { axis: -1, name: 'probs' }).output(), 'y');
+}
+
+async function build(sparseWeights: boolean): Promise<{ plan: Plan; y: Float32Array; layers: string[]; kinds: string[] }> {
+  const { plan, engine, out } = await buildAndRun(define, { x: [X, [2, 8]] }, { sparseWeights });
+  const result = { plan, y: out.y as Float32Array, layers: engine.layers.map((l) => l.name), kinds: engine.layers.map((l) => l.kind) };
+  engine.dispose();
+  return result;
+}
+
+/** A record as a CUDA build would write it for a layer it made sparse. */
+function sparseRecord(layer: number, overrides: Partial<NativeLayerSparsity> = {}): NativeLayerSparsity {
+  return {
+    layer,
+    eligible: true,
+    sparse: true,
+    note: '',
+    denseMs: 0.62,
+    sparseMs: 0.41,
+    gemmKey: `csl:a=f16,m=2,n=4,k=8,layer=${layer} — ü`,
+    cusparseLtVersion: 604,
+    algConfigId: 3,
+    splitK: -2,
+    splitKMode: 1,
+    splitKBuffers: 4,
+    // Every byte value, so a dropped or reordered byte shows.
+    compressed: Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + layer) & 0xff),
+    ...overrides,
+  };
+}
+
+/** The plan with its SPRS payload bytes edited in place (then resealed, so only the parser can object). */
+function editSparsity(plan: Uint8Array, edit: (payload: DataView) => void): Uint8Array {
+  const out = plan.slice();
+  const s = sections(out).find((x) => x.tag === 'SPRS')!;
+  edit(new DataView(out.buffer, out.byteOffset + s.at + 16, s.length));
+  return reseal(out);
+}
+
+async function loadError(bytes: Uint8Array): Promise<string> {
+  const e = await rejection(Runtime.load(bytes));
+  expect(e.code).toBe('BAD_PLAN');
+  return e.message;
+}
+
+describe('plans with sparsity records', () => {
+  it('a sparseWeights build writes what the reader reads back, and the writer reproduces it byte for byte', async () => {
+    const { plan, layers } = await build(true);
+    const fc1 = layers.indexOf('fc1');
+    const fc2 = layers.indexOf('fc2');
+    const records = addon.testing.planSparsity(plan.bytes);
+    const defaults = { sparse: false, denseMs: 0, sparseMs: 0, gemmKey: '', cusparseLtVersion: 0, algConfigId: 0, splitK: 1, splitKMode: 0, splitKBuffers: 1, compressed: new Uint8Array(0) };
+    expect(records).toEqual([
+      { layer: fc1, eligible: true, note: 'the cpu backend has no sparse kernels', ...defaults },
+      { layer: fc2, eligible: false, note: 'not 2:4: 4 of 4 groups of four have 3 or 4 non-zeros', ...defaults },
+    ]);
+    expect(sections(plan.bytes).map((s) => s.tag).at(-1)).toBe('SPRS');
+    expect(Buffer.from(addon.testing.withPlanSparsity(plan.bytes, records)).equals(Buffer.from(plan.bytes))).toBe(true);
+
+    // Without records the section is absent: a plain build re-written with none is unchanged.
+    const plain = await build(false);
+    expect(addon.testing.planSparsity(plain.plan.bytes)).toEqual([]);
+    expect(Buffer.from(addon.testing.withPlanSparsity(plain.plan.bytes, [])).equals(Buffer.from(plain.plan.bytes))).toBe(true);
+  });
+
+  it('round-trips sparse records with timings, algorithm and compressed weights; a CPU engine shows them and runs as before', async () => {
+    const { plan, layers, y } = await build(true);
+    const fc1 = layers.indexOf('fc1');
+    const fc2 = layers.indexOf('fc2');
+    const records = [sparseRecord(fc1), { ...sparseRecord(fc2), sparse: false, note: 'slower than dense', denseMs: 0.2, sparseMs: 0.25, compressed: new Uint8Array(0) }];
+    const bytes = addon.testing.withPlanSparsity(plan.bytes, records);
+    expect(addon.testing.planSparsity(bytes)).toEqual(records);
+    expect(Buffer.from(addon.testing.withPlanSparsity(bytes, records)).equals(Buffer.from(bytes))).toBe(true);
+
+    const engine = await Runtime.load(bytes);
+    expect(engine.layers[fc1]!.sparsity).toEqual({ eligible: true, sparse: true, denseMs: 0.62, sparseMs: 0.41 });
+    expect(engine.layers[fc2]!.sparsity).toEqual({ eligible: true, sparse: false, note: 'slower than dense', denseMs: 0.2, sparseMs: 0.25 });
+    const text = formatReport(inspectEngine('mlp.plan', engine));
+    expect(text).toContain('  sparse weights: 2 eligible, 1 sparse (of 2 MatMul/Convolution layers with constant weights)');
+    expect(text.find((l) => l.includes(' fc1 '))).toContain('2:4 sparse 0.410 ms vs dense 0.620 ms');
+    expect(text.find((l) => l.includes(' fc2 '))).toContain('2:4 eligible, dense: slower than dense (sparse 0.250 ms vs dense 0.200 ms)');
+
+    // The CPU backend ignores the records: the same outputs, bit for bit.
+    const ctx = engine.createContext();
+    const out = (await ctx.infer({ x: tensor(X, [2, 8]) })).y!.data as Float32Array;
+    expect(Array.from(out)).toEqual(Array.from(y));
+    ctx.dispose();
+    engine.dispose();
+  });
+
+  it('rejects records the writer should never have written, with BAD_PLAN saying which', async () => {
+    const { plan, layers, kinds } = await build(true);
+    const fc1 = layers.indexOf('fc1');
+    const fc2 = layers.indexOf('fc2');
+    const probs = kinds.indexOf('Softmax');
+    const write = (records: NativeLayerSparsity[]) => addon.testing.withPlanSparsity(plan.bytes, records);
+
+    expect(await loadError(write([sparseRecord(999)]))).toMatch(
+      new RegExp(`^corrupt section 'SPRS' at offset \\d+: a sparsity record for layer 999, the plan has ${layers.length} layers$`),
+    );
+    expect(await loadError(write([sparseRecord(probs)]))).toMatch(new RegExp(`a sparsity record for layer '${layers[probs]}', a Softmax layer \\(only MatMul and Convolution layers have them\\)$`));
+    const [a, b] = fc1 < fc2 ? [fc1, fc2] : [fc2, fc1];
+    expect(await loadError(write([sparseRecord(b), sparseRecord(a)]))).toMatch(new RegExp(`sparsity records out of order or twice for layer '${layers[a]}' \\(${a}\\)$`));
+    expect(await loadError(write([sparseRecord(a), sparseRecord(a)]))).toMatch(/sparsity records out of order or twice/);
+    expect(await loadError(write([sparseRecord(fc1, { eligible: false })]))).toMatch(/layer 'fc1' is marked sparse but its weights are not marked 2:4 \(eligible\)$/);
+
+    // Byte edits past what the testing hook accepts. Payload: u32 count | u32 layer | u8 flags | str note (empty
+    // below) | f64 dense ms | f64 sparse ms | str GEMM key | u64 version | 4 x i32 | u64 n | bytes.
+    const one = write([sparseRecord(fc1, { gemmKey: '' })]);
+    expect(await loadError(editSparsity(one, (p) => p.setUint8(8, 7)))).toMatch(/the sparsity record of layer 'fc1' has unknown flags 7$/);
+    expect(await loadError(editSparsity(one, (p) => p.setFloat64(13, NaN, true)))).toMatch(/the sparsity record of layer 'fc1' has time nan ms$/);
+    expect(await loadError(editSparsity(one, (p) => p.setFloat64(21, -1, true)))).toMatch(/has time -1 ms$/);
+    expect(await loadError(editSparsity(one, (p) => p.setBigUint64(57, 301n, true)))).toMatch(
+      /^truncated in section 'SPRS' at offset \d+: compressed weights of layer 'fc1' of 301 bytes, 300 left$/,
+    );
+    expect(await loadError(editSparsity(one, (p) => p.setUint32(9, 0xffffff, true)))).toMatch(/^truncated in section 'SPRS'/);
+    expect(await loadError(editSparsity(one, (p) => p.setUint32(0, 1000, true)))).toMatch(/^truncated in section 'SPRS' at offset \d+: 1000 sparsity records need at least 61000 bytes/);
+    expect(await loadError(editSparsity(one, (p) => p.setUint32(0, 0, true)))).toMatch(/^corrupt section 'SPRS': \d+ unexpected bytes at offset \d+$/);
+    // The same checks guard the testing reader.
+    expect(() => addon.testing.planSparsity(write([sparseRecord(999)]))).toThrow(/a sparsity record for layer 999/);
+  });
+
+  it('rejects a cut, newer or duplicated section', async () => {
+    const { plan, layers } = await build(true);
+    const good = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(layers.indexOf('fc1'))]);
+    const sprs = sections(good).find((s) => s.tag === 'SPRS')!;
+
+    const cut = new Uint8Array(good.length - 10);
+    cut.set(good.subarray(0, sprs.at + 16 + sprs.length - 10));
+    new DataView(cut.buffer).setBigUint64(sprs.at + 8, BigInt(sprs.length - 10), true);
+    expect(await loadError(reseal(cut))).toMatch(/^truncated in section 'SPRS' at offset \d+: compressed weights of layer 'fc1' of 300 bytes, 290 left$/);
+
+    const newer = good.slice();
+    new DataView(newer.buffer).setUint32(sprs.at + 4, 2, true);
+    expect(await loadError(reseal(newer))).toBe("section 'SPRS' version 2 is newer than this library supports (1)");
+
+    const twice = new Uint8Array(good.length + 16 + sprs.length);
+    twice.set(good);
+    twice.set(good.subarray(sprs.at, sprs.at + 16 + sprs.length), good.length);
+    expect(await loadError(reseal(twice))).toBe("plan has two 'SPRS' sections");
+  });
+});
