@@ -50,7 +50,7 @@ export function readBaseline(path: string | undefined): Record<string, unknown> 
  * GPU-only time of one run, as PyTorch users measure theirs: inputs uploaded once to device buffers, every
  * output bound to a device buffer, then `enqueue(stream)` + `stream.synchronize()` timed (no host copies).
  */
-export async function timeEnqueue(label: string, engine: Engine, ctx: ExecutionContext, inputs: Record<string, Tensor>): Promise<Timing> {
+export async function timeEnqueue(label: string, engine: Engine, ctx: ExecutionContext, inputs: Record<string, Tensor>, seconds = 3): Promise<Timing> {
   using stream = new Stream();
   const buffers: DeviceBuffer[] = [];
   try {
@@ -70,7 +70,7 @@ export async function timeEnqueue(label: string, engine: Engine, ctx: ExecutionC
     return await timeLoop(label, async () => {
       await ctx.enqueue(stream);
       await stream.synchronize();
-    });
+    }, seconds);
   } finally {
     for (const name of [...Object.keys(inputs), ...engine.outputs.map((o) => o.name)]) ctx.setTensorAddress(name, null);
     for (const b of buffers) b.dispose();
@@ -83,7 +83,7 @@ export async function buildAndLoad(builder: Builder, network: NetworkDefinition,
   const plan = await builder.build(network, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
   const buildMs = performance.now() - start;
   process.stderr.write('\n');
-  for (const line of plan.buildLog) if (/backend cuda|fusion|skip layernorm|precision|attention|pointwise|batchnorm|channels-last|tactics|timing cache/.test(line)) console.log(`  build: ${line}`);
+  for (const line of plan.buildLog) if (/backend cuda|fusion|skip layernorm|precision|attention|pointwise|batchnorm|channels-last|tactics|timing cache|sparse|2:4/.test(line)) console.log(`  build: ${line}`);
   start = performance.now();
   const engine = await Runtime.load(plan.bytes);
   return { engine, buildMs, loadMs: performance.now() - start };

@@ -4,7 +4,7 @@
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
 # summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large;
-# BENCH_MODELS picks benchmark models (default: bert resnet); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
+# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
 set -uo pipefail
 logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
@@ -52,6 +52,26 @@ if has bench; then
     echo "pytorch resnet: rc=$?"
     npx tsx bench/gpu-resnet50.ts /tmp/resnet50.onnx "$logs/pytorch-resnet.json" > "$logs/bench-resnet.log" 2>&1
     echo "inferrt resnet: rc=$?"; grep -E "^batch|build:|^profile" "$logs/bench-resnet.log" | cut -c1-400
+  fi
+  if [[ "$models" == *" sparse "* ]]; then
+    # 2:4 sparsity: PyTorch dense vs semi-structured GEMMs and BERT-large (exporting BERT-large to ONNX first when
+    # absent), `inferrt prune` on the export, then our dense vs sparseWeights engines (bench/gpu-sparse.ts).
+    # SPARSE_TOKENS: GEMM token counts (default 24576,4096); SPARSE_PRUNING_COST=1 also builds the unpruned export.
+    bert_onnx=/tmp/bert-large.onnx; [ "$layers" = 24 ] || bert_onnx=/tmp/bert-large-${layers}layers.onnx
+    pruned_onnx=${bert_onnx%.onnx}-24.onnx
+    export_arg=(); [ -f "$bert_onnx" ] || export_arg=(--export-bert "$bert_onnx")
+    python3 bench/pytorch/baselines.py sparse "$logs/pytorch-sparse.json" --layers "$layers" ${export_arg[@]+"${export_arg[@]}"} > "$logs/bench-pytorch-sparse.log" 2>&1
+    rc=$?; echo "pytorch sparse: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-pytorch-sparse.log"
+    grep -E "^(pytorch sparse|exported|export of)" "$logs/bench-pytorch-sparse.log" | cut -c1-600
+    if [ ! -f "$pruned_onnx" ] || [ "$bert_onnx" -nt "$pruned_onnx" ]; then
+      npx tsx lib/cli/main.ts prune "$bert_onnx" -o "$pruned_onnx" > "$logs/prune-bert.log" 2>&1
+      echo "inferrt prune: rc=$? $(tail -3 "$logs/prune-bert.log" | tr '\n' ' ' | cut -c1-600)"
+    fi
+    npx tsx bench/gpu-sparse.ts "$logs/pytorch-sparse.json" --tokens "${SPARSE_TOKENS:-24576,4096}" --bert-pruned "$pruned_onnx" --bert "$bert_onnx" \
+      ${SPARSE_PRUNING_COST:+--pruning-cost} > "$logs/bench-sparse.log" 2>&1
+    rc=$?; echo "inferrt sparse: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-sparse.log"
+    grep -E "^(gemm T=[0-9]+ [a-z_]+:|bert batch [0-9]+:|bert (sparsity|dense build|sparseWeights build|pruning cost)|parsed|!!!|wrote)" "$logs/bench-sparse.log" | cut -c1-900
+    grep -E "^  build: .*(sparse|2:4)" "$logs/bench-sparse.log" | tail -2 | cut -c1-600
   fi
   cp bench/results/gpu-*.json "$logs/" 2>/dev/null
 fi
