@@ -67,6 +67,7 @@ export interface NativeBuildConfig {
   int8: boolean;
   tf32: boolean;
   sparseWeights: boolean;
+  sparseForce?: boolean;
   workspaceBytes: number;
   backend: string;
   /** The channels-last pass: true / false, or 'auto' (default when absent: on for cuda + fp16). */
@@ -305,6 +306,8 @@ export interface NativeAddon {
   cudaElapsedMs?(start: NativeCudaEvent, end: NativeCudaEvent): number;
   /** cudaMemGetInfo: free and total bytes. */
   cudaMemoryInfo?(device: number): { free: number; total: number };
+  /** GPU-suite hook: one cuSPARSELt 2:4 GEMM y[m,n] = x[m,k]·w[n,k]ᵀ from host bytes (fp16 → fp16, int8 → int32). */
+  cudaSparseGemmTest?(type: 'fp16' | 'int8', x: ArrayBufferView, w: ArrayBufferView, m: number, n: number, k: number, search: boolean, device: number): Promise<Uint8Array>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

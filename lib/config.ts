@@ -33,13 +33,14 @@ export interface BuilderConfigOptions {
   /** Run fp32 layers in full fp32, never TF32. Default `false`. Contradicts an explicit `'tf32'` in `precision`. */
   strictFp32?: boolean;
   /**
-   * Use 2:4 structured sparsity where weights already have it: every MatMul / Convolution layer whose constant
+   * 2:4 structured-sparse weights (TensorRT's kSPARSE_WEIGHTS). Every MatMul / Convolution layer whose constant
    * weights have at most two non-zeros in every four consecutive elements along the reduction dimension is
-   * eligible; CUDA builds time a sparse kernel against dense for it and keep the faster. Weights are never pruned
-   * (`inferrt prune` does that); the CPU backend only reports eligibility (`engine.layers[i].sparsity`, the build
-   * log). Default `false`.
+   * eligible. `true`: a CUDA build times a cuSPARSELt sparse kernel against the dense GEMM for each eligible
+   * MatMul and keeps the faster. `'force'`: the sparse kernel wherever it takes the layer, even when slower (for
+   * tests and measurements). Weights are never pruned by this option (`inferrt prune` does that); the CPU backend
+   * only reports eligibility. `engine.layers[i].sparsity` and the build log say what was found. Default `false`.
    */
-  sparseWeights?: boolean;
+  sparseWeights?: boolean | 'force';
   /** Upper bound in bytes on scratch memory any one layer's implementation may use. Default `0`: no limit. */
   workspaceBytes?: number;
   /** Optimization profiles; required (at least one) when the network has dynamic input dims. Default `[]`. */
@@ -78,7 +79,7 @@ export class BuilderConfig {
   /** The allowed reduced precisions (see {@link BuilderConfigOptions.precision}). */
   readonly precision: readonly Precision[];
   readonly strictFp32: boolean;
-  readonly sparseWeights: boolean;
+  readonly sparseWeights: boolean | 'force';
   readonly workspaceBytes: number;
   /** Whether CUDA builds time GEMM algorithms (see {@link BuilderConfigOptions.tacticTiming}). */
   readonly tacticTiming: boolean;
@@ -93,7 +94,7 @@ export class BuilderConfig {
     const what = 'createConfig';
     checkOptions(options, optionKeys, what);
     this.strictFp32 = optionalBoolean(options.strictFp32, `${what}: strictFp32`) ?? false;
-    this.sparseWeights = optionalBoolean(options.sparseWeights, `${what}: sparseWeights`) ?? false;
+    this.sparseWeights = options.sparseWeights === 'force' ? 'force' : optionalBoolean(options.sparseWeights, `${what}: sparseWeights (true, false or 'force')`) ?? false;
     if (options.precision === undefined) {
       this.precision = Object.freeze(this.strictFp32 ? [] : ['tf32']);
     } else {
@@ -157,7 +158,8 @@ export class BuilderConfig {
       fp16: this.fp16,
       int8: this.int8,
       tf32: this.tf32,
-      sparseWeights: this.sparseWeights,
+      sparseWeights: this.sparseWeights !== false,
+      sparseForce: this.sparseWeights === 'force',
       workspaceBytes: this.workspaceBytes,
       backend,
       tacticTiming: this.tacticTiming,

@@ -17,7 +17,7 @@ if has build; then
   # This GPU's architecture only: a quarter of the compile time of all-major (INFERRT_CUDA_ARCHITECTURES=all-major for the release build).
   export INFERRT_CUDA_ARCHITECTURES=${INFERRT_CUDA_ARCHITECTURES:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d '.')}
   npm run build:native > "$logs/build.log" 2>&1; rc=$?
-  echo "build: rc=$rc $(grep -E 'inferrt: (backends|cuDNN)' "$logs/build.log" | tr '\n' ' ')"
+  echo "build: rc=$rc $(grep -E 'inferrt: (backends|cuDNN|cuSPARSELt)' "$logs/build.log" | tr '\n' ' ')"
   [ $rc -ne 0 ] && { grep -E 'error|Error' "$logs/build.log" | head -40; exit 1; }
 fi
 if has test; then

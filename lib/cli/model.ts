@@ -29,6 +29,7 @@ export const buildOptions = {
   workspace: { type: 'integer', valueName: 'MiB', description: 'scratch memory limit per layer in MiB (default: no limit)' },
   backend: { type: 'string', valueName: 'NAME', description: "auto | cpu | cuda (default auto: cuda where usable, else cpu)" },
   'timing-cache': { type: 'string', valueName: 'FILE', description: 'timing cache file: GEMM timings reused across builds, updated by this one (created if missing)' },
+  'sparse-weights': { type: 'boolean', description: 'time 2:4 sparse kernels for layers whose weights are already 2:4 and keep the faster (never prunes; see `inferrt prune`)' },
 } as const satisfies OptionSpecs;
 
 /** The parsed build flags. */
@@ -39,6 +40,7 @@ export interface BuildFlags extends ShapeFlags {
   workspace: number | undefined;
   backend: string | undefined;
   'timing-cache': string | undefined;
+  'sparse-weights': boolean;
 }
 
 const backendChoices = ['auto', 'cpu', 'cuda'] as const;
@@ -59,6 +61,7 @@ export function givenBuildFlags(flags: BuildFlags): string[] {
   if (flags.workspace !== undefined) given.push('--workspace');
   if (flags.backend !== undefined) given.push('--backend');
   if (flags['timing-cache'] !== undefined) given.push('--timing-cache');
+  if (flags['sparse-weights']) given.push('--sparse-weights');
   return given;
 }
 
@@ -110,6 +113,7 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     strictFp32: flags['strict-fp32'],
     workspaceBytes: (flags.workspace ?? 0) * 1024 * 1024,
     ...(flags['timing-cache'] !== undefined ? { timingCache: flags['timing-cache'] } : {}),
+    ...(flags['sparse-weights'] ? { sparseWeights: true } : {}),
   };
   builder.createConfig(config0); // validates the flags before the (possibly long) parse
   if (flags.int8) io.stderr.write('warning: --int8: INT8 kernels are not implemented yet; layers run in fp16 where allowed, else fp32\n');

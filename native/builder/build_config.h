@@ -35,6 +35,8 @@ struct BuildConfig {
   // builds), and the timing cache file that keeps those timings across builds ("" for none).
   bool tacticTiming = true;
   std::string timingCache;
+  // Build-time only: sparse-weight layers use the sparse kernel wherever it takes them, not only where faster.
+  bool sparseForce = false;
 };
 
 }  // namespace inferrt

@@ -9,6 +9,7 @@
 
 #include "builder/build_config.h"
 #include "ir/network.h"
+#include "plan/sparsity.h"
 #include "plan/tactics.h"
 
 namespace inferrt {
@@ -24,10 +25,11 @@ struct LayerPlacement {
   std::string reason;  // why not on the GPU; empty when onGpu
 };
 
-// Decides placement, uploads the constants GPU layers read (once per engine) and keeps the plan's tactics for
-// the kernels. OUT_OF_MEMORY / CUDA_ERROR.
+// Decides placement, uploads the constants GPU layers read (once per engine) and the compressed weights of
+// sparse layers, and keeps the plan's tactics for the kernels. OUT_OF_MEMORY / CUDA_ERROR.
 std::shared_ptr<CudaEngineResources> loadCudaEngineResources(const Network& network, const BuildConfig& config,
-                                                             const std::vector<LayerTactic>& tactics, int device);
+                                                             const std::vector<LayerTactic>& tactics,
+                                                             const std::vector<LayerSparsity>& sparsity, int device);
 const std::vector<LayerPlacement>& layerPlacements(const CudaEngineResources& resources);
 uint64_t weightDeviceBytes(const CudaEngineResources& resources);
 // Placement without a device (build time): what the build log reports.
@@ -46,6 +48,15 @@ std::string placementSummary(const Network& network);
 std::vector<LayerTactic> selectGemmTactics(const Network& network, const BuildConfig& config, int device,
                                            TimingCache& cache, std::vector<std::string>& log,
                                            const std::function<void(size_t done, size_t total)>& progress);
+
+// Build time, sparseWeights CUDA plans (after selectGemmTactics): for each eligible MatMul record that runs as
+// one fp16 GEMM at the first profile's opt shapes, compresses the weight with cuSPARSELt, searches its kernels
+// and times the best against the dense GEMM (the layer's tactic's time when `tactics` has one); faster sparse
+// layers get sparse = true, the algorithm and the compressed weight, the rest a note saying why they stay dense.
+// Adds a "sparse weights: ..." line to `log`. (native/backend/cuda/tactics/sparse_tactics.cc)
+void selectSparseTactics(const Network& network, const BuildConfig& config, const std::vector<LayerTactic>& tactics,
+                         int device, std::vector<LayerSparsity>& records, std::vector<std::string>& log,
+                         const std::function<void(size_t done, size_t total)>& progress);
 
 // A runner with its own stream, library handles and arena, for one context of `engine` (a CUDA engine).
 std::unique_ptr<ContextRunner> makeCudaRunner(std::shared_ptr<const Engine> engine, int profile);

@@ -59,7 +59,7 @@ Engine::Engine(PlanModel plan, size_t planBytes, int device) : plan_(std::move(p
   info_.device = device;
 #ifdef INFERRT_WITH_CUDA
   if (device >= 0) {
-    cuda_ = loadCudaEngineResources(plan_.network, plan_.config, plan_.tactics, device);
+    cuda_ = loadCudaEngineResources(plan_.network, plan_.config, plan_.tactics, plan_.sparsity, device);
     info_.deviceMemorySize = weightDeviceBytes(*cuda_);
   }
 #endif

@@ -7,6 +7,7 @@
 #include "addon/cuda/addon_device_buffer.h"
 #include "addon/cuda/addon_event.h"
 #include "addon/cuda/addon_host_buffer.h"
+#include "addon/cuda/addon_sparse_testing.h"
 #include "addon/cuda/addon_stream.h"
 #include "addon/cuda/cuda_state.h"
 #include "addon/errors.h"
@@ -78,6 +79,7 @@ void registerCudaExports(Napi::Env env, Napi::Object exports) {
   exports.Set("CudaEvent", event);
   exports.Set("DeviceBuffer", deviceBuffer);
   exports.Set("HostBuffer", hostBuffer);
+  registerSparseTestingExports(env, exports);
   exports.Set("cudaElapsedMs", Napi::Function::New<elapsedMs>(env, "cudaElapsedMs"));
   exports.Set("cudaMemoryInfo", Napi::Function::New<memoryInfo>(env, "cudaMemoryInfo"));
 }

@@ -6,7 +6,9 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/scoped_device.h"
+#include "backend/cuda/sparse/sparse_matmul.h"
 #include "backend/cpu/executor.h"
+#include "ir/error.h"
 #include "runtime/arena_planner.h"
 
 namespace inferrt {
@@ -64,8 +66,13 @@ std::string placementSummary(const Network& network) {
 }
 
 CudaEngineResources::CudaEngineResources(const Network& network, const BuildConfig& config,
-                                         const std::vector<LayerTactic>& tactics, int device)
-    : device_(device), allowTf32_(config.tf32), tactics_(tactics), tacticOf_(network.layers().size(), -1) {
+                                         const std::vector<LayerTactic>& tactics,
+                                         const std::vector<LayerSparsity>& sparsity, int device)
+    : device_(device),
+      allowTf32_(config.tf32),
+      tactics_(tactics),
+      tacticOf_(network.layers().size(), -1),
+      sparseOf_(network.layers().size(), -1) {
   for (size_t i = 0; i < tactics_.size(); ++i)
     if (tactics_[i].layer < tacticOf_.size()) tacticOf_[tactics_[i].layer] = static_cast<int>(i);
   ScopedDevice on(device);
@@ -103,6 +110,7 @@ CudaEngineResources::CudaEngineResources(const Network& network, const BuildConf
       }
   }
   for (int t : network.inputs()) hostValueInputs_.push_back(needed[t]);
+  uploadSparseWeights(network, sparsity);
 
   // Constants that a GPU layer (or a view feeding one) reads from the device go into one block, as the dtype
   // the reading layer wants (fp16 layers get fp16 copies of float32 weights; the builder already rounded them).
@@ -141,6 +149,65 @@ CudaEngineResources::CudaEngineResources(const Network& network, const BuildConf
   }
 }
 
+// Sparse layers keep their dense weight too (uploaded above): shapes the sparse kernel cannot tile (a row count
+// that is not a multiple of 8) run the dense GEMM.
+void CudaEngineResources::uploadSparseWeights(const Network& network, const std::vector<LayerSparsity>& sparsity) {
+  if (!sparselt::available()) return;  // built without cuSPARSELt: every layer runs dense
+  const uint64_t version = sparselt::loadedVersion();
+  std::unique_ptr<sparselt::Handle> handle;
+  std::vector<std::vector<uint8_t>> recompressed;
+  std::vector<std::pair<const LayerSparsity*, const std::vector<uint8_t>*>> blobs;  // record, compressed bytes
+  recompressed.reserve(sparsity.size());
+  for (const LayerSparsity& r : sparsity) {
+    const Layer& layer = network.layers()[r.layer];
+    if (!r.sparse || !placements_[r.layer].onGpu || layer.kind != "MatMul") continue;
+    const std::vector<uint8_t>* blob = &r.compressed;
+    if (r.cusparseLtVersion != version) {
+      // Compressed formats may change between cuSPARSELt versions: compress the plan's dense weight again.
+      const Tensor& w = *network.tensor(layer.inputs[1]).value;
+      const bool transB = layer.attrs.getInt("transB", 0) != 0;
+      sparselt::SparseGemmShape shape;
+      shape.m = 16;
+      shape.n = transB ? w.dims()[0] : w.dims()[1];
+      shape.k = transB ? w.dims()[1] : w.dims()[0];
+      if (!handle) handle = std::make_unique<sparselt::Handle>(device_);
+      try {
+        recompressed.push_back(sparselt::compressLayerWeight(*handle, shape, w, transB));
+      } catch (const Error& e) {
+        if (e.code() == ErrorCode::OutOfMemory) throw;
+        continue;  // this library cannot take it: dense
+      }
+      blob = &recompressed.back();
+    }
+    blobs.emplace_back(&r, blob);
+  }
+  if (blobs.empty()) return;
+  uint64_t total = 0;
+  std::vector<uint64_t> offsets;
+  for (const auto& [record, blob] : blobs) {
+    offsets.push_back(total);
+    total += (blob->size() + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+  }
+  sparseWeights_ = std::make_unique<DeviceMemory>(total, device_);
+  uint8_t* base = static_cast<uint8_t*>(sparseWeights_->data());
+  for (size_t i = 0; i < blobs.size(); ++i) {
+    const auto& [r, blob] = blobs[i];
+    INFERRT_CUDA_CHECK(cudaMemcpy(base + offsets[i], blob->data(), blob->size(), cudaMemcpyHostToDevice));
+    SparseLayerWeights w;
+    w.compressed = base + offsets[i];
+    // The algorithm settings are this library version's: another version's configuration ids mean other kernels.
+    if (r->cusparseLtVersion == version) {
+      w.gemmKey = r->gemmKey;
+      w.algConfigId = r->algConfigId;
+      w.splitK = r->splitK;
+      w.splitKMode = r->splitKMode;
+      w.splitKBuffers = r->splitKBuffers;
+    }
+    sparseOf_[r->layer] = static_cast<int>(sparse_.size());
+    sparse_.push_back(std::move(w));
+  }
+}
+
 void* CudaEngineResources::weight(int t, DType storage) const {
   if (t < 0 || !weights_) return nullptr;
   const int64_t offset = storage == weightDTypes_[t] ? weightOffsets_[t]
@@ -151,8 +218,9 @@ void* CudaEngineResources::weight(int t, DType storage) const {
 }
 
 std::shared_ptr<CudaEngineResources> loadCudaEngineResources(const Network& network, const BuildConfig& config,
-                                                             const std::vector<LayerTactic>& tactics, int device) {
-  return std::make_shared<CudaEngineResources>(network, config, tactics, device);
+                                                             const std::vector<LayerTactic>& tactics,
+                                                             const std::vector<LayerSparsity>& sparsity, int device) {
+  return std::make_shared<CudaEngineResources>(network, config, tactics, sparsity, device);
 }
 const std::vector<LayerPlacement>& layerPlacements(const CudaEngineResources& r) { return r.placements(); }
 uint64_t weightDeviceBytes(const CudaEngineResources& r) { return r.weightBytes(); }

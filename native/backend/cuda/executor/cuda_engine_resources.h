@@ -17,7 +17,7 @@ bool isViewKind(const std::string& kind);
 class CudaEngineResources {
  public:
   CudaEngineResources(const Network& network, const BuildConfig& config, const std::vector<LayerTactic>& tactics,
-                      int device);
+                      const std::vector<LayerSparsity>& sparsity, int device);
 
   int device() const { return device_; }
   int multiProcessors() const { return multiProcessors_; }
@@ -28,12 +28,17 @@ class CudaEngineResources {
   // Device address of constant tensor `t` stored as `storage` (float32 weights of fp16 layers are kept as
   // fp16), or null when no GPU layer reads it that way.
   void* weight(int t, DType storage) const;
-  uint64_t weightBytes() const { return weights_ ? weights_->size() : 0; }
+  uint64_t weightBytes() const {
+    return (weights_ ? weights_->size() : 0) + (sparseWeights_ ? sparseWeights_->size() : 0);
+  }
   // Per network input (in input order): whether its values feed what is read on the host (shapes, axes, a
   // Range's limit...). Such inputs ("shape tensors" in TensorRT) are part of a run's signature.
   const std::vector<bool>& hostValueInputs() const { return hostValueInputs_; }
   // The plan's tactic for layer `l` (null when none): its kernel uses it for the GEMM it was timed for.
   const LayerTactic* tactic(size_t l) const { return tacticOf_[l] < 0 ? nullptr : &tactics_[tacticOf_[l]]; }
+  // Layer `l`'s compressed 2:4 weight when it runs sparse (null: dense).
+  const SparseLayerWeights* sparse(size_t l) const { return sparseOf_[l] < 0 ? nullptr : &sparse_[sparseOf_[l]]; }
+  bool hasSparseLayers() const { return !sparse_.empty(); }
 
  private:
   int device_;
@@ -48,6 +53,11 @@ class CudaEngineResources {
   std::unique_ptr<DeviceMemory> weights_;
   std::vector<LayerTactic> tactics_;
   std::vector<int> tacticOf_;  // per layer: index in tactics_, -1 when none
+  std::vector<SparseLayerWeights> sparse_;
+  std::vector<int> sparseOf_;  // per layer: index in sparse_, -1 when dense
+  std::unique_ptr<DeviceMemory> sparseWeights_;
+
+  void uploadSparseWeights(const Network& network, const std::vector<LayerSparsity>& sparsity);
 };
 
 // Whether a GPU layer reads input `i` from device memory (not a host input, and present).

@@ -116,7 +116,7 @@ void CudaRunner::synchronize() {
 void CudaRunner::ensureStream() {
   if (stream_) return;
   stream_ = std::make_unique<CudaStream>(device_);
-  handles_ = std::make_unique<LibraryHandles>(device_, stream_->handle());
+  handles_ = std::make_unique<LibraryHandles>(device_, stream_->handle(), resources_.hasSparseLayers());
   INFERRT_CUDA_CHECK(cudaEventCreateWithFlags(&done_, cudaEventBlockingSync | cudaEventDisableTiming));
   INFERRT_CUDA_CHECK(cudaEventCreateWithFlags(&callerReady_, cudaEventDisableTiming));
   INFERRT_CUDA_CHECK(cudaEventCreateWithFlags(&runDone_, cudaEventDisableTiming));

@@ -10,7 +10,7 @@
 
 namespace inferrt {
 
-LibraryHandles::LibraryHandles(int device, cudaStream_t stream) {
+LibraryHandles::LibraryHandles(int device, cudaStream_t stream, bool withSparseLt) {
   ScopedDevice on(device);
   cublasLtHandle_t lt = nullptr;
   const cublasStatus_t ltStatus = cublasLtCreate(&lt);
@@ -33,6 +33,17 @@ LibraryHandles::LibraryHandles(int device, cudaStream_t stream) {
 #else
   (void)stream;
 #endif
+  if (withSparseLt) {
+    try {
+      sparseLt_ = std::make_unique<sparselt::Handle>(device);
+    } catch (...) {
+      cublasLtDestroy(lt);
+#ifdef INFERRT_WITH_CUDNN
+      cudnnDestroy(static_cast<cudnnHandle_t>(cudnn_));
+#endif
+      throw;
+    }
+  }
 }
 
 LibraryHandles::~LibraryHandles() {

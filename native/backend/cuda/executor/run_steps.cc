@@ -38,9 +38,10 @@ void CudaRunner::runOnGpu(const RunPlan& plan, const PlanStep& step) {
   env.deviceError = static_cast<int32_t*>(errorFlags_->data()) + l;
   env.blasLt = handles_->blasLt();
   env.cudnn = handles_->cudnn();
+  env.sparseLt = handles_->sparseLt();
   env.kernelState = &step.kernelState;
   std::vector<DeviceTensor> ins(layer.inputs.size());
-  CudaKernelArgs args{layer, {}, {}, {}, env, &plan.kernelCache(l), resources_.tactic(l)};
+  CudaKernelArgs args{layer, {}, {}, {}, env, &plan.kernelCache(l), resources_.tactic(l), resources_.sparse(l)};
   for (size_t i = 0; i < layer.inputs.size(); ++i) {
     const int t = layer.inputs[i];
     args.inputs.push_back(t < 0 ? nullptr : &ins[i]);

@@ -58,6 +58,7 @@ struct CudaLaunchEnv {
   int32_t* deviceError = nullptr;  // device int32: 0, or a DeviceErrorCode set by a kernel (atomicCAS from 0)
   void* blasLt = nullptr;          // cublasLtHandle_t
   void* cudnn = nullptr;           // cudnnHandle_t bound to `stream`; null when built without cuDNN
+  const void* sparseLt = nullptr;  // sparselt::Handle; null unless the engine has sparse-weight layers
   // A slot owned by this layer's step of the current run plan (one shape signature of one context, run by one
   // thread at a time): a kernel may keep what it chose on the first run (the convolution keeps its cuDNN plan)
   // and find it on later eager runs without a global lookup. Null where there is none.
@@ -72,6 +73,14 @@ struct CudaKernelCache {
   virtual ~CudaKernelCache() = default;
 };
 
+// A sparse-weight layer's compressed weight on the device (shared by the engine's contexts) and the cuSPARSELt
+// algorithm its build chose for the GEMM `gemmKey` (sparselt::sparseGemmKey).
+struct SparseLayerWeights {
+  const void* compressed = nullptr;
+  std::string gemmKey;
+  int32_t algConfigId = 0, splitK = 1, splitKMode = 0, splitKBuffers = 1;
+};
+
 struct CudaKernelArgs {
   const Layer& layer;
   std::vector<const DeviceTensor*> inputs;  // null for an absent optional input
@@ -80,6 +89,7 @@ struct CudaKernelArgs {
   const CudaLaunchEnv& env;
   std::unique_ptr<CudaKernelCache>* cache = nullptr;  // this layer's slot in the run plan (null: none kept)
   const LayerTactic* tactic = nullptr;                // the plan's tactic for this layer, if any
+  const SparseLayerWeights* sparse = nullptr;         // its compressed 2:4 weight, for sparse layers
 };
 
 struct CudaKernelDef {

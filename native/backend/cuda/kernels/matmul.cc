@@ -12,6 +12,7 @@
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/kernels/matmul_launch.h"
+#include "backend/cuda/kernels/matmul_sparse.h"
 #include "ir/error.h"
 
 namespace inferrt {
@@ -89,6 +90,7 @@ std::unique_ptr<MatMulCache> planMatMul(const CudaKernelArgs& args, const MatMul
 }
 
 void runFloatMatMul(CudaKernelArgs& args, GemmActivation act, float alpha) {
+  if (cudakernels::runSparseMatMul(args, alpha)) return;
   const CudaLaunchEnv& env = args.env;
   const DeviceTensor& a = *args.inputs[0];
   const DeviceTensor& b = *args.inputs[1];

@@ -1,0 +1,84 @@
+// The one place that runs 2:4 sparse-weight GEMMs on cuSPARSELt (sparseWeights builds): a row-major GEMM with
+// a constant weight, Y[M, N] = act(alpha * X[M, K] * W[N, K]^T + bias), where W holds at most two non-zeros in
+// every four consecutive elements along K. fp16 operands (fp32 accumulation, fp16 out), or int8 operands with
+// exact int32 accumulation and int32 out (no bias or activation; for the INT8 path). No cuSPARSELt types here, so callers compile without
+// its headers; built without cuSPARSELt, available() is false and everything else fails with UNSUPPORTED_OP.
+#pragma once
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace inferrt::sparselt {
+
+enum class SparseType : int32_t { Half = 0, Int8 = 1 };
+
+struct SparseGemmShape {
+  int64_t m = 0, n = 0, k = 0;  // X is [m, k], W [n, k], Y [m, n]
+  SparseType type = SparseType::Half;
+  bool bias = false;  // + bias[n] (fp16), before the activation; Half only
+  bool relu = false;  // Half only
+};
+
+// Bytes per element of X and W (Y is 2 bytes for Half, 4 for Int8).
+inline size_t operandBytes(SparseType t) { return t == SparseType::Int8 ? 1 : 2; }
+inline size_t outputBytes(SparseType t) { return t == SparseType::Int8 ? 4 : 2; }
+
+// "sp16 m=24576 n=4096 k=1024 bias" / "sp8i32 m=64 n=256 k=256": what a sparse tactic was chosen for (plans
+// record it).
+std::string sparseGemmKey(const SparseGemmShape& s);
+
+// The algorithm settings cuSPARSELt's search picks; plans record them so loading needs no search.
+struct SparseAlgo {
+  int32_t configId = 0, splitK = 1, splitKMode = 0, splitKBuffers = 1;
+};
+
+bool available();            // built with cuSPARSELt
+uint64_t loadedVersion();    // cusparseLtGetVersion()-style number of the loaded library; 0 when not available
+// "" when the sparse kernel takes this GEMM, else why not (dims the library cannot tile, sizes out of range).
+std::string unsupportedReason(const SparseGemmShape& s);
+
+// A cuSPARSELt library handle on one device (cusparseLtInit / cusparseLtDestroy): each context keeps its own,
+// as it does its cuBLASLt handle. CUDA_ERROR naming the call when the library cannot start.
+class Handle {
+ public:
+  explicit Handle(int device);
+  ~Handle();
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  void* get() const { return handle_; }
+  int device() const { return device_; }
+
+ private:
+  void* handle_ = nullptr;
+  int device_ = 0;  // cusparseLtHandle_t (a 512-byte struct cuSPARSELt writes into)
+};
+
+class SparseGemmPlan;
+
+// Descriptors and plan for `shape` with `algo` (null: the library's default configuration) and a fixed bias
+// pointer (the layer's constant bias; null when shape.bias is false). Null when cuSPARSELt refuses this shape
+// or algorithm, so the caller can run the dense GEMM. The plan belongs to the caller and to `handle`; one thread
+// at a time.
+std::shared_ptr<SparseGemmPlan> planSparseGemm(const Handle& handle, const SparseGemmShape& shape,
+                                               const SparseAlgo* algo, const void* bias);
+// Runs cuSPARSELt's own timing search on `stream` for `plan` with these operands and keeps its best algorithm
+// in the plan (build time only: it synchronizes). Returns that algorithm.
+SparseAlgo searchSparseGemm(SparseGemmPlan& plan, const void* compressedW, const void* x, void* y, cudaStream_t stream);
+
+size_t sparseWorkspaceSize(const SparseGemmPlan& plan);
+// Bytes of the compressed form of W for this plan's weight descriptor.
+size_t compressedSize(const SparseGemmPlan& plan);
+// Compresses the dense [n, k] weight `w` (device, the shape's operand type) into `compressed` (device, compressedSize bytes);
+// allocates and frees the library's temporary buffer itself (synchronizes: load and build time only).
+void compressWeights(const SparseGemmPlan& plan, const void* w, void* compressed, cudaStream_t stream);
+// Whether the device weight `w` is 2:4 the way cuSPARSELt reads it (its own prune check; synchronizes).
+bool weightsAreTwoFour(const SparseGemmPlan& plan, const void* w, cudaStream_t stream);
+
+// Enqueues the GEMM on `stream` (no synchronization, no allocation: safe inside CUDA graph capture).
+void runSparseGemm(const SparseGemmPlan& plan, const void* compressedW, const void* x, void* y, void* workspace,
+                   float alpha, cudaStream_t stream);
+
+}  // namespace inferrt::sparselt

@@ -1,0 +1,45 @@
+// How a MatMul layer with a constant 2:4 weight becomes the sparse GEMM of sparse_gemm.h: shared by the build
+// (sparse tactic selection) and the MatMul kernel at run time, so what was timed is what runs.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/sparse/sparse_gemm.h"
+#include "ir/network.h"
+
+namespace inferrt::sparselt {
+
+struct SparseMatMul {
+  SparseGemmShape shape;
+  bool gelu = false;   // exact-erf GELU runs after the GEMM, in place, as on the dense path
+  std::string reason;  // "" when the sparse kernel takes the layer at these dims, else why not
+};
+
+// The sparse GEMM of `layer` (transA, transB, activation) for fp16 operands with dims `a` (activations) and `b`
+// (the constant 2-D weight): X = A folded to [m, k], W = B as [n, k].
+SparseMatMul sparseMatMulOf(const Layer& layer, const Dims& a, const Dims& b, bool hasBias);
+
+// The weight as the sparse GEMM reads it: fp16 [n, k] row-major (B transposed when transB = 0).
+std::vector<uint16_t> sparseWeightLayout(const Tensor& b, bool transB);
+
+// Compresses a [n, k] weight in host memory (`shape`'s operand type) on `handle`'s device, for the weight
+// descriptor of `shape` (which depends on n, k and the type only). Host bytes; synchronizes. INVALID_ARGUMENT
+// when cuSPARSELt's own check finds the weight not 2:4 along k.
+std::vector<uint8_t> compressWeight(const Handle& handle, const SparseGemmShape& shape, const void* weight);
+// The same for a MatMul layer's fp16 (or float32, rounded) weight `b`.
+std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Tensor& b,
+                                         bool transB);
+
+}  // namespace inferrt::sparselt
+
+namespace inferrt::sparselt {
+
+// One sparse GEMM from host operands to host output, for tests of the kernel itself (the INT8 path has no layer
+// yet): x [m, k] and w [n, k] in the shape's operand type, y [m, n] in its output type. With `search`, runs
+// cuSPARSELt's search first and then a fresh plan with the algorithm it found, as a plan load would. Synchronous.
+std::vector<uint8_t> runSparseGemmOnce(int device, const SparseGemmShape& shape, const void* x, const void* w,
+                                       bool search);
+
+}  // namespace inferrt::sparselt

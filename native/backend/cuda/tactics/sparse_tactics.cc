@@ -1,0 +1,260 @@
+// Build-time sparse-weight tactic selection (TensorRT's kSPARSE_WEIGHTS): for each MatMul layer whose constant
+// weight is 2:4 along the reduction dimension, at the first profile's opt shapes, cuSPARSELt compresses the
+// weight, searches its kernels, and the fastest sparse kernel is timed against the dense cuBLASLt GEMM the layer
+// would otherwise run; the layer goes sparse only when that is faster. The compressed weight and the algorithm
+// go into the plan. Identical GEMMs are searched and timed once.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_stream.h"
+#include "backend/cuda/device_memory.h"
+#include "backend/cuda/executor/cuda_engine_resources.h"
+#include "backend/cuda/kernels/cublaslt_tuning.h"
+#include "backend/cuda/kernels/matmul_gemm.h"
+#include "backend/cuda/scoped_device.h"
+#include "backend/cuda/sparse/sparse_matmul.h"
+#include "ir/error.h"
+#include "ir/half.h"
+#include "runtime/cuda_hooks.h"
+#include "runtime/shape_resolution.h"
+
+namespace inferrt {
+
+namespace {
+
+constexpr int kWarmupRuns = 3;
+constexpr int kTimedRuns = 15;
+// Sparse must beat dense by this much: closer times are within the noise, and dense needs no second weight copy.
+constexpr double kMinGain = 1.02;
+
+// Device memory holding pseudo-random fp16 values in [-0.5, 0.5).
+std::unique_ptr<DeviceMemory> randomHalves(int64_t elements, int device, uint32_t seed) {
+  auto memory = std::make_unique<DeviceMemory>(static_cast<size_t>(elements) * 2, device);
+  std::vector<uint16_t> host(static_cast<size_t>(elements));
+  uint32_t state = seed;
+  for (uint16_t& h : host) {
+    state = state * 1664525u + 1013904223u;
+    h = floatToHalf(static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f);
+  }
+  INFERRT_CUDA_CHECK(cudaMemcpy(memory->data(), host.data(), host.size() * 2, cudaMemcpyHostToDevice));
+  return memory;
+}
+
+// Median milliseconds of `runs` enqueues of `launch` on `stream`, after `warmup` untimed ones.
+template <typename Launch>
+double medianMs(cudaStream_t stream, int warmup, int runs, Launch launch) {
+  for (int i = 0; i < warmup; ++i) launch();
+  std::vector<cudaEvent_t> events(static_cast<size_t>(runs) + 1);
+  for (cudaEvent_t& e : events) INFERRT_CUDA_CHECK(cudaEventCreate(&e));
+  INFERRT_CUDA_CHECK(cudaEventRecord(events[0], stream));
+  for (int i = 0; i < runs; ++i) {
+    launch();
+    INFERRT_CUDA_CHECK(cudaEventRecord(events[static_cast<size_t>(i) + 1], stream));
+  }
+  INFERRT_CUDA_CHECK(cudaStreamSynchronize(stream));
+  std::vector<double> ms;
+  for (int i = 0; i < runs; ++i) {
+    float t = 0;
+    INFERRT_CUDA_CHECK(cudaEventElapsedTime(&t, events[static_cast<size_t>(i)], events[static_cast<size_t>(i) + 1]));
+    ms.push_back(t);
+  }
+  for (cudaEvent_t e : events) ignoreCudaError(cudaEventDestroy(e));
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+// What one distinct sparse GEMM measured: its algorithm and time, and the dense GEMM's time.
+struct SparseTiming {
+  bool ok = false;
+  std::string failure;  // when not ok
+  sparselt::SparseAlgo algo;
+  double sparseMs = 0, denseMs = 0;
+};
+
+// The dense cuBLASLt GEMM's time: the layer's tactic's when the tactic stage timed it, else the heuristic's
+// first choice timed here.
+double denseTime(cublaslt::GemmTimer& timer, const cudakernels::MatMulGemm& derived, const LayerTactic* tactic,
+                 int device) {
+  if (tactic && tactic->timeMs > 0) return tactic->timeMs;
+  const cublaslt::GemmShape& s = derived.shape;
+  auto a = randomHalves(s.m * s.k, device, 11);
+  auto b = randomHalves(s.k * s.n, device, 12);
+  auto bias = randomHalves(s.n, device, 13);
+  DeviceMemory d(static_cast<size_t>(s.m * s.n) * 2, device);
+  DeviceMemory workspace(cublaslt::kGemmMaxWorkspace, device);
+  for (const cublaslt::GemmShape& shape : cudakernels::gemmShapesToTry(derived)) {
+    cublaslt::GemmPointers call{a->data(), b->data(), d.data(), shape.hasBias() ? bias->data() : nullptr};
+    const std::vector<cublaslt::TimedAlgo> timed =
+        timer.timeCandidates(shape, {call}, workspace.data(), 1, kWarmupRuns, kTimedRuns);
+    if (!timed.empty() && timed[0].ms >= 0) return timed[0].ms;
+  }
+  return 0;
+}
+
+SparseTiming timeSparse(const sparselt::Handle& handle, const sparselt::SparseGemmShape& shape,
+                        const std::vector<uint8_t>& compressedWeight, CudaStream& stream) {
+  SparseTiming out;
+  const int device = handle.device();
+  auto x = randomHalves(shape.m * shape.k, device, 21);
+  auto bias = randomHalves(shape.n, device, 23);
+  DeviceMemory y(static_cast<size_t>(shape.m * shape.n) * 2, device);
+  DeviceMemory compressed(compressedWeight.size(), device);
+  INFERRT_CUDA_CHECK(cudaMemcpy(compressed.data(), compressedWeight.data(), compressedWeight.size(), cudaMemcpyHostToDevice));
+  const void* biasPointer = shape.bias ? bias->data() : nullptr;
+
+  std::shared_ptr<sparselt::SparseGemmPlan> searched = sparselt::planSparseGemm(handle, shape, nullptr, biasPointer);
+  if (!searched) {
+    out.failure = "cuSPARSELt has no kernel for " + sparselt::sparseGemmKey(shape);
+    return out;
+  }
+  out.algo = sparselt::searchSparseGemm(*searched, compressed.data(), x->data(), y.data(), stream.handle());
+  // What loading the plan will make: a fresh plan with the searched settings (the library's default when the
+  // settings do not reproduce).
+  std::shared_ptr<sparselt::SparseGemmPlan> plan = sparselt::planSparseGemm(handle, shape, &out.algo, biasPointer);
+  if (!plan) {
+    out.algo = {};
+    plan = sparselt::planSparseGemm(handle, shape, nullptr, biasPointer);
+  }
+  if (!plan) {
+    out.failure = "cuSPARSELt could not plan " + sparselt::sparseGemmKey(shape);
+    return out;
+  }
+  DeviceMemory workspace(sparselt::sparseWorkspaceSize(*plan), device);
+  out.sparseMs = medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
+    sparselt::runSparseGemm(*plan, compressed.data(), x->data(), y.data(), workspace.data(), 1.0f, stream.handle());
+  });
+  out.ok = true;
+  return out;
+}
+
+std::string formatMs(double ms) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3f ms", ms);
+  return text;
+}
+
+}  // namespace
+
+void selectSparseTactics(const Network& network, const BuildConfig& config, const std::vector<LayerTactic>& tactics,
+                         int device, std::vector<LayerSparsity>& records, std::vector<std::string>& log,
+                         const std::function<void(size_t done, size_t total)>& progress) {
+  size_t eligible = 0;
+  for (const LayerSparsity& r : records) eligible += r.eligible ? 1 : 0;
+  if (eligible == 0) return;
+  if (!sparselt::available()) {
+    for (LayerSparsity& r : records)
+      if (r.eligible) r.note = "this build has no cuSPARSELt: dense";
+    log.push_back("sparse weights: " + std::to_string(eligible) +
+                  " eligible layers stay dense: inferrt was built without cuSPARSELt (set CUSPARSELT_ROOT and rebuild)");
+    return;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<Dims> optDims;
+  for (int t : network.inputs()) optDims.push_back(config.profiles.at(0).at(network.tensor(t).name).opt);
+  const std::vector<TensorDesc> descs = resolveShapes(network, optDims);
+  const std::vector<LayerPlacement> placements = planLayerPlacement(network);
+  std::vector<const LayerTactic*> tacticOf(network.layers().size(), nullptr);
+  for (const LayerTactic& t : tactics)
+    if (t.layer < tacticOf.size()) tacticOf[t.layer] = &t;
+
+  ScopedDevice on(device);
+  sparselt::Handle handle(device);
+  CudaStream stream(device);
+  cublaslt::GemmTimer timer(device);
+  const uint64_t version = sparselt::loadedVersion();
+  std::map<std::string, SparseTiming> timings;  // by sparse GEMM key
+  size_t done = 0, madeSparse = 0;
+  double denseTotal = 0, chosenTotal = 0;
+  std::vector<std::string> sparseNames;
+  for (LayerSparsity& r : records) {
+    if (!r.eligible) continue;
+    if (progress) progress(done, eligible);
+    ++done;
+    const Layer& layer = network.layers()[r.layer];
+    if (layer.kind != "MatMul") {
+      r.note = "no sparse " + layer.kind + " kernel (cuSPARSELt runs GEMMs): dense";
+      continue;
+    }
+    const TensorDesc& a = descs[layer.inputs[0]];
+    const TensorDesc& b = descs[layer.inputs[1]];
+    const bool hasBias = layer.inputs.size() > 2 && layer.inputs[2] >= 0;
+    if (!placements[r.layer].onGpu) {
+      r.note = "runs on the CPU (" + placements[r.layer].reason + "): dense";
+      continue;
+    }
+    if (storageFor(layer, a.dtype) != DType::Float16) {
+      r.note = "the sparse kernel is fp16 only (this layer runs in " + std::string(dtypeName(a.dtype)) + "): dense";
+      continue;
+    }
+    if (!isStatic(a.dims)) {
+      r.note = "dynamic dims at the opt shapes: dense";
+      continue;
+    }
+    const sparselt::SparseMatMul sparse = sparselt::sparseMatMulOf(layer, a.dims, b.dims, hasBias);
+    if (!sparse.reason.empty()) {
+      r.note = "no sparse kernel at the opt shapes (" + sparse.reason + "): dense";
+      continue;
+    }
+    const Tensor& weight = *network.tensor(layer.inputs[1]).value;
+    const bool transB = layer.attrs.getInt("transB", 0) != 0;
+    std::vector<uint8_t> compressed;
+    try {
+      compressed = sparselt::compressLayerWeight(handle, sparse.shape, weight, transB);
+    } catch (const Error& e) {
+      if (e.code() == ErrorCode::OutOfMemory) throw;
+      r.note = std::string(e.what()) + ": dense";
+      continue;
+    }
+    const std::string key = sparselt::sparseGemmKey(sparse.shape);
+    auto found = timings.find(key);
+    if (found == timings.end()) {
+      SparseTiming t = timeSparse(handle, sparse.shape, compressed, stream);
+      const cudakernels::MatMulGemm derived =
+          cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
+      if (t.ok) t.denseMs = denseTime(timer, derived, tacticOf[r.layer], device);
+      found = timings.emplace(key, t).first;
+    }
+    const SparseTiming& t = found->second;
+    if (!t.ok) {
+      r.note = t.failure + ": dense";
+      continue;
+    }
+    r.denseMs = t.denseMs;
+    r.sparseMs = t.sparseMs;
+    denseTotal += t.denseMs;
+    if (!config.sparseForce && t.denseMs > 0 && t.sparseMs * kMinGain > t.denseMs) {
+      r.note = "dense is faster (" + formatMs(t.denseMs) + " vs sparse " + formatMs(t.sparseMs) + ")";
+      chosenTotal += t.denseMs;
+      continue;
+    }
+    r.sparse = true;
+    r.note.clear();
+    r.gemmKey = key;
+    r.cusparseLtVersion = version;
+    r.algConfigId = t.algo.configId;
+    r.splitK = t.algo.splitK;
+    r.splitKMode = t.algo.splitKMode;
+    r.splitKBuffers = t.algo.splitKBuffers;
+    r.compressed = std::move(compressed);
+    chosenTotal += t.sparseMs;
+    ++madeSparse;
+    sparseNames.push_back(layer.name);
+  }
+  if (progress) progress(eligible, eligible);
+
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  char line[256];
+  std::snprintf(line, sizeof(line),
+                "sparse weights: %zu of %zu eligible layers went sparse (%zu distinct GEMMs searched in %.1f s); "
+                "their GEMMs at the opt shapes: %.3f ms dense -> %.3f ms chosen",
+                madeSparse, eligible, timings.size(), seconds, denseTotal, chosenTotal);
+  log.push_back(line);
+}
+
+}  // namespace inferrt
