@@ -182,13 +182,17 @@ function defineGemm(net: NetworkDefinition, shape: GemmShape, tokens: number, we
   net.markOutput(y, 'y');
 }
 
+/** The first engine measured also warms the GPU up (clocks, lazily loaded kernels): it gets longer warm-up runs. */
+let gpuWarm = false;
+
 /** One engine of a GEMM pair: built, timed (layer profile and enqueue), its output kept for the comparison. */
 async function measureGemmEngine(label: string, builder: Builder, net: NetworkDefinition, config: BuilderConfig, x: Float32Array, shape: GemmShape, tokens: number, seconds: number) {
   console.log(`${label}: building`);
   const built = await buildAndLoad(builder, net, config);
   using engine = built.engine;
   const feeds = { x: { data: x, shape: [tokens, shape.k] } };
-  const profile = await profiledRuns(engine, feeds, 2, 6);
+  const profile = await profiledRuns(engine, feeds, gpuWarm ? 2 : 30, 6);
+  gpuWarm = true;
   const layerMs = Object.entries(profile.msByKind).filter(([k]) => k !== CONVERSION).reduce((a, [, ms]) => a + ms, 0);
   using ctx = engine.createContext();
   const enqueue = await timeEnqueue(`${label} enqueue`, engine, ctx, { x: { dtype: 'float32', shape: [tokens, shape.k], data: x } }, seconds);

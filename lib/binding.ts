@@ -306,8 +306,11 @@ export interface NativeAddon {
   cudaElapsedMs?(start: NativeCudaEvent, end: NativeCudaEvent): number;
   /** cudaMemGetInfo: free and total bytes. */
   cudaMemoryInfo?(device: number): { free: number; total: number };
-  /** GPU-suite hook: one cuSPARSELt 2:4 GEMM y[m,n] = x[m,k]·w[n,k]ᵀ from host bytes (fp16 → fp16, int8 → int32). */
-  cudaSparseGemmTest?(type: 'fp16' | 'int8', x: ArrayBufferView, w: ArrayBufferView, m: number, n: number, k: number, search: boolean, device: number): Promise<Uint8Array>;
+  /**
+   * GPU-suite hook: one cuSPARSELt 2:4 GEMM y[m,n] = x[m,k]·w[n,k]ᵀ from host bytes (fp16 → fp16, int8 → int32)
+   * with kernel configuration `configId` (-1: the library's default), and how many configurations there are.
+   */
+  cudaSparseGemmTest?(type: 'fp16' | 'int8', x: ArrayBufferView, w: ArrayBufferView, m: number, n: number, k: number, configId: number, device: number): Promise<{ y: Uint8Array; configCount: number }>;
 }
 
 const here = path.dirname(fileURLToPath(import.meta.url));

@@ -1,7 +1,7 @@
-// cudaSparseGemmTest(type, x, w, m, n, k, search, device) -> Promise<Uint8Array>: one cuSPARSELt GEMM from host
-// operands, off the main thread, for the GPU suite's checks of the sparse kernel itself (the INT8 path has no
-// layer yet). type is 'fp16' or 'int8'; x [m, k] and w [n, k] (2:4 along k) as raw bytes of that type; the
-// result holds y [m, n] as fp16 or int32 bytes.
+// cudaSparseGemmTest(type, x, w, m, n, k, configId, device) -> Promise<{ y: Uint8Array, configCount }>: one
+// cuSPARSELt GEMM from host operands, off the main thread, for the GPU suite's checks of the sparse kernel itself
+// (the INT8 path has no layer yet). type is 'fp16' or 'int8'; x [m, k] and w [n, k] (2:4 along k) as raw bytes of
+// that type; y [m, n] comes back as fp16 or int32 bytes; configId < 0 runs the library's default configuration.
 #include "addon/cuda/addon_sparse_testing.h"
 
 #include <climits>
@@ -18,24 +18,28 @@ namespace {
 class SparseGemmWorker : public Napi::AsyncWorker {
  public:
   SparseGemmWorker(Napi::Env env, int device, sparselt::SparseGemmShape shape, std::vector<uint8_t> x,
-                   std::vector<uint8_t> w, bool search)
+                   std::vector<uint8_t> w, int32_t configId)
       : Napi::AsyncWorker(env, "inferrt.sparseGemmTest"),
         deferred_(env),
         device_(device),
         shape_(shape),
         x_(std::move(x)),
         w_(std::move(w)),
-        search_(search) {}
+        configId_(configId) {}
   Napi::Promise promise() const { return deferred_.Promise(); }
 
   void Execute() override {
-    if (!catchOnWorker([&] { y_ = sparselt::runSparseGemmOnce(device_, shape_, x_.data(), w_.data(), search_); }, error_))
+    if (!catchOnWorker([&] { result_ = sparselt::runSparseGemmOnce(device_, shape_, x_.data(), w_.data(), configId_); },
+                       error_))
       SetError(error_.message);
   }
   void OnOK() override {
     Napi::Env env = Env();
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, y_.size());
-    std::memcpy(out.Data(), y_.data(), y_.size());
+    Napi::Uint8Array y = Napi::Uint8Array::New(env, result_.y.size());
+    std::memcpy(y.Data(), result_.y.data(), result_.y.size());
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("y", y);
+    out.Set("configCount", result_.configCount);
     deferred_.Resolve(out);
   }
   void OnError(const Napi::Error&) override { deferred_.Reject(makeError(Env(), error_.code, error_.message).Value()); }
@@ -44,8 +48,9 @@ class SparseGemmWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   int device_;
   sparselt::SparseGemmShape shape_;
-  std::vector<uint8_t> x_, w_, y_;
-  bool search_;
+  std::vector<uint8_t> x_, w_;
+  int32_t configId_;
+  sparselt::SparseGemmResult result_;
   CaughtError error_;
 };
 
@@ -69,12 +74,12 @@ Napi::Value sparseGemmTest(const Napi::CallbackInfo& info) {
   shape.m = toInt(info[3], "cudaSparseGemmTest: m", 1, INT32_MAX);
   shape.n = toInt(info[4], "cudaSparseGemmTest: n", 1, INT32_MAX);
   shape.k = toInt(info[5], "cudaSparseGemmTest: k", 1, INT32_MAX);
-  const bool search = toBool(info[6], "cudaSparseGemmTest: search");
+  const auto configId = static_cast<int32_t>(toInt(info[6], "cudaSparseGemmTest: configId", -1, INT32_MAX));
   const int device = static_cast<int>(toInt(info[7], "cudaSparseGemmTest: device", 0, INT_MAX));
   const size_t elem = sparselt::operandBytes(shape.type);
   std::vector<uint8_t> x = bytesOf(info[1], static_cast<size_t>(shape.m * shape.k) * elem, "cudaSparseGemmTest: x");
   std::vector<uint8_t> w = bytesOf(info[2], static_cast<size_t>(shape.n * shape.k) * elem, "cudaSparseGemmTest: w");
-  auto* worker = new SparseGemmWorker(env, device, shape, std::move(x), std::move(w), search);
+  auto* worker = new SparseGemmWorker(env, device, shape, std::move(x), std::move(w), configId);
   Napi::Promise promise = worker->promise();
   worker->Queue();
   return promise;

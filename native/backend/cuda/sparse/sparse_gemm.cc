@@ -1,7 +1,7 @@
-// cuSPARSELt behind SparseGemmShape. cuSPARSELt is column-major, so the row-major GEMM Y = X * W^T is asked for
-// as its transpose: D (n x m, ld n) = op(A) * B with A = W stored k x n (ld k, the row-major [n, k] weight) and
-// opA = transpose, B = X stored k x m (ld k), opB = none: the "TN" layout every cuSPARSELt data type supports.
-// The structured operand is A, 2:4 along k.
+// cuSPARSELt behind SparseGemmShape. The row-major GEMM Y = X * W^T is asked for as its transpose,
+// D [n, m] = A [n, k] * op(B), with the structured A = W (row-major [n, k], 2:4 along k, opA = none), B = X seen
+// as a row-major [m, k] matrix with opB = transpose, and D column-major (ld n), which is Y as row-major [m, n].
+// Both operands have k contiguous, the layout every cuSPARSELt data type supports (8-bit ones require it).
 #include "backend/cuda/sparse/sparse_gemm.h"
 
 #include <algorithm>
@@ -32,7 +32,6 @@ std::string sparseGemmKey(const SparseGemmShape& s) {
 namespace {
 
 constexpr uint32_t kAlignment = 16;  // bytes; device allocations and arena offsets are 256-aligned
-constexpr size_t kSearchWorkspace = size_t(64) << 20;
 
 void check(cusparseStatus_t status, const char* call) {
   if (status == CUSPARSE_STATUS_SUCCESS) return;
@@ -116,16 +115,16 @@ std::shared_ptr<SparseGemmPlan> planSparseGemm(const Handle& handle, const Spars
   const cusparseLtHandle_t* h = p->handle;
   const bool int8 = s.type == SparseType::Int8;
   const cudaDataType operand = int8 ? CUDA_R_8I : CUDA_R_16F, output = int8 ? CUDA_R_32I : CUDA_R_16F;
-  p->hasA = cusparseLtStructuredDescriptorInit(h, &p->a, s.k, s.n, s.k, kAlignment, operand, CUSPARSE_ORDER_COL,
+  p->hasA = cusparseLtStructuredDescriptorInit(h, &p->a, s.n, s.k, s.k, kAlignment, operand, CUSPARSE_ORDER_ROW,
                                                CUSPARSELT_SPARSITY_50_PERCENT) == CUSPARSE_STATUS_SUCCESS;
   if (!p->hasA) return nullptr;
-  p->hasB = cusparseLtDenseDescriptorInit(h, &p->b, s.k, s.m, s.k, kAlignment, operand, CUSPARSE_ORDER_COL) ==
+  p->hasB = cusparseLtDenseDescriptorInit(h, &p->b, s.m, s.k, s.k, kAlignment, operand, CUSPARSE_ORDER_ROW) ==
             CUSPARSE_STATUS_SUCCESS;
   if (!p->hasB) return nullptr;
   p->hasC = cusparseLtDenseDescriptorInit(h, &p->c, s.n, s.m, s.n, kAlignment, output, CUSPARSE_ORDER_COL) ==
             CUSPARSE_STATUS_SUCCESS;
   if (!p->hasC) return nullptr;
-  if (cusparseLtMatmulDescriptorInit(h, &p->matmul, CUSPARSE_OPERATION_TRANSPOSE, CUSPARSE_OPERATION_NON_TRANSPOSE,
+  if (cusparseLtMatmulDescriptorInit(h, &p->matmul, CUSPARSE_OPERATION_NON_TRANSPOSE, CUSPARSE_OPERATION_TRANSPOSE,
                                      &p->a, &p->b, &p->c, &p->c,
                                      int8 ? CUSPARSE_COMPUTE_32I : CUSPARSE_COMPUTE_32F) != CUSPARSE_STATUS_SUCCESS)
     return nullptr;
@@ -161,25 +160,11 @@ std::shared_ptr<SparseGemmPlan> planSparseGemm(const Handle& handle, const Spars
   return p;
 }
 
-SparseAlgo searchSparseGemm(SparseGemmPlan& p, const void* compressedW, const void* x, void* y, cudaStream_t stream) {
-  const float alpha = 1.0f, beta = 0.0f;
-  // The search tries configurations (split-k ones among them) that may need more than the default's workspace.
-  DeviceMemory workspace(std::max<size_t>(p.workspace, kSearchWorkspace), p.device);
-  check(cusparseLtMatmulSearch(p.handle, &p.plan, &alpha, compressedW, x, &beta, y, y, workspace.data(), &stream, 1),
-        "cusparseLtMatmulSearch");
-  INFERRT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  SparseAlgo algo;
-  auto get = [&](cusparseLtMatmulAlgAttribute_t attribute, int32_t* value, const char* name) {
-    check(cusparseLtMatmulAlgGetAttribute(p.handle, &p.alg, attribute, value, sizeof(*value)), name);
-  };
-  get(CUSPARSELT_MATMUL_ALG_CONFIG_ID, &algo.configId, "cusparseLtMatmulAlgGetAttribute(CONFIG_ID)");
-  get(CUSPARSELT_MATMUL_SPLIT_K, &algo.splitK, "cusparseLtMatmulAlgGetAttribute(SPLIT_K)");
-  if (algo.splitK > 1) {
-    get(CUSPARSELT_MATMUL_SPLIT_K_MODE, &algo.splitKMode, "cusparseLtMatmulAlgGetAttribute(SPLIT_K_MODE)");
-    get(CUSPARSELT_MATMUL_SPLIT_K_BUFFERS, &algo.splitKBuffers, "cusparseLtMatmulAlgGetAttribute(SPLIT_K_BUFFERS)");
-  }
-  check(cusparseLtMatmulGetWorkspace(p.handle, &p.plan, &p.workspace), "cusparseLtMatmulGetWorkspace");
-  return algo;
+int32_t configCount(const SparseGemmPlan& p) {
+  int32_t maxId = 0;
+  check(cusparseLtMatmulAlgGetAttribute(p.handle, &p.alg, CUSPARSELT_MATMUL_ALG_CONFIG_MAX_ID, &maxId, sizeof(maxId)),
+        "cusparseLtMatmulAlgGetAttribute(CONFIG_MAX_ID)");
+  return maxId;
 }
 
 size_t sparseWorkspaceSize(const SparseGemmPlan& p) { return p.workspace; }
@@ -194,14 +179,16 @@ void compressWeights(const SparseGemmPlan& p, const void* w, void* compressed, c
   size_t size = 0, bufferSize = 0;
   check(cusparseLtSpMMACompressedSize2(p.handle, &p.a, &size, &bufferSize), "cusparseLtSpMMACompressedSize2");
   DeviceMemory buffer(bufferSize, p.device);
-  check(cusparseLtSpMMACompress2(p.handle, &p.a, 1, CUSPARSE_OPERATION_TRANSPOSE, w, compressed, buffer.data(), stream),
+  check(cusparseLtSpMMACompress2(p.handle, &p.a, 1, CUSPARSE_OPERATION_NON_TRANSPOSE, w, compressed, buffer.data(), stream),
         "cusparseLtSpMMACompress2");
   INFERRT_CUDA_CHECK(cudaStreamSynchronize(stream));  // before `buffer` goes
 }
 
 bool weightsAreTwoFour(const SparseGemmPlan& p, const void* w, cudaStream_t stream) {
   DeviceMemory valid(sizeof(int), p.device);
-  check(cusparseLtSpMMAPruneCheck2(p.handle, &p.a, 1, CUSPARSE_OPERATION_TRANSPOSE, w, static_cast<int*>(valid.data()),
+  // The check may write only on a violation: start from 0 ("valid"), never from recycled memory.
+  INFERRT_CUDA_CHECK(cudaMemsetAsync(valid.data(), 0, sizeof(int), stream));
+  check(cusparseLtSpMMAPruneCheck2(p.handle, &p.a, 1, CUSPARSE_OPERATION_NON_TRANSPOSE, w, static_cast<int*>(valid.data()),
                                    stream),
         "cusparseLtSpMMAPruneCheck2");
   int result = 1;
@@ -233,7 +220,7 @@ Handle::~Handle() = default;
 std::shared_ptr<SparseGemmPlan> planSparseGemm(const Handle&, const SparseGemmShape&, const SparseAlgo*, const void*) {
   return nullptr;
 }
-SparseAlgo searchSparseGemm(SparseGemmPlan&, const void*, const void*, void*, cudaStream_t) { missing(); }
+int32_t configCount(const SparseGemmPlan&) { missing(); }
 size_t sparseWorkspaceSize(const SparseGemmPlan&) { missing(); }
 size_t compressedSize(const SparseGemmPlan&) { missing(); }
 void compressWeights(const SparseGemmPlan&, const void*, void*, cudaStream_t) { missing(); }

@@ -30,7 +30,7 @@ inline size_t outputBytes(SparseType t) { return t == SparseType::Int8 ? 4 : 2; 
 // record it).
 std::string sparseGemmKey(const SparseGemmShape& s);
 
-// The algorithm settings cuSPARSELt's search picks; plans record them so loading needs no search.
+// A cuSPARSELt kernel configuration: the build times each configuration id and plans record the fastest.
 struct SparseAlgo {
   int32_t configId = 0, splitK = 1, splitKMode = 0, splitKBuffers = 1;
 };
@@ -64,9 +64,8 @@ class SparseGemmPlan;
 // at a time.
 std::shared_ptr<SparseGemmPlan> planSparseGemm(const Handle& handle, const SparseGemmShape& shape,
                                                const SparseAlgo* algo, const void* bias);
-// Runs cuSPARSELt's own timing search on `stream` for `plan` with these operands and keeps its best algorithm
-// in the plan (build time only: it synchronizes). Returns that algorithm.
-SparseAlgo searchSparseGemm(SparseGemmPlan& plan, const void* compressedW, const void* x, void* y, cudaStream_t stream);
+// How many kernel configurations cuSPARSELt offers for the plan's GEMM (ids 0 .. count - 1).
+int32_t configCount(const SparseGemmPlan& plan);
 
 size_t sparseWorkspaceSize(const SparseGemmPlan& plan);
 // Bytes of the compressed form of W for this plan's weight descriptor.

@@ -82,8 +82,8 @@ std::vector<uint8_t> compressWeight(const Handle& handle, const SparseGemmShape&
 
 namespace inferrt::sparselt {
 
-std::vector<uint8_t> runSparseGemmOnce(int device, const SparseGemmShape& shape, const void* x, const void* w,
-                                       bool search) {
+SparseGemmResult runSparseGemmOnce(int device, const SparseGemmShape& shape, const void* x, const void* w,
+                                   int32_t configId) {
   if (shape.bias || shape.relu) fail(ErrorCode::InvalidArgument, "runSparseGemmOnce takes no bias or activation");
   const std::string reason = unsupportedReason(shape);
   if (!reason.empty()) fail(ErrorCode::InvalidArgument, "sparse GEMM ", sparseGemmKey(shape), ": ", reason);
@@ -97,20 +97,22 @@ std::vector<uint8_t> runSparseGemmOnce(int device, const SparseGemmShape& shape,
   DeviceMemory xDevice(xBytes, device), yDevice(yBytes, device);
   INFERRT_CUDA_CHECK(cudaMemcpy(compressed.data(), compressedHost.data(), compressedHost.size(), cudaMemcpyHostToDevice));
   INFERRT_CUDA_CHECK(cudaMemcpy(xDevice.data(), x, xBytes, cudaMemcpyHostToDevice));
+  SparseGemmResult result;
   std::shared_ptr<SparseGemmPlan> plan = planSparseGemm(handle, shape, nullptr, nullptr);
   if (!plan) fail(ErrorCode::CudaError, "cuSPARSELt has no plan for ", sparseGemmKey(shape));
-  if (search) {
-    const SparseAlgo algo = searchSparseGemm(*plan, compressed.data(), xDevice.data(), yDevice.data(), stream.handle());
+  result.configCount = configCount(*plan);
+  if (configId >= 0) {
+    const SparseAlgo algo{configId, 1, 0, 1};
     plan = planSparseGemm(handle, shape, &algo, nullptr);
-    if (!plan) fail(ErrorCode::CudaError, "cuSPARSELt cannot re-plan ", sparseGemmKey(shape), " with config ", algo.configId);
+    if (!plan) fail(ErrorCode::CudaError, "cuSPARSELt cannot plan ", sparseGemmKey(shape), " with config ", configId);
   }
   DeviceMemory workspace(sparseWorkspaceSize(*plan), device);
   INFERRT_CUDA_CHECK(cudaMemsetAsync(yDevice.data(), 0xff, yBytes, stream.handle()));  // stale values must not pass
   runSparseGemm(*plan, compressed.data(), xDevice.data(), yDevice.data(), workspace.data(), 1.0f, stream.handle());
-  std::vector<uint8_t> y(yBytes);
-  INFERRT_CUDA_CHECK(cudaMemcpyAsync(y.data(), yDevice.data(), yBytes, cudaMemcpyDeviceToHost, stream.handle()));
+  result.y.resize(yBytes);
+  INFERRT_CUDA_CHECK(cudaMemcpyAsync(result.y.data(), yDevice.data(), yBytes, cudaMemcpyDeviceToHost, stream.handle()));
   INFERRT_CUDA_CHECK(cudaStreamSynchronize(stream.handle()));
-  return y;
+  return result;
 }
 
 }  // namespace inferrt::sparselt

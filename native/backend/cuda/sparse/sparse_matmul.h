@@ -37,9 +37,13 @@ std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmS
 namespace inferrt::sparselt {
 
 // One sparse GEMM from host operands to host output, for tests of the kernel itself (the INT8 path has no layer
-// yet): x [m, k] and w [n, k] in the shape's operand type, y [m, n] in its output type. With `search`, runs
-// cuSPARSELt's search first and then a fresh plan with the algorithm it found, as a plan load would. Synchronous.
-std::vector<uint8_t> runSparseGemmOnce(int device, const SparseGemmShape& shape, const void* x, const void* w,
-                                       bool search);
+// yet): x [m, k] and w [n, k] in the shape's operand type, y [m, n] in its output type, with kernel configuration
+// `configId` (< 0: the library's default). Also says how many configurations there are. Synchronous.
+struct SparseGemmResult {
+  std::vector<uint8_t> y;
+  int32_t configCount = 0;
+};
+SparseGemmResult runSparseGemmOnce(int device, const SparseGemmShape& shape, const void* x, const void* w,
+                                   int32_t configId);
 
 }  // namespace inferrt::sparselt

@@ -1,8 +1,9 @@
 // Build-time sparse-weight tactic selection (TensorRT's kSPARSE_WEIGHTS): for each MatMul layer whose constant
 // weight is 2:4 along the reduction dimension, at the first profile's opt shapes, cuSPARSELt compresses the
-// weight, searches its kernels, and the fastest sparse kernel is timed against the dense cuBLASLt GEMM the layer
-// would otherwise run; the layer goes sparse only when that is faster. The compressed weight and the algorithm
-// go into the plan. Identical GEMMs are searched and timed once.
+// weight, each of its kernel configurations is timed, and the fastest is compared with the dense cuBLASLt GEMM
+// the layer would otherwise run; the layer goes sparse only when that is faster. The compressed weight and the
+// configuration go into the plan. Identical GEMMs are timed once. (Our own sweep rather than
+// cusparseLtMatmulSearch: the sweep times exactly the plans a load makes, with CUDA events like the dense tuner.)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -30,6 +31,10 @@ namespace {
 
 constexpr int kWarmupRuns = 3;
 constexpr int kTimedRuns = 15;
+constexpr int32_t kMaxConfigs = 16;  // kernel configurations timed per distinct sparse GEMM (each plan takes ~0.5 s)
+constexpr int kSweepWarmupRuns = 1;
+constexpr int kSweepRuns = 3;
+constexpr size_t kDenseLinesInLog = 5;
 // Sparse must beat dense by this much: closer times are within the noise, and dense needs no second weight copy.
 constexpr double kMinGain = 1.02;
 
@@ -74,6 +79,7 @@ struct SparseTiming {
   bool ok = false;
   std::string failure;  // when not ok
   sparselt::SparseAlgo algo;
+  int32_t configs = 0;  // kernel configurations timed
   double sparseMs = 0, denseMs = 0;
 };
 
@@ -108,28 +114,40 @@ SparseTiming timeSparse(const sparselt::Handle& handle, const sparselt::SparseGe
   INFERRT_CUDA_CHECK(cudaMemcpy(compressed.data(), compressedWeight.data(), compressedWeight.size(), cudaMemcpyHostToDevice));
   const void* biasPointer = shape.bias ? bias->data() : nullptr;
 
-  std::shared_ptr<sparselt::SparseGemmPlan> searched = sparselt::planSparseGemm(handle, shape, nullptr, biasPointer);
-  if (!searched) {
+  std::shared_ptr<sparselt::SparseGemmPlan> first = sparselt::planSparseGemm(handle, shape, nullptr, biasPointer);
+  if (!first) {
     out.failure = "cuSPARSELt has no kernel for " + sparselt::sparseGemmKey(shape);
     return out;
   }
-  out.algo = sparselt::searchSparseGemm(*searched, compressed.data(), x->data(), y.data(), stream.handle());
-  // What loading the plan will make: a fresh plan with the searched settings (the library's default when the
-  // settings do not reproduce).
-  std::shared_ptr<sparselt::SparseGemmPlan> plan = sparselt::planSparseGemm(handle, shape, &out.algo, biasPointer);
-  if (!plan) {
-    out.algo = {};
-    plan = sparselt::planSparseGemm(handle, shape, nullptr, biasPointer);
+  // Each kernel configuration the library offers, timed briefly as it will run (a fresh plan with that id); the
+  // fastest is then timed like the dense GEMM.
+  const int32_t configs = std::min(sparselt::configCount(*first), kMaxConfigs);
+  std::unique_ptr<DeviceMemory> workspace;
+  std::shared_ptr<sparselt::SparseGemmPlan> best;
+  auto timePlan = [&](const sparselt::SparseGemmPlan& plan, int warmup, int runs) {
+    const size_t bytes = sparselt::sparseWorkspaceSize(plan);
+    if (!workspace || workspace->size() < bytes) workspace = std::make_unique<DeviceMemory>(bytes, device);
+    return medianMs(stream.handle(), warmup, runs, [&] {
+      sparselt::runSparseGemm(plan, compressed.data(), x->data(), y.data(), workspace->data(), 1.0f, stream.handle());
+    });
+  };
+  for (int32_t id = 0; id < std::max(configs, 1); ++id) {
+    const sparselt::SparseAlgo algo{id, 1, 0, 1};
+    std::shared_ptr<sparselt::SparseGemmPlan> plan = sparselt::planSparseGemm(handle, shape, &algo, biasPointer);
+    if (!plan) continue;
+    const double ms = timePlan(*plan, kSweepWarmupRuns, kSweepRuns);
+    if (!best || ms < out.sparseMs) {
+      best = plan;
+      out.sparseMs = ms;
+      out.algo = algo;
+    }
   }
-  if (!plan) {
-    out.failure = "cuSPARSELt could not plan " + sparselt::sparseGemmKey(shape);
-    return out;
+  if (best) {
+    out.ok = true;
+    out.configs = configs;
+    out.sparseMs = timePlan(*best, kWarmupRuns, kTimedRuns);
   }
-  DeviceMemory workspace(sparselt::sparseWorkspaceSize(*plan), device);
-  out.sparseMs = medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
-    sparselt::runSparseGemm(*plan, compressed.data(), x->data(), y.data(), workspace.data(), 1.0f, stream.handle());
-  });
-  out.ok = true;
+  if (!out.ok) out.failure = "cuSPARSELt could not plan " + sparselt::sparseGemmKey(shape);
   return out;
 }
 
@@ -169,7 +187,7 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
   cublaslt::GemmTimer timer(device);
   const uint64_t version = sparselt::loadedVersion();
   std::map<std::string, SparseTiming> timings;  // by sparse GEMM key
-  size_t done = 0, madeSparse = 0;
+  size_t done = 0, madeSparse = 0, configsTimed = 0;
   double denseTotal = 0, chosenTotal = 0;
   std::vector<std::string> sparseNames;
   for (LayerSparsity& r : records) {
@@ -218,6 +236,7 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       const cudakernels::MatMulGemm derived =
           cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
       if (t.ok) t.denseMs = denseTime(timer, derived, tacticOf[r.layer], device);
+      configsTimed += static_cast<size_t>(t.configs);
       found = timings.emplace(key, t).first;
     }
     const SparseTiming& t = found->second;
@@ -247,13 +266,22 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     sparseNames.push_back(layer.name);
   }
   if (progress) progress(eligible, eligible);
+  size_t denseListed = 0;
+  for (const LayerSparsity& r : records) {
+    if (!r.eligible || r.sparse || r.note.empty()) continue;
+    if (++denseListed > kDenseLinesInLog) continue;
+    log.push_back("sparse weights: " + network.layers()[r.layer].name + " stays dense: " + r.note);
+  }
+  if (denseListed > kDenseLinesInLog)
+    log.push_back("sparse weights: and " + std::to_string(denseListed - kDenseLinesInLog) +
+                  " more eligible layers stay dense (engine.layers[i].sparsity.note says why)");
 
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  char line[256];
+  char line[320];
   std::snprintf(line, sizeof(line),
-                "sparse weights: %zu of %zu eligible layers went sparse (%zu distinct GEMMs searched in %.1f s); "
-                "their GEMMs at the opt shapes: %.3f ms dense -> %.3f ms chosen",
-                madeSparse, eligible, timings.size(), seconds, denseTotal, chosenTotal);
+                "sparse weights: %zu of %zu eligible layers went sparse (%zu distinct GEMMs, %zu kernel configurations "
+                "timed in %.1f s); their GEMMs at the opt shapes: %.3f ms dense -> %.3f ms chosen",
+                madeSparse, eligible, timings.size(), configsTimed, seconds, denseTotal, chosenTotal);
   log.push_back(line);
 }
 
