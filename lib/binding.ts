@@ -239,6 +239,7 @@ export interface NativeLayerSparsity {
   layer: number;
   eligible: boolean;
   sparse: boolean;
+  anyShape?: boolean;
   note: string;
   denseMs: number;
   sparseMs: number;

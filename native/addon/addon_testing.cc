@@ -161,6 +161,7 @@ Napi::Value planSparsity(const Napi::CallbackInfo& info) {
     o.Set("layer", s.layer);
     o.Set("eligible", s.eligible);
     o.Set("sparse", s.sparse);
+    o.Set("anyShape", s.anyShape);
     o.Set("note", s.note);
     o.Set("denseMs", s.denseMs);
     o.Set("sparseMs", s.sparseMs);
@@ -193,6 +194,7 @@ Napi::Value withPlanSparsity(const Napi::CallbackInfo& info) {
     s.layer = static_cast<uint32_t>(toInt(o.Get("layer"), at + ".layer", 0, UINT32_MAX));
     s.eligible = toBool(o.Get("eligible"), at + ".eligible");
     s.sparse = toBool(o.Get("sparse"), at + ".sparse");
+    if (o.Has("anyShape")) s.anyShape = toBool(o.Get("anyShape"), at + ".anyShape");
     s.note = toString(o.Get("note"), at + ".note");
     s.denseMs = toNonNegative(o.Get("denseMs"), at + ".denseMs");
     s.sparseMs = toNonNegative(o.Get("sparseMs"), at + ".sparseMs");

@@ -222,14 +222,18 @@ void readSparsity(ByteReader& r, RawPlan& plan) {
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a sparsity record for layer '", layer.name,
            "', a ", layer.kind, " layer (only MatMul and Convolution layers have them)");
     const uint8_t flags = r.u8();
-    if (flags & ~(kSparsityEligible | kSparsitySparse))
+    if (flags & ~(kSparsityEligible | kSparsitySparse | kSparsityAnyShape))
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": the sparsity record of layer '", layer.name,
            "' has unknown flags ", int{flags});
     s.eligible = flags & kSparsityEligible;
     s.sparse = flags & kSparsitySparse;
+    s.anyShape = flags & kSparsityAnyShape;
     if (s.sparse && !s.eligible)
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": layer '", layer.name,
            "' is marked sparse but its weights are not marked 2:4 (eligible)");
+    if (s.anyShape && !s.sparse)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": layer '", layer.name,
+           "' is marked sparse at any shape but not sparse");
     s.note = r.str();
     s.denseMs = r.f64();
     s.sparseMs = r.f64();

@@ -139,7 +139,8 @@ void writeBody(ByteWriter& w, const PlanModel& plan) {
       w.u32(static_cast<uint32_t>(plan.sparsity.size()));
       for (const LayerSparsity& s : plan.sparsity) {
         w.u32(s.layer);
-        w.u8((s.eligible ? kSparsityEligible : 0) | (s.sparse ? kSparsitySparse : 0));
+        w.u8((s.eligible ? kSparsityEligible : 0) | (s.sparse ? kSparsitySparse : 0) |
+             (s.anyShape ? kSparsityAnyShape : 0));
         w.str(s.note);
         w.f64(s.denseMs);
         w.f64(s.sparseMs);

@@ -26,7 +26,8 @@ constexpr char kBuildConfig[5] = "BCFG";
 // ascending; each names a MatMul layer.
 constexpr char kTactics[5] = "TCTC";
 // Sparsity (optional: builds with sparseWeights): u32 count, each: u32 layer index, u8 flags (bit 0 eligible: its
-// constant weights are 2:4 along the reduction dimension, bit 1 sparse: it runs the sparse kernel), str note,
+// constant weights are 2:4 along the reduction dimension, bit 1 sparse: it runs the sparse kernel at the GEMM its
+// tactic was timed for, bit 2 any shape: at every shape the kernel tiles, as 'force' builds ask), str note,
 // f64 dense ms, f64 sparse ms, str GEMM key, u64 cuSPARSELt version, i32 algorithm config id, i32 split-K,
 // i32 split-K mode, i32 split-K buffers, u64 n + compressed weight bytes. Layers strictly ascending; each names a
 // MatMul or Convolution layer; sparse implies eligible; times finite and >= 0.
@@ -35,7 +36,7 @@ constexpr char kSparsity[5] = "SPRS";
 constexpr uint32_t kSectionVersion = 1;  // of every section above, for format version 1
 
 constexpr uint8_t kFlagInput = 1, kFlagOutput = 2, kFlagConstant = 4;
-constexpr uint8_t kSparsityEligible = 1, kSparsitySparse = 2;
+constexpr uint8_t kSparsityEligible = 1, kSparsitySparse = 2, kSparsityAnyShape = 4;
 constexpr uint8_t kAttrInt = 0, kAttrFloat = 1, kAttrString = 2, kAttrInts = 3, kAttrFloats = 4;
 
 }  // namespace plan_sections

@@ -12,7 +12,10 @@ namespace inferrt {
 struct LayerSparsity {
   uint32_t layer = 0;     // index in the built network's layers
   bool eligible = false;  // its weights are 2:4 along the reduction dimension
-  bool sparse = false;    // it runs the sparse kernel (CUDA plans only; implies eligible)
+  // It runs the sparse kernel (CUDA plans only; implies eligible) at the GEMM it was timed for (`gemmKey`); other
+  // shapes run dense, since the build measured sparse faster only there.
+  bool sparse = false;
+  bool anyShape = false;  // 'force' builds: the sparse kernel at every shape it tiles (implies sparse)
   // Why the layer stays dense: not 2:4 (and how far from it), no sparse kernel for it, or slower than dense.
   std::string note;
   double denseMs = 0, sparseMs = 0;  // timed at the first profile's opt shapes (0: not timed)

@@ -33,6 +33,7 @@ function sparseRecord(layer: number, overrides: Partial<NativeLayerSparsity> = {
     layer,
     eligible: true,
     sparse: true,
+    anyShape: false,
     note: '',
     denseMs: 0.62,
     sparseMs: 0.41,
@@ -68,7 +69,7 @@ describe('plans with sparsity records', () => {
     const fc1 = layers.indexOf('fc1');
     const fc2 = layers.indexOf('fc2');
     const records = addon.testing.planSparsity(plan.bytes);
-    const defaults = { sparse: false, denseMs: 0, sparseMs: 0, gemmKey: '', cusparseLtVersion: 0, algConfigId: 0, splitK: 1, splitKMode: 0, splitKBuffers: 1, compressed: new Uint8Array(0) };
+    const defaults = { sparse: false, anyShape: false, denseMs: 0, sparseMs: 0, gemmKey: '', cusparseLtVersion: 0, algConfigId: 0, splitK: 1, splitKMode: 0, splitKBuffers: 1, compressed: new Uint8Array(0) };
     expect(records).toEqual([
       { layer: fc1, eligible: true, note: 'the cpu backend has no sparse kernels', ...defaults },
       { layer: fc2, eligible: false, note: 'not 2:4: 4 of 4 groups of four have 3 or 4 non-zeros', ...defaults },
@@ -86,7 +87,7 @@ describe('plans with sparsity records', () => {
     const { plan, layers, y } = await build(true);
     const fc1 = layers.indexOf('fc1');
     const fc2 = layers.indexOf('fc2');
-    const records = [sparseRecord(fc1), { ...sparseRecord(fc2), sparse: false, note: 'slower than dense', denseMs: 0.2, sparseMs: 0.25, compressed: new Uint8Array(0) }];
+    const records = [sparseRecord(fc1, { anyShape: true }), { ...sparseRecord(fc2), sparse: false, note: 'slower than dense', denseMs: 0.2, sparseMs: 0.25, compressed: new Uint8Array(0) }];
     const bytes = addon.testing.withPlanSparsity(plan.bytes, records);
     expect(addon.testing.planSparsity(bytes)).toEqual(records);
     expect(Buffer.from(addon.testing.withPlanSparsity(bytes, records)).equals(Buffer.from(bytes))).toBe(true);
@@ -126,7 +127,8 @@ describe('plans with sparsity records', () => {
     // Byte edits past what the testing hook accepts. Payload: u32 count | u32 layer | u8 flags | str note (empty
     // below) | f64 dense ms | f64 sparse ms | str GEMM key | u64 version | 4 x i32 | u64 n | bytes.
     const one = write([sparseRecord(fc1, { gemmKey: '' })]);
-    expect(await loadError(editSparsity(one, (p) => p.setUint8(8, 7)))).toMatch(/the sparsity record of layer 'fc1' has unknown flags 7$/);
+    expect(await loadError(editSparsity(one, (p) => p.setUint8(8, 11)))).toMatch(/the sparsity record of layer 'fc1' has unknown flags 11$/);
+    expect(await loadError(editSparsity(one, (p) => p.setUint8(8, 5)))).toMatch(/layer 'fc1' is marked sparse at any shape but not sparse$/);
     expect(await loadError(editSparsity(one, (p) => p.setFloat64(13, NaN, true)))).toMatch(/the sparsity record of layer 'fc1' has time nan ms$/);
     expect(await loadError(editSparsity(one, (p) => p.setFloat64(21, -1, true)))).toMatch(/has time -1 ms$/);
     expect(await loadError(editSparsity(one, (p) => p.setBigUint64(57, 301n, true)))).toMatch(

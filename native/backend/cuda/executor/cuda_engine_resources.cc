@@ -195,9 +195,11 @@ void CudaEngineResources::uploadSparseWeights(const Network& network, const std:
     INFERRT_CUDA_CHECK(cudaMemcpy(base + offsets[i], blob->data(), blob->size(), cudaMemcpyHostToDevice));
     SparseLayerWeights w;
     w.compressed = base + offsets[i];
+    w.gemmKey = r->gemmKey;
+    w.anyShape = r->anyShape;
     // The algorithm settings are this library version's: another version's configuration ids mean other kernels.
     if (r->cusparseLtVersion == version) {
-      w.gemmKey = r->gemmKey;
+      w.hasAlgo = true;
       w.algConfigId = r->algConfigId;
       w.splitK = r->splitK;
       w.splitKMode = r->splitKMode;

@@ -73,11 +73,14 @@ struct CudaKernelCache {
   virtual ~CudaKernelCache() = default;
 };
 
-// A sparse-weight layer's compressed weight on the device (shared by the engine's contexts) and the cuSPARSELt
-// algorithm its build chose for the GEMM `gemmKey` (sparselt::sparseGemmKey).
+// A sparse-weight layer's compressed weight on the device (shared by the engine's contexts), the GEMM its build
+// timed it for (`gemmKey`, sparselt::sparseGemmKey) and the cuSPARSELt configuration it chose there (when
+// `hasAlgo`: the loaded library is the one that chose it). Other GEMMs run dense unless `anyShape`.
 struct SparseLayerWeights {
   const void* compressed = nullptr;
   std::string gemmKey;
+  bool anyShape = false;
+  bool hasAlgo = false;
   int32_t algConfigId = 0, splitK = 1, splitKMode = 0, splitKBuffers = 1;
 };
 

@@ -29,7 +29,7 @@ std::unique_ptr<SparseMatMulCache> planFor(const CudaKernelArgs& args, const spa
   cache->bias = bias;
   const auto& handle = *static_cast<const sparselt::Handle*>(args.env.sparseLt);
   const SparseLayerWeights& w = *args.sparse;
-  if (w.gemmKey == sparselt::sparseGemmKey(shape)) {
+  if (w.hasAlgo && w.gemmKey == sparselt::sparseGemmKey(shape)) {
     const sparselt::SparseAlgo algo{w.algConfigId, w.splitK, w.splitKMode, w.splitKBuffers};
     cache->plan = sparselt::planSparseGemm(handle, shape, &algo, bias);
   }
@@ -48,6 +48,9 @@ bool runSparseMatMul(CudaKernelArgs& args, float alpha) {
   if (a.dtype != DType::Float16) return false;
   const sparselt::SparseMatMul sparse = sparselt::sparseMatMulOf(args.layer, a.dims, b.dims, bias != nullptr);
   if (!sparse.reason.empty()) return false;
+  // Sparse was measured faster at the GEMM it was timed for only; elsewhere the dense GEMM runs (a kernel
+  // configuration tuned for one row count can be far slower at another), unless the build forced sparse.
+  if (!args.sparse->anyShape && sparselt::sparseGemmKey(sparse.shape) != args.sparse->gemmKey) return false;
   if (!aligned16(a.data) || !aligned16(out.data) || (bias && !aligned16(bias->data))) return false;
 
   std::unique_ptr<CudaKernelCache> local;

@@ -7,7 +7,7 @@ namespace inferrt::cudakernels {
 
 // Enqueues the layer's GEMM (and its in-place GELU) on the sparse kernel and returns true; false, enqueuing
 // nothing, when it does not apply (a dense layer, fp32 operands, rows the kernel cannot tile, unaligned
-// buffers): the caller then runs the dense GEMM.
+// buffers, a GEMM other than the one the build timed sparse faster for): the caller then runs the dense GEMM.
 bool runSparseMatMul(CudaKernelArgs& args, float alpha);
 
 }  // namespace inferrt::cudakernels

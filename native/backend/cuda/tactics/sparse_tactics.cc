@@ -253,6 +253,7 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       continue;
     }
     r.sparse = true;
+    r.anyShape = config.sparseForce;
     r.note.clear();
     r.gemmKey = key;
     r.cusparseLtVersion = version;
