@@ -160,14 +160,19 @@ void CudaEngineResources::uploadSparseWeights(const Network& network, const std:
   recompressed.reserve(sparsity.size());
   for (const LayerSparsity& r : sparsity) {
     const Layer& layer = network.layers()[r.layer];
-    if (!r.sparse || !placements_[r.layer].onGpu || (layer.kind != "MatMul" && layer.kind != "Convolution")) continue;
+    if (!r.sparse || !placements_[r.layer].onGpu || layer.kind != "MatMul") continue;
     const std::vector<uint8_t>* blob = &r.compressed;
     if (r.cusparseLtVersion != version) {
       // Compressed formats may change between cuSPARSELt versions: compress the plan's dense weight again.
       const Tensor& w = *network.tensor(layer.inputs[1]).value;
+      const bool transB = layer.attrs.getInt("transB", 0) != 0;
+      sparselt::SparseGemmShape shape;
+      shape.m = 16;
+      shape.n = transB ? w.dims()[0] : w.dims()[1];
+      shape.k = transB ? w.dims()[1] : w.dims()[0];
       if (!handle) handle = std::make_unique<sparselt::Handle>(device_);
       try {
-        recompressed.push_back(sparselt::compressLayerWeight(*handle, sparselt::weightShapeOf(layer, w), layer, w));
+        recompressed.push_back(sparselt::compressLayerWeight(*handle, shape, w, transB));
       } catch (const Error& e) {
         if (e.code() == ErrorCode::OutOfMemory) throw;
         continue;  // this library cannot take it: dense

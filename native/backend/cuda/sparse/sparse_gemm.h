@@ -18,9 +18,8 @@ enum class SparseType : int32_t { Half = 0, Int8 = 1 };
 struct SparseGemmShape {
   int64_t m = 0, n = 0, k = 0;  // X is [m, k], W [n, k], Y [m, n]
   SparseType type = SparseType::Half;
-  bool bias = false;      // + bias[n] (fp16), before the activation; Half only
-  bool residual = false;  // + a residual R[m, n] (Y's layout and type), before the activation; Half only
-  bool relu = false;      // Half only
+  bool bias = false;  // + bias[n] (fp16), before the activation; Half only
+  bool relu = false;  // Half only
 };
 
 // Bytes per element of X and W (Y is 2 bytes for Half, 4 for Int8).
@@ -77,9 +76,8 @@ void compressWeights(const SparseGemmPlan& plan, const void* w, void* compressed
 // Whether the device weight `w` is 2:4 the way cuSPARSELt reads it (its own prune check; synchronizes).
 bool weightsAreTwoFour(const SparseGemmPlan& plan, const void* w, cudaStream_t stream);
 
-// Enqueues the GEMM on `stream` (no synchronization, no allocation: safe inside CUDA graph capture). `residual`
-// is required when the shape has one (cuSPARSELt's C operand with beta = 1), else ignored.
+// Enqueues the GEMM on `stream` (no synchronization, no allocation: safe inside CUDA graph capture).
 void runSparseGemm(const SparseGemmPlan& plan, const void* compressedW, const void* x, void* y, void* workspace,
-                   float alpha, cudaStream_t stream, const void* residual = nullptr);
+                   float alpha, cudaStream_t stream);
 
 }  // namespace inferrt::sparselt

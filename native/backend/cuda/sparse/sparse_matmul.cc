@@ -6,7 +6,6 @@
 #include "backend/cuda/scoped_device.h"
 #include "ir/error.h"
 #include "ir/half.h"
-#include "ir/ops/shape_helpers.h"
 
 namespace inferrt::sparselt {
 
@@ -36,34 +35,6 @@ SparseMatMul sparseMatMulOf(const Layer& layer, const Dims& a, const Dims& b, bo
   return out;
 }
 
-SparseMatMul sparseConvolutionOf(const Layer& layer, const Dims& x, const Dims& w, bool hasBias, bool hasResidual) {
-  SparseMatMul out;
-  const std::string act = layer.attrs.getString("activation", "none");
-  out.shape.relu = act == "relu";
-  out.shape.bias = hasBias;
-  out.shape.residual = hasResidual;
-  if (layer.attrs.getInt("channels_last", 0) != 1 || x.size() != 4 || w.size() != 4) {
-    out.reason = "only channels-last 2-D convolutions are GEMMs here";
-    return out;
-  }
-  if (w[1] != 1 || w[2] != 1 || layer.attrs.getInt("group", 1) != 1 || w[3] != x[3]) {
-    out.reason = "only 1x1 convolutions without groups are plain GEMMs (" + dimsToString(w) + " weights)";
-    return out;
-  }
-  const Dims spatial{x[1], x[2]};
-  const SpatialWindow win = resolveWindow(layer.attrs, spatial, Dims{1, 1}, false);
-  for (size_t i = 0; i < 2; ++i)
-    if (win.strides[i] != 1 || win.padBegin[i] != 0 || win.padEnd[i] != 0) {
-      out.reason = "a strided or padded 1x1 convolution is not a plain GEMM";
-      return out;
-    }
-  out.shape.m = x[0] * x[1] * x[2];
-  out.shape.n = w[0];
-  out.shape.k = x[3];
-  out.reason = unsupportedReason(out.shape);
-  return out;
-}
-
 std::vector<uint16_t> sparseWeightLayout(const Tensor& b, bool transB) {
   if (b.rank() != 2 || (b.dtype() != DType::Float32 && b.dtype() != DType::Float16))
     fail(ErrorCode::Internal, "sparse weight must be a 2-D float tensor");
@@ -78,28 +49,9 @@ std::vector<uint16_t> sparseWeightLayout(const Tensor& b, bool transB) {
   return out;
 }
 
-SparseGemmShape weightShapeOf(const Layer& layer, const Tensor& weight) {
-  SparseGemmShape shape;
-  shape.m = 16;
-  const Dims& d = weight.dims();
-  if (layer.kind == "Convolution") {
-    shape.n = d.empty() ? 0 : d[0];
-    shape.k = shape.n > 0 ? weight.numel() / shape.n : 0;
-  } else if (d.size() == 2) {
-    const bool transB = layer.attrs.getInt("transB", 0) != 0;
-    shape.n = transB ? d[0] : d[1];
-    shape.k = transB ? d[1] : d[0];
-  }
-  return shape;
-}
-
-std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Layer& layer,
-                                         const Tensor& weight) {
-  // MatMul: B is [k, n] ([n, k] with transB); a 1x1 channels-last Convolution's [n, 1, 1, k] filter is [n, k].
-  const bool conv = layer.kind == "Convolution";
-  const Tensor b = conv ? weight.reshaped({weight.dims()[0], weight.numel() / std::max<int64_t>(weight.dims()[0], 1)})
-                        : weight;
-  const std::vector<uint16_t> layout = sparseWeightLayout(b, conv || layer.attrs.getInt("transB", 0) != 0);
+std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Tensor& b,
+                                         bool transB) {
+  const std::vector<uint16_t> layout = sparseWeightLayout(b, transB);
   return compressWeight(handle, shape, layout.data());
 }
 
@@ -110,7 +62,6 @@ std::vector<uint8_t> compressWeight(const Handle& handle, const SparseGemmShape&
   forWeight.m = 16;
   forWeight.bias = false;
   forWeight.relu = false;
-  forWeight.residual = false;
   std::shared_ptr<SparseGemmPlan> plan = planSparseGemm(handle, forWeight, nullptr, nullptr);
   if (!plan) fail(ErrorCode::CudaError, "cuSPARSELt has no plan for the weight of ", sparseGemmKey(shape));
   CudaStream stream(handle.device());
@@ -133,8 +84,7 @@ namespace inferrt::sparselt {
 
 SparseGemmResult runSparseGemmOnce(int device, const SparseGemmShape& shape, const void* x, const void* w,
                                    int32_t configId) {
-  if (shape.bias || shape.residual || shape.relu)
-    fail(ErrorCode::InvalidArgument, "runSparseGemmOnce takes no bias, residual or activation");
+  if (shape.bias || shape.relu) fail(ErrorCode::InvalidArgument, "runSparseGemmOnce takes no bias or activation");
   const std::string reason = unsupportedReason(shape);
   if (!reason.empty()) fail(ErrorCode::InvalidArgument, "sparse GEMM ", sparseGemmKey(shape), ": ", reason);
   ScopedDevice on(device);
