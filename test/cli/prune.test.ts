@@ -59,6 +59,19 @@ describe('inferrt prune', () => {
     expect(q.stdout).toMatch(/^total: 2 of 2 weights made 2:4, 96 elements zeroed, \d+\.\d\d% of their weight magnitude removed\nwrote /);
   });
 
+  it('a pruned model built with --sparse-weights reports both layers eligible; the original reports neither', async () => {
+    expect((await cli(['prune', at('mlp.onnx'), '-o', at('mlp.sparse.onnx')])).code).toBe(0);
+    const shapes = ['--shapes', 'x:min=1x8,opt=2x8,max=4x8', '--backend', 'cpu', '--verbose', '--sparse-weights'];
+    const pruned = await cli(['build', at('mlp.sparse.onnx'), '-o', at('mlp.sparse.plan'), ...shapes]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout).toMatch(/sparse weights: 2 of 2 MatMul\/Convolution layers with constant weights are 2:4 along their reduction dimension/);
+    const original = await cli(['build', at('mlp.onnx'), '-o', at('mlp.plan'), ...shapes]);
+    expect(original.stdout).toMatch(/sparse weights: 0 of 2 MatMul\/Convolution layers/);
+    const inspect = await cli(['inspect', at('mlp.sparse.plan'), '--json']);
+    const layers = (JSON.parse(inspect.stdout) as { layers: Array<{ kind: string; sparsity?: { eligible: boolean; sparse: boolean } }> }).layers;
+    expect(layers.filter((l) => l.sparsity?.eligible && !l.sparsity.sparse)).toHaveLength(2);
+  });
+
   it('is listed in the help, and its --help shows the usage line', async () => {
     expect((await cli(['--help'])).stdout).toMatch(/prune\s+Prune MatMul\/Gemm\/Conv weights to 2:4 sparsity/);
     const h = await cli(['prune', '--help']);
