@@ -149,8 +149,8 @@ CudaEngineResources::CudaEngineResources(const Network& network, const BuildConf
   }
 }
 
-// Sparse layers keep their dense weight too (uploaded above): shapes the sparse kernel cannot tile (a row count
-// that is not a multiple of 8) run the dense GEMM.
+// Sparse layers keep their dense weight too (the constants block below): GEMMs other than the one the build timed
+// sparse faster for, and row counts the sparse kernel cannot tile (not a multiple of 8), run the dense GEMM.
 void CudaEngineResources::uploadSparseWeights(const Network& network, const std::vector<LayerSparsity>& sparsity) {
   if (!sparselt::available()) return;  // built without cuSPARSELt: every layer runs dense
   const uint64_t version = sparselt::loadedVersion();

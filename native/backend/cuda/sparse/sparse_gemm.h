@@ -1,8 +1,9 @@
 // The one place that runs 2:4 sparse-weight GEMMs on cuSPARSELt (sparseWeights builds): a row-major GEMM with
 // a constant weight, Y[M, N] = act(alpha * X[M, K] * W[N, K]^T + bias), where W holds at most two non-zeros in
 // every four consecutive elements along K. fp16 operands (fp32 accumulation, fp16 out), or int8 operands with
-// exact int32 accumulation and int32 out (no bias or activation; for the INT8 path). No cuSPARSELt types here, so callers compile without
-// its headers; built without cuSPARSELt, available() is false and everything else fails with UNSUPPORTED_OP.
+// exact int32 accumulation and int32 out (no bias or activation; for the INT8 path). No cuSPARSELt types here,
+// so callers compile without its headers; built without cuSPARSELt, available() is false, planSparseGemm gives
+// null and the rest fails with UNSUPPORTED_OP.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -36,7 +37,7 @@ struct SparseAlgo {
 };
 
 bool available();            // built with cuSPARSELt
-uint64_t loadedVersion();    // cusparseLtGetVersion()-style number of the loaded library; 0 when not available
+uint64_t loadedVersion();    // major * 1000 + minor * 100 + patch of the loaded library; 0 when not available
 // "" when the sparse kernel takes this GEMM, else why not (dims the library cannot tile, sizes out of range).
 std::string unsupportedReason(const SparseGemmShape& s);
 
@@ -52,8 +53,8 @@ class Handle {
   int device() const { return device_; }
 
  private:
-  void* handle_ = nullptr;
-  int device_ = 0;  // cusparseLtHandle_t (a 512-byte struct cuSPARSELt writes into)
+  void* handle_ = nullptr;  // cusparseLtHandle_t (a 512-byte struct cuSPARSELt writes into)
+  int device_ = 0;
 };
 
 class SparseGemmPlan;
@@ -70,8 +71,9 @@ int32_t configCount(const SparseGemmPlan& plan);
 size_t sparseWorkspaceSize(const SparseGemmPlan& plan);
 // Bytes of the compressed form of W for this plan's weight descriptor.
 size_t compressedSize(const SparseGemmPlan& plan);
-// Compresses the dense [n, k] weight `w` (device, the shape's operand type) into `compressed` (device, compressedSize bytes);
-// allocates and frees the library's temporary buffer itself (synchronizes: load and build time only).
+// Compresses the dense [n, k] weight `w` (device, the shape's operand type) into `compressed` (device,
+// compressedSize bytes); allocates and frees the library's temporary buffer itself (synchronizes: load and build
+// time only).
 void compressWeights(const SparseGemmPlan& plan, const void* w, void* compressed, cudaStream_t stream);
 // Whether the device weight `w` is 2:4 the way cuSPARSELt reads it (its own prune check; synchronizes).
 bool weightsAreTwoFour(const SparseGemmPlan& plan, const void* w, cudaStream_t stream);
