@@ -94,7 +94,10 @@ export class BuilderConfig {
     const what = 'createConfig';
     checkOptions(options, optionKeys, what);
     this.strictFp32 = optionalBoolean(options.strictFp32, `${what}: strictFp32`) ?? false;
-    this.sparseWeights = options.sparseWeights === 'force' ? 'force' : optionalBoolean(options.sparseWeights, `${what}: sparseWeights (true, false or 'force')`) ?? false;
+    if (options.sparseWeights !== undefined && typeof options.sparseWeights !== 'boolean' && options.sparseWeights !== 'force') {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: sparseWeights must be true, false or 'force', got ${JSON.stringify(options.sparseWeights)}`);
+    }
+    this.sparseWeights = options.sparseWeights ?? false;
     if (options.precision === undefined) {
       this.precision = Object.freeze(this.strictFp32 ? [] : ['tf32']);
     } else {

@@ -87,7 +87,8 @@ function summarize(layers: readonly PrunedLayerReport[]): PruneSummary {
  * consecutive elements the two largest magnitudes stay (ties keep the lower index) and the other two become 0.
  * Weights whose reduction length is not a multiple of 4, that are not float/float16, or whose layers disagree on
  * the axis are skipped with a reason. Everything else in the model is kept: raw_data weights are edited in place
- * in a copy of `bytes`; only weights stored as float_data/int32_data make the model re-encoded.
+ * in a copy of `bytes`; only weights stored as float_data/int32_data make the model re-encoded, and only when
+ * re-encoding changes nothing else (else INVALID_ARGUMENT).
  *
  * Pruning changes the model's outputs; it is meant for performance testing (like trtexec --sparsity=force), and
  * accuracy needs fine-tuning after it. Throws INVALID_MODEL for bytes that are not an ONNX model,
@@ -108,5 +109,20 @@ export function pruneModel(bytes: Uint8Array, options: PruneOptions = {}): Prune
     // A raw_data view outside `out` (a protobufjs that copies bytes) is only reflected by re-encoding.
     if (storage === 'raw' && c.tensor.rawData!.buffer !== out.buffer) reencode = true;
   }
+  if (reencode) checkReencodable(bytes, name);
   return { model: reencode ? onnx.ModelProto.encode(model).finish() : out, layers, summary: summarize(layers) };
+}
+
+/**
+ * Re-encoding goes through this library's ONNX schema, which drops fields it does not know (newer ONNX fields,
+ * metadata on nodes and functions): refuse rather than change more than the weights. A model whose bytes survive
+ * a decode and encode unchanged loses nothing.
+ */
+function checkReencodable(bytes: Uint8Array, name: string): void {
+  const again = onnx.ModelProto.encode(onnx.ModelProto.decode(bytes)).finish();
+  if (again.length === bytes.length && again.every((b, i) => b === bytes[i])) return;
+  throw new InferrtError(
+    'INVALID_ARGUMENT',
+    `${name}: its pruned weights are stored as float_data/int32_data, so the model would be re-encoded, and re-encoding would change more than the weights (fields unknown to this ONNX schema, or a non-canonical encoding); save the model with raw_data weights (the exporters' default) and prune that`,
+  );
 }

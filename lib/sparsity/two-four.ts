@@ -27,8 +27,9 @@ export interface TwoFourStats {
 
 /**
  * Zeroes the two smallest-magnitude elements of every group of four along the view's reduction axis, in place.
- * `magnitude[k]` is |w_k| (NaN counts as the largest); `zero(k)` clears element k (called only for non-zero elements). `view.length` must be a
- * multiple of 4.
+ * `magnitude[k]` is |w_k| (NaN counts as the largest); `zero(k)` clears element k (called only for non-zero
+ * elements). `view.length` must be a multiple of 4. The magnitude sums count finite values only, so a NaN or
+ * infinite weight does not make the reported share meaningless.
  */
 export function pruneTwoFour(magnitude: Float64Array, view: ReductionView, zero: (index: number) => void): TwoFourStats {
   const { outer, length, inner } = view;
@@ -42,7 +43,7 @@ export function pruneTwoFour(magnitude: Float64Array, view: ReductionView, zero:
           at[j] = (o * length + g + j) * inner + r;
           const m = magnitude[at[j]!]!;
           mag[j] = Number.isNaN(m) ? Infinity : m;
-          stats.totalMagnitude += m;
+          if (Number.isFinite(m)) stats.totalMagnitude += m;
         }
         stats.groups++;
         for (let j = 0; j < 4; j++) {
@@ -53,7 +54,7 @@ export function pruneTwoFour(magnitude: Float64Array, view: ReductionView, zero:
           const m = magnitude[at[j]!]!;
           if (m === 0) continue; // already zero: leave its bits (even -0) as they are
           stats.zeroed++;
-          stats.removedMagnitude += m;
+          if (Number.isFinite(m)) stats.removedMagnitude += m;
           zero(at[j]!);
         }
       }

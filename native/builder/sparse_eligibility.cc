@@ -51,6 +51,10 @@ bool constantFloat(const Network& network, int tensor) {
 // hint that the pruning ran along the wrong axis.
 void judge(const Tensor& w, SparseCandidate& c, const ReductionVectors& other, const char* otherName,
            const char* reductionName) {
+  if (w.numel() == 0) {
+    c.note = "empty weight";
+    return;
+  }
   if (c.view.length % 4 != 0) {
     c.note = "reduction length " + std::to_string(c.view.length) + " is not a multiple of 4";
     return;

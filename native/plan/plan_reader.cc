@@ -201,8 +201,27 @@ void readTactics(ByteReader& r, RawPlan& plan) {
   }
 }
 
-// Sparsity records name layers by index too. Their compressed weights are opaque here: the CUDA runtime checks
-// them against the GEMM it runs before it uses them.
+// A sparse record's layer is a MatMul with a constant 2-D float weight [k, n] (or [n, k]), the one the CUDA runtime
+// recompresses or runs the compressed bytes against; those bytes are opaque (cuSPARSELt's format) but must at least
+// hold the n * k / 2 fp16 values a 2:4 weight keeps.
+void checkSparseWeight(const RawPlan& plan, const Layer& layer, const LayerSparsity& s, const std::string& where,
+                       size_t at) {
+  const TensorInfo* w = layer.kind == "MatMul" && layer.inputs.size() > 1 && layer.inputs[1] >= 0 &&
+                                static_cast<size_t>(layer.inputs[1]) < plan.tensors.size()
+                            ? &plan.tensors[layer.inputs[1]]
+                            : nullptr;
+  if (!w || !w->isConstant || w->dims.size() != 2 || !isStatic(w->dims) ||
+      (w->dtype != DType::Float32 && w->dtype != DType::Float16))
+    fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": layer '", layer.name,
+         "' is marked sparse but is not a MatMul with a constant 2-D float weight");
+  const uint64_t halves = static_cast<uint64_t>(volume(w->dims)) / 2;
+  if (s.compressed.size() < halves * 2)
+    fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": the compressed weight of layer '", layer.name,
+         "' has ", s.compressed.size(), " bytes, fewer than the ", halves * 2, " its 2:4 ", dimsToString(w->dims),
+         " weight keeps");
+}
+
+// Sparsity records name layers by index too.
 void readSparsity(ByteReader& r, RawPlan& plan) {
   const uint32_t n = r.count(61, "sparsity records");  // u32 + u8 + str + 2 f64 + str + u64 + 4 i32 + u64
   int64_t previous = -1;
@@ -254,6 +273,7 @@ void readSparsity(ByteReader& r, RawPlan& plan) {
            layer.name, "' of ", size, " bytes, ", r.remaining(), " left");
     const uint8_t* bytes = r.bytes(static_cast<size_t>(size));
     s.compressed.assign(bytes, bytes + size);
+    if (s.sparse) checkSparseWeight(plan, layer, s, r.where(), at);
     plan.sparsity.push_back(std::move(s));
   }
 }

@@ -123,6 +123,9 @@ describe('plans with sparsity records', () => {
     expect(await loadError(write([sparseRecord(b), sparseRecord(a)]))).toMatch(new RegExp(`sparsity records out of order or twice for layer '${layers[a]}' \\(${a}\\)$`));
     expect(await loadError(write([sparseRecord(a), sparseRecord(a)]))).toMatch(/sparsity records out of order or twice/);
     expect(await loadError(write([sparseRecord(fc1, { eligible: false })]))).toMatch(/layer 'fc1' is marked sparse but its weights are not marked 2:4 \(eligible\)$/);
+    expect(await loadError(write([sparseRecord(fc1, { compressed: new Uint8Array(10) })]))).toMatch(
+      /the compressed weight of layer 'fc1' has 10 bytes, fewer than the \d+ its 2:4 \[\d+, \d+\] weight keeps$/,
+    );
 
     // Byte edits past what the testing hook accepts. Payload: u32 count | u32 layer | u8 flags | str note (empty
     // below) | f64 dense ms | f64 sparse ms | str GEMM key | u64 version | 4 x i32 | u64 n | bytes.

@@ -189,6 +189,42 @@ describe('pruneModel on crafted models', () => {
     expect(pruneModel(bytes, { layers: /[WG]/g }).layers.map((l) => l.initializer)).toEqual(['W', 'G']);
   });
 
+  it('refuses to re-encode a float_data model that re-encoding would change elsewhere; raw_data models keep the field', () => {
+    const withField = (raw: boolean) => {
+      const bytes = model({
+        inputs: [valueInfo('x', T.FLOAT, [2, 8])],
+        outputs: [valueInfo('y', T.FLOAT, [2, 8])],
+        initializers: [tensor('W', T.FLOAT, [8, 8], seeded(64, 50), raw)],
+        nodes: [node('MatMul', ['x', 'W'], ['y'], {}, 'mm')],
+      });
+      const out = new Uint8Array(bytes.length + 2);
+      out.set(bytes);
+      out.set([0x78, 0x07], bytes.length); // ModelProto field 15 (varint 7): unknown to this schema
+      return out;
+    };
+    expect(() => pruneModel(withField(false))).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/re-encoding would change more than the weights/) }));
+    const raw = withField(true);
+    const pruned = pruneModel(raw).model;
+    expect(pruned.length).toBe(raw.length);
+    expect(Array.from(pruned.slice(-2))).toEqual([0x78, 0x07]);
+  });
+
+  it('reports a finite share of magnitude removed when a weight holds NaN or infinities', () => {
+    const values = seeded(64, 60);
+    values[0] = Number.NaN;
+    values[9] = Number.POSITIVE_INFINITY;
+    const bytes = model({
+      inputs: [valueInfo('x', T.FLOAT, [2, 8])],
+      outputs: [valueInfo('y', T.FLOAT, [2, 8])],
+      initializers: [tensor('W', T.FLOAT, [8, 8], values)],
+      nodes: [node('MatMul', ['x', 'W'], ['y'], {}, 'mm')],
+    });
+    const [report] = pruneModel(bytes).layers;
+    expect(Number.isFinite(report!.removedPercent)).toBe(true);
+    expect(report!.removedPercent).toBeGreaterThan(0);
+    expect(report!.zeroed).toBe(32);
+  });
+
   it('keeps the storage form: float_data stays float_data, fp16 raw_data and fp16 int32_data are pruned as halves', () => {
     const f16 = seeded(64, 41).map(floatToHalfBits);
     const bytes = model({
