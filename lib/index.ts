@@ -42,3 +42,8 @@ export {
 export { OnnxParser, type OnnxParseOptions, type OnnxParseProgress, type OnnxParseResult, type UnsupportedNode } from './onnx/index.js';
 export { createBatcher, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_QUEUE, type Batcher, type BatcherOptions, type BatcherStats } from './batcher/index.js';
 export { pruneModel, type PruneOptions, type PruneResult, type PruneSummary, type PrunedLayerReport, type PruneWeightUser } from './sparsity/index.js';
+export {
+  CALIBRATION_CACHE_FORMAT_VERSION, KNOWN_CALIBRATION_ALGORITHMS, amaxOf, formatCalibrationCache, parseCalibrationCache,
+  readCalibrationCacheFile, scaleOfAmax, tryReadCalibrationCacheFile, writeCalibrationCacheFile,
+  type CalibrationAlgorithm, type CalibrationCache, type CalibrationCacheContents, type CalibrationCacheFormat,
+} from './int8/index.js';
