@@ -42,3 +42,7 @@ export {
 export { OnnxParser, type OnnxParseOptions, type OnnxParseProgress, type OnnxParseResult, type UnsupportedNode } from './onnx/index.js';
 export { createBatcher, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_QUEUE, type Batcher, type BatcherOptions, type BatcherStats } from './batcher/index.js';
 export { pruneModel, type PruneOptions, type PruneResult, type PruneSummary, type PrunedLayerReport, type PruneWeightUser } from './sparsity/index.js';
+export {
+  AmaxHistogram, DEFAULT_HISTOGRAM_BINS, DEFAULT_QUANT_BINS, MAX_ENTROPY_BINS, MAX_HISTOGRAM_BINS, entropyAmax, minMaxAmax, percentileAmax,
+  scaleFromAmax, type AmaxHistogramOptions, type HistogramCounts,
+} from './int8/statistics.js';
