@@ -273,6 +273,38 @@ export interface NativeTesting {
   withPlanSparsity(plan: Uint8Array, records: NativeLayerSparsity[]): Uint8Array;
 }
 
+/** The state of a native |x| histogram (native/int8/amax_histogram.h). Counts are exact below 2^53. */
+export interface NativeAmaxHistogramSummary {
+  bins: number;
+  /** The histogram covers [0, range]; 0 while every finite value seen is 0. */
+  range: number;
+  binWidth: number;
+  maxAbs: number;
+  count: number;
+  nanCount: number;
+  infCount: number;
+}
+
+/** A histogram of |x| for INT8 calibration (addon/addon_int8.cc). */
+export interface NativeAmaxHistogram {
+  /** Float32Array, or Uint16Array of float16 bits; runs on the calling thread, O(length). */
+  add(data: Float32Array | Uint16Array): void;
+  /** A copy of the bin counts. */
+  counts(): Float64Array;
+  summary(): NativeAmaxHistogramSummary;
+  /** Releases the bins; later calls throw DISPOSED. */
+  dispose(): void;
+}
+
+/** INT8 calibration statistics (addon.int8, native/int8/). Arguments are checked again natively (INVALID_ARGUMENT). */
+export interface NativeInt8 {
+  AmaxHistogram: new (bins: number, initialRange: number) => NativeAmaxHistogram;
+  entropyThreshold(counts: Float64Array, binWidth: number, quantBins: number): number;
+  percentileThreshold(counts: Float64Array, binWidth: number, percentile: number): number;
+  minMaxThreshold(maxAbs: number): number;
+  scaleFromAmax(amax: number): number;
+}
+
 export interface NativeAddon {
   version(): string;
   /** Backends compiled in and usable now: always 'cpu'; 'cuda' when built with CUDA and a GPU is visible. */
@@ -294,6 +326,8 @@ export interface NativeAddon {
   buildPlan(network: NativeNetwork, config: NativeBuildConfig, onProgress: ((p: NativeBuildProgress) => void) | null): Promise<NativeBuildResult>;
   /** Parses and validates a plan off the main thread; BAD_PLAN on any fault. */
   loadEngine(plan: Uint8Array): Promise<NativeEngine>;
+  /** INT8 calibration statistics; see {@link NativeInt8}. */
+  int8: NativeInt8;
   /** Testing-only hooks; see {@link NativeTesting}. */
   testing: NativeTesting;
 

@@ -47,3 +47,7 @@ export {
   readCalibrationCacheFile, scaleOfAmax, tryReadCalibrationCacheFile, writeCalibrationCacheFile,
   type CalibrationAlgorithm, type CalibrationCache, type CalibrationCacheContents, type CalibrationCacheFormat,
 } from './int8/index.js';
+export {
+  AmaxHistogram, DEFAULT_HISTOGRAM_BINS, DEFAULT_QUANT_BINS, MAX_ENTROPY_BINS, MAX_HISTOGRAM_BINS, entropyAmax, minMaxAmax, percentileAmax,
+  type AmaxHistogramOptions, type HistogramCounts,
+} from './int8/statistics.js';

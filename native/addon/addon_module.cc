@@ -5,6 +5,7 @@
 #include "addon/addon_builder.h"
 #include "addon/addon_context.h"
 #include "addon/addon_engine.h"
+#include "addon/addon_int8.h"
 #include "addon/addon_network.h"
 #include "addon/addon_state.h"
 #include "addon/addon_testing.h"
@@ -135,6 +136,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("createNetwork", Napi::Function::New<NetworkWrap::create>(env, "createNetwork"));
   exports.Set("buildPlan", Napi::Function::New<buildPlan>(env, "buildPlan"));
   exports.Set("loadEngine", Napi::Function::New<EngineWrap::load>(env, "loadEngine"));
+  exports.Set("int8", int8Exports(env));  // INT8 calibration statistics (CPU)
   exports.Set("testing", testingExports(env));  // CPU tests of the timing cache and plan tactics
 #ifdef INFERRT_WITH_CUDA
   registerCudaExports(env, exports);  // Stream, Event, DeviceBuffer, HostBuffer: absent from CPU-only builds
