@@ -13,6 +13,7 @@ import {
   scaleOfAmax, tryReadCalibrationCacheFile, writeCalibrationCacheFile,
 } from '../../lib/int8/index.js';
 import { rejection, thrown } from '../inferrt-errors.js';
+import { seededUniform } from '../seeded-uniform.js';
 
 /** The float32 bit pattern of `x` as 8 lowercase hex digits, as TensorRT prints it. */
 function bitsHex(x: number): string {
@@ -21,17 +22,7 @@ function bitsHex(x: number): string {
   return b.toString('hex');
 }
 
-/** A small seeded generator (mulberry32) so random scales are reproducible. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const seeded = seededUniform;
 
 /** Names as ONNX exporters and TensorRT write them: slashes, colons, spaces, brackets, and ': ' inside. */
 const AWKWARD_NAMES = [

@@ -9,18 +9,9 @@ import { floatToHalfBits, halfBitsToFloat } from '../../lib/dtypes.js';
 import { AmaxHistogram, entropyAmax, minMaxAmax, percentileAmax } from '../../lib/index.js';
 import { scaleFromAmax } from '../../lib/int8/statistics.js';
 import { thrown } from '../inferrt-errors.js';
+import { seededUniform } from '../seeded-uniform.js';
 
-/** A seeded PRNG (mulberry32) so that the random cases are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededUniform;
 
 /** The distance between x and the next double above it. */
 function ulp(x: number): number {
