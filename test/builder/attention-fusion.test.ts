@@ -16,6 +16,7 @@ import { defineBert } from '../../bench/bert-network.js';
 import { expectClose, randomFloats } from '../api/helpers.js';
 import { rejection } from '../inferrt-errors.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
+import { runNetwork } from './network-engine.js';
 
 const B = 2, H = 3, S = 4, D = 5;
 type Feeds = Record<string, [Float32Array, number[]]>;
@@ -29,14 +30,7 @@ interface Built {
 
 /** Builds `define`'s network (dynamic dims: one profile fixed at the feeds' shapes) and runs it on `feeds`. */
 async function buildAndRun(define: (n: NetworkDefinition) => void, feeds: Feeds, dynamic = false): Promise<Built> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const profile = Object.fromEntries(Object.entries(feeds).map(([k, [, dims]]) => [k, { min: dims, opt: dims, max: dims }]));
-  const plan = await builder.build(network, builder.createConfig(dynamic ? { profiles: [profile] } : {}));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const out = await engine.createContext().infer(Object.fromEntries(Object.entries(feeds).map(([k, [d, dims]]) => [k, tensor(d, dims)])));
+  const { plan, engine, out } = await runNetwork(define, feeds, { fixedProfile: dynamic });
   const built: Built = {
     kinds: engine.layers.map((l) => l.kind),
     inputCounts: engine.layers.map((l) => l.inputs.length),

@@ -3,7 +3,8 @@
  * code), tensor permutation for the stored layouts, and building + running a small network on the CPU backend.
  */
 import { expect } from 'vitest';
-import { Builder, Runtime, fromFloat16Bits, tensor, toFloat16Bits, type BuilderConfigOptions, type NetworkDefinition, type Tensor } from '../../lib/index.js';
+import { fromFloat16Bits, tensor, toFloat16Bits, type BuilderConfigOptions, type NetworkDefinition, type Tensor } from '../../lib/index.js';
+import { runNetwork } from './network-engine.js';
 
 export const volume = (dims: readonly number[]): number => dims.reduce((a, b) => a * b, 1);
 
@@ -109,15 +110,8 @@ export interface Built {
  * and runs it on `feeds`; float16 outputs come back as float32 values.
  */
 export async function buildAndRun(define: (n: NetworkDefinition) => void, feeds: Feeds, config: BuilderConfigOptions = {}, dynamic = false): Promise<Built> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const profile = Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { min: t.shape, opt: t.shape, max: t.shape }]));
-  const plan = await builder.build(network, builder.createConfig(dynamic ? { ...config, profiles: [profile] } : config));
-  network.dispose();
-  using engine = await Runtime.load(plan);
-  using ctx = engine.createContext();
-  const out = await ctx.infer(feeds);
+  const { plan, engine: built, out } = await runNetwork(define, feeds, { config, fixedProfile: dynamic });
+  using engine = built;
   return {
     kinds: engine.layers.map((l) => l.kind),
     precisions: engine.layers.map((l) => l.precision),

@@ -16,6 +16,7 @@ import { modelsDir } from '../fixtures/manifest.js';
 import { thrown } from '../inferrt-errors.js';
 import { model, node, T, tensor, valueInfo } from '../onnx/helpers.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
+import { runNetwork as runOnCpu } from './network-engine.js';
 
 const numel = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
 
@@ -71,13 +72,7 @@ function poolNhwc(x: Float32Array, [n, h, w, c]: number[], max: boolean, win: Wi
 }
 
 async function runNetwork(define: (n: NetworkDefinition) => void, feeds: Record<string, [Float32Array, number[]]>, config: BuilderConfigOptions = {}) {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const plan = await builder.build(network, builder.createConfig(config));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const out = await engine.createContext().infer(Object.fromEntries(Object.entries(feeds).map(([k, [d, s]]) => [k, hostTensor(d, s)])));
+  const { plan, engine, out } = await runOnCpu(define, feeds, { config });
   const layers = engine.layers;
   engine.dispose();
   return { out, layers, log: plan.buildLog };

@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Builder, Runtime, tensor, type BuilderConfigOptions, type NetworkDefinition, type NetworkTensor } from '../../lib/index.js';
+import { Builder, Runtime, type BuilderConfigOptions, type NetworkDefinition, type NetworkTensor } from '../../lib/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { expectClose, randomFloats } from '../api/helpers.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
+import { runNetwork } from './network-engine.js';
 
 const N = 2, C = 3, M = 4, S = 6;  // x [N, C, S, S], weights [M, C, 3, 3] with pads 1: y [N, M, S, S]
 const OUT = [N, M, S, S];
@@ -26,14 +27,7 @@ interface Built {
 }
 
 async function buildAndRun(define: (n: NetworkDefinition) => void, feeds: Record<string, [Float32Array, number[]]>, config: BuilderConfigOptions = {}): Promise<Built> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const plan = await builder.build(network, builder.createConfig(config));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const ctx = engine.createContext();
-  const out = await ctx.infer(Object.fromEntries(Object.entries(feeds).map(([k, [data, dims]]) => [k, tensor(data, dims)])));
+  const { plan, engine, out } = await runNetwork(define, feeds, { config });
   const result: Built = {
     kinds: engine.layers.map((l) => l.kind),
     inputs: engine.layers.map((l) => l.inputs),

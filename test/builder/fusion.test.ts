@@ -8,10 +8,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Builder, Runtime, tensor, type NetworkDefinition, type NetworkTensor } from '../../lib/index.js';
+import { Builder, Runtime, type NetworkDefinition, type NetworkTensor } from '../../lib/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { expectClose, randomFloats } from '../api/helpers.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
+import { runNetwork } from './network-engine.js';
 
 const B = 2, S = 3, H = 8, K = 4, N = 5;
 
@@ -24,14 +25,7 @@ interface Built {
 
 /** Builds `define`'s network (static shapes), runs it on `feeds` and returns its layer kinds and outputs. */
 async function buildAndRun(define: (n: NetworkDefinition) => void, feeds: Record<string, [Float32Array, number[]]>): Promise<Built> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const plan = await builder.build(network, builder.createConfig());
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const ctx = engine.createContext();
-  const out = await ctx.infer(Object.fromEntries(Object.entries(feeds).map(([k, [data, dims]]) => [k, tensor(data, dims)])));
+  const { plan, engine, out } = await runNetwork(define, feeds);
   const result: Built = {
     kinds: engine.layers.map((l) => l.kind),
     inputCounts: engine.layers.map((l) => l.inputs.length),

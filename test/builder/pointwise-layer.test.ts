@@ -5,24 +5,19 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Builder, Runtime, floatToHalfBits, halfBitsToFloat, tensor, type NetworkDefinition, type NetworkTensor, type Tensor,
+  Builder, floatToHalfBits, halfBitsToFloat, tensor, type NetworkDefinition, type NetworkTensor, type Tensor,
 } from '../../lib/index.js';
 import { randomFloats } from '../api/helpers.js';
 import { thrown } from '../inferrt-errors.js';
 import { expectSameBits } from './pointwise-helpers.js';
+import { runNetwork } from './network-engine.js';
 
 describe('Pointwise layers added by hand', () => {
   const P = [3, 5];
   const xData = randomFloats(15, 41), yData = randomFloats(5, 42).map((v) => v + 1.5);  // y > 0: pow stays real
 
   async function run(define: (n: NetworkDefinition) => void, feeds: Record<string, Tensor>): Promise<{ out: Record<string, Tensor>; kinds: string[] }> {
-    const builder = new Builder({ backend: 'cpu' });
-    const network = builder.createNetwork();
-    define(network);
-    const plan = await builder.build(network, builder.createConfig());
-    network.dispose();
-    const engine = await Runtime.load(plan);
-    const out = await engine.createContext().infer(feeds);
+    const { engine, out } = await runNetwork(define, feeds);
     const kinds = engine.layers.map((l) => l.kind);
     engine.dispose();
     return { out, kinds };

@@ -11,19 +11,14 @@ import {
 import { randomFloats } from '../api/helpers.js';
 import { rejection, thrown } from '../inferrt-errors.js';
 import { expectNear, expectSameBits } from './pointwise-helpers.js';
+import { runNetwork } from './network-engine.js';
 
 const X = [2, 3, 8];
 const xData = randomFloats(48, 91).map((v) => v * 3), skipData = randomFloats(48, 92).map((v) => v * 3);
 const scaleData = randomFloats(8, 93).map((v) => v + 1), biasData = randomFloats(8, 94);
 
 async function run(define: (n: NetworkDefinition) => void, feeds: Record<string, Tensor>, config: BuilderConfigOptions = {}): Promise<{ out: Record<string, Tensor>; kinds: string[] }> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const plan = await builder.build(network, builder.createConfig(config));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const out = await engine.createContext().infer(feeds);
+  const { engine, out } = await runNetwork(define, feeds, { config });
   const kinds = engine.layers.map((l) => l.kind);
   engine.dispose();
   return { out, kinds };

@@ -2,8 +2,9 @@
  * Weights for the 2:4 sparsity tests: crafted to be 2:4 along one axis (exactly two non-zeros in every four
  * consecutive elements along it), and an independent count of the groups of four that break the pattern.
  */
-import { Builder, Runtime, tensor, type BuilderConfigOptions, type Engine, type NetworkDefinition, type Plan } from '../../lib/index.js';
+import { type BuilderConfigOptions, type Engine, type NetworkDefinition, type Plan } from '../../lib/index.js';
 import { randomFloats } from '../api/helpers.js';
+import { runNetwork } from './network-engine.js';
 
 // The six ways to keep two of four.
 const PAIRS = [[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]] as const;
@@ -60,15 +61,7 @@ export async function buildAndRun(
   feeds: Record<string, [Float32Array | Uint16Array, number[]]>,
   config: BuilderConfigOptions = {},
 ): Promise<{ plan: Plan; engine: Engine; out: Record<string, Float32Array | Uint16Array> }> {
-  const builder = new Builder({ backend: 'cpu' });
-  const network = builder.createNetwork();
-  define(network);
-  const plan = await builder.build(network, builder.createConfig(config));
-  network.dispose();
-  const engine = await Runtime.load(plan);
-  const ctx = engine.createContext();
-  const result = await ctx.infer(Object.fromEntries(Object.entries(feeds).map(([k, [d, s]]) => [k, tensor(d, s)])));
-  ctx.dispose();
+  const { plan, engine, out: result } = await runNetwork(define, feeds, { config });
   const out = Object.fromEntries(Object.entries(result).map(([k, t]) => [k, t.data as Float32Array | Uint16Array]));
   return { plan, engine, out };
 }
