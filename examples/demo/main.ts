@@ -6,23 +6,12 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Builder, OnnxParser, Runtime, backends, cudaDevices, version } from '../../lib/index.js';
+import { seededUniform } from '../seeded-random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const modelPath = path.join(here, 'demo_cnn.onnx');
 const batch = 4;
 const iterations = 20;
-
-/** Deterministic uniform numbers in [-1, 1) (mulberry32), so every run shows the same outputs. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
-}
 
 const ms = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e6;
 
@@ -48,8 +37,8 @@ async function main(): Promise<void> {
 
   using engine = await Runtime.load(plan.bytes);
   using ctx = engine.createContext();
-  const next = random(42);
-  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, next);
+  const next = seededUniform(42);
+  const data = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => next() * 2 - 1);
   const inputs = { [input.name]: { data, shape } };
 
   const first = await ctx.infer(inputs);

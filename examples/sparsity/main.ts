@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Builder, OnnxParser, Runtime, pruneModel, type Backend, type Tensor, type TensorLike } from '../../lib/index.js';
+import { seededUniform } from '../seeded-random.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -16,18 +17,6 @@ const backend = (flag >= 0 ? args.splice(flag, 2)[1] : 'auto') as Backend | 'aut
 const modelPath = args[0] ?? path.join(here, '../demo/demo_cnn.onnx');
 const BATCH = 8;
 const OTHER_DYNAMIC_DIM = 16;
-
-/** Deterministic uniform numbers in [0, 1) (mulberry32). */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Builds `bytes` and runs `feeds` once; returns the outputs. */
 async function buildAndRun(bytes: Uint8Array, feeds: (inputs: Array<{ name: string; dtype: string; dims: number[] }>) => Record<string, TensorLike>): Promise<{ backend: string; outputs: Record<string, Tensor> }> {
@@ -45,7 +34,7 @@ async function buildAndRun(bytes: Uint8Array, feeds: (inputs: Array<{ name: stri
 
 /** Seeded inputs: floats in [-1, 1); integer inputs (ids, masks) 0 or 1. Dynamic dims: batch 8, others 16. */
 function seededFeeds(inputs: Array<{ name: string; dtype: string; dims: number[] }>): Record<string, TensorLike> {
-  const next = random(42);
+  const next = seededUniform(42);
   const feeds: Record<string, TensorLike> = {};
   for (const input of inputs) {
     const shape = input.dims.map((d, i) => (d >= 0 ? d : i === 0 ? BATCH : OTHER_DYNAMIC_DIM));

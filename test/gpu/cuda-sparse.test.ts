@@ -219,7 +219,9 @@ describe.skipIf(cudaSkipReason !== '')('2:4 sparse weights on CUDA', () => {
     const plan = await build('cuda', { precision: ['fp16'], sparseWeights: true });
     console.log(plan.buildLog.filter((l) => l.startsWith('sparse weights: ')).join('\n'));
     using engine = await Runtime.load(plan);
-    for (const l of engine.layers.filter((x) => x.sparsity?.eligible)) {
+    const eligible = engine.layers.filter((x) => x.sparsity?.eligible);
+    expect(eligible).toHaveLength(3);
+    for (const l of eligible) {
       const s = l.sparsity!;
       expect(s.sparseMs, `${l.name}: ${s.note}`).toBeGreaterThan(0);
       expect(s.denseMs, `${l.name}: ${s.note}`).toBeGreaterThan(0);
