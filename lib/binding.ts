@@ -302,7 +302,6 @@ export interface NativeInt8 {
   entropyThreshold(counts: Float64Array, binWidth: number, quantBins: number): number;
   percentileThreshold(counts: Float64Array, binWidth: number, percentile: number): number;
   minMaxThreshold(maxAbs: number): number;
-  scaleFromAmax(amax: number): number;
 }
 
 export interface NativeAddon {

@@ -191,8 +191,3 @@ export function minMaxAmax(maxAbs: number): number {
   return addon.int8.minMaxThreshold(maxAbs);
 }
 
-/** The symmetric INT8 scale of a threshold: amax / 127 (0 for amax 0, a tensor that was always 0). */
-export function scaleFromAmax(amax: number): number {
-  checkNumber(amax, 'scaleFromAmax: amax', finiteNonNegative, 'a finite number >= 0');
-  return addon.int8.scaleFromAmax(amax);
-}

@@ -123,12 +123,6 @@ Napi::Value minMaxThresholdJs(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, guard(env, [&] { return minMaxThreshold(maxAbs); }));
 }
 
-Napi::Value scaleFromAmaxJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const double amax = toNumber(info[0], "scaleFromAmax: amax");
-  return Napi::Number::New(env, guard(env, [&] { return scaleFromAmax(amax); }));
-}
-
 }  // namespace
 
 Napi::Object int8Exports(Napi::Env env) {
@@ -137,7 +131,6 @@ Napi::Object int8Exports(Napi::Env env) {
   o.Set("entropyThreshold", Napi::Function::New<entropyThresholdJs>(env, "entropyThreshold"));
   o.Set("percentileThreshold", Napi::Function::New<percentileThresholdJs>(env, "percentileThreshold"));
   o.Set("minMaxThreshold", Napi::Function::New<minMaxThresholdJs>(env, "minMaxThreshold"));
-  o.Set("scaleFromAmax", Napi::Function::New<scaleFromAmaxJs>(env, "scaleFromAmax"));
   return o;
 }
 

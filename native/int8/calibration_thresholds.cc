@@ -121,9 +121,4 @@ double percentileThreshold(const double* counts, size_t bins, double binWidth, d
   return static_cast<double>(bins) * binWidth;  // not reached: at j = bins-1, cumulative == total
 }
 
-double scaleFromAmax(double amax) {
-  if (!std::isfinite(amax) || amax < 0) fail(ErrorCode::InvalidArgument, "scaleFromAmax: amax must be a finite number >= 0, got ", amax);
-  return amax / 127.0;
-}
-
 }  // namespace inferrt

@@ -23,8 +23,4 @@ double minMaxThreshold(double maxAbs);
 // tested as cumulative·100 >= percentile·total in double. percentile in (0, 100]; 0 for an empty histogram.
 double percentileThreshold(const double* counts, size_t bins, double binWidth, double percentile);
 
-// The symmetric INT8 scale: amax maps to 127. 0 for amax 0 (a tensor that was always 0); callers decide
-// what such a tensor quantizes with.
-double scaleFromAmax(double amax);
-
 }  // namespace inferrt
