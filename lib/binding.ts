@@ -77,6 +77,8 @@ export interface NativeBuildConfig {
   tacticTiming?: boolean;
   /** Timing cache file read at the start of the build and written back at its end (default none). */
   timingCache?: string;
+  /** INT8 activation scales (amax / 127) by tensor name, from calibration or a calibration cache. */
+  int8Scales?: Record<string, number>;
 }
 
 export interface NativeBuildProgress {

@@ -9,7 +9,10 @@ import { didYouMean } from './suggest.js';
 import { InferrtError } from './errors.js';
 import { addon } from './binding.js';
 import { NetworkDefinition } from './network.js';
+import { calibrationScales } from './int8/calibration-run.js';
 import { Plan } from './plan.js';
+import { Runtime } from './runtime.js';
+import type { Engine } from './engine.js';
 import { describeValue, formatShape } from './tensor.js';
 
 /** Severity of a log message, most severe first. */
@@ -36,7 +39,8 @@ export interface BuilderOptions {
 /** Progress of a build, reported through {@link BuildOptions.onProgress}. */
 export interface BuildProgress {
   /**
-   * The build stage: 'validate', 'fold', 'prune', 'fuse', 'precision', 'layout', 'sparsity' (builds with
+   * The build stage: 'calibrate' (INT8 builds with a calibrator: reading its cache, or after each calibration
+   * batch, with fraction 0), 'validate', 'fold', 'prune', 'fuse', 'precision', 'layout', 'sparsity' (builds with
    * `sparseWeights`), 'tactics' (CUDA builds timing GEMM algorithms; reported after each GEMM), 'serialize', then
    * 'done' (later builds may add stages).
    */
@@ -141,6 +145,12 @@ export class Builder {
         callbackError = e;
       }
     };
+    if (config.int8Calibrator) {
+      const scales = await calibrationScales(config.int8Calibrator, network, () => this.#fp32Engine(network, config, signal),
+        (message) => progress({ stage: 'calibrate', fraction: 0, message }), signal);
+      if (callbackError !== undefined) throw callbackError;
+      nativeConfig.int8Scales = Object.fromEntries(scales);
+    }
     const work = addon.buildPlan(network.native(), nativeConfig, onProgress || this.#logger ? progress : null);
     const result = await raceAbort(work, signal, () => {
       aborted = true;
@@ -148,6 +158,12 @@ export class Builder {
     if (callbackError !== undefined) throw callbackError;
     for (const line of result.log) this.#logger?.('info', line);
     return new Plan(result.plan, result.log);
+  }
+
+  /** The strict-fp32 engine that calibration runs: `config`'s profiles, no tactic timing. */
+  async #fp32Engine(network: NetworkDefinition, config: BuilderConfig, signal: AbortSignal | undefined): Promise<Engine> {
+    const fp32 = new BuilderConfig({ precision: [], profiles: config.profiles, tacticTiming: false });
+    return Runtime.load(await this.build(network, fp32, signal ? { signal } : {}));
   }
 }
 

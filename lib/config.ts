@@ -5,6 +5,7 @@
  */
 import type { NativeBuildConfig, NativeShapeRange } from './binding.js';
 import { InferrtError } from './errors.js';
+import { Calibrator } from './int8/calibrators.js';
 import { didYouMean } from './suggest.js';
 import { describeValue } from './tensor.js';
 
@@ -69,9 +70,17 @@ export interface BuilderConfigOptions {
    * CPU. `true` converts every qualifying layer on any backend and precision; `false` never.
    */
   channelsLast?: boolean | 'auto';
+  /**
+   * The INT8 calibrator (TensorRT's `setInt8Calibrator`): `EntropyCalibrator`, `MinMaxCalibrator` or
+   * `PercentileCalibrator`. Needs `'int8'` in `precision`. Before the build, the network runs in fp32 on the
+   * calibrator's batches (or its cache file is read) and every MatMul / Convolution input gets a scale; those layers
+   * then run in int8 with per-channel weight scales, the rest in fp16 / fp32. Without a calibrator, only a network's
+   * own QuantizeLinear / DequantizeLinear scales (explicit quantization) make INT8 layers. Default: none.
+   */
+  int8Calibrator?: Calibrator;
 }
 
-const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache', 'channelsLast'] as const;
+const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache', 'channelsLast', 'int8Calibrator'] as const;
 const precisions: readonly Precision[] = ['tf32', 'fp16', 'int8'];
 
 /** The validated build configuration. Create with `builder.createConfig(options)`. */
@@ -87,6 +96,8 @@ export class BuilderConfig {
   readonly timingCache: string | undefined;
   /** The channels-last choice (see {@link BuilderConfigOptions.channelsLast}). */
   readonly channelsLast: boolean | 'auto';
+  /** The INT8 calibrator, if any (see {@link BuilderConfigOptions.int8Calibrator}). */
+  readonly int8Calibrator: Calibrator | undefined;
   #profiles: OptimizationProfile[] = [];
 
   /** Validates `options`; throws INVALID_ARGUMENT naming the option path. */
@@ -122,6 +133,14 @@ export class BuilderConfig {
       throw new InferrtError('INVALID_ARGUMENT', `${what}: channelsLast must be true, false or 'auto', got ${formatValue(cl)}`);
     }
     this.channelsLast = cl;
+    const calibrator = options.int8Calibrator;
+    if (calibrator !== undefined && !(calibrator instanceof Calibrator)) {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: int8Calibrator must be an EntropyCalibrator, MinMaxCalibrator or PercentileCalibrator, got ${describeValue(calibrator)}`);
+    }
+    if (calibrator && !this.precision.includes('int8')) {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: int8Calibrator needs 'int8' in precision, got precision [${this.precision.map((p) => `'${p}'`).join(', ')}]`);
+    }
+    this.int8Calibrator = calibrator;
     if (options.profiles !== undefined) {
       if (!Array.isArray(options.profiles)) {
         throw new InferrtError('INVALID_ARGUMENT', `${what}: profiles must be an array of profiles, got ${describeValue(options.profiles)}`);

@@ -51,3 +51,7 @@ export {
   AmaxHistogram, DEFAULT_HISTOGRAM_BINS, DEFAULT_QUANT_BINS, MAX_ENTROPY_BINS, MAX_HISTOGRAM_BINS, entropyAmax, minMaxAmax, percentileAmax,
   type AmaxHistogramOptions, type HistogramCounts,
 } from './int8/statistics.js';
+export {
+  Calibrator, EntropyCalibrator, MinMaxCalibrator, PercentileCalibrator, type CalibrationBatch, type CalibrationBatches,
+  type CalibratorOptions, type EntropyCalibratorOptions, type PercentileCalibratorOptions, type TensorStatistic,
+} from './int8/calibrators.js';

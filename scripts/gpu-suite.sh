@@ -10,6 +10,8 @@ logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
 mkdir -p "$logs"
 export PATH=$PATH:/usr/local/cuda/bin
+# The INT8 tests' Fashion-MNIST images: carry .fashion-gpu (made by scripts/fashion-mnist-subset.mjs) along.
+[ -d .fashion-gpu ] && export FASHION_MNIST_DIR=${FASHION_MNIST_DIR:-$PWD/.fashion-gpu}
 strip() { sed 's/\x1b\[[0-9;]*m//g'; }
 has() { [[ "$stages" == *" $1 "* ]]; }
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | tee "$logs/gpu.txt"

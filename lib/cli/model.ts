@@ -20,7 +20,8 @@ import { didYouMean } from '../suggest.js';
 /** The flags that shape a build, shared by every command that may build from ONNX. */
 export const buildOptions = {
   fp16: { type: 'boolean', description: 'allow fp16 kernels (emulated exactly on the CPU backend)' },
-  int8: { type: 'boolean', description: 'allow int8 kernels' },
+  int8: { type: 'boolean', description: "allow int8 layers: a Q/DQ model's own scales, or those of --calib" },
+  calib: { type: 'string', valueName: 'FILE', description: 'with --int8: calibration cache to read (TensorRT or inferrt text format), as trtexec --calib' },
   'strict-fp32': { type: 'boolean', description: 'run fp32 layers in full fp32, never TF32 (TF32 is allowed by default, as in TensorRT)' },
   shapes: { type: 'string', multiple: true, valueName: 'SPEC', description: "input shape ranges: 'name:min=1x1,opt=8x128,max=64x512;other:1x3x224x224'" },
   minShapes: { type: 'string', multiple: true, valueName: 'SPEC', description: "trtexec spelling: smallest shapes, 'name:1x1,other:1x3'" },
@@ -41,6 +42,7 @@ export interface BuildFlags extends ShapeFlags {
   backend: string | undefined;
   'timing-cache': string | undefined;
   'sparse-weights': boolean;
+  calib: string | undefined;
 }
 
 const backendChoices = ['auto', 'cpu', 'cuda'] as const;
@@ -62,6 +64,7 @@ export function givenBuildFlags(flags: BuildFlags): string[] {
   if (flags.backend !== undefined) given.push('--backend');
   if (flags['timing-cache'] !== undefined) given.push('--timing-cache');
   if (flags['sparse-weights']) given.push('--sparse-weights');
+  if (flags.calib !== undefined) given.push('--calib');
   return given;
 }
 
@@ -98,6 +101,12 @@ export interface BuiltModel {
   buildMs: number;
 }
 
+/** A calibrator that only reads `file` (a calibration cache must exist there: the CLI has no calibration data). */
+async function cacheOnlyCalibrator(lib: Awaited<ReturnType<typeof loadLibrary>>, file: string): Promise<InstanceType<typeof lib.EntropyCalibrator>> {
+  await lib.readCalibrationCacheFile(file);  // a missing or malformed cache fails here, naming the file and line
+  return new lib.EntropyCalibrator({ batches: [], cacheFile: file });
+}
+
 /** Parses `file` and builds a plan per `flags`, drawing progress on stderr. */
 export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, options: BuildFromOnnxOptions = {}): Promise<BuiltModel> {
   const backend = flags.backend ?? 'auto';
@@ -114,9 +123,10 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     workspaceBytes: (flags.workspace ?? 0) * 1024 * 1024,
     ...(flags['timing-cache'] !== undefined ? { timingCache: flags['timing-cache'] } : {}),
     ...(flags['sparse-weights'] ? { sparseWeights: true } : {}),
+    ...(flags.calib !== undefined ? { int8Calibrator: await cacheOnlyCalibrator(lib, flags.calib) } : {}),
   };
+  if (flags.calib !== undefined && !flags.int8) throw new UsageError("option '--calib' needs '--int8'");
   builder.createConfig(config0); // validates the flags before the (possibly long) parse
-  if (flags.int8) io.stderr.write('warning: --int8: INT8 kernels are not implemented yet; layers run in fp16 where allowed, else fp32\n');
   const progress = new ProgressLine(io.stderr, options.progress ?? true);
   const network = builder.createNetwork();
   try {

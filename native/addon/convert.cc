@@ -173,6 +173,23 @@ Attributes toAttributes(const Napi::Value& v, const std::string& what) {
   return attrs;
 }
 
+// Tensor name -> INT8 scale: each a finite float32 > 0 (a calibration cache's value).
+static std::map<std::string, float> toInt8Scales(const Napi::Value& v, const std::string& what) {
+  if (!v.IsObject() || v.IsArray() || v.IsFunction()) badArgument(v.Env(), what, "an object mapping tensor names to scales", v);
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array names = o.GetPropertyNames();
+  std::map<std::string, float> scales;
+  for (uint32_t i = 0; i < names.Length(); ++i) {
+    const std::string name = names.Get(i).ToString().Utf8Value();
+    Napi::Value s = o.Get(name);
+    const float scale = s.IsNumber() ? static_cast<float>(s.As<Napi::Number>().DoubleValue()) : 0.0f;
+    if (!s.IsNumber() || !std::isfinite(scale) || !(scale > 0))
+      badArgument(v.Env(), what + "['" + name + "']", "a finite scale > 0", s);
+    scales[name] = scale;
+  }
+  return scales;
+}
+
 BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
   if (!v.IsObject() || v.IsArray()) badArgument(v.Env(), what, "an object", v);
   Napi::Object o = v.As<Napi::Object>();
@@ -200,6 +217,7 @@ BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
     else if (v.IsString() && v.As<Napi::String>().Utf8Value() == "auto") c.channelsLast = ChannelsLast::Auto;
     else badArgument(v.Env(), what + ".channelsLast", "true, false or 'auto'", v);
   }
+  if (o.Has("int8Scales") && !o.Get("int8Scales").IsUndefined()) c.int8Scales = toInt8Scales(o.Get("int8Scales"), what + ".int8Scales");
   if (!o.Has("profiles") || o.Get("profiles").IsUndefined()) return c;
   Napi::Value profiles = o.Get("profiles");
   if (!profiles.IsArray()) badArgument(v.Env(), what + ".profiles", "an array", profiles);

@@ -37,6 +37,9 @@ struct BuildConfig {
   std::string timingCache;
   // Build-time only: sparse-weight layers use the sparse kernel wherever it takes them, not only where faster.
   bool sparseForce = false;
+  // Build-time only: INT8 activation scales (amax / 127) by tensor name, from a calibrator or a calibration cache.
+  // Layers whose input has a scale here (or from the network's own Q/DQ pairs) may run in int8.
+  std::map<std::string, float> int8Scales;
 };
 
 }  // namespace inferrt

@@ -1,5 +1,6 @@
 #include "builder/builder.h"
 
+#include "builder/int8_passes.h"
 #include "builder/passes.h"
 #include "builder/timing_cache.h"
 #include "ir/error.h"
@@ -71,12 +72,18 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   plan.config.profiles = validateConfig(plan.network, config, log);
   log.push_back("network: " + summary(plan.network));
 
+  // Explicit Q/DQ layers become scales first, before constant folding turns quantized weights into plain floats.
+  const QuantizationTable int8Table = config.int8 ? absorbQdqPairs(plan.network, log) : QuantizationTable();
   report("fold", 0.2, "folding constants");
   foldConstants(plan.network, log);
   report("prune", 0.5, "removing layers no output depends on");
   eliminateDeadLayers(plan.network, log);
   report("fuse", 0.55, "fusing layer norms, GEMM epilogues and attention blocks");
   fuseLayers(plan.network, log);
+  if (config.int8) {
+    report("int8", 0.58, "quantizing MatMul and Convolution layers that have INT8 scales");
+    quantizeLayers(plan.network, config, int8Table, log);
+  }
   report("precision", 0.6, config.fp16 ? "assigning fp16 where allowed" : "assigning precisions");
   assignPrecision(plan.network, config, log);
   report("layout", 0.62, "choosing channels-last layouts");

@@ -107,7 +107,10 @@ std::vector<OptimizationProfile> validateConfig(const Network& network, const Bu
     for (size_t p = 0; p < config.profiles.size(); ++p) profiles.push_back(completeProfile(network, config.profiles[p], p));
   }
   for (size_t p = 0; p < profiles.size(); ++p) checkProfileShapes(network, profiles[p], p);
-  if (config.int8) log.push_back("int8: not implemented yet; layers run in fp16 where allowed, else fp32");
+  if (config.int8)
+    log.push_back("int8: " + std::to_string(config.int8Scales.size()) + " calibrated tensor scale(s); MatMul and "
+                  "Convolution layers whose input has a scale (or the network's own Q/DQ) may run in int8, the rest in " +
+                  (config.fp16 ? "fp16 where allowed, else fp32" : "fp32"));
   log.push_back("config: backend " + config.backend + ", " + std::to_string(profiles.size()) + " optimization profile" +
                 (profiles.size() == 1 ? "" : "s"));
   return profiles;

@@ -19,13 +19,15 @@ bool computesFloats(const Layer& layer, const std::vector<TensorInfo>& tensors) 
 void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log) {
   std::vector<TensorInfo> tensors = network.tensors();
   std::vector<Layer> layers = network.layers();
-  size_t half = 0, int8Requests = 0;
+  size_t half = 0, int8 = 0;
   for (Layer& layer : layers) {
     LayerPrecision p = layer.precision;
-    if (p == LayerPrecision::Int8) {
-      ++int8Requests;
-      p = LayerPrecision::Default;
-    }
+    const bool isInt8Layer = layer.kind == "QuantizedMatMul" || layer.kind == "QuantizedConvolution";
+    if (isInt8Layer) ++int8;
+    // INT8 layers come from the int8 pass only; an int8 request elsewhere falls back to the config (the pass
+    // logged why the layer stayed float).
+    if (p == LayerPrecision::Int8 && !isInt8Layer) p = LayerPrecision::Default;
+    if (isInt8Layer) p = LayerPrecision::Int8;
     if (p == LayerPrecision::Default)
       p = config.fp16 && computesFloats(layer, tensors) ? LayerPrecision::Float16 : LayerPrecision::Float32;
     layer.precision = p;
@@ -42,8 +44,7 @@ void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log)
       ++rounded;
     }
   }
-  if (int8Requests)
-    log.push_back("precision: " + std::to_string(int8Requests) + " layer(s) request int8, which is not implemented yet");
+  if (config.int8 && !int8) log.push_back("precision: no layer runs in int8");
   if (config.fp16 || half)
     log.push_back("precision: " + std::to_string(half) + " of " + std::to_string(layers.size()) +
                   " layers run in fp16; " + std::to_string(rounded) + " fp32 weight tensor(s) rounded to fp16 values");

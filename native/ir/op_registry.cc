@@ -72,6 +72,7 @@ void ensureOpsRegistered() {
     registerIndexingSchemas();
     registerGeneratorSchemas();
     registerPluginSchemas();
+    registerQuantizedLayerSchemas();
     registerElementwiseKernels();
     registerPointwiseKernels();
     registerReductionKernels();
@@ -83,6 +84,7 @@ void ensureOpsRegistered() {
     registerIndexingKernels();
     registerGeneratorKernels();
     registerPluginKernels();
+    registerQuantizedLayerKernels();
     registerBuiltinPlugins();
   });
 }

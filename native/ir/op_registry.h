@@ -51,6 +51,7 @@ void registerShapeSchemas();          // Reshape, Transpose, Squeeze, Unsqueeze,
 void registerIndexingSchemas();       // Gather, GatherElements, Slice, Concat, Split, Pad, Trilu, Where
 void registerGeneratorSchemas();      // ConstantOfShape, Range, Cast, Identity
 void registerPluginSchemas();         // Plugin (dispatches to the plugin registry)
+void registerQuantizedLayerSchemas(); // QuantizedConvolution, QuantizedMatMul (the builder's INT8 layers)
 void ensureOpsRegistered();           // idempotent; registers schemas and the CPU kernels
 
 }  // namespace inferrt

@@ -35,5 +35,6 @@ void registerShapeKernels();
 void registerIndexingKernels();
 void registerGeneratorKernels();
 void registerPluginKernels();
+void registerQuantizedLayerKernels();
 
 }  // namespace inferrt

@@ -1,0 +1,19 @@
+// The INT8 passes of the builder (config precision 'int8'): explicit Q/DQ layers become scales before the other
+// passes run, and after fusion the MatMul and Convolution layers with a scale for their input become INT8 layers.
+#pragma once
+#include "builder/passes.h"
+#include "builder/quantization_table.h"
+
+namespace inferrt {
+
+// Folds the network's Q/DQ layers into a table of scales (qdq_absorption.cc); runs first.
+QuantizationTable absorbQdqPairs(Network& network, BuildLog& log);
+
+// Replaces each MatMul with a constant 2-D weight and each NCHW Convolution with constant weights whose input has an
+// activation scale (the table's, else config.int8Scales') by QuantizedMatMul / QuantizedConvolution reading that input
+// through a QuantizeLinear layer, with its weights quantized per output channel. Layers the user set to fp32 or fp16
+// stay float. Logs what went int8 and why the others did not (int8_quantization.cc). Runs after fusion, before
+// precision assignment.
+void quantizeLayers(Network& network, const BuildConfig& config, const QuantizationTable& table, BuildLog& log);
+
+}  // namespace inferrt

@@ -1,0 +1,78 @@
+// Shape rules of the builder's INT8 layers (builder/int8_quantization.cc makes them; they are not imported):
+// QuantizedConvolution (weights [M, C/group, k...], NCHW) and QuantizedMatMul (weights [K, N]) take an int8 input and
+// int8 constant weights, accumulate in int32, and dequantize in their epilogue:
+// y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32 out. Their geometry is Convolution's and
+// MatMul's: the rules check the int8 operands, then ask those schemas.
+#include <string>
+#include <vector>
+
+#include "ir/ops/shape_helpers.h"
+
+namespace inferrt {
+
+namespace {
+
+// The float layer's view of the operands: x and w as float32, the epilogue inputs at their float positions.
+std::vector<TensorDesc> asFloatOperands(const std::vector<TensorDesc>& in, const std::vector<size_t>& epilogue) {
+  std::vector<TensorDesc> out{in[0], in[1]};
+  out[0].dtype = out[1].dtype = DType::Float32;
+  out[0].value = out[1].value = nullptr;
+  for (size_t i : epilogue) out.push_back(i < in.size() ? in[i] : TensorDesc{DType::Float32, {}, nullptr, false});
+  while (!out.empty() && !out.back().present) out.pop_back();
+  return out;
+}
+
+// The float layer's shape rule (Convolution's, MatMul's) on the float view, without its error prefix.
+std::vector<TensorDesc> floatLayerShapes(const char* kind, const Layer& layer, const std::vector<TensorDesc>& in) {
+  Layer view = layer;
+  view.kind = kind;
+  return findOpSchema(kind)->inferShapes(view, in);
+}
+
+// dequantScale: float32 [channels] (one per output channel; per-tensor weights repeat their scale).
+void requireDequantScale(const TensorDesc& scale, int64_t channels) {
+  requireDType(scale, 2, {DType::Float32});
+  requireRank(scale, 2, 1, 1);
+  unifyDim(scale.dims[0], channels, "dequantScale length vs output channels");
+}
+
+void requireInt8Operands(const std::vector<TensorDesc>& in) {
+  requireDType(in[0], 0, {DType::Int8});
+  requireDType(in[1], 1, {DType::Int8});
+}
+
+std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
+  requireInt8Operands(in);
+  if (layer.attrs.getInt("channels_last", 0) != 0)
+    fail(ErrorCode::InvalidArgument, "QuantizedConvolution runs NCHW only (channels_last = 0)");
+  for (size_t i : {3, 4})
+    if (hasInput(in, i)) requireDType(in[i], i, {DType::Float32});
+  const std::vector<TensorDesc> out =
+      floatLayerShapes("Convolution", layer, asFloatOperands(in, {3, 4}));
+  requireRank(in[1], 1, 3, 5);
+  requireDequantScale(in[2], in[1].dims[0]);
+  return out;
+}
+
+std::vector<TensorDesc> inferQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& in) {
+  requireInt8Operands(in);
+  requireRank(in[1], 1, 2, 2);
+  if (layer.attrs.getInt("transA", 0) != 0 || layer.attrs.getInt("transB", 0) != 0)
+    fail(ErrorCode::InvalidArgument, "QuantizedMatMul takes a [K, N] weight (transA = transB = 0)");
+  if (layer.attrs.getFloat("alpha", 1.0) != 1.0)
+    fail(ErrorCode::InvalidArgument, "QuantizedMatMul has no alpha: it is part of dequantScale");
+  if (hasInput(in, 3)) requireDType(in[3], 3, {DType::Float32});
+  const std::vector<TensorDesc> out =
+      floatLayerShapes("MatMul", layer, asFloatOperands(in, {3}));
+  requireDequantScale(in[2], in[1].dims[1]);
+  return out;
+}
+
+}  // namespace
+
+void registerQuantizedLayerSchemas() {
+  registerOpSchema({"QuantizedConvolution", 3, 5, 1, 1, inferQuantizedConvolution});
+  registerOpSchema({"QuantizedMatMul", 3, 4, 1, 1, inferQuantizedMatMul});
+}
+
+}  // namespace inferrt

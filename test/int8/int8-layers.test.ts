@@ -1,0 +1,167 @@
+/**
+ * Implicit INT8 on the CPU reference backend: calibration, the INT8 layer pass, and the INT8 layers' arithmetic,
+ * checked bit for bit against the plain-JS reference in int8-reference.ts (int8 operands, exact integer sums,
+ * float32 epilogue), plus calibration caches in both formats and the typed errors.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  Builder, EntropyCalibrator, InferrtError, MinMaxCalibrator, PercentileCalibrator, Runtime, tensor, type NetworkDefinition,
+  parseCalibrationCache, scaleOfAmax,
+} from '../../lib/index.js';
+import { seededUniform } from '../seeded-uniform.js';
+import { int8Conv2d, int8MatMul, maxAbs } from './int8-reference.js';
+
+function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  const next = seededUniform(seed);
+  return Float32Array.from({ length: n }, () => lo + (hi - lo) * next());
+}
+
+const M = 6, K = 24, N = 10;
+const x = uniform(M * K, 1, -3, 3);
+const w = uniform(K * N, 2);
+const bias = uniform(N, 3, -0.5, 0.5);
+
+/** x [M, K] → MatMul(W) + bias → relu → 'y'. */
+function defineMatMul(n: NetworkDefinition, options: { fp32Layer?: boolean } = {}): void {
+  const input = n.addInput('x', 'float32', [M, K]);
+  const mm = n.addMatrixMultiply(input, n.addConstant([K, N], w, { name: 'W' }), { name: 'fc' });
+  if (options.fp32Layer) mm.setPrecision('fp32');
+  const add = n.addElementWise(mm.output(), n.addConstant([1, N], bias, { name: 'b' }), 'add');
+  n.markOutput(n.addActivation(add.output(), 'relu').output(), 'y');
+}
+
+async function build(define: (n: NetworkDefinition) => void, config: Parameters<Builder['createConfig']>[0]) {
+  const builder = new Builder({ backend: 'cpu' });
+  using network = builder.createNetwork();
+  define(network);
+  const plan = await builder.build(network, builder.createConfig(config));
+  return { plan, engine: await Runtime.load(plan) };
+}
+
+async function run(define: (n: NetworkDefinition) => void, feeds: Record<string, ReturnType<typeof tensor>>, config: Parameters<Builder['createConfig']>[0]) {
+  const { plan, engine } = await build(define, config);
+  using e = engine;
+  using ctx = e.createContext();
+  const out = await ctx.infer(feeds);
+  return { log: [...plan.buildLog], layers: e.layers, y: out.y.data as Float32Array };
+}
+
+const tmp = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'inferrt-int8-')), name);
+
+describe('implicit INT8: calibrated MatMul', () => {
+  it('equals the integer reference bit for bit, and reports the layer as int8', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(x, [M, K]) }] });
+    const r = await run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: calibrator });
+    const expected = int8MatMul(x, w, bias, M, K, N, scaleOfAmax(maxAbs(x)), true);
+    expect(Array.from(r.y)).toEqual(Array.from(expected));
+    expect(r.layers.find((l) => l.name === 'fc')).toMatchObject({ kind: 'QuantizedMatMul', precision: 'int8' });
+    expect(r.log).toContain('int8: 1 of 1 MatMul/Convolution layers run in int8: fc');
+    expect(calibrator.scales?.get('x')).toBe(scaleOfAmax(maxAbs(x)));
+  });
+
+  it('stays float where the user set fp32, or without a scale, and says why', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(x, [M, K]) }] });
+    const pinned = await run((n) => defineMatMul(n, { fp32Layer: true }), { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: calibrator });
+    expect(pinned.log).toContain('int8: stay float: fc (its precision is set to fp32)');
+    expect(pinned.layers.find((l) => l.name === 'fc')?.precision).toBe('fp32');
+    const unscaled = await run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'] });
+    expect(unscaled.log).toContain("int8: stay float: fc (no INT8 scale for its input 'x')");
+    expect(unscaled.log).toContain('precision: no layer runs in int8');
+  });
+});
+
+describe('implicit INT8: calibrated convolution', () => {
+  const xDims: [number, number, number, number] = [2, 3, 7, 6];
+  const wDims: [number, number, number, number] = [5, 3, 3, 3];
+  const cx = uniform(2 * 3 * 7 * 6, 4, -2, 2);
+  const cw = uniform(5 * 27, 5);
+  const cb = uniform(5, 6, -0.3, 0.3);
+  const defineConv = (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', xDims);
+    const conv = n.addConvolution(input, n.addConstant(wDims, cw, { name: 'W' }), n.addConstant([5], cb, { name: 'b' }), { pads: [1, 1, 1, 1], name: 'conv' });
+    n.markOutput(n.addActivation(conv.output(), 'relu').output(), 'y');
+  };
+
+  for (const [label, make] of [
+    ['min-max', () => new MinMaxCalibrator({ batches: [{ x: tensor(cx, xDims) }] })],
+    ['entropy', () => new EntropyCalibrator({ batches: [{ x: tensor(cx, xDims) }] })],
+    ['percentile', () => new PercentileCalibrator({ batches: [{ x: tensor(cx, xDims) }], percentile: 99 })],
+  ] as const) {
+    it(`equals the integer reference bit for bit at the ${label} calibrator's scale`, async () => {
+      const calibrator = make();
+      const r = await run(defineConv, { x: tensor(cx, xDims) }, { precision: ['int8'], int8Calibrator: calibrator });
+      const scale = calibrator.scales!.get('x')!;
+      expect(scale).toBeGreaterThan(0);
+      if (label === 'min-max') expect(scale).toBe(scaleOfAmax(maxAbs(cx)));
+      else expect(scale).toBeLessThanOrEqual(scaleOfAmax(maxAbs(cx)) * 1.001);
+      expect(Array.from(r.y)).toEqual(Array.from(int8Conv2d(cx, xDims, cw, wDims, cb, 1, scale, true)));
+      expect(r.layers.find((l) => l.name === 'conv')).toMatchObject({ kind: 'QuantizedConvolution', precision: 'int8' });
+    });
+  }
+});
+
+describe('calibration caches', () => {
+  it('writes an inferrt cache after calibrating, and a later build reads it instead of calibrating', async () => {
+    const file = tmp('mm.cache');
+    const first = new EntropyCalibrator({ batches: [{ x: tensor(x, [M, K]) }], cacheFile: file });
+    const a = await run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: first });
+    const cache = parseCalibrationCache(fs.readFileSync(file, 'utf8'));
+    expect(cache).toMatchObject({ format: 'inferrt', algorithm: 'EntropyCalibration2' });
+    expect(cache.scales.get('x')).toBe(first.scales!.get('x'));
+    const messages: string[] = [];
+    const builder = new Builder({ backend: 'cpu' });
+    using network = builder.createNetwork();
+    defineMatMul(network);
+    const noBatches = new EntropyCalibrator({ batches: [], cacheFile: file });
+    const plan = await builder.build(network, builder.createConfig({ precision: ['int8'], int8Calibrator: noBatches }), {
+      onProgress: (p) => p.stage === 'calibrate' && messages.push(p.message),
+    });
+    expect(messages).toEqual([`read 1 scales from calibration cache '${file}' (inferrt EntropyCalibration2)`]);
+    using engine = await Runtime.load(plan);
+    using ctx = engine.createContext();
+    expect(Array.from((await ctx.infer({ x: tensor(x, [M, K]) })).y.data as Float32Array)).toEqual(Array.from(a.y));
+  });
+
+  it('reads a TensorRT cache and uses its scale', async () => {
+    const file = tmp('trt.cache');
+    fs.writeFileSync(file, 'TRT-8601-EntropyCalibration2\nx: 3c23d70a\nunused: 3f800000\n');  // x: 0.01
+    const r = await run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: new EntropyCalibrator({ batches: [], cacheFile: file }) });
+    expect(Array.from(r.y)).toEqual(Array.from(int8MatMul(x, w, bias, M, K, N, Math.fround(0.01), true)));
+  });
+
+  it('fails on a malformed cache naming the line', async () => {
+    const file = tmp('bad.cache');
+    fs.writeFileSync(file, 'TRT-8601-EntropyCalibration2\nx: 3c23d7\n');
+    const calibrator = new EntropyCalibrator({ batches: [], cacheFile: file });
+    await expect(run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: calibrator })).rejects.toThrow(/line 2/);
+  });
+});
+
+describe('calibrator errors', () => {
+  it('rejects bad options and a calibrator without int8 with INVALID_ARGUMENT', () => {
+    const bad = (f: () => unknown, pattern: RegExp) => {
+      expect(f).toThrow(InferrtError);
+      expect(f).toThrow(pattern);
+    };
+    bad(() => new EntropyCalibrator({ batches: 5 as never }), /options.batches must be an iterable/);
+    bad(() => new MinMaxCalibrator({ batches: [], maxBatches: 0 }), /maxBatches must be an integer >= 1, got 0/);
+    bad(() => new PercentileCalibrator({ batches: [], percentile: 100.5 }), /percentile must be a number in \(0, 100\], got 100.5/);
+    bad(() => new EntropyCalibrator({ batches: [], quantBins: 4096 }), /quantBins must be an integer in \[1, bins = 2048\]/);
+    const builder = new Builder({ backend: 'cpu' });
+    bad(() => builder.createConfig({ int8Calibrator: new MinMaxCalibrator({ batches: [] }) }), /int8Calibrator needs 'int8' in precision/);
+    bad(() => builder.createConfig({ precision: ['int8'], int8Calibrator: {} as never }), /int8Calibrator must be an EntropyCalibrator/);
+  });
+
+  it('fails the build when the batches yield nothing, or a batch has the wrong shape', async () => {
+    const none = new MinMaxCalibrator({ batches: [] });
+    await expect(run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: none })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/yielded no batch/) });
+    async function* wrongShape() {
+      yield { x: tensor(new Float32Array(M * (K + 1)), [M, K + 1]) };
+    }
+    const wrong = new MinMaxCalibrator({ batches: wrongShape() });
+    await expect(run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['int8'], int8Calibrator: wrong })).rejects.toBeInstanceOf(InferrtError);
+  });
+});
