@@ -21,8 +21,8 @@ namespace {
 
 struct Candidate {
   int input = -1, weight = -1;
-  int64_t channelAxis = 0;  // of the weight as stored
-  bool transposeWeight = false;  // MatMul with transB: stored [N, K], quantized as [K, N]
+  int64_t channelAxis = 0;       // of the weight as stored
+  bool transposeWeight = false;  // a MatMul's [K, N] weight (transB = 0), stored [N, K] by the INT8 layer
 };
 
 const Tensor* floatConstant(const std::vector<TensorInfo>& tensors, int t) {
@@ -52,8 +52,8 @@ bool candidateOf(const Layer& layer, const std::vector<TensorInfo>& tensors, Can
   if (w->rank() != 2) *why = "its weights are not 2-D";
   else if (layer.attrs.getInt("transA", 0) != 0) *why = "it transposes its input";
   else if (tensors[c->input].dims.size() < 2) *why = "its input is 1-D";
-  c->transposeWeight = layer.attrs.getInt("transB", 0) != 0;
-  c->channelAxis = c->transposeWeight ? 0 : 1;
+  c->transposeWeight = layer.attrs.getInt("transB", 0) == 0;
+  c->channelAxis = c->transposeWeight ? 1 : 0;
   return true;
 }
 
@@ -73,7 +73,7 @@ std::vector<float> weightScales(const Tensor& w, int64_t axis, const WeightScale
   return amax;
 }
 
-// Symmetric int8 weights: round-half-even(w / scale[channel]) saturated to [-128, 127]; MatMul weights as [K, N].
+// Symmetric int8 weights: round-half-even(w / scale[channel]) saturated to [-128, 127]; MatMul weights as [N, K].
 Tensor quantizedWeight(const Tensor& w, const Candidate& c, const std::vector<float>& scales) {
   const Dims& d = w.dims();
   Dims out = c.transposeWeight ? Dims{d[1], d[0]} : d;

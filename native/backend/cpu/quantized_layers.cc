@@ -68,9 +68,18 @@ void runQuantizedConvolution(const Layer& layer, const std::vector<const Tensor*
   for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], (i / plane) % channels, i);
 }
 
+// The stored [N, K] weight as MatMulInteger's [K, N].
+Tensor transposed(const Tensor& w) {
+  const int64_t n = w.dims()[0], k = w.dims()[1];
+  Tensor t(DType::Int8, {k, n});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < k; ++j) t.data<int8_t>()[j * n + i] = w.data<int8_t>()[i * k + j];
+  return t;
+}
+
 void runQuantizedMatMul(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
   Tensor& y = outputs[0];
-  const Tensor acc = integerProduct("MatMulInteger", layer, *inputs[0], *inputs[1], y.dims());
+  const Tensor acc = integerProduct("MatMulInteger", layer, *inputs[0], transposed(*inputs[1]), y.dims());
   const Epilogue e = epilogueOf(layer, inputs, 4);  // no residual input
   const int64_t n = y.dims().back();
   const int32_t* a = acc.data<int32_t>();

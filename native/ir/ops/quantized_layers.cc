@@ -1,5 +1,6 @@
 // Shape rules of the builder's INT8 layers (builder/int8_quantization.cc makes them; they are not imported):
-// QuantizedConvolution (weights [M, C/group, k...], NCHW) and QuantizedMatMul (weights [K, N]) take an int8 input and
+// QuantizedConvolution (weights [M, C/group, k...], NCHW) and QuantizedMatMul (weights [N, K]: a row per output
+// channel, as for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and
 // int8 constant weights, accumulate in int32, and dequantize in their epilogue:
 // y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32 out. Their geometry is Convolution's and
 // MatMul's: the rules check the int8 operands, then ask those schemas.
@@ -26,6 +27,7 @@ std::vector<TensorDesc> asFloatOperands(const std::vector<TensorDesc>& in, const
 std::vector<TensorDesc> floatLayerShapes(const char* kind, const Layer& layer, const std::vector<TensorDesc>& in) {
   Layer view = layer;
   view.kind = kind;
+  if (view.kind == std::string("MatMul")) view.attrs.set("transB", int64_t{1});  // the weight is stored [N, K]
   return findOpSchema(kind)->inferShapes(view, in);
 }
 
@@ -57,14 +59,14 @@ std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std:
 std::vector<TensorDesc> inferQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
   requireRank(in[1], 1, 2, 2);
-  if (layer.attrs.getInt("transA", 0) != 0 || layer.attrs.getInt("transB", 0) != 0)
-    fail(ErrorCode::InvalidArgument, "QuantizedMatMul takes a [K, N] weight (transA = transB = 0)");
+  if (layer.attrs.has("transA") || layer.attrs.has("transB"))
+    fail(ErrorCode::InvalidArgument, "QuantizedMatMul has no transA / transB: its weight is stored [N, K]");
   if (layer.attrs.getFloat("alpha", 1.0) != 1.0)
     fail(ErrorCode::InvalidArgument, "QuantizedMatMul has no alpha: it is part of dequantScale");
   if (hasInput(in, 3)) requireDType(in[3], 3, {DType::Float32});
   const std::vector<TensorDesc> out =
       floatLayerShapes("MatMul", layer, asFloatOperands(in, {3}));
-  requireDequantScale(in[2], in[1].dims[1]);
+  requireDequantScale(in[2], in[1].dims[0]);
   return out;
 }
 
