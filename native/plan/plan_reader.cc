@@ -201,19 +201,21 @@ void readTactics(ByteReader& r, RawPlan& plan) {
   }
 }
 
-// A sparse record's layer is a MatMul with a constant 2-D float weight [k, n] (or [n, k]), the one the CUDA runtime
-// recompresses or runs the compressed bytes against; those bytes are opaque (cuSPARSELt's format) but must at least
-// hold the n * k / 2 fp16 values a 2:4 weight keeps.
+// A sparse record's layer is a MatMul with a constant 2-D float weight [k, n] (or [n, k]) or a Convolution with a
+// constant 4-D one ([M, 1, 1, C] where it runs sparse), the one the CUDA runtime recompresses or runs the compressed
+// bytes against; those bytes are opaque (cuSPARSELt's format) but must at least hold the half of the weight's
+// values, as fp16, that a 2:4 weight keeps.
 void checkSparseWeight(const RawPlan& plan, const Layer& layer, const LayerSparsity& s, const std::string& where,
                        size_t at) {
-  const TensorInfo* w = layer.kind == "MatMul" && layer.inputs.size() > 1 && layer.inputs[1] >= 0 &&
+  const bool conv = layer.kind == "Convolution";
+  const TensorInfo* w = layer.inputs.size() > 1 && layer.inputs[1] >= 0 &&
                                 static_cast<size_t>(layer.inputs[1]) < plan.tensors.size()
                             ? &plan.tensors[layer.inputs[1]]
                             : nullptr;
-  if (!w || !w->isConstant || w->dims.size() != 2 || !isStatic(w->dims) ||
+  if (!w || !w->isConstant || w->dims.size() != (conv ? 4u : 2u) || !isStatic(w->dims) ||
       (w->dtype != DType::Float32 && w->dtype != DType::Float16))
-    fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": layer '", layer.name,
-         "' is marked sparse but is not a MatMul with a constant 2-D float weight");
+    fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": layer '", layer.name, "' is marked sparse but is",
+         conv ? " a Convolution without a constant 4-D float weight" : " not a MatMul with a constant 2-D float weight");
   const uint64_t halves = static_cast<uint64_t>(volume(w->dims)) / 2;
   if (s.compressed.size() < halves * 2)
     fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": the compressed weight of layer '", layer.name,

@@ -144,6 +144,33 @@ describe('plans with sparsity records', () => {
     expect(() => addon.testing.planSparsity(write([sparseRecord(999)]))).toThrow(/a sparsity record for layer 999/);
   });
 
+  it('reads a sparse record of a 1x1 channels-last convolution and checks its bytes against the 4-D filter', async () => {
+    // x [1, 4, 4, 8] (NHWC) -> 1x1 convolution 'proj' with a [16, 1, 1, 8] filter, 2:4 along C -> y
+    const defineConv = (n: NetworkDefinition): void => {
+      const x = n.addInput('x', 'float32', [1, 4, 4, 8]);
+      const w = n.addConstant([16, 1, 1, 8], twoFour([16, 1, 1, 8], 3, 4));
+      n.markOutput(n.addConvolution(x, w, null, { channelsLast: true, name: 'proj' }).output(), 'y');
+    };
+    const x = nonZero(128, 5);
+    const { plan, engine, out } = await buildAndRun(defineConv, { x: [x, [1, 4, 4, 8]] }, { sparseWeights: true });
+    const proj = engine.layers.findIndex((l) => l.name === 'proj');
+    engine.dispose();
+    expect(proj).toBeGreaterThanOrEqual(0);
+    expect(addon.testing.planSparsity(plan.bytes)).toEqual([expect.objectContaining({ layer: proj, eligible: true, sparse: false })]);
+
+    const loaded = await Runtime.load(addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(proj)]));
+    expect(loaded.layers[proj]!.sparsity).toEqual({ eligible: true, sparse: true, denseMs: 0.62, sparseMs: 0.41 });
+    const ctx = loaded.createContext();
+    const y = (await ctx.infer({ x: tensor(x, [1, 4, 4, 8]) })).y!.data as Float32Array;
+    expect(Array.from(y)).toEqual(Array.from(out.y as Float32Array));
+    ctx.dispose();
+    loaded.dispose();
+
+    // 16 x 8 weights keep 64 fp16 values: 128 bytes at least.
+    const short = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(proj, { compressed: new Uint8Array(127) })]);
+    expect(await loadError(short)).toMatch(/the compressed weight of layer 'proj' has 127 bytes, fewer than the 128 its 2:4 \[16, 1, 1, 8\] weight keeps$/);
+  });
+
   it('rejects a cut, newer or duplicated section', async () => {
     const { plan, layers } = await build(true);
     const good = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(layers.indexOf('fc1'))]);

@@ -236,4 +236,61 @@ describe.skipIf(cudaSkipReason !== '')('2:4 sparse weights on CUDA', () => {
   });
 });
 
+/**
+ * x [batch, 64, 8, 8] (NCHW; the fp16 CUDA build makes the convolutions channels-last): a 1x1 convolution 64 -> 128
+ * with bias and ReLU, a 1x1 convolution 128 -> 64 with bias plus x as residual and ReLU (fused into one layer),
+ * then a 3x3 convolution 64 -> 64 (padded): all three filters 2:4 along the input channels.
+ */
+function defineConvNetwork(network: NetworkDefinition): void {
+  const x = network.addInput('x', 'float32', [-1, 64, 8, 8]);
+  const conv = (input: ReturnType<NetworkDefinition['addInput']>, out: number, inC: number, kernel: number, seed: number) => {
+    const w = twoFour(out, inC * kernel * kernel, seed, 1);  // [M, C*k*k] rows; re-laid so the 2:4 groups run along C
+    const filter = new Float32Array(out * inC * kernel * kernel);
+    for (let m = 0; m < out; m++)
+      for (let c = 0; c < inC; c++)
+        for (let t = 0; t < kernel * kernel; t++) filter[(m * inC + c) * kernel * kernel + t] = w[m * inC * kernel * kernel + t * inC + c]!;
+    const bias = network.addConstant([out], randomFloats(out, seed + 1).map((v) => v * 0.1));
+    const pads = kernel === 3 ? [1, 1, 1, 1] : [0, 0, 0, 0];
+    return network.addConvolution(input, network.addConstant([out, inC, kernel, kernel], filter), bias, { pads }).output();
+  };
+  const h = network.addActivation(conv(x, 128, 64, 1, 41), 'relu').output();
+  const r = network.addActivation(network.addElementWise(conv(h, 64, 128, 1, 43), x, 'add').output(), 'relu').output();
+  network.markOutput(conv(r, 64, 64, 3, 45), 'y');
+}
+
+describe.skipIf(cudaSkipReason !== '')('2:4 sparse 1x1 convolutions on CUDA', () => {
+  const convProfiles = [{ x: { min: [1, 64, 8, 8], opt: [2, 64, 8, 8], max: [4, 64, 8, 8] } }];
+  async function buildConv(backend: 'cuda' | 'cpu', options: BuilderConfigOptions): Promise<Engine> {
+    const builder = new Builder({ backend });
+    using network = builder.createNetwork();
+    defineConvNetwork(network);
+    return Runtime.load(await builder.build(network, builder.createConfig({ profiles: convProfiles, ...options })));
+  }
+  async function run(engine: Engine, batch: number): Promise<Tensor> {
+    using ctx = engine.createContext();
+    return (await ctx.infer({ x: tensor(randomFloats(batch * 64 * 64, 500 + batch), [batch, 64, 8, 8]) })).y!;
+  }
+
+  it('runs the 1x1 convolutions (bias, residual, ReLU) on the sparse kernel and keeps the 3x3 dense, matching dense and CPU', async () => {
+    using sparse = await buildConv('cuda', { precision: ['fp16'], sparseWeights: 'force' });
+    using dense = await buildConv('cuda', { precision: ['fp16'] });
+    using cpu = await buildConv('cpu', { strictFp32: true });
+    const convs = sparse.layers.filter((l) => l.kind === 'Convolution');
+    expect(convs).toHaveLength(3);
+    expect(convs.every((l) => l.sparsity?.eligible), JSON.stringify(convs.map((l) => l.sparsity))).toBe(true);
+    expect(convs.filter((l) => l.sparsity?.sparse)).toHaveLength(2);
+    const threeByThree = convs.find((l) => !l.sparsity?.sparse)!;
+    expect(threeByThree.sparsity?.note).toMatch(/only 1x1 convolutions/);
+    for (const l of convs.filter((c) => c.sparsity?.sparse)) {
+      expect(l.sparsity!.denseMs, l.name).toBeGreaterThan(0);
+      expect(l.sparsity!.sparseMs, l.name).toBeGreaterThan(0);
+    }
+    for (const batch of [2, 1, 4]) {
+      const [s, d, c] = [await run(sparse, batch), await run(dense, batch), await run(cpu, batch)];
+      expect(checkAgreement(d, s, SAME_WEIGHTS_TOL), `batch ${batch} vs dense`).toBeNull();
+      expect(checkAgreement(c, s, FP16_TOL), `batch ${batch} vs cpu`).toBeNull();
+    }
+  });
+});
+
 if (cudaSkipReason !== '') reportSkipped('2:4 sparse weights on CUDA', cudaSkipReason);

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/cuda_stream.h"
 #include "backend/cuda/scoped_device.h"
 #include "backend/cuda/sparse/sparse_matmul.h"
 #include "backend/cpu/executor.h"
@@ -160,19 +161,14 @@ void CudaEngineResources::uploadSparseWeights(const Network& network, const std:
   recompressed.reserve(sparsity.size());
   for (const LayerSparsity& r : sparsity) {
     const Layer& layer = network.layers()[r.layer];
-    if (!r.sparse || !placements_[r.layer].onGpu || layer.kind != "MatMul") continue;
+    if (!r.sparse || !placements_[r.layer].onGpu || (layer.kind != "MatMul" && layer.kind != "Convolution")) continue;
     const std::vector<uint8_t>* blob = &r.compressed;
     if (r.cusparseLtVersion != version) {
       // Compressed formats may change between cuSPARSELt versions: compress the plan's dense weight again.
       const Tensor& w = *network.tensor(layer.inputs[1]).value;
-      const bool transB = layer.attrs.getInt("transB", 0) != 0;
-      sparselt::SparseGemmShape shape;
-      shape.m = 16;
-      shape.n = transB ? w.dims()[0] : w.dims()[1];
-      shape.k = transB ? w.dims()[1] : w.dims()[0];
       if (!handle) handle = std::make_unique<sparselt::Handle>(device_);
       try {
-        recompressed.push_back(sparselt::compressLayerWeight(*handle, shape, w, transB));
+        recompressed.push_back(sparselt::compressLayerWeight(*handle, sparselt::weightShapeOf(layer, w), layer, w));
       } catch (const Error& e) {
         if (e.code() == ErrorCode::OutOfMemory) throw;
         continue;  // this library cannot take it: dense
@@ -182,17 +178,22 @@ void CudaEngineResources::uploadSparseWeights(const Network& network, const std:
     blobs.emplace_back(&r, blob);
   }
   if (blobs.empty()) return;
+  // One block; each weight at a 256-aligned offset with its zeroed slack (sparse_gemm.h) before the next one, so
+  // a kernel that reads a tile past a small weight reads zeros, never its neighbour or past the block.
   uint64_t total = 0;
-  std::vector<uint64_t> offsets;
+  std::vector<uint64_t> offsets, spans;
   for (const auto& [record, blob] : blobs) {
     offsets.push_back(total);
-    total += (blob->size() + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+    spans.push_back((sparselt::paddedCompressedBytes(blob->size()) + kArenaAlignment - 1) / kArenaAlignment *
+                    kArenaAlignment);
+    total += spans.back();
   }
   sparseWeights_ = std::make_unique<DeviceMemory>(total, device_);
   uint8_t* base = static_cast<uint8_t*>(sparseWeights_->data());
+  CudaStream upload(device_);
   for (size_t i = 0; i < blobs.size(); ++i) {
     const auto& [r, blob] = blobs[i];
-    INFERRT_CUDA_CHECK(cudaMemcpy(base + offsets[i], blob->data(), blob->size(), cudaMemcpyHostToDevice));
+    sparselt::uploadPadded(base + offsets[i], spans[i], blob->data(), blob->size(), upload.handle());
     SparseLayerWeights w;
     w.compressed = base + offsets[i];
     w.gemmKey = r->gemmKey;

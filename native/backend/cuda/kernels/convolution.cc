@@ -15,6 +15,7 @@
 #include "backend/cuda/kernels/convolution_launch.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/cudnn_convolution.h"
+#include "backend/cuda/kernels/sparse_layers.h"
 #include "ir/error.h"
 #include "ir/ops/shape_helpers.h"
 
@@ -78,6 +79,7 @@ void runConvolution(CudaKernelArgs& args) {
     fail(ErrorCode::ShapeMismatch, "Convolution residual is ", dtypeName(residual->dtype), " ",
          dimsToString(residual->dims), ", expected ", dtypeName(x.dtype), " ", dimsToString(expected));
   if (out.numel() == 0) return;
+  if (cudakernels::runSparseConvolution(args)) return;  // a sparse-weight 1x1 channels-last convolution
   const bool half = x.dtype == DType::Float16;
   // The fused epilogue (builder conv fusion) as a separate in-place pass over y: after the unfused paths.
   auto epilogue = [&] {

@@ -12,7 +12,7 @@
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/kernels/matmul_launch.h"
-#include "backend/cuda/kernels/matmul_sparse.h"
+#include "backend/cuda/kernels/sparse_layers.h"
 #include "ir/error.h"
 
 namespace inferrt {

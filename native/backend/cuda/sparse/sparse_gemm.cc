@@ -21,9 +21,9 @@ namespace inferrt::sparselt {
 
 std::string sparseGemmKey(const SparseGemmShape& s) {
   char text[128];
-  std::snprintf(text, sizeof(text), "%s m=%lld n=%lld k=%lld%s%s", s.type == SparseType::Int8 ? "sp8i32" : "sp16",
-                static_cast<long long>(s.m),
-                static_cast<long long>(s.n), static_cast<long long>(s.k), s.bias ? " bias" : "", s.relu ? " relu" : "");
+  std::snprintf(text, sizeof(text), "%s m=%lld n=%lld k=%lld%s%s%s", s.type == SparseType::Int8 ? "sp8i32" : "sp16",
+                static_cast<long long>(s.m), static_cast<long long>(s.n), static_cast<long long>(s.k),
+                s.bias ? " bias" : "", s.residual ? " residual" : "", s.relu ? " relu" : "");
   return text;
 }
 
@@ -83,7 +83,8 @@ std::string unsupportedReason(const SparseGemmShape& s) {
   // 32 (8-bit), the dense ones' of 8 or 16 (which also keeps every leading dimension 16-byte aligned).
   const int64_t sparseStep = s.type == SparseType::Int8 ? 32 : 16, denseStep = sparseStep / 2;
   if (s.m <= 0 || s.n <= 0 || s.k <= 0) return "empty GEMM";
-  if (s.type == SparseType::Int8 && (s.bias || s.relu)) return "int8 sparse GEMMs take no bias or activation";
+  if (s.type == SparseType::Int8 && (s.bias || s.residual || s.relu))
+    return "int8 sparse GEMMs take no bias, residual or activation";
   if (s.n % sparseStep != 0) return "output features " + std::to_string(s.n) + " not a multiple of " + std::to_string(sparseStep);
   if (s.k % sparseStep != 0) return "reduction length " + std::to_string(s.k) + " not a multiple of " + std::to_string(sparseStep);
   if (s.m % denseStep != 0) return "rows " + std::to_string(s.m) + " not a multiple of " + std::to_string(denseStep);
@@ -198,9 +199,11 @@ bool weightsAreTwoFour(const SparseGemmPlan& p, const void* w, cudaStream_t stre
 }
 
 void runSparseGemm(const SparseGemmPlan& p, const void* compressedW, const void* x, void* y, void* workspace,
-                   float alpha, cudaStream_t stream) {
-  const float beta = 0.0f;
-  check(cusparseLtMatmul(p.handle, &p.plan, &alpha, compressedW, x, &beta, y, y, workspace, &stream, 1),
+                   float alpha, cudaStream_t stream, const void* residual) {
+  if (p.shape.residual && !residual) fail(ErrorCode::Internal, "sparse GEMM: residual pointer missing");
+  const float beta = p.shape.residual ? 1.0f : 0.0f;
+  const void* c = p.shape.residual ? residual : y;
+  check(cusparseLtMatmul(p.handle, &p.plan, &alpha, compressedW, x, &beta, c, y, workspace, &stream, 1),
         "cusparseLtMatmul");
 }
 
@@ -225,7 +228,9 @@ size_t sparseWorkspaceSize(const SparseGemmPlan&) { missing(); }
 size_t compressedSize(const SparseGemmPlan&) { missing(); }
 void compressWeights(const SparseGemmPlan&, const void*, void*, cudaStream_t) { missing(); }
 bool weightsAreTwoFour(const SparseGemmPlan&, const void*, cudaStream_t) { missing(); }
-void runSparseGemm(const SparseGemmPlan&, const void*, const void*, void*, void*, float, cudaStream_t) { missing(); }
+void runSparseGemm(const SparseGemmPlan&, const void*, const void*, void*, void*, float, cudaStream_t, const void*) {
+  missing();
+}
 
 #endif
 

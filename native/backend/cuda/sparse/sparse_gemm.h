@@ -19,8 +19,9 @@ enum class SparseType : int32_t { Half = 0, Int8 = 1 };
 struct SparseGemmShape {
   int64_t m = 0, n = 0, k = 0;  // X is [m, k], W [n, k], Y [m, n]
   SparseType type = SparseType::Half;
-  bool bias = false;  // + bias[n] (fp16), before the activation; Half only
-  bool relu = false;  // Half only
+  bool bias = false;      // + bias[n] (fp16), before the activation; Half only
+  bool residual = false;  // + a residual R[m, n] (Y's layout and type), before the activation; Half only
+  bool relu = false;      // Half only
 };
 
 // Bytes per element of X and W (Y is 2 bytes for Half, 4 for Int8).
@@ -71,6 +72,16 @@ int32_t configCount(const SparseGemmPlan& plan);
 size_t sparseWorkspaceSize(const SparseGemmPlan& plan);
 // Bytes of the compressed form of W for this plan's weight descriptor.
 size_t compressedSize(const SparseGemmPlan& plan);
+
+// cuSPARSELt's kernels may read past the end of their operands: compute-sanitizer saw the sm90 64x256x128 fp16
+// kernel read up to 512 bytes past the compressed weight of an n = 64, k = 128 GEMM. So every device buffer that
+// holds a compressed weight (and the build's own timing operands) is followed by this many zeroed bytes: 64 KiB
+// holds a whole 256 x 128 tile of fp16 values uncompressed (twice what it compresses to), that kernel's largest
+// operand tile, so a kernel that loads a full tile past the end of a small operand stays inside the allocation and
+// reads zeros. Device only: plans keep the compressedSize bytes.
+constexpr size_t kCompressedWeightSlackBytes = size_t{64} * 1024;
+inline size_t paddedCompressedBytes(size_t bytes) { return bytes + kCompressedWeightSlackBytes; }
+
 // Compresses the dense [n, k] weight `w` (device, the shape's operand type) into `compressed` (device,
 // compressedSize bytes); allocates and frees the library's temporary buffer itself (synchronizes: load and build
 // time only).
@@ -78,8 +89,9 @@ void compressWeights(const SparseGemmPlan& plan, const void* w, void* compressed
 // Whether the device weight `w` is 2:4 the way cuSPARSELt reads it (its own prune check; synchronizes).
 bool weightsAreTwoFour(const SparseGemmPlan& plan, const void* w, cudaStream_t stream);
 
-// Enqueues the GEMM on `stream` (no synchronization, no allocation: safe inside CUDA graph capture).
+// Enqueues the GEMM on `stream` (no synchronization, no allocation: safe inside CUDA graph capture). `residual`
+// is required when the shape has one (cuSPARSELt's C operand with beta = 1), else ignored.
 void runSparseGemm(const SparseGemmPlan& plan, const void* compressedW, const void* x, void* y, void* workspace,
-                   float alpha, cudaStream_t stream);
+                   float alpha, cudaStream_t stream, const void* residual = nullptr);
 
 }  // namespace inferrt::sparselt

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cuda/device_memory.h"
 #include "backend/cuda/sparse/sparse_gemm.h"
 #include "ir/network.h"
 
@@ -20,17 +21,30 @@ struct SparseMatMul {
 // The sparse GEMM of `layer` (transA, transB, activation) for fp16 operands with dims `a` (activations) and `b`
 // (the constant 2-D weight): X = A folded to [m, k], W = B as [n, k].
 SparseMatMul sparseMatMulOf(const Layer& layer, const Dims& a, const Dims& b, bool hasBias);
+// The same for a Convolution layer: a channels-last 1x1 convolution with stride 1, no pads and no groups is the
+// GEMM of x [N, H, W, C] as [N*H*W, C] with its [M, 1, 1, C] filter as [M, C] (bias, residual and relu as its
+// epilogue); anything else gets a reason.
+SparseMatMul sparseConvolutionOf(const Layer& layer, const Dims& x, const Dims& w, bool hasBias, bool hasResidual);
 
 // The weight as the sparse GEMM reads it: fp16 [n, k] row-major (B transposed when transB = 0).
 std::vector<uint16_t> sparseWeightLayout(const Tensor& b, bool transB);
+
+// Writes `bytes` from `host` (zeros when null) to device memory `at` of `capacity` bytes and zeroes the rest of it,
+// on `stream`, and waits for both. `capacity` must be at least paddedCompressedBytes(bytes) (INTERNAL otherwise): the
+// slack a kernel that over-reads the operand may touch.
+void uploadPadded(void* at, size_t capacity, const void* host, size_t bytes, cudaStream_t stream);
+// A new device buffer of paddedCompressedBytes(bytes) holding `bytes` from `host` (zeros when null), slack zeroed.
+std::unique_ptr<DeviceMemory> devicePadded(const void* host, size_t bytes, int device, cudaStream_t stream);
 
 // Compresses a [n, k] weight in host memory (`shape`'s operand type) on `handle`'s device, for the weight
 // descriptor of `shape` (which depends on n, k and the type only). Host bytes; synchronizes. INVALID_ARGUMENT
 // when cuSPARSELt's own check finds the weight not 2:4 along k.
 std::vector<uint8_t> compressWeight(const Handle& handle, const SparseGemmShape& shape, const void* weight);
-// The same for a MatMul layer's fp16 (or float32, rounded) weight `b`.
-std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Tensor& b,
-                                         bool transB);
+// The weight's [n, k] for a MatMul or 1x1 Convolution layer (m left at 16: the weight descriptor ignores it).
+SparseGemmShape weightShapeOf(const Layer& layer, const Tensor& weight);
+// The same for a MatMul or 1x1 Convolution layer's fp16 (or float32, rounded) constant weight.
+std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Layer& layer,
+                                         const Tensor& weight);
 
 }  // namespace inferrt::sparselt
 

@@ -1,9 +1,10 @@
-// Build-time sparse-weight tactic selection (TensorRT's kSPARSE_WEIGHTS): for each MatMul layer whose constant
-// weight is 2:4 along the reduction dimension, at the first profile's opt shapes, cuSPARSELt compresses the
-// weight, each of its kernel configurations is timed, and the fastest is compared with the dense cuBLASLt GEMM
-// the layer would otherwise run; the layer goes sparse only when that is faster. The compressed weight and the
-// configuration go into the plan. Identical GEMMs are timed once. (Our own sweep rather than
-// cusparseLtMatmulSearch: the sweep times exactly the plans a load makes, with CUDA events like the dense tuner.)
+// Build-time sparse-weight tactic selection (TensorRT's kSPARSE_WEIGHTS): for each MatMul layer (and 1x1
+// channels-last Convolution: a plain GEMM) whose constant weight is 2:4 along the reduction dimension, at the
+// first profile's opt shapes, cuSPARSELt compresses the weight, each of its kernel configurations is timed, and
+// the fastest is compared with the dense cuBLASLt GEMM (cuDNN convolution) the layer would otherwise run; the
+// layer goes sparse only when that is faster. The compressed weight and the configuration go into the plan.
+// Identical GEMMs are timed once. (Our own sweep rather than cusparseLtMatmulSearch: the sweep times exactly the
+// plans a load makes, with CUDA events like the dense tuner.)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,7 +17,9 @@
 #include "backend/cuda/cuda_stream.h"
 #include "backend/cuda/device_memory.h"
 #include "backend/cuda/executor/cuda_engine_resources.h"
+#include "backend/cuda/executor/library_handles.h"
 #include "backend/cuda/kernels/cublaslt_tuning.h"
+#include "backend/cuda/kernels/cudnn_convolution.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/scoped_device.h"
 #include "backend/cuda/sparse/sparse_matmul.h"
@@ -38,16 +41,23 @@ constexpr size_t kDenseLinesInLog = 5;
 // Sparse must beat dense by this much: closer times are within the noise, and dense needs no second weight copy.
 constexpr double kMinGain = 1.02;
 
-// Device memory holding pseudo-random fp16 values in [-0.5, 0.5).
-std::unique_ptr<DeviceMemory> randomHalves(int64_t elements, int device, uint32_t seed) {
-  auto memory = std::make_unique<DeviceMemory>(static_cast<size_t>(elements) * 2, device);
+// Pseudo-random fp16 values in [-0.5, 0.5).
+std::vector<uint16_t> randomHalfValues(int64_t elements, uint32_t seed) {
   std::vector<uint16_t> host(static_cast<size_t>(elements));
   uint32_t state = seed;
   for (uint16_t& h : host) {
     state = state * 1664525u + 1013904223u;
     h = floatToHalf(static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f);
   }
-  INFERRT_CUDA_CHECK(cudaMemcpy(memory->data(), host.data(), host.size() * 2, cudaMemcpyHostToDevice));
+  return host;
+}
+
+// Device memory holding them (operands of the dense GEMM and convolution).
+std::unique_ptr<DeviceMemory> randomHalves(int64_t elements, int device, uint32_t seed) {
+  auto memory = std::make_unique<DeviceMemory>(static_cast<size_t>(elements) * 2, device);
+  const std::vector<uint16_t> host = randomHalfValues(elements, seed);
+  if (elements > 0)
+    INFERRT_CUDA_CHECK(cudaMemcpy(memory->data(), host.data(), host.size() * 2, cudaMemcpyHostToDevice));
   return memory;
 }
 
@@ -103,15 +113,55 @@ double denseTime(cublaslt::GemmTimer& timer, const cudakernels::MatMulGemm& deri
   return 0;
 }
 
+// The dense cuDNN convolution a 1x1 channels-last layer runs otherwise (x NHWC, `s` its GEMM view), timed with
+// its fused epilogue (or plain, where cuDNN declines the fused call); 0 without cuDNN.
+double denseConvolutionTime(const sparselt::SparseGemmShape& s, const Dims& x, bool allowTf32, int device,
+                            CudaStream& stream) {
+  if (!cudnnconv::kBuiltWithCudnn) return 0;
+  LibraryHandles handles(device, stream.handle(), false);  // cuDNN bound to the stream
+  cudnnconv::ConvProblem p;
+  p.half = true;
+  p.allowTf32 = allowTf32;
+  p.channelsLast = true;
+  p.identityEpilogue = !s.relu && (s.bias || s.residual);
+  p.batch = x[0];
+  p.channels = s.k;
+  p.outChannels = s.n;
+  p.in[0] = p.out[0] = x[1];
+  p.in[1] = p.out[1] = x[2];
+  std::shared_ptr<const cudnnconv::ConvPlan> plan = cudnnconv::planConvolution(p, handles.cudnn(), device);
+  auto in = randomHalves(s.m * s.k, device, 31);
+  auto w = randomHalves(s.n * s.k, device, 32);
+  auto z = randomHalves(s.residual ? s.m * s.n : 0, device, 33);
+  auto bias = randomHalves(s.n, device, 34);
+  DeviceMemory y(static_cast<size_t>(s.m * s.n) * 2, device);
+  DeviceMemory workspace(cudnnconv::convolutionWorkspaceSize(*plan), device);
+  const bool fused = s.relu || s.residual || s.bias;
+  return medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
+    if (fused && cudnnconv::runConvolutionBiasActivation(*plan, handles.cudnn(), in->data(), w->data(),
+                                                         s.residual ? z->data() : nullptr, bias->data(), s.relu,
+                                                         y.data(), workspace.data()))
+      return;
+    cudnnconv::runConvolution(*plan, handles.cudnn(), in->data(), w->data(), y.data(), false, workspace.data());
+  });
+}
+
 SparseTiming timeSparse(const sparselt::Handle& handle, const sparselt::SparseGemmShape& shape,
                         const std::vector<uint8_t>& compressedWeight, CudaStream& stream) {
   SparseTiming out;
   const int device = handle.device();
-  auto x = randomHalves(shape.m * shape.k, device, 21);
-  auto bias = randomHalves(shape.n, device, 23);
-  DeviceMemory y(static_cast<size_t>(shape.m * shape.n) * 2, device);
-  DeviceMemory compressed(compressedWeight.size(), device);
-  INFERRT_CUDA_CHECK(cudaMemcpy(compressed.data(), compressedWeight.data(), compressedWeight.size(), cudaMemcpyHostToDevice));
+  // Every operand the sweep hands cuSPARSELt has zeroed slack after it (sparse_gemm.h): some of its kernels read
+  // past the end of a small operand, and the sweep runs every kernel configuration the library offers.
+  auto padded = [&](int64_t elements, uint32_t seed) {
+    const std::vector<uint16_t> values = randomHalfValues(elements, seed);
+    return sparselt::devicePadded(values.data(), values.size() * 2, device, stream.handle());
+  };
+  auto x = padded(shape.m * shape.k, 21);
+  auto bias = padded(shape.n, 23);
+  auto residual = padded(shape.residual ? shape.m * shape.n : 0, 24);
+  auto y = sparselt::devicePadded(nullptr, static_cast<size_t>(shape.m * shape.n) * 2, device, stream.handle());
+  auto compressed =
+      sparselt::devicePadded(compressedWeight.data(), compressedWeight.size(), device, stream.handle());
   const void* biasPointer = shape.bias ? bias->data() : nullptr;
 
   std::shared_ptr<sparselt::SparseGemmPlan> first = sparselt::planSparseGemm(handle, shape, nullptr, biasPointer);
@@ -128,7 +178,8 @@ SparseTiming timeSparse(const sparselt::Handle& handle, const sparselt::SparseGe
     const size_t bytes = sparselt::sparseWorkspaceSize(plan);
     if (!workspace || workspace->size() < bytes) workspace = std::make_unique<DeviceMemory>(bytes, device);
     return medianMs(stream.handle(), warmup, runs, [&] {
-      sparselt::runSparseGemm(plan, compressed.data(), x->data(), y.data(), workspace->data(), 1.0f, stream.handle());
+      sparselt::runSparseGemm(plan, compressed->data(), x->data(), y->data(), workspace->data(), 1.0f, stream.handle(),
+                              residual->data());
     });
   };
   for (int32_t id = 0; id < std::max(configs, 1); ++id) {
@@ -195,13 +246,15 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     if (progress) progress(done, eligible);
     ++done;
     const Layer& layer = network.layers()[r.layer];
-    if (layer.kind != "MatMul") {
-      r.note = "no sparse " + layer.kind + " kernel (cuSPARSELt runs GEMMs): dense";
+    const bool conv = layer.kind == "Convolution";
+    if (!conv && layer.kind != "MatMul") {
+      r.note = "no sparse " + layer.kind + " kernel: dense";
       continue;
     }
     const TensorDesc& a = descs[layer.inputs[0]];
     const TensorDesc& b = descs[layer.inputs[1]];
     const bool hasBias = layer.inputs.size() > 2 && layer.inputs[2] >= 0;
+    const bool hasResidual = conv && layer.inputs.size() > 3 && layer.inputs[3] >= 0;
     if (!placements[r.layer].onGpu) {
       r.note = "runs on the CPU (" + placements[r.layer].reason + "): dense";
       continue;
@@ -214,16 +267,17 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       r.note = "dynamic dims at the opt shapes: dense";
       continue;
     }
-    const sparselt::SparseMatMul sparse = sparselt::sparseMatMulOf(layer, a.dims, b.dims, hasBias);
+    const sparselt::SparseMatMul sparse =
+        conv ? sparselt::sparseConvolutionOf(layer, a.dims, b.dims, hasBias, hasResidual)
+             : sparselt::sparseMatMulOf(layer, a.dims, b.dims, hasBias);
     if (!sparse.reason.empty()) {
       r.note = "no sparse kernel at the opt shapes (" + sparse.reason + "): dense";
       continue;
     }
     const Tensor& weight = *network.tensor(layer.inputs[1]).value;
-    const bool transB = layer.attrs.getInt("transB", 0) != 0;
     std::vector<uint8_t> compressed;
     try {
-      compressed = sparselt::compressLayerWeight(handle, sparse.shape, weight, transB);
+      compressed = sparselt::compressLayerWeight(handle, sparse.shape, layer, weight);
     } catch (const Error& e) {
       if (e.code() == ErrorCode::OutOfMemory) throw;
       r.note = std::string(e.what()) + ": dense";
@@ -233,9 +287,13 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     auto found = timings.find(key);
     if (found == timings.end()) {
       SparseTiming t = timeSparse(handle, sparse.shape, compressed, stream);
-      const cudakernels::MatMulGemm derived =
-          cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
-      if (t.ok) t.denseMs = denseTime(timer, derived, tacticOf[r.layer], device);
+      if (t.ok && conv) {
+        t.denseMs = denseConvolutionTime(sparse.shape, a.dims, config.tf32, device, stream);
+      } else if (t.ok) {
+        const cudakernels::MatMulGemm derived =
+            cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
+        t.denseMs = denseTime(timer, derived, tacticOf[r.layer], device);
+      }
       configsTimed += static_cast<size_t>(t.configs);
       found = timings.emplace(key, t).first;
     }

@@ -1,4 +1,4 @@
-#include "backend/cuda/kernels/matmul_sparse.h"
+#include "backend/cuda/kernels/sparse_layers.h"
 
 #include <cstdint>
 #include <memory>
@@ -14,7 +14,7 @@ namespace {
 
 // The sparse plan of one input-shape signature (kept in the layer's run-plan slot, as the dense path keeps its
 // cuBLASLt plan there).
-struct SparseMatMulCache : CudaKernelCache {
+struct SparseLayerCache : CudaKernelCache {
   sparselt::SparseGemmShape shape;
   const void* bias = nullptr;
   std::shared_ptr<sparselt::SparseGemmPlan> plan;  // null: cuSPARSELt has none, run dense
@@ -22,9 +22,9 @@ struct SparseMatMulCache : CudaKernelCache {
 
 bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
 
-std::unique_ptr<SparseMatMulCache> planFor(const CudaKernelArgs& args, const sparselt::SparseGemmShape& shape,
+std::unique_ptr<SparseLayerCache> planFor(const CudaKernelArgs& args, const sparselt::SparseGemmShape& shape,
                                            const void* bias) {
-  auto cache = std::make_unique<SparseMatMulCache>();
+  auto cache = std::make_unique<SparseLayerCache>();
   cache->shape = shape;
   cache->bias = bias;
   const auto& handle = *static_cast<const sparselt::Handle*>(args.env.sparseLt);
@@ -37,34 +37,28 @@ std::unique_ptr<SparseMatMulCache> planFor(const CudaKernelArgs& args, const spa
   return cache;
 }
 
-}  // namespace
-
-bool runSparseMatMul(CudaKernelArgs& args, float alpha) {
-  if (!args.sparse || !args.env.sparseLt) return false;
-  const DeviceTensor& a = *args.inputs[0];
-  const DeviceTensor& b = *args.inputs[1];
-  const DeviceTensor* bias = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
-  const DeviceTensor& out = args.outputs[0];
-  if (a.dtype != DType::Float16) return false;
-  const sparselt::SparseMatMul sparse = sparselt::sparseMatMulOf(args.layer, a.dims, b.dims, bias != nullptr);
+// The shared part: plan (kept per signature), run, and GELU in place when the layer has it.
+bool runSparseGemmLayer(CudaKernelArgs& args, const sparselt::SparseMatMul& sparse, const DeviceTensor& x,
+                        const DeviceTensor& out, const DeviceTensor* bias, const DeviceTensor* residual, float alpha) {
   if (!sparse.reason.empty()) return false;
-  // Sparse was measured faster at the GEMM it was timed for only; elsewhere the dense GEMM runs (a kernel
+  // Sparse was measured faster at the GEMM it was timed for only; elsewhere the dense path runs (a kernel
   // configuration tuned for one row count can be far slower at another), unless the build forced sparse.
   if (!args.sparse->anyShape && sparselt::sparseGemmKey(sparse.shape) != args.sparse->gemmKey) return false;
-  if (!aligned16(a.data) || !aligned16(out.data) || (bias && !aligned16(bias->data))) return false;
+  if (!aligned16(x.data) || !aligned16(out.data) || (bias && !aligned16(bias->data)) ||
+      (residual && !aligned16(residual->data)))
+    return false;
 
   std::unique_ptr<CudaKernelCache> local;
   std::unique_ptr<CudaKernelCache>& slot = args.cache ? *args.cache : local;
-  auto* cached = dynamic_cast<SparseMatMulCache*>(slot.get());
+  auto* cached = dynamic_cast<SparseLayerCache*>(slot.get());
   // The dense path's plan in the slot: an earlier run of this signature found no sparse plan (shapes and buffer
   // addresses are fixed per signature, so that stays so).
   if (slot && !cached) return false;
   const void* biasData = bias ? bias->data : nullptr;
   const sparselt::SparseGemmShape& s = sparse.shape;
-  if (!cached || cached->bias != biasData || cached->shape.m != s.m || cached->shape.n != s.n ||
-      cached->shape.k != s.k || cached->shape.bias != s.bias || cached->shape.relu != s.relu) {
+  if (!cached || cached->bias != biasData || sparselt::sparseGemmKey(cached->shape) != sparselt::sparseGemmKey(s)) {
     slot = planFor(args, s, biasData);
-    cached = static_cast<SparseMatMulCache*>(slot.get());
+    cached = static_cast<SparseLayerCache*>(slot.get());
   }
   if (!cached->plan) {
     slot.reset();  // the dense path's plan goes here instead
@@ -73,7 +67,8 @@ bool runSparseMatMul(CudaKernelArgs& args, float alpha) {
 
   const size_t workspaceBytes = sparselt::sparseWorkspaceSize(*cached->plan);
   void* workspace = workspaceBytes > 0 ? args.env.scratch(workspaceBytes) : nullptr;
-  sparselt::runSparseGemm(*cached->plan, args.sparse->compressed, a.data, out.data, workspace, alpha, args.env.stream);
+  sparselt::runSparseGemm(*cached->plan, args.sparse->compressed, x.data, out.data, workspace, alpha, args.env.stream,
+                          residual ? residual->data : nullptr);
   if (sparse.gelu) {
     // Exact-erf GELU in place on the fp16 pre-activation, as the dense path does (matmul_gemm.h).
     if (!launchGemmEpilogue(out.data, true, out.data, true, nullptr, out.numel(), s.n, GemmActivation::Gelu,
@@ -82,6 +77,30 @@ bool runSparseMatMul(CudaKernelArgs& args, float alpha) {
     INFERRT_CUDA_CHECK(cudaGetLastError());
   }
   return true;
+}
+
+}  // namespace
+
+bool runSparseMatMul(CudaKernelArgs& args, float alpha) {
+  if (!args.sparse || !args.env.sparseLt) return false;
+  const DeviceTensor& a = *args.inputs[0];
+  const DeviceTensor& b = *args.inputs[1];
+  const DeviceTensor* bias = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
+  if (a.dtype != DType::Float16) return false;
+  return runSparseGemmLayer(args, sparselt::sparseMatMulOf(args.layer, a.dims, b.dims, bias != nullptr), a,
+                            args.outputs[0], bias, nullptr, alpha);
+}
+
+bool runSparseConvolution(CudaKernelArgs& args) {
+  if (!args.sparse || !args.env.sparseLt) return false;
+  const DeviceTensor& x = *args.inputs[0];
+  const DeviceTensor& w = *args.inputs[1];
+  const DeviceTensor* bias = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
+  const DeviceTensor* residual = args.inputs.size() > 3 ? args.inputs[3] : nullptr;
+  if (x.dtype != DType::Float16) return false;
+  return runSparseGemmLayer(args,
+                            sparselt::sparseConvolutionOf(args.layer, x.dims, w.dims, bias != nullptr, residual != nullptr),
+                            x, args.outputs[0], bias, residual, 1.0f);
 }
 
 }  // namespace inferrt::cudakernels
