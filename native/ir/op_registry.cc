@@ -71,6 +71,7 @@ void ensureOpsRegistered() {
     registerShapeSchemas();
     registerIndexingSchemas();
     registerGeneratorSchemas();
+    registerQuantizationSchemas();
     registerPluginSchemas();
     registerElementwiseKernels();
     registerPointwiseKernels();
@@ -82,6 +83,7 @@ void ensureOpsRegistered() {
     registerShapeKernels();
     registerIndexingKernels();
     registerGeneratorKernels();
+    registerQuantizationKernels();
     registerPluginKernels();
     registerBuiltinPlugins();
   });
