@@ -23,8 +23,8 @@ export { tensor, shapeSize, type NaturalDType, type Tensor, type TensorInput, ty
 export {
   Layer, NetworkDefinition, NetworkTensor,
   type ActivationOp, type AttentionLayout, type AttentionParams, type AutoPad, type ConvolutionParams, type ElementWiseOp,
-  type LayerOptions, type LayerPrecision, type PoolingMode, type PoolingParams, type ReduceOp, type TensorOrInts,
-  type UnaryOp, type WindowParams,
+  type LayerOptions, type LayerPrecision, type PoolingMode, type PoolingParams, type QuantizeParams, type ReduceOp,
+  type TensorOrInts, type UnaryOp, type WindowParams,
 } from './network.js';
 export type { NativeAttributes as LayerAttributes, NativeAttrValue as LayerAttributeValue } from './binding.js';
 export { BuilderConfig, type BuilderConfigOptions, type OptimizationProfile, type Precision, type ShapeRange } from './config.js';

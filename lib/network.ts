@@ -248,6 +248,46 @@ export class NetworkDefinition implements Disposable {
     if (optionalBoolean(params.channelsLast, 'addPooling: channelsLast')) attrs.channels_last = 1;
     return this.addLayer('Pooling', [x], attrs, params);
   }
+  /**
+   * Quantizes x (float32, float16 or int32) to int8 / uint8: y = saturate(roundHalfToEven(x / scale) + zeroPoint),
+   * x / scale computed in float32. `scale` (float32 / float16) and `zeroPoint` (int8 / uint8: the output's dtype)
+   * hold one value, or one per index of x's dim `axis` (default 1). Without a zero point (taken as 0) the output is
+   * `outputDType` (default 'uint8').
+   */
+  addQuantize(x: NetworkTensor, scale: NetworkTensor, zeroPoint: NetworkTensor | null = null, params: QuantizeParams & LayerOptions = {}): Layer {
+    const attrs: NativeAttributes = { axis: params.axis ?? 1 };
+    if (params.outputDType !== undefined) attrs.outputDType = params.outputDType;
+    return this.addLayer('QuantizeLinear', [x, scale, zeroPoint], attrs, params);
+  }
+  /**
+   * Dequantizes x (int8, uint8 or int32) to scale's dtype: y = (x - zeroPoint) * scale, in float32. `scale` and
+   * `zeroPoint` (x's dtype; default 0) hold one value, or one per index of x's dim `axis` (default 1).
+   */
+  addDequantize(x: NetworkTensor, scale: NetworkTensor, zeroPoint: NetworkTensor | null = null, params: { axis?: number } & LayerOptions = {}): Layer {
+    return this.addLayer('DequantizeLinear', [x, scale, zeroPoint], { axis: params.axis ?? 1 }, params);
+  }
+  /**
+   * Quantizes float32 x to uint8 over its own range (ONNX DynamicQuantizeLinear). Outputs: y (uint8, x's dims),
+   * its scale (float32 scalar) and zero point (uint8 scalar).
+   */
+  addDynamicQuantize(x: NetworkTensor, options: LayerOptions = {}): Layer {
+    return this.addLayer('DynamicQuantizeLinear', [x], {}, { ...options, numOutputs: 3 });
+  }
+  /**
+   * (a - aZeroPoint) · (b - bZeroPoint) with numpy matmul broadcasting, exact in int32: a and b int8 / uint8, each
+   * zero point of its operand's dtype, one value or one per row of a ([M]) / per column of b ([N]); default 0.
+   */
+  addMatrixMultiplyInteger(a: NetworkTensor, b: NetworkTensor, aZeroPoint: NetworkTensor | null = null, bZeroPoint: NetworkTensor | null = null, options: LayerOptions = {}): Layer {
+    return this.addLayer('MatMulInteger', [a, b, aZeroPoint, bZeroPoint], {}, options);
+  }
+  /**
+   * Convolution of (x - xZeroPoint) by (w - wZeroPoint), exact in int32 (NCHW; the Convolution layer's window
+   * parameters). x and w int8 / uint8; xZeroPoint one value, wZeroPoint one or one per output channel ([M]).
+   * Padding adds nothing (a padded x equals xZeroPoint).
+   */
+  addConvolutionInteger(x: NetworkTensor, weights: NetworkTensor, xZeroPoint: NetworkTensor | null = null, wZeroPoint: NetworkTensor | null = null, params: WindowParams & { group?: number } & LayerOptions = {}): Layer {
+    return this.addLayer('ConvInteger', [x, weights, xZeroPoint, wZeroPoint], windowAttrs(params, { group: params.group ?? 1 }), params);
+  }
   /** Reduction; `axes` as integers or an int64 tensor; no axes reduces all (unless noopWithEmptyAxes). */
   addReduce(x: NetworkTensor, op: ReduceOp, params: { axes?: readonly number[] | NetworkTensor; keepDims?: boolean; noopWithEmptyAxes?: boolean } & LayerOptions = {}): Layer {
     const attrs: NativeAttributes = { op, keepdims: params.keepDims === false ? 0 : 1, noop_with_empty_axes: params.noopWithEmptyAxes ? 1 : 0 };
@@ -412,6 +452,14 @@ export class NetworkDefinition implements Disposable {
   private ints(v: TensorOrInts): NetworkTensor {
     return v instanceof NetworkTensor ? v : this.int64Constant(v as readonly number[]);
   }
+}
+
+/** Parameters of `addQuantize`. */
+export interface QuantizeParams {
+  /** The dim a per-axis scale (1-D, more than one value) runs along; negative counts from the end. Default 1. */
+  axis?: number;
+  /** The output dtype when there is no zero point (with one, the zero point's dtype). Default 'uint8'. */
+  outputDType?: 'int8' | 'uint8';
 }
 
 /** Window options shared by convolution and pooling (ONNX attribute meanings). */

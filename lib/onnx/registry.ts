@@ -9,6 +9,7 @@ import { generatorImporters } from './importers/generator.js';
 import { indexingImporters } from './importers/indexing.js';
 import { mathImporters } from './importers/math.js';
 import { nnImporters } from './importers/nn.js';
+import { quantizationImporters } from './importers/quantization.js';
 import { reduceImporters } from './importers/reduce.js';
 import { shapeImporters } from './importers/shape.js';
 
@@ -36,6 +37,7 @@ export const importers: ImporterTable = mergeTables({
   shape: shapeImporters,
   indexing: indexingImporters,
   generator: generatorImporters,
+  quantization: quantizationImporters,
 });
 
 /** The importer for a default-domain op, or undefined. */

@@ -71,6 +71,7 @@ void ensureOpsRegistered() {
     registerShapeSchemas();
     registerIndexingSchemas();
     registerGeneratorSchemas();
+    registerQuantizationSchemas();
     registerPluginSchemas();
     registerQuantizedLayerSchemas();
     registerElementwiseKernels();
@@ -83,6 +84,7 @@ void ensureOpsRegistered() {
     registerShapeKernels();
     registerIndexingKernels();
     registerGeneratorKernels();
+    registerQuantizationKernels();
     registerPluginKernels();
     registerQuantizedLayerKernels();
     registerBuiltinPlugins();

@@ -50,6 +50,7 @@ void registerConvolutionSchemas();    // Convolution, Pooling
 void registerShapeSchemas();          // Reshape, Transpose, Squeeze, Unsqueeze, Flatten, Shape, Expand, Tile
 void registerIndexingSchemas();       // Gather, GatherElements, Slice, Concat, Split, Pad, Trilu, Where
 void registerGeneratorSchemas();      // ConstantOfShape, Range, Cast, Identity
+void registerQuantizationSchemas();   // Quantize/DequantizeLinear, DynamicQuantizeLinear, MatMul/ConvInteger
 void registerPluginSchemas();         // Plugin (dispatches to the plugin registry)
 void registerQuantizedLayerSchemas(); // QuantizedConvolution, QuantizedMatMul (the builder's INT8 layers)
 void ensureOpsRegistered();           // idempotent; registers schemas and the CPU kernels

@@ -10,7 +10,8 @@ import { maxPoolIndices } from './pool-indices.js';
 
 const autoPads: readonly string[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
 
-function windowParams(node: OnnxNode): WindowParams {
+/** Convolution / pooling window attributes (auto_pad, kernel_shape, strides, pads, dilations) of `node`. */
+export function windowParams(node: OnnxNode): WindowParams {
   const autoPad = node.string('auto_pad', 'NOTSET');
   if (!autoPads.includes(autoPad)) throw node.invalid(`auto_pad must be one of ${autoPads.join(', ')}, got '${autoPad}'`);
   const params: WindowParams = { autoPad: autoPad as AutoPad };

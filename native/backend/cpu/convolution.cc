@@ -1,8 +1,8 @@
 // CPU kernels of Convolution and Pooling. Spatial dims are padded to three (leading 1s) so one loop nest
-// serves 1-D to 3-D. Convolution is direct and weight-stationary: for each weight tap it adds a strided row
-// of the input to a double accumulator plane, so each output sums its taps in (channel, kernel) order. A fused
-// residual (input 3) and relu are applied to each plane before it is stored. channels_last = 1 layers (NHWC) run
-// these NCHW kernels on permuted copies (channels_last_reference.cc).
+// serves 1-D to 3-D (conv_geometry.h). Convolution is direct and weight-stationary: for each weight tap it adds a
+// strided row of the input to a double accumulator plane, so each output sums its taps in (channel, kernel) order.
+// A fused residual (input 3) and relu are applied to each plane before it is stored. channels_last = 1 layers
+// (NHWC) run these NCHW kernels on permuted copies (channels_last_reference.cc).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "backend/cpu/channels_last_reference.h"
+#include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_common.h"
 #include "ir/ops/shape_helpers.h"
@@ -17,42 +18,6 @@
 namespace inferrt {
 
 namespace {
-
-// Window geometry in three spatial dims.
-struct Geometry3 {
-  int64_t in[3], out[3], kernel[3], stride[3], dilation[3], padBegin[3], padEnd[3];
-  int64_t inSize() const { return in[0] * in[1] * in[2]; }
-  int64_t outSize() const { return out[0] * out[1] * out[2]; }
-};
-
-Geometry3 geometryOf(const Dims& xDims, const SpatialWindow& w) {
-  Geometry3 g;
-  const size_t n = xDims.size() - 2, lead = 3 - n;
-  for (size_t i = 0; i < 3; ++i) {
-    const bool real = i >= lead;
-    const size_t j = i - lead;
-    g.in[i] = real ? xDims[2 + j] : 1;
-    g.out[i] = real ? w.output[j] : 1;
-    g.kernel[i] = real ? w.kernel[j] : 1;
-    g.stride[i] = real ? w.strides[j] : 1;
-    g.dilation[i] = real ? w.dilations[j] : 1;
-    g.padBegin[i] = real ? w.padBegin[j] : 0;
-    g.padEnd[i] = real ? w.padEnd[j] : 0;
-  }
-  return g;
-}
-
-// Output positions o in [lo, hi] whose tap k lands inside the input along dim i.
-void tapRange(const Geometry3& g, int i, int64_t k, int64_t* lo, int64_t* hi) {
-  const int64_t offset = k * g.dilation[i] - g.padBegin[i];  // input = o * stride + offset
-  *lo = std::max<int64_t>(0, ceilDiv(-offset, g.stride[i]));
-  *hi = std::min<int64_t>(g.out[i] - 1, floorDiv(g.in[i] - 1 - offset, g.stride[i]));
-}
-
-void requireRank3to5(const Tensor& x, const char* kind) {
-  if (x.rank() < 3 || x.rank() > 5)
-    fail(ErrorCode::ShapeMismatch, kind, " input must have rank 3 to 5, got ", dimsToString(x.dims()));
-}
 
 void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
   const Tensor& xin = *inputs[0];
@@ -62,17 +27,11 @@ void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "Convolution activation '", act, "'");
   const bool relu = act == "relu";
-  requireRank3to5(xin, "Convolution");
-  if (win.rank() != xin.rank()) fail(ErrorCode::ShapeMismatch, "Convolution weights must have the input's rank");
+  const SpatialWindow w = convolutionWindow(layer.attrs, xin, win, "Convolution");
   const int64_t batch = xin.dims()[0], channels = xin.dims()[1], outChannels = win.dims()[0];
   const int64_t group = layer.attrs.getInt("group", 1);
-  if (group < 1 || channels % group != 0 || outChannels % group != 0 || channels / group != win.dims()[1])
-    fail(ErrorCode::ShapeMismatch, "Convolution channels ", channels, " / weights ", dimsToString(win.dims()),
-         " do not fit group ", group);
   if (bin && bin->numel() != outChannels)
     fail(ErrorCode::ShapeMismatch, "Convolution bias must have ", outChannels, " values, got ", bin->numel());
-  const SpatialWindow w = resolveWindow(layer.attrs, Dims(xin.dims().begin() + 2, xin.dims().end()),
-                                        Dims(win.dims().begin() + 2, win.dims().end()), false);
   Dims expected = {batch, outChannels};
   expected.insert(expected.end(), w.output.begin(), w.output.end());
   requireKernelOutput(outputs[0], xin.dtype(), expected, "Convolution output");
@@ -98,29 +57,7 @@ void runConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs
       for (int64_t c = 0; c < cPerGroup; ++c) {
         const float* xc = x + ((n * channels) + firstChannel + c) * g.inSize();
         const float* wc = wt + (m * cPerGroup + c) * taps;
-        for (int64_t kd = 0; kd < g.kernel[0]; ++kd) {
-          int64_t dLo, dHi;
-          tapRange(g, 0, kd, &dLo, &dHi);
-          for (int64_t kh = 0; kh < g.kernel[1]; ++kh) {
-            int64_t hLo, hHi;
-            tapRange(g, 1, kh, &hLo, &hHi);
-            for (int64_t kw = 0; kw < g.kernel[2]; ++kw) {
-              int64_t wLo, wHi;
-              tapRange(g, 2, kw, &wLo, &wHi);
-              const double wv = wc[(kd * g.kernel[1] + kh) * g.kernel[2] + kw];
-              const int64_t wOffset = kw * g.dilation[2] - g.padBegin[2];
-              for (int64_t od = dLo; od <= dHi; ++od) {
-                const int64_t id = od * g.stride[0] + kd * g.dilation[0] - g.padBegin[0];
-                for (int64_t oh = hLo; oh <= hHi; ++oh) {
-                  const int64_t ih = oh * g.stride[1] + kh * g.dilation[1] - g.padBegin[1];
-                  const float* xrow = xc + (id * g.in[1] + ih) * g.in[2];
-                  double* prow = plane.data() + (od * g.out[1] + oh) * g.out[2];
-                  for (int64_t ow = wLo; ow <= wHi; ++ow) prow[ow] += wv * xrow[ow * g.stride[2] + wOffset];
-                }
-              }
-            }
-          }
-        }
+        accumulateTaps(xc, wc, g, plane.data());
       }
       const double bias = bin ? b32.data<float>()[m] : 0.0;
       float* ym = y + (n * outChannels + m) * g.outSize();

@@ -34,6 +34,7 @@ void registerConvolutionKernels();
 void registerShapeKernels();
 void registerIndexingKernels();
 void registerGeneratorKernels();
+void registerQuantizationKernels();
 void registerPluginKernels();
 void registerQuantizedLayerKernels();
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ir/ops/shape_helpers.h"
+#include "ir/ops/shared_shape_rules.h"
 
 namespace inferrt {
 
@@ -50,36 +51,15 @@ Dims layoutDims(int64_t batch, int64_t channels, const Dims& spatial, bool chann
 
 std::vector<TensorDesc> inferConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
   const TensorDesc& x = in[0];
-  const TensorDesc& w = in[1];
   requireDType(x, 0, kFloats);
   requireSameDType(in, 0, 1);
-  requireRank(x, 0, 3, 5);
-  if (w.dims.size() != x.dims.size())
-    fail(ErrorCode::ShapeMismatch, "weights (input 1) ", dimsToString(w.dims), " must have the rank of the input ",
-         dimsToString(x.dims));
-  const bool last = channelsLastOf(layer, x);
-  const size_t rank = x.dims.size(), cx = last ? rank - 1 : 1, cw = last ? rank - 1 : 1;  // channel dims of x, w
-  const int64_t group = layer.attrs.getInt("group", 1);
-  if (group < 1) fail(ErrorCode::InvalidArgument, "attribute 'group' must be >= 1, got ", group);
-  const int64_t channels = x.dims[cx], outChannels = w.dims[0];
-  if (channels >= 0 && channels % group != 0)
-    fail(ErrorCode::ShapeMismatch, "input channels ", channels, " are not divisible by group ", group);
-  if (channels >= 0 && w.dims[cw] >= 0 && channels / group != w.dims[cw])
-    fail(ErrorCode::ShapeMismatch, "weights ", dimsToString(w.dims), " expect ", w.dims[cw], " x ", group,
-         " (group) input channels, input ", dimsToString(x.dims), " has ", channels,
-         last ? " (channels_last: x [N, H, W, C], weights [M, kH, kW, C/group])" : "");
-  if (outChannels >= 0 && outChannels % group != 0)
-    fail(ErrorCode::ShapeMismatch, "output channels ", outChannels, " are not divisible by group ", group);
+  Dims out = convolutionOutputDims(layer, x, in[1]);
+  const int64_t outChannels = in[1].dims[0];
   if (hasInput(in, 2)) {
     requireSameDType(in, 0, 2);
     requireRank(in[2], 2, 1, 1);
     unifyDim(in[2].dims[0], outChannels, "bias (input 2) length vs output channels");
   }
-  const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
-  const Dims kernel = kernelShape(layer, last ? Dims(w.dims.begin() + 1, w.dims.end() - 1)
-                                              : Dims(w.dims.begin() + 2, w.dims.end()));
-  const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
-  Dims out = layoutDims(x.dims[0], outChannels, win.output, last);
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu")
     fail(ErrorCode::InvalidArgument, "attribute 'activation' must be 'none' or 'relu', got '", act, "'");
@@ -127,6 +107,31 @@ std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<Tenso
 }
 
 }  // namespace
+
+Dims convolutionOutputDims(const Layer& layer, const TensorDesc& x, const TensorDesc& w) {
+  requireRank(x, 0, 3, 5);
+  if (w.dims.size() != x.dims.size())
+    fail(ErrorCode::ShapeMismatch, "weights (input 1) ", dimsToString(w.dims), " must have the rank of the input ",
+         dimsToString(x.dims));
+  const bool last = channelsLastOf(layer, x);
+  const size_t rank = x.dims.size(), cx = last ? rank - 1 : 1, cw = last ? rank - 1 : 1;  // channel dims of x, w
+  const int64_t group = layer.attrs.getInt("group", 1);
+  if (group < 1) fail(ErrorCode::InvalidArgument, "attribute 'group' must be >= 1, got ", group);
+  const int64_t channels = x.dims[cx], outChannels = w.dims[0];
+  if (channels >= 0 && channels % group != 0)
+    fail(ErrorCode::ShapeMismatch, "input channels ", channels, " are not divisible by group ", group);
+  if (channels >= 0 && w.dims[cw] >= 0 && channels / group != w.dims[cw])
+    fail(ErrorCode::ShapeMismatch, "weights ", dimsToString(w.dims), " expect ", w.dims[cw], " x ", group,
+         " (group) input channels, input ", dimsToString(x.dims), " has ", channels,
+         last ? " (channels_last: x [N, H, W, C], weights [M, kH, kW, C/group])" : "");
+  if (outChannels >= 0 && outChannels % group != 0)
+    fail(ErrorCode::ShapeMismatch, "output channels ", outChannels, " are not divisible by group ", group);
+  const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
+  const Dims kernel = kernelShape(layer, last ? Dims(w.dims.begin() + 1, w.dims.end() - 1)
+                                              : Dims(w.dims.begin() + 2, w.dims.end()));
+  const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
+  return layoutDims(x.dims[0], outChannels, win.output, last);
+}
 
 void registerConvolutionSchemas() {
   registerOpSchema({"Convolution", 2, 4, 1, 1, inferConvolution});
