@@ -11,7 +11,7 @@
 import { InferrtError } from '../errors.js';
 import { describeValue, type TensorInput } from '../tensor.js';
 import type { CalibrationAlgorithm } from './cache-header.js';
-import { AmaxHistogram, DEFAULT_HISTOGRAM_BINS, DEFAULT_QUANT_BINS } from './statistics.js';
+import { AmaxHistogram, DEFAULT_HISTOGRAM_BINS, DEFAULT_QUANT_BINS, entropyAmax } from './statistics.js';
 
 /** One batch of network inputs by name, as `ExecutionContext.infer` takes them. */
 export type CalibrationBatch = Record<string, TensorInput>;
@@ -53,7 +53,7 @@ export abstract class Calibrator {
     if (!iterable) throw invalid(`${what}: options.batches must be an iterable or async iterable of input batches, got ${describeValue(b)}`);
     this.batches = options.batches;
     const max = options.maxBatches ?? Infinity;
-    if (max !== Infinity && (!Number.isSafeInteger(max) || max < 1)) throw invalid(`${what}: options.maxBatches must be an integer >= 1, got ${describeValue(max)}`);
+    if (max !== Infinity && (!Number.isSafeInteger(max) || max < 1)) throw invalid(`${what}: options.maxBatches must be an integer >= 1, got ${String(max)}`);
     this.maxBatches = max;
     const file = options.cacheFile;
     if (file !== undefined && (typeof file !== 'string' || file === '' || file.includes('\0'))) {
@@ -98,6 +98,11 @@ export interface EntropyCalibratorOptions extends CalibratorOptions {
 /**
  * TensorRT's entropy calibration (v2): a 2048-bin histogram of |x| per tensor, and the threshold whose 128-level
  * quantization has the least KL divergence from it. The default for CNNs.
+ *
+ * Bin 0 (which holds the exact zeros) counts as much as bin 1 in the divergence, as NVIDIA's pytorch-quantization
+ * does: after a ReLU half the values or more are exactly 0, which every scale represents exactly, and their spike
+ * otherwise pulls the threshold far down (on the Fashion-MNIST CNN it clipped a ReLU output at 8% of its range
+ * and cost 17 points of top-1).
  */
 export class EntropyCalibrator extends Calibrator {
   readonly algorithm = 'EntropyCalibration2';
@@ -107,13 +112,17 @@ export class EntropyCalibrator extends Calibrator {
     super(options, 'EntropyCalibrator');
     this.bins = options.bins ?? DEFAULT_HISTOGRAM_BINS;
     this.quantBins = options.quantBins ?? DEFAULT_QUANT_BINS;
-    if (!Number.isSafeInteger(this.bins) || this.bins < 1) throw invalid(`EntropyCalibrator: options.bins must be an integer >= 1, got ${describeValue(options.bins)}`);
+    if (!Number.isSafeInteger(this.bins) || this.bins < 1) throw invalid(`EntropyCalibrator: options.bins must be an integer >= 1, got ${String(options.bins)}`);
     if (!Number.isSafeInteger(this.quantBins) || this.quantBins < 1 || this.quantBins > this.bins) {
-      throw invalid(`EntropyCalibrator: options.quantBins must be an integer in [1, bins = ${this.bins}], got ${describeValue(options.quantBins)}`);
+      throw invalid(`EntropyCalibrator: options.quantBins must be an integer in [1, bins = ${this.bins}], got ${String(options.quantBins)}`);
     }
   }
   createStatistic(): TensorStatistic {
-    return new HistogramStatistic(this.bins, (h) => h.entropyAmax(this.quantBins));
+    return new HistogramStatistic(this.bins, (h) => {
+      const counts = h.counts();
+      if (counts.length > 1) counts[0] = counts[1];
+      return entropyAmax(counts, h.binWidth, this.quantBins);
+    });
   }
 }
 
@@ -156,9 +165,9 @@ export class PercentileCalibrator extends Calibrator {
     this.percentile = options.percentile ?? 99.99;
     this.bins = options.bins ?? DEFAULT_HISTOGRAM_BINS;
     if (typeof this.percentile !== 'number' || !(this.percentile > 0 && this.percentile <= 100)) {
-      throw invalid(`PercentileCalibrator: options.percentile must be a number in (0, 100], got ${describeValue(options.percentile)}`);
+      throw invalid(`PercentileCalibrator: options.percentile must be a number in (0, 100], got ${String(options.percentile)}`);
     }
-    if (!Number.isSafeInteger(this.bins) || this.bins < 1) throw invalid(`PercentileCalibrator: options.bins must be an integer >= 1, got ${describeValue(options.bins)}`);
+    if (!Number.isSafeInteger(this.bins) || this.bins < 1) throw invalid(`PercentileCalibrator: options.bins must be an integer >= 1, got ${String(options.bins)}`);
   }
   createStatistic(): TensorStatistic {
     return new HistogramStatistic(this.bins, (h) => h.percentileAmax(this.percentile));

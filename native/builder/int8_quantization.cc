@@ -115,9 +115,10 @@ class Int8Rewriter {
       if (k == key) return t;
     Tensor s(DType::Float32, {});
     *s.data<float>() = scale;
-    const std::string& name = tensors_[input].name;
+    const std::string name = tensors_[input].name;  // a copy: addTensor may move tensors_
+    const Dims dims = tensors_[input].dims;
     const int scaleT = addTensor(name + ":int8_scale", DType::Float32, {}, std::make_shared<const Tensor>(std::move(s)));
-    const int out = addTensor(name + ":int8", DType::Int8, tensors_[input].dims, nullptr);
+    const int out = addTensor(name + ":int8", DType::Int8, dims, nullptr);
     Layer q;
     q.kind = "QuantizeLinear";
     q.name = layerName(name + "/quantize_int8");
@@ -163,9 +164,9 @@ std::optional<float> activationScale(const std::string& name, const BuildConfig&
 // `layers` when first needed.
 Layer int8Layer(const Layer& layer, const Candidate& c, float scale, const QuantizationTable& table, Int8Rewriter& rw,
                 std::vector<Layer>& layers) {
-  const TensorInfo& wt = rw.tensors()[c.weight];
-  const auto given = table.weights.find(wt.name);
-  const Tensor& w = *wt.value;
+  const TensorPtr weight = rw.tensors()[c.weight].value;  // held: adding tensors below may move the table
+  const auto given = table.weights.find(rw.tensors()[c.weight].name);
+  const Tensor& w = *weight;
   const std::vector<float> ws = weightScales(w, c.channelAxis, given == table.weights.end() ? nullptr : &given->second);
   const float alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
   Tensor dq(DType::Float32, {static_cast<int64_t>(ws.size())});
@@ -175,10 +176,10 @@ Layer int8Layer(const Layer& layer, const Candidate& c, float scale, const Quant
   out.kind = layer.kind == "MatMul" ? "QuantizedMatMul" : "QuantizedConvolution";
   for (const char* key : {"alpha", "transA", "transB"}) out.attrs.erase(key);
   out.precision = LayerPrecision::Int8;
-  const Dims qDims = q.dims();
+  const Dims qDims = q.dims(), dqDims = dq.dims();  // copies: the tensors are moved in the same calls
   out.inputs = {rw.quantized(c.input, scale, layers),
                 rw.addTensor(layer.name + ":weights_int8", DType::Int8, qDims, std::make_shared<const Tensor>(std::move(q))),
-                rw.addTensor(layer.name + ":dequant_scale", DType::Float32, dq.dims(), std::make_shared<const Tensor>(std::move(dq)))};
+                rw.addTensor(layer.name + ":dequant_scale", DType::Float32, dqDims, std::make_shared<const Tensor>(std::move(dq)))};
   for (size_t i = 2; i < layer.inputs.size(); ++i) out.inputs.push_back(layer.inputs[i]);
   while (out.inputs.back() < 0) out.inputs.pop_back();  // bias and residual keep their positions (3, 4)
   rw.checkShapes(out);

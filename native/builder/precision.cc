@@ -14,13 +14,35 @@ bool computesFloats(const Layer& layer, const std::vector<TensorInfo>& tensors) 
   return false;
 }
 
+// Cast / DequantizeLinear of integers to float: integer accumulators (MatMulInteger, ConvInteger) overflow fp16's
+// 65504, so these layers and the ones reading their output (the dequantizing Mul) stay fp32 unless pinned.
+bool widensIntegers(const Layer& layer, const std::vector<TensorInfo>& tensors) {
+  return (layer.kind == "Cast" || layer.kind == "DequantizeLinear") && layer.inputs[0] >= 0 &&
+         isInteger(tensors[layer.inputs[0]].dtype) && computesFloats(layer, tensors);
+}
+
+std::vector<bool> keptInFp32(const std::vector<Layer>& layers, const std::vector<TensorInfo>& tensors) {
+  std::vector<bool> widened(tensors.size(), false), keep(layers.size(), false);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    bool readsWidened = false;
+    for (int t : layers[l].inputs) readsWidened = readsWidened || (t >= 0 && widened[t]);
+    const bool widens = widensIntegers(layers[l], tensors);
+    keep[l] = widens || readsWidened;
+    if (widens)
+      for (int t : layers[l].outputs) widened[t] = true;
+  }
+  return keep;
+}
+
 }  // namespace
 
 void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log) {
   std::vector<TensorInfo> tensors = network.tensors();
   std::vector<Layer> layers = network.layers();
-  size_t half = 0, int8 = 0;
-  for (Layer& layer : layers) {
+  size_t half = 0, int8 = 0, wide = 0;
+  const std::vector<bool> fp32 = keptInFp32(layers, tensors);
+  for (size_t l = 0; l < layers.size(); ++l) {
+    Layer& layer = layers[l];
     LayerPrecision p = layer.precision;
     const bool isInt8Layer = layer.kind == "QuantizedMatMul" || layer.kind == "QuantizedConvolution";
     if (isInt8Layer) ++int8;
@@ -28,8 +50,9 @@ void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log)
     // logged why the layer stayed float).
     if (p == LayerPrecision::Int8 && !isInt8Layer) p = LayerPrecision::Default;
     if (isInt8Layer) p = LayerPrecision::Int8;
+    if (p == LayerPrecision::Default && config.fp16 && fp32[l] && computesFloats(layer, tensors)) ++wide;
     if (p == LayerPrecision::Default)
-      p = config.fp16 && computesFloats(layer, tensors) ? LayerPrecision::Float16 : LayerPrecision::Float32;
+      p = config.fp16 && computesFloats(layer, tensors) && !fp32[l] ? LayerPrecision::Float16 : LayerPrecision::Float32;
     layer.precision = p;
     if (p == LayerPrecision::Float16) ++half;
   }
@@ -47,7 +70,8 @@ void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log)
   if (config.int8 && !int8) log.push_back("precision: no layer runs in int8");
   if (config.fp16 || half)
     log.push_back("precision: " + std::to_string(half) + " of " + std::to_string(layers.size()) +
-                  " layers run in fp16; " + std::to_string(rounded) + " fp32 weight tensor(s) rounded to fp16 values");
+                  " layers run in fp16; " + std::to_string(rounded) + " fp32 weight tensor(s) rounded to fp16 values" +
+                  (wide ? "; " + std::to_string(wide) + " layer(s) turning integers into floats (and their readers) kept in fp32" : ""));
   network.assign(std::move(tensors), std::move(layers), network.inputs(), network.outputs());
 }
 

@@ -53,8 +53,10 @@ void validatePlanGraph(const Network& network, const std::vector<OptimizationPro
     if (!findCpuKernel(layer.kind))
       fail(ErrorCode::BadPlan, "layer '", layer.name, "' (", layer.kind, ") has no kernel on this backend");
     if (layer.kind == "Plugin") pluginForLayer(layer);
-    if (layer.precision == LayerPrecision::Int8)
-      fail(ErrorCode::BadPlan, "layer '", layer.name, "' runs in int8, which this library does not support yet");
+    const bool int8Kind = layer.kind == "QuantizedMatMul" || layer.kind == "QuantizedConvolution";
+    if ((layer.precision == LayerPrecision::Int8) != int8Kind)
+      fail(ErrorCode::BadPlan, "layer '", layer.name, "' (", layer.kind, ") is marked ",
+           int8Kind ? "not int8" : "int8", ", but exactly QuantizedMatMul and QuantizedConvolution layers run in int8");
   }
   checkProfiles(network, profiles);
   std::vector<Dims> inputDims;

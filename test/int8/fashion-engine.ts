@@ -13,6 +13,7 @@ import { FASHION_FIXTURE_DIR, fashionBatch, loadFashionMnist, top1, type Fashion
 
 export const FASHION_FP32_MODEL = path.join(FASHION_FIXTURE_DIR, 'fashion_cnn_torchscript_op17.onnx');
 export const FASHION_QDQ_MODEL = path.join(FASHION_FIXTURE_DIR, 'fashion_cnn_qdq_op17.onnx');
+export const FASHION_DYNAMIC_MODEL = path.join(FASHION_FIXTURE_DIR, 'fashion_cnn_dynamic_op17.onnx');
 const BATCH = 500;
 const CALIBRATION_BATCH = 100;
 
@@ -30,7 +31,7 @@ export async function fashionTop1(model: string, split: FashionSplit, config: Bu
     using network = builder.createNetwork();
     OnnxParser.parse(network, fs.readFileSync(model));
     const profile = { image: { min: [1, 1, 28, 28], opt: [BATCH, 1, 28, 28], max: [BATCH, 1, 28, 28] } };
-    return builder.build(network, builder.createConfig({ ...config, profiles: [profile] }));
+    return await builder.build(network, builder.createConfig({ ...config, profiles: [profile] }));
   })();
   using engine = await Runtime.load(plan);
   using ctx = engine.createContext();
