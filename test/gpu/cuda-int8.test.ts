@@ -1,8 +1,8 @@
 /**
  * INT8 on CUDA engines: the Fashion-MNIST CNN calibrated with the min-max calibrator on a CUDA build classifies the
- * 10,000 test images as the CPU backend's INT8 engine does (the INT8 layers have no CUDA kernels yet and run
- * on the CPU reference kernel inside the CUDA engine; everything else runs on the GPU), and keeps >= 99.8% of the
- * CUDA fp32 engine's top-1. Needs the Fashion-MNIST files (FASHION_MNIST_DIR; the GPU suite script carries them).
+ * 10,000 test images as the CPU backend's INT8 engine does (the INT8 layers run on their CUDA kernels, which equal
+ * the CPU kernels bit for bit: cuda-int8-layers.test.ts), and keeps >= 99.8% of the CUDA fp32 engine's top-1.
+ * Needs the Fashion-MNIST files (FASHION_MNIST_DIR; the GPU suite script carries them).
  */
 import { describe, expect, it } from 'vitest';
 import { fashionMnistSkipReason, loadFashionMnist } from '../fashion-mnist.js';

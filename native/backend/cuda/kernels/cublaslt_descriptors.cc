@@ -45,11 +45,18 @@ void checkCublas(cublasStatus_t status, const char* call) {
 GemmDescriptors::GemmDescriptors(const GemmShape& s) {
   if (s.m <= 0 || s.n <= 0 || s.k <= 0 || s.batch < 1 || s.batch > INT32_MAX)
     fail(ErrorCode::Internal, "MatMul: bad GEMM shape ", describeGemm(s));
+  if (s.int8 && (s.transA || !s.transB || s.epilogue != GemmEpilogue::None))
+    fail(ErrorCode::Internal, "int8 GEMMs are TN without epilogue, got ", describeGemm(s));
   try {
-    const cudaDataType_t abType = s.half ? CUDA_R_16F : CUDA_R_32F;
-    // fp16 accumulates in fp32 (the interface contract); fp32 may use TF32 tensor cores unless strict.
-    const cublasComputeType_t compute = !s.half && s.allowTf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
-    INFERRT_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, compute, CUDA_R_32F));
+    const cudaDataType_t abType = s.int8 ? CUDA_R_8I : s.half ? CUDA_R_16F : CUDA_R_32F;
+    const cudaDataType_t dType = s.int8 ? CUDA_R_32I : abType;
+    // fp16 accumulates in fp32 (the interface contract); fp32 may use TF32 tensor cores unless strict; int8 sums
+    // exactly in int32, with int32 alpha and beta.
+    cublasComputeType_t compute = CUBLAS_COMPUTE_32F;
+    if (s.int8) compute = CUBLAS_COMPUTE_32I;
+    else if (!s.half && s.allowTf32) compute = CUBLAS_COMPUTE_32F_FAST_TF32;
+    INFERRT_CUBLAS_CHECK(cublasLtMatmulDescCreate(&desc, compute, s.int8 ? CUDA_R_32I : CUDA_R_32F));
+    integer = s.int8;
 
     // Our tensors are row-major; cuBLASLt's default order is column-major, where row-major D (M x N) reads as
     // D^T (N x M). So we compute D^T = op(B)^T * op(A)^T: cuBLASLt's A is our B and its B is our A, and every
@@ -63,7 +70,7 @@ GemmDescriptors::GemmDescriptors(const GemmShape& s) {
                                                     static_cast<uint64_t>(s.transB ? s.n : s.k), s.ldb));
     INFERRT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layoutB, abType, static_cast<uint64_t>(s.transA ? s.m : s.k),
                                                     static_cast<uint64_t>(s.transA ? s.k : s.m), s.lda));
-    INFERRT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layoutD, abType, static_cast<uint64_t>(s.n),
+    INFERRT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&layoutD, dType, static_cast<uint64_t>(s.n),
                                                     static_cast<uint64_t>(s.m), s.ldd));
     if (s.batch > 1) {
       const int32_t count = static_cast<int32_t>(s.batch);
@@ -140,11 +147,17 @@ bool gemmAlgoCheck(cublasLtHandle_t handle, const GemmDescriptors& d, const cubl
 void enqueueGemm(cublasLtHandle_t handle, GemmDescriptors& d, const cublasLtMatmulAlgo_t& algo,
                  const std::vector<GemmPointers>& calls, void* workspace, size_t workspaceBytes, cudaStream_t stream,
                  float alpha) {
-  const float beta = 0.0f;  // alpha and beta: host fp32 scalars (the default pointer mode, CUDA_R_32F scale type)
+  // alpha and beta: host scalars (the default pointer mode) of the scale type: fp32, or int32 for int8 GEMMs,
+  // which take no alpha (their callers scale in their own epilogue).
+  const float beta = 0.0f;
+  const int32_t alphaInt = 1, betaInt = 0;
+  if (d.integer && alpha != 1.0f) fail(ErrorCode::Internal, "int8 GEMMs take no alpha, got ", alpha);
+  const void* alphaPtr = d.integer ? static_cast<const void*>(&alphaInt) : static_cast<const void*>(&alpha);
+  const void* betaPtr = d.integer ? static_cast<const void*>(&betaInt) : static_cast<const void*>(&beta);
   for (const GemmPointers& p : calls) {
     if (d.hasBias) d.setBias(p.bias);
-    INFERRT_CUBLAS_CHECK(cublasLtMatmul(handle, d.desc, &alpha, p.b, d.layoutA, p.a, d.layoutB, &beta, p.d, d.layoutD,
-                                        p.d, d.layoutD, &algo, workspace, workspaceBytes, stream));
+    INFERRT_CUBLAS_CHECK(cublasLtMatmul(handle, d.desc, alphaPtr, p.b, d.layoutA, p.a, d.layoutB, betaPtr, p.d,
+                                        d.layoutD, p.d, d.layoutD, &algo, workspace, workspaceBytes, stream));
   }
 }
 

@@ -31,6 +31,7 @@ class GemmDescriptors {
   // cuBLASLt's operands (column-major): layoutA describes our B, layoutB our A; see the constructor.
   cublasLtMatrixLayout_t layoutA = nullptr, layoutB = nullptr, layoutD = nullptr;
   bool hasBias = false;
+  bool integer = false;  // an int8 GEMM: int32 alpha / beta
 
  private:
   void release() noexcept;
@@ -45,7 +46,8 @@ std::vector<cublasLtMatmulHeuristicResult_t> gemmHeuristic(cublasLtHandle_t hand
 bool gemmAlgoCheck(cublasLtHandle_t handle, const GemmDescriptors& d, const cublasLtMatmulAlgo_t& algo,
                    size_t* workspace);
 
-// One cublasLtMatmul per pointer set, beta = 0 (C is not read; it is given as D so the layouts agree).
+// One cublasLtMatmul per pointer set, beta = 0 (C is not read; it is given as D so the layouts agree). alpha must
+// be 1 for int8 GEMMs.
 void enqueueGemm(cublasLtHandle_t handle, GemmDescriptors& d, const cublasLtMatmulAlgo_t& algo,
                  const std::vector<GemmPointers>& calls, void* workspace, size_t workspaceBytes, cudaStream_t stream,
                  float alpha);

@@ -1,6 +1,6 @@
-// The one place that runs GEMMs on cuBLASLt: a row-major float GEMM description (gemm_shape.h) in, a plan
-// (descriptors and an algorithm: the plan's tactic when it applies, else the heuristic's choice) out, then
-// enqueue. No cuBLASLt types here, so matmul.cc compiles without its headers.
+// The one place that runs GEMMs on cuBLASLt: a row-major GEMM description (gemm_shape.h: float, or int8 with int32
+// output) in, a plan (descriptors and an algorithm: the plan's tactic when it applies, else the heuristic's choice)
+// out, then enqueue. No cuBLASLt types here, so matmul.cc compiles without its headers.
 #pragma once
 #include <cuda_runtime_api.h>
 

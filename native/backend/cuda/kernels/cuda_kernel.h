@@ -117,5 +117,6 @@ void registerCudaMovementKernels();     // Transpose, Slice, Concat, Split, Expa
 void registerCudaMatMulKernels();       // MatMul (cuBLASLt)
 void registerCudaConvolutionKernels();  // Convolution (cuDNN), Pooling
 void registerCudaAttentionKernels();    // Attention (fused, flash-attention style)
+void registerCudaQuantizedKernels();    // QuantizedMatMul, QuantizedConvolution (int8 cuBLASLt GEMMs), QuantizeLinear
 
 }  // namespace inferrt

@@ -15,6 +15,10 @@ enum class GemmEpilogue : int32_t { None = 0, Bias = 1, Relu = 2, ReluBias = 3 }
 struct GemmShape {
   bool half = false;        // A, B (and bias) fp16, else fp32
   bool allowTf32 = true;    // fp32 only: CUBLAS_COMPUTE_32F_FAST_TF32
+  // A, B int8 and D int32, summed exactly in int32 (the INT8 layers' GEMMs; `half` and `allowTf32` are ignored).
+  // cuBLASLt runs these only as "TN" (transB, not transA; the descriptors' operand swap makes that cuBLASLt's
+  // TN), without epilogue, with k, n, lda, ldb, ldd multiples of 4 and 4-byte aligned pointers.
+  bool int8 = false;
   bool transA = false, transB = false;
   int64_t m = 0, n = 0, k = 0;  // all > 0
   int64_t lda = 0, ldb = 0, ldd = 0;

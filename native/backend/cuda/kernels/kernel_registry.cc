@@ -20,6 +20,7 @@ void registerAll() {
   registerCudaMatMulKernels();
   registerCudaConvolutionKernels();
   registerCudaAttentionKernels();
+  registerCudaQuantizedKernels();
 }
 
 std::once_flag& registered() {

@@ -1,0 +1,57 @@
+// QuantizeLinear on the GPU, for the form the builder's INT8 pass inserts in front of its INT8 layers: x float32
+// (or float16), one scale (float32, or float16), no zero point, int8 out: y = saturate(roundHalfEven(x / scale)),
+// the division in fp32, NaN -> 0 (the CPU kernel, backend/cpu/quantization.cc, bit for bit). Every other form
+// (uint8, zero points, per-axis scales, int32 x) is declined here and runs on the CPU kernel. The scale is read on
+// the device, so a scale computed at run time works as well as a constant one.
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/quantized_launch.h"
+#include "ir/error.h"
+
+namespace inferrt {
+
+namespace {
+
+bool isPerTensor(const Dims& dims) { return dims.empty() || (dims.size() == 1 && dims[0] == 1); }
+
+std::string supportsQuantizeLinear(const Layer& layer, const std::vector<TensorDesc>& inputs) {
+  if (inputs.size() < 2) return "";  // the shape rule reports it
+  if (inputs.size() > 2 && inputs[2].present) return "a zero point";
+  if (layer.attrs.getString("outputDType", "uint8") != "int8") return "uint8 output";
+  const DType x = inputs[0].dtype, scale = inputs[1].dtype;
+  if (!isFloat(x)) return std::string(dtypeName(x)) + " input";
+  if (!isFloat(scale)) return std::string(dtypeName(scale)) + " scale";
+  if (!isPerTensor(inputs[1].dims)) return "a per-axis scale";
+  return "";
+}
+
+void runQuantizeLinear(CudaKernelArgs& args) {
+  const DeviceTensor& x = *args.inputs[0];
+  const DeviceTensor& scale = *args.inputs[1];
+  DeviceTensor& y = args.outputs[0];
+  if (args.inputs.size() > 2 && args.inputs[2])
+    fail(ErrorCode::Internal, "QuantizeLinear with a zero point has no CUDA kernel");
+  if (!isFloat(x.dtype) || !isFloat(scale.dtype) || scale.numel() != 1)
+    fail(ErrorCode::ShapeMismatch, "QuantizeLinear needs float x and one float scale, got ", dtypeName(x.dtype), " ",
+         dimsToString(x.dims), " and ", dtypeName(scale.dtype), " ", dimsToString(scale.dims));
+  if (y.dtype != DType::Int8 || y.dims != x.dims)
+    fail(ErrorCode::Internal, "QuantizeLinear output is ", dtypeName(y.dtype), " ", dimsToString(y.dims),
+         ", expected int8 ", dimsToString(x.dims));
+  if (y.numel() == 0) return;
+  if (!cudakernels::launchQuantizeInt8(x.data, x.dtype == DType::Float16, scale.data, scale.dtype == DType::Float16,
+                                       y.as<int8_t>(), y.numel(), args.env.multiProcessors, args.env.stream))
+    fail(ErrorCode::Internal, "QuantizeLinear: bad kernel arguments");
+  INFERRT_CUDA_CHECK(cudaGetLastError());
+}
+
+}  // namespace
+
+// Registered by kind name: a network can only hold the layer where the QuantizeLinear schema exists.
+void registerCudaQuantizeLinearKernel() {
+  registerCudaKernel({"QuantizeLinear", supportsQuantizeLinear, runQuantizeLinear, 0});
+}
+
+}  // namespace inferrt

@@ -1,0 +1,153 @@
+// CUDA kernels of the builder's INT8 layers and the family's registration: QuantizedMatMul here,
+// QuantizedConvolution in quantized_convolution.cc, QuantizeLinear in quantize_linear.cc. Semantics are the CPU
+// kernels' (backend/cpu/quantized_layers.cc): exact int32 sums of int8 products (cuBLASLt's int8 GEMM,
+// quantized_gemm.h), then per output element of channel c the fp32 epilogue act(float(acc) * dequantScale[c] +
+// bias[c] (+ residual)) (quantized.cu), bit for bit.
+//
+// QuantizedMatMul: a [..., M, K] int8, w [N, K] int8 (a row per output channel) -> y [..., M, N] float32. The
+// leading dims of a fold into the GEMM's rows: D [rows, N] = a * w^T is cuBLASLt's int8 "TN" GEMM as stored. K
+// and N not multiples of 4 are zero-padded (copies of a and w in scratch: zeros add nothing to the sums). D goes
+// into y itself when N needs no padding (int32 and float32 have one size; the epilogue converts in place).
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/quantized_gemm.h"
+#include "backend/cuda/kernels/quantized_launch.h"
+#include "ir/error.h"
+
+namespace inferrt {
+
+void registerCudaQuantizedConvolutionKernel();  // quantized_convolution.cc
+void registerCudaQuantizeLinearKernel();        // quantize_linear.cc
+
+namespace {
+
+using cudakernels::Int8Activation;
+
+Int8Activation activationOf(const Layer& layer) {
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act == "none") return Int8Activation::None;
+  if (act == "relu") return Int8Activation::Relu;
+  if (act == "gelu") return Int8Activation::Gelu;
+  fail(ErrorCode::InvalidArgument, "QuantizedMatMul activation must be none, relu or gelu, got '", act, "'");
+}
+
+std::string supportsQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& inputs) {
+  if (inputs.size() < 3 || inputs[1].dims.size() != 2) return "";  // the shape rule reports it
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none" && act != "relu" && act != "gelu") return "activation '" + act + "'";
+  const int64_t k = inputs[1].dims[1];
+  if (k > cudakernels::kMaxExactInt8Depth)
+    return "K = " + std::to_string(k) + " > " + std::to_string(cudakernels::kMaxExactInt8Depth) +
+           " (int32 sums could overflow)";
+  return "";
+}
+
+// A float32 per-channel input (dequantScale, bias) of `channels` values.
+void requireChannelVector(const DeviceTensor* t, const char* what, int64_t channels) {
+  if (!t) return;
+  if (t->dtype != DType::Float32 || t->numel() != channels)
+    fail(ErrorCode::ShapeMismatch, "QuantizedMatMul ", what, " must be float32 with ", channels, " values, got ",
+         dtypeName(t->dtype), " ", dimsToString(t->dims));
+}
+
+void runQuantizedMatMul(CudaKernelArgs& args) {
+  const CudaLaunchEnv& env = args.env;
+  const DeviceTensor& a = *args.inputs[0];
+  const DeviceTensor& w = *args.inputs[1];
+  const DeviceTensor* scale = args.inputs[2];
+  const DeviceTensor* bias = args.inputs.size() > 3 ? args.inputs[3] : nullptr;
+  DeviceTensor& out = args.outputs[0];
+  if (a.dtype != DType::Int8 || w.dtype != DType::Int8 || a.dims.empty() || w.dims.size() != 2)
+    fail(ErrorCode::ShapeMismatch, "QuantizedMatMul needs int8 a [..., M, K] and int8 w [N, K], got ",
+         dtypeName(a.dtype), " ", dimsToString(a.dims), " and ", dtypeName(w.dtype), " ", dimsToString(w.dims));
+  const int64_t n = w.dims[0], k = w.dims[1];
+  if (a.dims.back() != k)
+    fail(ErrorCode::ShapeMismatch, "QuantizedMatMul inner dims differ: a ", dimsToString(a.dims), ", w ",
+         dimsToString(w.dims), " (stored [N, K])");
+  requireChannelVector(scale, "dequantScale", n);
+  requireChannelVector(bias, "bias", n);
+  Dims expected(a.dims.begin(), a.dims.end() - 1);
+  expected.push_back(n);
+  if (out.dims != expected || out.dtype != DType::Float32)
+    fail(ErrorCode::Internal, "QuantizedMatMul output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
+         ", expected float32 ", dimsToString(expected));
+  const Int8Activation act = activationOf(args.layer);
+  if (out.numel() == 0) return;
+
+  const int64_t rows = volume(Dims(a.dims.begin(), a.dims.end() - 1));
+  const int64_t kPadded = cudakernels::roundUpTo4(k), nPadded = cudakernels::roundUpTo4(n);
+  cudakernels::Int8EpilogueGeometry e;
+  e.images = rows;  // one "image" per output row: channels along the row, one element per plane
+  e.channels = n;
+  e.accChannelStride = 1;
+  e.accImageStride = nPadded;
+  auto epilogue = [&](const int32_t* acc) {
+    if (!cudakernels::launchInt8Epilogue(acc, scale->as<float>(), bias ? bias->as<float>() : nullptr, nullptr,
+                                         out.as<float>(), e, act, env.multiProcessors, env.stream))
+      fail(ErrorCode::Internal, "QuantizedMatMul: bad epilogue arguments");
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+  };
+  if (k == 0) {  // empty sums: y = act(0 * scale + bias)
+    epilogue(nullptr);
+    return;
+  }
+
+  // Operands as cuBLASLt's int8 GEMM wants them: used in place where they already are, else zero-padded copies.
+  // The int32 sums go straight into y when N needs no padding (same size; the epilogue converts each element in
+  // place), else into scratch.
+  const bool copyA = kPadded != k || cudakernels::pointerAlignment(a.data) < 4;
+  const bool copyW = kPadded != k || nPadded != n || cudakernels::pointerAlignment(w.data) < 4;
+  const bool accInOutput = nPadded == n && cudakernels::pointerAlignment(out.data) >= 4;
+  cudakernels::Int8GemmGeometry g;
+  g.m = rows;
+  g.n = nPadded;
+  g.k = kPadded;
+  g.lda = g.ldb = kPadded;
+  g.ldd = nPadded;
+  const uint32_t scratchAlign = static_cast<uint32_t>(cudakernels::kScratchAlignment);
+  const cublaslt::GemmShape shape =
+      cudakernels::int8GemmShape(g, copyA ? scratchAlign : cudakernels::pointerAlignment(a.data),
+                                 copyW ? scratchAlign : cudakernels::pointerAlignment(w.data),
+                                 accInOutput ? cudakernels::pointerAlignment(out.data) : scratchAlign);
+  std::unique_ptr<CudaKernelCache> local;
+  const std::shared_ptr<cublaslt::GemmPlan> plan = cudakernels::int8GemmPlans(args, local).planFor(shape, env);
+
+  using cudakernels::scratchBytes;
+  const size_t aBytes = copyA ? scratchBytes(static_cast<size_t>(rows * kPadded)) : 0;
+  const size_t wBytes = copyW ? scratchBytes(static_cast<size_t>(nPadded * kPadded)) : 0;
+  const size_t accBytes = accInOutput ? 0 : scratchBytes(static_cast<size_t>(rows * nPadded) * sizeof(int32_t));
+  const size_t workspaceBytes = scratchBytes(cudakernels::int8GemmWorkspace(plan.get()));
+  const size_t total = aBytes + wBytes + accBytes + workspaceBytes;
+  char* scratch = total ? static_cast<char*>(env.scratch(total)) : nullptr;
+  if (scratch) cudakernels::requireScratchAlignment(scratch);
+  int8_t* aPadded = reinterpret_cast<int8_t*>(scratch);
+  int8_t* wPadded = reinterpret_cast<int8_t*>(scratch + aBytes);
+  int32_t* acc = accInOutput ? static_cast<int32_t*>(out.data) : reinterpret_cast<int32_t*>(scratch + aBytes + wBytes);
+  void* workspace = workspaceBytes ? scratch + aBytes + wBytes + accBytes : nullptr;
+
+  const int mps = env.multiProcessors;
+  if (copyA && !cudakernels::launchPadInt8(a.as<int8_t>(), rows, k, aPadded, rows, kPadded, mps, env.stream))
+    fail(ErrorCode::Internal, "QuantizedMatMul: bad padding arguments");
+  if (copyW && !cudakernels::launchPadInt8(w.as<int8_t>(), n, k, wPadded, nPadded, kPadded, mps, env.stream))
+    fail(ErrorCode::Internal, "QuantizedMatMul: bad padding arguments");
+  INFERRT_CUDA_CHECK(cudaGetLastError());
+  const int8_t* aUsed = copyA ? aPadded : a.as<int8_t>();
+  const int8_t* wUsed = copyW ? wPadded : w.as<int8_t>();
+  cudakernels::runInt8Gemm(plan.get(), g, aUsed, wUsed, acc, workspace, env);
+  epilogue(acc);
+}
+
+}  // namespace
+
+void registerCudaQuantizedKernels() {
+  registerCudaKernel({"QuantizedMatMul", supportsQuantizedMatMul, runQuantizedMatMul, 0});
+  registerCudaQuantizedConvolutionKernel();
+  registerCudaQuantizeLinearKernel();
+}
+
+}  // namespace inferrt

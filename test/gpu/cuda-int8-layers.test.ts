@@ -1,0 +1,204 @@
+/**
+ * GPU suite, INT8 layers on CUDA vs the CPU reference kernels: small networks built with the network API and
+ * calibrated (MinMaxCalibrator) into QuantizeLinear -> QuantizedMatMul / QuantizedConvolution, on both backends,
+ * must give the same float32 outputs bit for bit. The INT8 layers sum int8 products exactly in int32 (cuBLASLt's
+ * int8 GEMM on CUDA) and dequantize with the same fp32 steps, so there is no tolerance: a last-bit difference is
+ * a bug. One calibrator serves both builds of a case (it keeps the scales of its first run), so both engines
+ * quantize with the same scales. Inference feeds are 1.5x the calibration batch, so some values saturate.
+ *
+ * Cases: MatMul with K a multiple of 4 and not (zero-padded), N not a multiple of 4, a batched 3-D input, bias +
+ * relu, bias + exact GELU; convolutions 3x3 pad 1, stride 2, dilation 2, groups 2, depthwise, 1x1, asymmetric
+ * SAME_UPPER pads, 1-D and 3-D, with bias, relu and a residual (Conv -> Add -> Relu, fused into one Convolution
+ * before the INT8 pass), C not a multiple of 4; and fp16 + int8 engines where QuantizeLinear reads a tensor an fp16
+ * layer stored and fp16 layers read the INT8 layers' float32 outputs (the CPU emulates fp16 by rounding what fp16
+ * layers read and write, the CUDA engine converts at those boundaries: the same roundings, so again bit for bit).
+ * Every layer must run on the GPU. Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  Builder, MinMaxCalibrator, Runtime, tensor, type BuilderConfigOptions, type ConvolutionParams, type Engine,
+  type NetworkDefinition, type NetworkTensor, type Tensor,
+} from '../../lib/index.js';
+import { randomFloats } from '../api/helpers.js';
+import { cudaSkipReason, describeFallback, fallbackLayers, reportSkipped } from './helpers.js';
+
+const numel = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
+
+interface Case {
+  name: string;
+  /** The network's float32 inputs and their dims. */
+  inputs: Record<string, number[]>;
+  define: (n: NetworkDefinition, inputs: Record<string, NetworkTensor>) => void;
+  /** The INT8 layers the engine must have, in order. */
+  int8: string[];
+  /** A build-log line the case relies on (a fusion). */
+  log?: RegExp;
+  /** Layers that must run in fp16 (fp16 + int8 cases): [kind, count]. */
+  fp16?: [string, number];
+  precision?: BuilderConfigOptions['precision'];
+}
+
+function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: number): NetworkTensor {
+  const scale = 1 / Math.sqrt(fanIn);  // keeps outputs near unit size
+  return n.addConstant(dims, randomFloats(numel(dims), seed).map((v) => v * scale));
+}
+
+/** x [..., K] -> MatMul(W [K, N]) [+ bias] [-> act] -> 'y'. */
+function matmulCase(name: string, xDims: number[], nOut: number, opts: { bias?: boolean; act?: 'relu' | 'gelu'; log?: RegExp }): Case {
+  const k = xDims[xDims.length - 1]!;
+  return {
+    name,
+    inputs: { x: xDims },
+    define: (n, { x }) => {
+      let y = n.addMatrixMultiply(x!, weights(n, [k, nOut], 11, k)).output();
+      if (opts.bias) y = n.addElementWise(y, n.addConstant([nOut], randomFloats(nOut, 12).map((v) => v * 0.3)), 'add').output();
+      if (opts.act) y = n.addActivation(y, opts.act).output();
+      n.markOutput(y, 'y');
+    },
+    int8: ['QuantizedMatMul'],
+    log: opts.log,
+  };
+}
+
+/** Output dims of a convolution of x with `kernel` and `p` (explicit pads or SAME_UPPER). */
+function convOutDims(xDims: number[], m: number, kernel: number[], p: ConvolutionParams): number[] {
+  const spatial = xDims.slice(2).map((d, i) => {
+    const s = p.strides?.[i] ?? 1;
+    if (p.autoPad === 'SAME_UPPER') return Math.ceil(d / s);
+    const pad = (p.pads?.[i] ?? 0) + (p.pads?.[i + kernel.length] ?? 0);
+    const extent = (p.dilations?.[i] ?? 1) * (kernel[i]! - 1) + 1;
+    return Math.floor((d + pad - extent) / s) + 1;
+  });
+  return [xDims[0]!, m, ...spatial];
+}
+
+/** x -> Convolution [+ bias] [-> Add(r)] [-> relu] -> 'y'. */
+function convCase(name: string, xDims: number[], m: number, kernel: number[], p: ConvolutionParams,
+  opts: { bias?: boolean; relu?: boolean; residual?: boolean }): Case {
+  const group = p.group ?? 1;
+  const wDims = [m, xDims[1]! / group, ...kernel];
+  const outDims = convOutDims(xDims, m, kernel, p);
+  const fused = opts.residual ? (opts.relu ? /Conv\+add\+ReLU/ : /Conv\+add\b/) : opts.relu ? /Conv\+ReLU/ : undefined;
+  return {
+    name,
+    inputs: opts.residual ? { x: xDims, r: outDims } : { x: xDims },
+    define: (n, { x, r }) => {
+      const b = opts.bias ? n.addConstant([m], randomFloats(m, 22).map((v) => v * 0.3)) : null;
+      let y = n.addConvolution(x!, weights(n, wDims, 21, numel(wDims.slice(1))), b, p).output();
+      if (opts.residual) y = n.addElementWise(y, r!, 'add').output();
+      if (opts.relu) y = n.addActivation(y, 'relu').output();
+      n.markOutput(y, 'y');
+    },
+    int8: ['QuantizedConvolution'],
+    log: fused,
+  };
+}
+
+const cases: Case[] = [
+  matmulCase('MatMul K = 24 (a multiple of 4) + bias + relu', [6, 24], 10, { bias: true, act: 'relu' }),
+  matmulCase('MatMul K = 30 (zero-padded to 32), N = 9, no bias', [5, 30], 9, {}),
+  matmulCase('MatMul batched 3-D input [2, 5, 24] + bias + relu', [2, 5, 24], 12, { bias: true, act: 'relu' }),
+  matmulCase('MatMul K = 20, N = 7 + bias + exact GELU', [4, 20], 7, { bias: true, act: 'gelu', log: /1 with GELU/ }),
+  convCase('Conv 3x3 pad 1 + bias + relu, C = 3', [2, 3, 7, 6], 5, [3, 3], { pads: [1, 1, 1, 1] }, { bias: true, relu: true }),
+  convCase('Conv 3x3 stride 2 + bias', [2, 4, 9, 9], 8, [3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }, { bias: true }),
+  convCase('Conv 3x3 dilation 2 + relu, no bias, C = 6', [1, 6, 10, 10], 4, [3, 3], { pads: [2, 2, 2, 2], dilations: [2, 2] }, { relu: true }),
+  convCase('Conv 3x3 groups 2 + bias', [2, 8, 6, 6], 6, [3, 3], { pads: [1, 1, 1, 1], group: 2 }, { bias: true }),
+  convCase('Conv depthwise 3x3 (group = C = 8) + bias + relu', [2, 8, 6, 6], 8, [3, 3], { pads: [1, 1, 1, 1], group: 8 }, { bias: true, relu: true }),
+  convCase('Conv 1x1 + bias + relu', [3, 16, 5, 5], 12, [1, 1], {}, { bias: true, relu: true }),
+  convCase('Conv 3x3 + bias + residual + relu', [2, 8, 6, 6], 8, [3, 3], { pads: [1, 1, 1, 1] }, { bias: true, residual: true, relu: true }),
+  convCase('Conv 1x1 + residual, no bias', [2, 6, 4, 4], 6, [1, 1], {}, { residual: true }),
+  convCase('Conv 2x2 SAME_UPPER (asymmetric pads) + bias', [1, 3, 8, 7], 4, [2, 2], { autoPad: 'SAME_UPPER' }, { bias: true }),
+  convCase('Conv 1-D k = 5 + bias + relu', [2, 5, 20], 6, [5], { pads: [2, 2] }, { bias: true, relu: true }),
+  convCase('Conv 3-D 3x3x3 + bias', [1, 4, 4, 5, 5], 4, [3, 3, 3], { pads: [1, 1, 1, 1, 1, 1] }, { bias: true }),
+  {
+    // QuantizeLinear reads h, which the fp16 Add stored as fp16; the fp16 Add after it reads the INT8 layer's
+    // float32 output (a float32 -> fp16 conversion on CUDA).
+    name: 'fp16 + int8: Add (fp16) -> QuantizedMatMul + bias + relu -> Add (fp16)',
+    inputs: { x: [6, 24], r: [6, 24], s: [6, 10] },
+    define: (n, { x, r, s }) => {
+      const h = n.addElementWise(x!, r!, 'add').output();
+      let y = n.addMatrixMultiply(h, weights(n, [24, 10], 31, 24)).output();
+      y = n.addActivation(n.addElementWise(y, n.addConstant([10], randomFloats(10, 32)), 'add').output(), 'relu').output();
+      n.markOutput(n.addElementWise(y, s!, 'add').output(), 'y');
+    },
+    int8: ['QuantizedMatMul'],
+    fp16: ['ElementWise', 2],
+    precision: ['fp16', 'int8'],
+  },
+  {
+    name: 'fp16 + int8: relu (fp16) -> QuantizedConvolution 3x3 + bias + relu -> max pool (fp16)',
+    inputs: { x: [2, 4, 8, 8] },
+    define: (n, { x }) => {
+      const h = n.addActivation(x!, 'relu').output();
+      const b = n.addConstant([8], randomFloats(8, 42).map((v) => v * 0.3));
+      const y = n.addActivation(n.addConvolution(h, weights(n, [8, 4, 3, 3], 41, 36), b, { pads: [1, 1, 1, 1] }).output(), 'relu').output();
+      n.markOutput(n.addPooling(y, 'max', { kernelShape: [2, 2], strides: [2, 2] }).output(), 'y');
+    },
+    int8: ['QuantizedConvolution'],
+    fp16: ['Activation', 1],
+    precision: ['fp16', 'int8'],
+  },
+];
+
+async function load(c: Case, backend: 'cpu' | 'cuda', calibrator: MinMaxCalibrator): Promise<{ engine: Engine; log: string[] }> {
+  const builder = new Builder({ backend });
+  using network = builder.createNetwork();
+  const inputs = Object.fromEntries(Object.entries(c.inputs).map(([name, dims]) => [name, network.addInput(name, 'float32', dims)]));
+  c.define(network, inputs);
+  const plan = await builder.build(network, builder.createConfig({ precision: c.precision ?? ['int8'], int8Calibrator: calibrator }));
+  return { engine: await Runtime.load(plan), log: [...plan.buildLog] };
+}
+
+async function run(engine: Engine, feeds: Record<string, Tensor>): Promise<Float32Array> {
+  using ctx = engine.createContext();
+  return (await ctx.infer(feeds)).y!.data as Float32Array;
+}
+
+/** Null when `actual` has `expected`'s float32 bit patterns element for element, else the first difference. */
+function bitDifference(expected: Float32Array, actual: Float32Array): string | null {
+  if (expected.length !== actual.length) return `${actual.length} elements, expected ${expected.length}`;
+  const e = new Uint32Array(expected.buffer, expected.byteOffset, expected.length);
+  const a = new Uint32Array(actual.buffer, actual.byteOffset, actual.length);
+  let count = 0;
+  let first = -1;
+  for (let i = 0; i < e.length; i++) {
+    if (e[i] === a[i]) continue;
+    count++;
+    if (first < 0) first = i;
+  }
+  return count === 0 ? null : `${count} of ${e.length} elements differ; first at ${first}: ${actual[first]} (CUDA) vs ${expected[first]} (CPU)`;
+}
+
+describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', () => {
+  for (const [index, c] of cases.entries()) {
+    it(c.name, async () => {
+      const seedOf = (i: number) => 100 * (index + 1) + i;
+      const data = Object.entries(c.inputs).map(([name, dims], i) => [name, dims, randomFloats(numel(dims), seedOf(i))] as const);
+      const calibration = Object.fromEntries(data.map(([name, dims, v]) => [name, tensor(v, dims)]));
+      const feeds = Object.fromEntries(data.map(([name, dims, v]) => [name, tensor(v.map((f) => f * 1.5), dims)]));
+      const calibrator = new MinMaxCalibrator({ batches: [calibration] });
+      const cpu = await load(c, 'cpu', calibrator);
+      using cpuEngine = cpu.engine;
+      const cuda = await load(c, 'cuda', calibrator);  // the scales of the CPU build's calibration
+      using cudaEngine = cuda.engine;
+
+      if (c.log) expect(cuda.log.find((l) => l.startsWith('fusion:')), 'the fusion the case relies on').toMatch(c.log);
+      for (const engine of [cpuEngine, cudaEngine])
+        expect(engine.layers.filter((l) => l.precision === 'int8').map((l) => l.kind)).toEqual(c.int8);
+      expect(describeFallback(fallbackLayers(cudaEngine)), 'every layer runs on the GPU').toBe('none');
+      expect(cudaEngine.layers.filter((l) => l.kind === 'QuantizeLinear' && l.runsOn === 'cuda')).toHaveLength(1);
+      if (c.fp16) {
+        const [kind, count] = c.fp16;
+        for (const engine of [cpuEngine, cudaEngine])
+          expect(engine.layers.filter((l) => l.kind === kind && l.precision === 'fp16'), `${kind} layers in fp16`).toHaveLength(count);
+      }
+
+      const expected = await run(cpuEngine, feeds);
+      const actual = await run(cudaEngine, feeds);
+      expect(bitDifference(expected, actual)).toBeNull();
+      expect(expected.some((v) => v !== 0), 'a non-trivial output').toBe(true);
+    });
+  }
+});
+
+if (cudaSkipReason !== '') reportSkipped('INT8 layers: CUDA vs CPU, bit for bit', cudaSkipReason);
