@@ -4,7 +4,7 @@
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
 # summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large;
-# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
+# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark; int8, INT8 vs FP16); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
 set -uo pipefail
 logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
@@ -74,6 +74,15 @@ if has bench; then
     rc=$?; echo "inferrt sparse: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-sparse.log"
     grep -E "^(gemm T=[0-9]+ [a-z_]+:|bert batch [0-9]+:|bert (sparsity|dense build|sparseWeights build|pruning cost)|parsed|!!!|wrote)" "$logs/bench-sparse.log" | cut -c1-900
     grep -E "^  build: .*(sparse|2:4)" "$logs/bench-sparse.log" | tail -2 | cut -c1-600
+  fi
+  if [[ "$models" == *" int8 "* ]]; then
+    # INT8 vs FP16 (BERT-large batch 64, ResNet-50 batch 256) with PyTorch FP16 on the same GPU (bench/gpu-int8.ts).
+    [ -f "$logs/pytorch-bert.json" ] || python3 bench/pytorch/baselines.py bert "$logs/pytorch-bert.json" --layers "$layers" > "$logs/bench-pytorch-bert.log" 2>&1
+    [ -f "$logs/pytorch-resnet.json" ] || python3 bench/pytorch/baselines.py resnet "$logs/pytorch-resnet.json" --onnx /tmp/resnet50.onnx > "$logs/bench-pytorch-resnet.log" 2>&1
+    npx tsx bench/gpu-int8.ts --layers "$layers" --bert-baseline "$logs/pytorch-bert.json" --resnet /tmp/resnet50.onnx \
+      --resnet-baseline "$logs/pytorch-resnet.json" > "$logs/bench-int8.log" 2>&1
+    rc=$?; echo "inferrt int8: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-int8.log"
+    grep -E "^(bert|resnet50) (fp32|fp16|int8):|wrote" "$logs/bench-int8.log" | cut -c1-700
   fi
   cp bench/results/gpu-*.json "$logs/" 2>/dev/null
 fi
