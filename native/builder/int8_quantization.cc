@@ -162,8 +162,8 @@ std::optional<float> activationScale(const std::string& name, const BuildConfig&
 
 // The INT8 layer replacing `layer`, its new constants added to the rewriter; its input's QuantizeLinear appended to
 // `layers` when first needed.
-Layer int8Layer(const Layer& layer, const Candidate& c, float scale, const QuantizationTable& table, Int8Rewriter& rw,
-                std::vector<Layer>& layers) {
+Layer int8Layer(const Layer& layer, const Candidate& c, float scale, const BuildConfig& config,
+                const QuantizationTable& table, Int8Rewriter& rw, std::vector<Layer>& layers) {
   const TensorPtr weight = rw.tensors()[c.weight].value;  // held: adding tensors below may move the table
   const auto given = table.weights.find(rw.tensors()[c.weight].name);
   const Tensor& w = *weight;
@@ -176,6 +176,7 @@ Layer int8Layer(const Layer& layer, const Candidate& c, float scale, const Quant
   out.kind = layer.kind == "MatMul" ? "QuantizedMatMul" : "QuantizedConvolution";
   for (const char* key : {"alpha", "transA", "transB"}) out.attrs.erase(key);
   out.precision = LayerPrecision::Int8;
+  if (config.fp16) out.attrs.set("half_output", int64_t{1});  // its readers run in fp16: no fp32 round trip
   const Dims qDims = q.dims(), dqDims = dq.dims();  // copies: the tensors are moved in the same calls
   out.inputs = {rw.quantized(c.input, scale, layers),
                 rw.addTensor(layer.name + ":weights_int8", DType::Int8, qDims, std::make_shared<const Tensor>(std::move(q))),
@@ -211,7 +212,7 @@ void quantizeLayers(Network& network, const BuildConfig& config, const Quantizat
       why = "its precision is set to fp" + std::string(layer.precision == LayerPrecision::Float32 ? "32" : "16");
     if (why.empty() && !scale) why = "no INT8 scale for its input '" + rw.tensors()[c.input].name + "'";
     if (why.empty()) {  // candidateOf admits only layers whose INT8 form is valid: a shape error here is a bug
-      Layer q = int8Layer(layer, c, *scale, table, rw, layers);
+      Layer q = int8Layer(layer, c, *scale, config, table, rw, layers);
       layers.push_back(std::move(q));
       int8.push_back(layer.name);
       continue;

@@ -1,12 +1,14 @@
 // CPU kernels of the builder's INT8 layers. The int32 accumulators come from the ConvInteger / MatMulInteger kernels
 // (exact integer sums of int8 products); the epilogue is the one the CUDA path runs, in this order and these fp32
-// roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual, then the activation.
+// roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual, then the activation (and, with
+// half_output, v rounded to fp16, as CUDA stores it).
 #include <string>
 #include <vector>
 
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_scalar_ops.h"
 #include "ir/error.h"
+#include "ir/half.h"
 
 namespace inferrt {
 
@@ -29,6 +31,7 @@ struct Epilogue {
   const float* bias = nullptr;
   const float* residual = nullptr;
   bool hasActivation = false;
+  bool halfOutput = false;
   Activation activation{};
 };
 
@@ -37,6 +40,7 @@ Epilogue epilogueOf(const Layer& layer, const std::vector<const Tensor*>& inputs
   e.scale = inputs[2]->data<float>();
   if (inputs.size() > 3 && inputs[3]) e.bias = inputs[3]->data<float>();
   if (inputs.size() > residualInput && inputs[residualInput]) e.residual = inputs[residualInput]->data<float>();
+  e.halfOutput = layer.attrs.getInt("half_output", 0) == 1;
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none") {
     Attributes attrs;
@@ -53,7 +57,7 @@ float dequantize(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
   if (e.bias) v = v + e.bias[c];
   if (e.residual) v = v + e.residual[i];
   if (e.hasActivation) v = static_cast<float>(applyActivation(e.activation, v));
-  return v;
+  return e.halfOutput ? roundToHalf(v) : v;
 }
 
 void runQuantizedConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {

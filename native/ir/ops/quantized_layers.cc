@@ -2,7 +2,8 @@
 // QuantizedConvolution (weights [M, C/group, k...], NCHW) and QuantizedMatMul (weights [N, K]: a row per output
 // channel, as for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and
 // int8 constant weights, accumulate in int32, and dequantize in their epilogue:
-// y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32 out. Their geometry is Convolution's and
+// y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32 out (with half_output = 1, rounded to fp16
+// values: in fp16 builds their readers take fp16, and CUDA stores them so). Their geometry is Convolution's and
 // MatMul's: the rules check the int8 operands, then ask those schemas.
 #include <string>
 #include <vector>
@@ -38,6 +39,12 @@ void requireDequantScale(const TensorDesc& scale, int64_t channels) {
   unifyDim(scale.dims[0], channels, "dequantScale length vs output channels");
 }
 
+// half_output (0/1): the float32 result is rounded to fp16 values (stored as fp16 on CUDA) for fp16 readers.
+void requireHalfOutputFlag(const Layer& layer) {
+  const int64_t v = layer.attrs.getInt("half_output", 0);
+  if (v != 0 && v != 1) fail(ErrorCode::InvalidArgument, "attribute 'half_output' must be 0 or 1, got ", v);
+}
+
 void requireInt8Operands(const std::vector<TensorDesc>& in) {
   requireDType(in[0], 0, {DType::Int8});
   requireDType(in[1], 1, {DType::Int8});
@@ -45,6 +52,7 @@ void requireInt8Operands(const std::vector<TensorDesc>& in) {
 
 std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
+  requireHalfOutputFlag(layer);
   if (layer.attrs.getInt("channels_last", 0) != 0)
     fail(ErrorCode::InvalidArgument, "QuantizedConvolution runs NCHW only (channels_last = 0)");
   for (size_t i : {3, 4})
@@ -58,6 +66,7 @@ std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std:
 
 std::vector<TensorDesc> inferQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
+  requireHalfOutputFlag(layer);
   requireRank(in[1], 1, 2, 2);
   if (layer.attrs.has("transA") || layer.attrs.has("transB"))
     fail(ErrorCode::InvalidArgument, "QuantizedMatMul has no transA / transB: its weight is stored [N, K]");

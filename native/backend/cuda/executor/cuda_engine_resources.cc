@@ -28,6 +28,12 @@ DType storageFor(const Layer& layer, DType dtype) {
   return layer.precision == LayerPrecision::Float16 && dtype == DType::Float32 ? DType::Float16 : dtype;
 }
 
+DType outputStorageFor(const Layer& layer, DType dtype) {
+  if (layer.precision == LayerPrecision::Int8 && dtype == DType::Float32 && layer.attrs.getInt("half_output", 0) == 1)
+    return DType::Float16;
+  return storageFor(layer, dtype);
+}
+
 std::vector<LayerPlacement> planLayerPlacement(const Network& network) {
   std::vector<LayerPlacement> out;
   for (const Layer& layer : network.layers()) {

@@ -65,5 +65,7 @@ bool readsOnDevice(const Layer& layer, const CudaKernelDef* kernel, size_t i);
 // How a GPU layer wants a tensor of dtype `dtype` stored: fp16 layers read and write float32 tensors as fp16
 // (math still accumulates in fp32 inside the kernels); everything else as its own dtype.
 DType storageFor(const Layer& layer, DType dtype);
+// How a layer stores its outputs: as storageFor, except INT8 layers with half_output = 1 write fp16.
+DType outputStorageFor(const Layer& layer, DType dtype);
 
 }  // namespace inferrt

@@ -95,7 +95,7 @@ RunPlan::RunPlan(const Network& network, const CudaEngineResources& resources, c
       slots_[out] = slots_[in];  // same storage: kind, root and (for non-arena kinds) offset
       storage_[out] = storage_[in];
     } else if (step.mode == StepMode::Gpu) {
-      for (int t : layer.outputs) storage_[t] = storageFor(layer, descs_[t].dtype);
+      for (int t : layer.outputs) storage_[t] = outputStorageFor(layer, descs_[t].dtype);
     }
     steps_.push_back(std::move(step));
   }

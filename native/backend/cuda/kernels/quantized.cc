@@ -7,7 +7,8 @@
 // QuantizedMatMul: a [..., M, K] int8, w [N, K] int8 (a row per output channel) -> y [..., M, N] float32. The
 // leading dims of a fold into the GEMM's rows: D [rows, N] = a * w^T is cuBLASLt's int8 "TN" GEMM as stored. K
 // and N not multiples of 4 are zero-padded (copies of a and w in scratch: zeros add nothing to the sums). D goes
-// into y itself when N needs no padding (int32 and float32 have one size; the epilogue converts in place).
+// into y itself when N needs no padding and y is float32 (int32 and float32 have one size; the epilogue converts in
+// place); an fp16 y (half_output) gets them from scratch.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -73,22 +74,18 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
   requireChannelVector(bias, "bias", n);
   Dims expected(a.dims.begin(), a.dims.end() - 1);
   expected.push_back(n);
-  if (out.dims != expected || out.dtype != DType::Float32)
+  if (out.dims != expected || (out.dtype != DType::Float32 && out.dtype != DType::Float16))
     fail(ErrorCode::Internal, "QuantizedMatMul output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
-         ", expected float32 ", dimsToString(expected));
+         ", expected float32 (or its fp16 storage) ", dimsToString(expected));
+  const bool outHalf = out.dtype == DType::Float16;
   const Int8Activation act = activationOf(args.layer);
   if (out.numel() == 0) return;
 
   const int64_t rows = volume(Dims(a.dims.begin(), a.dims.end() - 1));
   const int64_t kPadded = cudakernels::roundUpTo4(k), nPadded = cudakernels::roundUpTo4(n);
-  cudakernels::Int8EpilogueGeometry e;
-  e.images = rows;  // one "image" per output row: channels along the row, one element per plane
-  e.channels = n;
-  e.accChannelStride = 1;
-  e.accImageStride = nPadded;
   auto epilogue = [&](const int32_t* acc) {
-    if (!cudakernels::launchInt8Epilogue(acc, scale->as<float>(), bias ? bias->as<float>() : nullptr, nullptr,
-                                         out.as<float>(), e, act, env.multiProcessors, env.stream))
+    if (!cudakernels::launchInt8RowsEpilogue(acc, nPadded, scale->as<float>(), bias ? bias->as<float>() : nullptr,
+                                             out.data, outHalf, rows, n, act, env.multiProcessors, env.stream))
       fail(ErrorCode::Internal, "QuantizedMatMul: bad epilogue arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());
   };
@@ -102,7 +99,7 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
   // place), else into scratch.
   const bool copyA = kPadded != k || cudakernels::pointerAlignment(a.data) < 4;
   const bool copyW = kPadded != k || nPadded != n || cudakernels::pointerAlignment(w.data) < 4;
-  const bool accInOutput = nPadded == n && cudakernels::pointerAlignment(out.data) >= 4;
+  const bool accInOutput = !outHalf && nPadded == n && cudakernels::pointerAlignment(out.data) >= 4;
   cudakernels::Int8GemmGeometry g;
   g.m = rows;
   g.n = nPadded;

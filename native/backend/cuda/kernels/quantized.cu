@@ -2,6 +2,8 @@
 // dequantizing epilogue of QuantizedMatMul / QuantizedConvolution. Both repeat the CPU kernels' fp32 steps
 // (backend/cpu/quantization.cc, quantized_layers.cc) with explicit _rn intrinsics, so nvcc can neither contract a
 // multiply and an add into an FMA nor replace the division by a reciprocal: bit-exact results.
+#include <algorithm>
+
 #include "backend/cuda/kernels/elementwise_math.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/quantized_launch.h"
@@ -29,10 +31,48 @@ __global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale,
     y[i] = quantizeValue(__fdiv_rn(loadFloat(x, xHalf, i), s));
 }
 
-// acc may be y itself (QuantizedMatMul's sums stored in its output): each element is read, then written, by one
-// thread, so acc and y carry no __restrict__.
+// Four elements per thread (16-byte fp32 or 8-byte fp16 loads, one 4-byte store): n4 groups of four, all aligned.
+template <typename In>
+__global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale, bool scaleHalf, char4* __restrict__ y,
+                                     int64_t n4) {
+  const float s = loadFloat(scale, scaleHalf, 0);
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    float v[4];
+    if constexpr (sizeof(In) == 16) {
+      const float4 f = reinterpret_cast<const float4*>(x)[i];
+      v[0] = f.x, v[1] = f.y, v[2] = f.z, v[3] = f.w;
+    } else {
+      const uint2 raw = reinterpret_cast<const uint2*>(x)[i];
+      const float2 lo = __half22float2(*reinterpret_cast<const __half2*>(&raw.x));
+      const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&raw.y));
+      v[0] = lo.x, v[1] = lo.y, v[2] = hi.x, v[3] = hi.y;
+    }
+    y[i] = make_char4(quantizeValue(__fdiv_rn(v[0], s)), quantizeValue(__fdiv_rn(v[1], s)),
+                      quantizeValue(__fdiv_rn(v[2], s)), quantizeValue(__fdiv_rn(v[3], s)));
+  }
+}
+
+// One output element: act(float(acc) * scale + bias (+ residual)) with the CPU's fp32 roundings.
+__device__ __forceinline__ float dequantizeValue(int32_t sum, float scale, const float* bias, int64_t c, float residual,
+                                                 bool hasResidual, Int8Activation act) {
+  float v = __fmul_rn(__int2float_rn(sum), scale);
+  if (bias) v = __fadd_rn(v, bias[c]);
+  if (hasResidual) v = __fadd_rn(v, residual);
+  if (act == Int8Activation::Relu) v = v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
+  if (act == Int8Activation::Gelu)
+    v = static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
+  return v;
+}
+
+__device__ __forceinline__ void storeValue(float* y, int64_t i, float v) { y[i] = v; }
+__device__ __forceinline__ void storeValue(__half* y, int64_t i, float v) { y[i] = __float2half_rn(v); }
+
+// acc may be y itself (fp32 y: QuantizedConvolution's sums stored in its output): each element is read, then
+// written, by one thread, so acc and y carry no __restrict__.
+template <typename Out>
 __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__ scale, const float* __restrict__ bias,
-                                   const float* __restrict__ residual, float* y, Int8EpilogueGeometry g,
+                                   const float* __restrict__ residual, Out* y, Int8EpilogueGeometry g,
                                    Int8Activation act) {
   const int64_t perImage = g.channels * g.plane;
   const int64_t n = g.images * perImage;
@@ -40,14 +80,21 @@ __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t b = i / perImage, c = (i / g.plane) % g.channels, p = i % g.plane;
     const int32_t sum = acc ? acc[c * g.accChannelStride + b * g.accImageStride + p] : 0;
-    float v = __fmul_rn(__int2float_rn(sum), scale[c]);
-    if (bias) v = __fadd_rn(v, bias[c]);
-    if (residual) v = __fadd_rn(v, residual[i]);
-    if (act == Int8Activation::Relu) v = v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
-    if (act == Int8Activation::Gelu)
-      v = static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
-    y[i] = v;
+    storeValue(y, i, dequantizeValue(sum, scale[c], bias, c, residual ? residual[i] : 0.0f, residual, act));
   }
+}
+
+// QuantizedMatMul's epilogue over y [rows, channels] from acc [rows, accStride]: a thread per column (its scale in a
+// register), rows strided over the grid's y dimension: no divisions.
+template <typename Out>
+__global__ void int8RowsEpilogueKernel(const int32_t* acc, const float* __restrict__ scale,
+                                       const float* __restrict__ bias, Out* y, int64_t rows, int64_t channels,
+                                       int64_t accStride, Int8Activation act) {
+  const int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
+  if (c >= channels) return;
+  const float s = scale[c];
+  for (int64_t r = blockIdx.y; r < rows; r += gridDim.y)
+    storeValue(y, r * channels + c, dequantizeValue(acc ? acc[r * accStride + c] : 0, s, bias, c, 0.0f, false, act));
 }
 
 }  // namespace
@@ -56,16 +103,51 @@ bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scale
                         int multiProcessors, cudaStream_t stream) {
   if (n <= 0) return true;
   if (!x || !scale || !y) return false;
+  const uintptr_t need = xHalf ? 8 : 16;
+  if (n % 4 == 0 && reinterpret_cast<uintptr_t>(x) % need == 0 && reinterpret_cast<uintptr_t>(y) % 4 == 0) {
+    const int64_t n4 = n / 4;
+    if (xHalf)
+      quantizeInt8x4Kernel<uint2><<<gridFor(n4, multiProcessors), kBlock, 0, stream>>>(
+          static_cast<const uint2*>(x), scale, scaleHalf, reinterpret_cast<char4*>(y), n4);
+    else
+      quantizeInt8x4Kernel<float4><<<gridFor(n4, multiProcessors), kBlock, 0, stream>>>(
+          static_cast<const float4*>(x), scale, scaleHalf, reinterpret_cast<char4*>(y), n4);
+    return true;
+  }
   quantizeInt8Kernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(x, xHalf, scale, scaleHalf, y, n);
   return true;
 }
 
-bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, float* y,
-                        const Int8EpilogueGeometry& g, Int8Activation act, int multiProcessors, cudaStream_t stream) {
+bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, void* y,
+                        bool yHalf, const Int8EpilogueGeometry& g, Int8Activation act, int multiProcessors,
+                        cudaStream_t stream) {
   const int64_t n = g.images * g.channels * g.plane;
   if (n <= 0) return true;
   if (!scale || !y || g.plane < 1 || g.channels < 1) return false;
-  int8EpilogueKernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(acc, scale, bias, residual, y, g, act);
+  const unsigned grid = gridFor(n, multiProcessors);
+  if (yHalf)
+    int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, static_cast<__half*>(y), g, act);
+  else
+    int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, static_cast<float*>(y), g, act);
+  return true;
+}
+
+bool launchInt8RowsEpilogue(const int32_t* acc, int64_t accStride, const float* scale, const float* bias, void* y,
+                            bool yHalf, int64_t rows, int64_t channels, Int8Activation act, int multiProcessors,
+                            cudaStream_t stream) {
+  if (rows <= 0 || channels <= 0) return true;
+  if (!scale || !y || (acc && accStride < channels)) return false;
+  const int64_t columnBlocks = (channels + kBlock - 1) / kBlock;
+  if (columnBlocks > 0x7fffffff) return false;
+  // Enough row blocks to fill the GPU several times over; each strides over the rest.
+  const int64_t rowBlocks = std::min<int64_t>(rows, std::max<int64_t>(1, 32LL * multiProcessors / columnBlocks + 1));
+  const dim3 grid(static_cast<unsigned>(columnBlocks), static_cast<unsigned>(std::min<int64_t>(rowBlocks, 65535)));
+  if (yHalf)
+    int8RowsEpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, static_cast<__half*>(y), rows, channels,
+                                                        accStride, act);
+  else
+    int8RowsEpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, static_cast<float*>(y), rows, channels,
+                                                        accStride, act);
   return true;
 }
 

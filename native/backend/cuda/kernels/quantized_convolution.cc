@@ -86,9 +86,11 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
   const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
   Dims expected = {batch, outChannels};
   expected.insert(expected.end(), win.output.begin(), win.output.end());
-  if (out.dims != expected || out.dtype != DType::Float32)
+  if (out.dims != expected || (out.dtype != DType::Float32 && out.dtype != DType::Float16))
     fail(ErrorCode::Internal, "QuantizedConvolution output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
-         ", expected float32 ", dimsToString(expected));
+         ", expected float32 (or its fp16 storage) ", dimsToString(expected));
+  const bool outHalf = out.dtype == DType::Float16;
+  const size_t outElementBytes = outHalf ? 2 : 4;
   requireFloat32(scale, "dequantScale", {outChannels});
   requireFloat32(bias, "bias", {outChannels});
   requireFloat32(residual, "residual", expected);
@@ -108,9 +110,9 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
     e.accChannelStride = accRows;
     e.accImageStride = positions;
     const float* res = residual ? residual->as<float>() + first * outImage : nullptr;
-    if (!cudakernels::launchInt8Epilogue(acc, scale->as<float>(), bias ? bias->as<float>() : nullptr, res,
-                                         out.as<float>() + first * outImage, e, activation, env.multiProcessors,
-                                         env.stream))
+    char* y = static_cast<char*>(out.data) + static_cast<size_t>(first * outImage) * outElementBytes;
+    if (!cudakernels::launchInt8Epilogue(acc, scale->as<float>(), bias ? bias->as<float>() : nullptr, res, y, outHalf,
+                                         e, activation, env.multiProcessors, env.stream))
       fail(ErrorCode::Internal, "QuantizedConvolution: bad epilogue arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());
   };

@@ -27,8 +27,15 @@ struct Int8EpilogueGeometry {
   int64_t images = 0, channels = 0, plane = 1;
   int64_t accChannelStride = 0, accImageStride = 0;
 };
-bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, float* y,
-                        const Int8EpilogueGeometry& g, Int8Activation act, int multiProcessors, cudaStream_t stream);
+// y (float32, or fp16 when yHalf) = act(float(acc) * scale[c] + bias[c] + residual): acc may alias a float32 y.
+bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, void* y,
+                        bool yHalf, const Int8EpilogueGeometry& g, Int8Activation act, int multiProcessors,
+                        cudaStream_t stream);
+// The same for a row-major y [rows, channels] from acc [rows, accStride] (null acc: empty sums), no residual; acc
+// may alias a float32 y when accStride == channels (each element is read, then written, by one thread).
+bool launchInt8RowsEpilogue(const int32_t* acc, int64_t accStride, const float* scale, const float* bias, void* y,
+                            bool yHalf, int64_t rows, int64_t channels, Int8Activation act, int multiProcessors,
+                            cudaStream_t stream);
 
 // dst [dstRows, dstCols] = src [rows, cols] (row-major, contiguous) in its top-left corner, zeros elsewhere:
 // GEMM operands padded to cuBLASLt's int8 multiples. dstRows >= rows, dstCols >= cols.
