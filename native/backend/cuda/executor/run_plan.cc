@@ -87,7 +87,9 @@ RunPlan::RunPlan(const Network& network, const CudaEngineResources& resources, c
       for (size_t i = 0; i < layer.inputs.size(); ++i) {
         if (!readsOnDevice(layer, resources.kernel(l), i)) continue;
         const int t = layer.inputs[i];
-        step.reads[i] = readAs(t, storageFor(layer, descs_[t].dtype), resources);
+        const CudaKernelDef* kernel = resources.kernel(l);
+        const bool asStored = kernel && (kernel->storedFloatInputMask & (1u << i)) && isFloat(storage_[t]);
+        step.reads[i] = readAs(t, asStored ? storage_[t] : storageFor(layer, descs_[t].dtype), resources);
       }
     }
     if (step.mode == StepMode::View) {

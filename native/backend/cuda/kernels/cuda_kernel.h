@@ -102,6 +102,9 @@ struct CudaKernelDef {
   std::string (*supports)(const Layer& layer, const std::vector<TensorDesc>& inputs);
   void (*run)(CudaKernelArgs& args);  // throws inferrt::Error (fail(...)) on bad arguments or CUDA errors
   uint32_t hostInputMask = 0;         // bit i: input i is read on the host
+  // bit i: a float input i is read in the storage its producer wrote (fp32 or fp16), never converted first: the
+  // kernel takes either (QuantizeLinear reads fp16 activations directly in fp16 builds).
+  uint32_t storedFloatInputMask = 0;
 };
 
 void registerCudaKernel(const CudaKernelDef& def);

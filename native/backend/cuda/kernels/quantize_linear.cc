@@ -51,7 +51,9 @@ void runQuantizeLinear(CudaKernelArgs& args) {
 
 // Registered by kind name: a network can only hold the layer where the QuantizeLinear schema exists.
 void registerCudaQuantizeLinearKernel() {
-  registerCudaKernel({"QuantizeLinear", supportsQuantizeLinear, runQuantizeLinear, 0});
+  // x is read as its producer stored it: an fp16 activation is quantized from fp16 without a conversion pass. The
+  // CPU reads the same values (its fp16 emulation rounds what fp16 layers write).
+  registerCudaKernel({"QuantizeLinear", supportsQuantizeLinear, runQuantizeLinear, 0, 1u << 0});
 }
 
 }  // namespace inferrt
