@@ -125,6 +125,16 @@ inline Activation parseActivation(const Attributes& attrs) {
   return a;
 }
 
+// The activation a fused layer's "activation" attribute names (GEMM / INT8 epilogues); false for "none".
+inline bool fusedActivation(const Attributes& layerAttrs, Activation* out) {
+  const std::string act = layerAttrs.getString("activation", "none");
+  if (act == "none") return false;
+  Attributes attrs;
+  attrs.set("op", act);
+  *out = parseActivation(attrs);
+  return true;
+}
+
 // Clamp to [0, 1] that lets NaN through (as np.clip does), unlike fmin/fmax.
 inline double clampUnit(double v) { return v < 0 ? 0.0 : (v > 1 ? 1.0 : v); }
 

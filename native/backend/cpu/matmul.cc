@@ -92,13 +92,7 @@ struct Epilogue {
 Epilogue readEpilogue(const Layer& layer) {
   Epilogue e;
   e.alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
-  const std::string act = layer.attrs.getString("activation", "none");
-  if (act != "none") {
-    Attributes actAttrs;
-    actAttrs.set("op", act);
-    e.activation = parseActivation(actAttrs);
-    e.hasActivation = true;
-  }
+  e.hasActivation = fusedActivation(layer.attrs, &e.activation);
   return e;
 }
 

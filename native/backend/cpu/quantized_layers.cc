@@ -41,13 +41,7 @@ Epilogue epilogueOf(const Layer& layer, const std::vector<const Tensor*>& inputs
   if (inputs.size() > 3 && inputs[3]) e.bias = inputs[3]->data<float>();
   if (inputs.size() > residualInput && inputs[residualInput]) e.residual = inputs[residualInput]->data<float>();
   e.halfOutput = layer.attrs.getInt("half_output", 0) == 1;
-  const std::string act = layer.attrs.getString("activation", "none");
-  if (act != "none") {
-    Attributes attrs;
-    attrs.set("op", act);
-    e.activation = parseActivation(attrs);
-    e.hasActivation = true;
-  }
+  e.hasActivation = fusedActivation(layer.attrs, &e.activation);
   return e;
 }
 
