@@ -3,6 +3,7 @@
 // (backend/cpu/quantization.cc, quantized_layers.cc) with explicit _rn intrinsics, so nvcc can neither contract a
 // multiply and an add into an FMA nor replace the division by a reciprocal: bit-exact results.
 #include <algorithm>
+#include <type_traits>
 
 #include "backend/cuda/kernels/elementwise_math.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
@@ -53,15 +54,24 @@ __global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale
   }
 }
 
+// Exact-erf GELU: in double for float32 outputs (bit-identical to the CPU); in float, as the fp16 MatMul epilogue
+// computes it, for fp16 outputs, where double's cost doubled BERT-large's FFN-in layer and the rounding to fp16 hides
+// the difference but for the rare value next to an fp16 rounding boundary (at most one fp16 ulp).
+template <typename Out>
+__device__ __forceinline__ float gelu(float v) {
+  if constexpr (std::is_same_v<Out, __half>) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+  return static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
+}
+
 // One output element: act(float(acc) * scale + bias (+ residual)) with the CPU's fp32 roundings.
+template <typename Out>
 __device__ __forceinline__ float dequantizeValue(int32_t sum, float scale, const float* bias, int64_t c, float residual,
                                                  bool hasResidual, Int8Activation act) {
   float v = __fmul_rn(__int2float_rn(sum), scale);
   if (bias) v = __fadd_rn(v, bias[c]);
   if (hasResidual) v = __fadd_rn(v, residual);
   if (act == Int8Activation::Relu) v = v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
-  if (act == Int8Activation::Gelu)
-    v = static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
+  if (act == Int8Activation::Gelu) v = gelu<Out>(v);
   return v;
 }
 
@@ -80,7 +90,7 @@ __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t b = i / perImage, c = (i / g.plane) % g.channels, p = i % g.plane;
     const int32_t sum = acc ? acc[c * g.accChannelStride + b * g.accImageStride + p] : 0;
-    storeValue(y, i, dequantizeValue(sum, scale[c], bias, c, residual ? residual[i] : 0.0f, residual, act));
+    storeValue(y, i, dequantizeValue<Out>(sum, scale[c], bias, c, residual ? residual[i] : 0.0f, residual, act));
   }
 }
 
@@ -94,7 +104,7 @@ __global__ void int8RowsEpilogueKernel(const int32_t* acc, const float* __restri
   if (c >= channels) return;
   const float s = scale[c];
   for (int64_t r = blockIdx.y; r < rows; r += gridDim.y)
-    storeValue(y, r * channels + c, dequantizeValue(acc ? acc[r * accStride + c] : 0, s, bias, c, 0.0f, false, act));
+    storeValue(y, r * channels + c, dequantizeValue<Out>(acc ? acc[r * accStride + c] : 0, s, bias, c, 0.0f, false, act));
 }
 
 }  // namespace
