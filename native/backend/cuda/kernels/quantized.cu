@@ -78,19 +78,22 @@ __device__ __forceinline__ float dequantizeValue(int32_t sum, float scale, const
 __device__ __forceinline__ void storeValue(float* y, int64_t i, float v) { y[i] = v; }
 __device__ __forceinline__ void storeValue(__half* y, int64_t i, float v) { y[i] = __float2half_rn(v); }
 
-// acc may be y itself (fp32 y: QuantizedConvolution's sums stored in its output): each element is read, then
+// QuantizedConvolution's epilogue: a block per (image, channel) plane (its scale and bias read once), threads over
+// the plane's positions, so no per-element divisions. acc may be y itself (fp32 y): each element is read, then
 // written, by one thread, so acc and y carry no __restrict__.
 template <typename Out>
 __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__ scale, const float* __restrict__ bias,
                                    const float* __restrict__ residual, Out* y, Int8EpilogueGeometry g,
                                    Int8Activation act) {
-  const int64_t perImage = g.channels * g.plane;
-  const int64_t n = g.images * perImage;
-  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t b = i / perImage, c = (i / g.plane) % g.channels, p = i % g.plane;
-    const int32_t sum = acc ? acc[c * g.accChannelStride + b * g.accImageStride + p] : 0;
-    storeValue(y, i, dequantizeValue<Out>(sum, scale[c], bias, c, residual ? residual[i] : 0.0f, residual, act));
+  const int64_t planes = g.images * g.channels;
+  for (int64_t plane = blockIdx.x; plane < planes; plane += gridDim.x) {
+    const int64_t b = plane / g.channels, c = plane % g.channels;
+    const float s = scale[c];
+    const int32_t* sums = acc ? acc + c * g.accChannelStride + b * g.accImageStride : nullptr;
+    for (int64_t p = threadIdx.x; p < g.plane; p += blockDim.x) {
+      const int64_t i = plane * g.plane + p;
+      storeValue(y, i, dequantizeValue<Out>(sums ? sums[p] : 0, s, bias, c, residual ? residual[i] : 0.0f, residual, act));
+    }
   }
 }
 
@@ -134,7 +137,8 @@ bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bia
   const int64_t n = g.images * g.channels * g.plane;
   if (n <= 0) return true;
   if (!scale || !y || g.plane < 1 || g.channels < 1) return false;
-  const unsigned grid = gridFor(n, multiProcessors);
+  // Blocks stride over the planes: a few per multiprocessor.
+  const unsigned grid = static_cast<unsigned>(std::min<int64_t>(g.images * g.channels, 32LL * std::max(multiProcessors, 1)));
   if (yHalf)
     int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, static_cast<__half*>(y), g, act);
   else

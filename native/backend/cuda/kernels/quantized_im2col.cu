@@ -21,6 +21,9 @@ __global__ void padInt8Kernel(const int8_t* __restrict__ src, int64_t rows, int6
   }
 }
 
+// One thread per (group, row, input channel) writes that channel's `taps` consecutive entries of the row, so the
+// row's window position is worked out once per channel rather than once per byte (the divisions dominated); the
+// extra channel slot perGroup writes the row's zero padding [kUsed, kPadded), and rows past the last image are zero.
 __global__ void im2colInt8Kernel(const int8_t* __restrict__ x, int8_t* __restrict__ col, Im2ColGeometry g) {
   const int64_t taps = g.kernel[0] * g.kernel[1] * g.kernel[2];
   const int64_t perGroup = g.channels / g.groups;
@@ -28,29 +31,38 @@ __global__ void im2colInt8Kernel(const int8_t* __restrict__ x, int8_t* __restric
   const int64_t positions = g.out[0] * g.out[1] * g.out[2];
   const int64_t inPlane = g.in[0] * g.in[1] * g.in[2];
   const int64_t rowsUsed = g.images * positions;
-  const int64_t n = g.groups * g.rowsPadded * g.kPadded;
+  const int64_t slots = perGroup + 1;
+  const int64_t n = g.groups * g.rowsPadded * slots;
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t k = i % g.kPadded;
-    const int64_t row = (i / g.kPadded) % g.rowsPadded;
-    const int64_t group = i / (g.kPadded * g.rowsPadded);
-    int8_t v = 0;
-    if (k < kUsed && row < rowsUsed) {
-      const int64_t b = row / positions, p = row % positions;
-      const int64_t c = k / taps, tap = k % taps;
-      const int64_t t[3] = {tap / (g.kernel[1] * g.kernel[2]), (tap / g.kernel[2]) % g.kernel[1], tap % g.kernel[2]};
-      const int64_t o[3] = {p / (g.out[1] * g.out[2]), (p / g.out[2]) % g.out[1], p % g.out[2]};
-      int64_t offset = 0;
-      bool inside = true;
-#pragma unroll
-      for (int d = 0; d < 3; ++d) {
-        const int64_t at = o[d] * g.stride[d] - g.padBegin[d] + t[d] * g.dilation[d];
-        inside = inside && at >= 0 && at < g.in[d];
-        offset = offset * g.in[d] + at;
-      }
-      if (inside) v = x[(b * g.channels + group * perGroup + c) * inPlane + offset];
+    const int64_t c = i % slots, groupRow = i / slots;
+    const int64_t row = groupRow % g.rowsPadded, group = groupRow / g.rowsPadded;
+    int8_t* const out = col + groupRow * g.kPadded;
+    if (c == perGroup) {
+      for (int64_t k = kUsed; k < g.kPadded; ++k) out[k] = 0;
+      continue;
     }
-    col[i] = v;
+    int8_t* const dst = out + c * taps;
+    if (row >= rowsUsed) {
+      for (int64_t t = 0; t < taps; ++t) dst[t] = 0;
+      continue;
+    }
+    const int64_t b = row / positions, p = row % positions;
+    const int64_t o[3] = {p / (g.out[1] * g.out[2]), (p / g.out[2]) % g.out[1], p % g.out[2]};
+    const int8_t* const xc = x + (b * g.channels + group * perGroup + c) * inPlane;
+    int64_t t = 0;
+    for (int64_t k0 = 0; k0 < g.kernel[0]; ++k0) {
+      const int64_t at0 = o[0] * g.stride[0] - g.padBegin[0] + k0 * g.dilation[0];
+      const bool in0 = at0 >= 0 && at0 < g.in[0];
+      for (int64_t k1 = 0; k1 < g.kernel[1]; ++k1) {
+        const int64_t at1 = o[1] * g.stride[1] - g.padBegin[1] + k1 * g.dilation[1];
+        const bool in01 = in0 && at1 >= 0 && at1 < g.in[1];
+        for (int64_t k2 = 0; k2 < g.kernel[2]; ++k2, ++t) {
+          const int64_t at2 = o[2] * g.stride[2] - g.padBegin[2] + k2 * g.dilation[2];
+          dst[t] = in01 && at2 >= 0 && at2 < g.in[2] ? xc[(at0 * g.in[1] + at1) * g.in[2] + at2] : int8_t{0};
+        }
+      }
+    }
   }
 }
 
@@ -105,8 +117,8 @@ bool launchIm2ColInt8(const int8_t* x, int8_t* col, const Im2ColGeometry& g, int
   if (g.groups < 1 || g.channels % g.groups != 0 || taps < 1 || g.rowsPadded < g.images * positions ||
       g.kPadded < (g.channels / g.groups) * taps)
     return false;
-  const int64_t n = g.groups * g.rowsPadded * g.kPadded;
-  if (n <= 0) return true;
+  const int64_t n = g.groups * g.rowsPadded * (g.channels / g.groups + 1);  // threads: (group, row, channel slot)
+  if (g.groups * g.rowsPadded * g.kPadded <= 0) return true;
   if (!col || (g.images > 0 && g.channels > 0 && !x)) return false;
   im2colInt8Kernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(x, col, g);
   return true;
