@@ -18,20 +18,26 @@
  *    8 (seq 384), which layers went sparse, both builds' times, output agreement. --pruning-cost also builds the
  *    unpruned export dense and reports how far pruning (without fine-tuning) moves the output.
  *
+ * 3. INT8 (at T = 64 x 384 tokens, unless --no-int8): each GEMM of 1. as an fp16 + int8 engine (QuantizeLinear ->
+ *    QuantizedMatMul with the bias and GELU in its epilogue; min-max calibrated on the input), dense (cuBLASLt's int8
+ *    GEMM) vs 'force' sparse (cuSPARSELt's int8 GEMM), in each GEMM row's `int8` entry. Both sum the int8 products
+ *    exactly, so the outputs must be identical. Its GEMM time is the engine's layers but the conversions, so the
+ *    activations' QuantizeLinear is in it.
+ *
  * Writes bench/results/gpu-sparse-<gpu>.json. Speedups are dense time / sparse time (> 1: sparse is faster).
  */
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import {
-  Builder, OnnxParser, cudaAvailable, cudaCompiled, cudaDevices, fromFloat16Bits, type BuilderConfig, type Engine, type EngineLayer,
-  type NetworkDefinition, type Tensor, type TensorInput,
+  Builder, MinMaxCalibrator, OnnxParser, cudaAvailable, cudaCompiled, cudaDevices, fromFloat16Bits, tensor, type BuilderConfig, type Engine,
+  type EngineLayer, type NetworkDefinition, type Tensor, type TensorInput,
 } from '../lib/index.js';
 import { random } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
 
 const USAGE = `usage: npx tsx bench/gpu-sparse.ts [PYTORCH-SPARSE.json] [--bert-pruned PRUNED.onnx] [--bert DENSE.onnx --pruning-cost]
-                                  [--tokens 24576,4096] [--no-gemms] [--seconds 1]`;
+                                  [--tokens 24576,4096] [--no-gemms] [--no-int8] [--seconds 1]`;
 
 /** What a sparseWeights build records per MatMul layer (engine.layers[i].sparsity). */
 interface LayerSparsity {
@@ -63,6 +69,8 @@ const SHAPES: GemmShape[] = [
 ];
 
 const SEQ = 384;
+/** The token count of the INT8 column. */
+const INT8_TOKENS = 64 * SEQ;
 const BERT_BATCHES = [64, 8];
 const CONVERSION = 'fp32<->fp16 conversion';
 
@@ -152,9 +160,9 @@ async function profiledRuns(engine: Engine, feeds: Record<string, TensorInput>, 
   return { msByKind, outputs };
 }
 
-/** The engine's MatMul layers with their sparsity records and tactics. */
+/** The engine's MatMul (and INT8 QuantizedMatMul) layers with their sparsity records and tactics. */
 function matmulLayers(engine: Engine): Array<{ name: string; precision: string; tactic?: string; sparsity?: LayerSparsity }> {
-  return engine.layers.filter((l) => l.kind === 'MatMul').map((l) => ({ name: l.name, precision: l.precision, tactic: l.tactic, sparsity: sparsityOf(l) }));
+  return engine.layers.filter((l) => l.kind === 'MatMul' || l.kind === 'QuantizedMatMul').map((l) => ({ name: l.name, precision: l.precision, tactic: l.tactic, sparsity: sparsityOf(l) }));
 }
 
 function describeSparsity(s: LayerSparsity | undefined): string {
@@ -227,8 +235,49 @@ function failure(label: string, e: unknown): { error: string } {
 
 type GemmRun = Awaited<ReturnType<typeof measureGemmEngine>>;
 
+/** How many elements of two outputs differ in their bits (the INT8 engines' outputs must not differ at all). */
+function bitMismatches(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Math.max(a.length, b.length);
+  const x = new Uint32Array(a.buffer, a.byteOffset, a.length), y = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  let count = 0;
+  for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) count++;
+  return count;
+}
+
+/** The INT8 column of one GEMM shape: fp16 + int8 engines of the same network, dense vs 'force' sparse. */
+async function int8Pair(builder: Builder, net: NetworkDefinition, shape: GemmShape, tokens: number, x: Float32Array, seconds: number): Promise<Record<string, unknown>> {
+  const label = `gemm T=${tokens} ${shape.name} int8`;
+  // One calibrator for both builds: it keeps the scales of its first run, so both engines quantize alike.
+  const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(x, [tokens, shape.k]) }] });
+  const measure = async (sparseWeights: false | 'force'): Promise<GemmRun | { error: string }> => {
+    const what = `${label} ${sparseWeights ? 'sparse' : 'dense'}`;
+    try {
+      const config = builder.createConfig({ precision: ['fp16', 'int8'], int8Calibrator: calibrator, sparseWeights });
+      return await measureGemmEngine(what, builder, net, config, x, shape, tokens, seconds);
+    } catch (e) {
+      return failure(what, e);
+    }
+  };
+  const dense = await measure(false);
+  const sparse = await measure('force');
+  const row: Record<string, unknown> = { precision: ['fp16', 'int8'], dense: 'row' in dense ? dense.row : dense, sparse: 'row' in sparse ? sparse.row : sparse };
+  if (!('row' in dense) || !('row' in sparse)) {
+    console.log(`${label}: not compared (a build or run failed)`);
+    return row;
+  }
+  const mismatches = bitMismatches(dense.output, sparse.output);
+  row.sparseSpeedup = round(dense.row.gemmMs / sparse.row.gemmMs);
+  row.enqueueSparseSpeedup = round(dense.row.enqueueMeanMs / sparse.row.enqueueMeanMs);
+  row.check = { bitMismatches: mismatches, ok: mismatches === 0 };
+  if (mismatches) console.log(`!!! ${label}: CHECK FAILED: ${mismatches} output elements of the dense and sparse INT8 engines differ`);
+  console.log(`${label}: dense ${dense.row.gemmMs} ms (${dense.row.tflops} TOP/s), sparse ${sparse.row.gemmMs} ms (${sparse.row.tflops} dense-equivalent TOP/s), `
+    + `speedup ${String(row.sparseSpeedup)}x; enqueue ${dense.row.enqueueMeanMs} / ${sparse.row.enqueueMeanMs} ms; layer ${describeSparsity(sparse.row.sparsity ?? undefined)}; `
+    + `outputs ${mismatches ? 'DIFFER' : 'identical'}`);
+  return row;
+}
+
 /** The dense and the sparseWeights engine of one GEMM shape, compared; PyTorch's figures next to them. */
-async function gemmPair(builder: Builder, shape: GemmShape, tokens: number, x: Float32Array, w: Float32Array, b: Float32Array, baseline: Baseline, seconds: number): Promise<Record<string, unknown>> {
+async function gemmPair(builder: Builder, shape: GemmShape, tokens: number, x: Float32Array, w: Float32Array, b: Float32Array, baseline: Baseline, seconds: number, withInt8: boolean): Promise<Record<string, unknown>> {
   const label = `gemm T=${tokens} ${shape.name}`;
   using net = builder.createNetwork();
   defineGemm(net, shape, tokens, w, b);
@@ -252,6 +301,7 @@ async function gemmPair(builder: Builder, shape: GemmShape, tokens: number, x: F
     dense: 'row' in dense ? dense.row : dense,
     sparse: 'row' in sparse ? sparse.row : sparse,
   };
+  if (withInt8) row.int8 = await int8Pair(builder, net, shape, tokens, x, seconds);
   const pt = ptGemm(baseline, tokens, shape.name);
   const ptDense = num(pt?.dense_ms), ptSparse = num(pt?.sparse_ms);
   if (pt) row.pytorch = { ...pt, sparseSpeedup: ptDense && ptSparse ? round(ptDense / ptSparse) : null };
@@ -274,7 +324,7 @@ async function gemmPair(builder: Builder, shape: GemmShape, tokens: number, x: F
   return row;
 }
 
-async function gemmSection(tokensList: number[], baseline: Baseline, seconds: number): Promise<Record<string, Record<string, unknown>>> {
+async function gemmSection(tokensList: number[], baseline: Baseline, seconds: number, withInt8: boolean): Promise<Record<string, Record<string, unknown>>> {
   const builder = new Builder({ backend: 'cuda' });
   const results: Record<string, Record<string, unknown>> = {};
   const weights = new Map<string, { w: Float32Array; b: Float32Array }>();
@@ -289,7 +339,7 @@ async function gemmSection(tokensList: number[], baseline: Baseline, seconds: nu
     for (const shape of SHAPES) {
       if (!inputs.has(shape.k)) inputs.set(shape.k, activations(tokens * shape.k, 11 + shape.k));
       const { w, b } = weights.get(shape.name)!;
-      rows[shape.name] = await gemmPair(builder, shape, tokens, inputs.get(shape.k)!, w, b, baseline, seconds);
+      rows[shape.name] = await gemmPair(builder, shape, tokens, inputs.get(shape.k)!, w, b, baseline, seconds, withInt8 && tokens === INT8_TOKENS);
     }
     results[tokens] = rows;
   }
@@ -490,6 +540,7 @@ async function main(): Promise<void> {
       'pruning-cost': { type: 'boolean', default: false },
       tokens: { type: 'string', default: `${64 * SEQ},4096` },
       'no-gemms': { type: 'boolean', default: false },
+      'no-int8': { type: 'boolean', default: false },
       seconds: { type: 'string', default: '1' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -512,7 +563,7 @@ async function main(): Promise<void> {
   const seconds = Number(values.seconds);
   if (tokens.some((t) => !Number.isInteger(t) || t <= 0) || !(seconds > 0)) throw new Error(`bad --tokens or --seconds\n${USAGE}`);
   console.log(`gpu-sparse on ${cudaDevices()[0]?.name ?? '?'}; PyTorch baseline: ${baselineFile ?? 'none'}`);
-  const gemms = values['no-gemms'] ? 'not measured (--no-gemms)' : await gemmSection(tokens, baseline, seconds);
+  const gemms = values['no-gemms'] ? 'not measured (--no-gemms)' : await gemmSection(tokens, baseline, seconds, !values['no-int8']);
   let bert: Record<string, unknown> | string = 'not measured (pass --bert-pruned PRUNED.onnx)';
   if (values['bert-pruned']) {
     try {

@@ -36,8 +36,10 @@ export interface BuilderConfigOptions {
   /**
    * 2:4 structured-sparse weights (TensorRT's kSPARSE_WEIGHTS). Every MatMul / Convolution layer whose constant
    * weights have at most two non-zeros in every four consecutive elements along the reduction dimension is
-   * eligible. `true`: a CUDA build times a cuSPARSELt sparse kernel against the dense GEMM for each eligible
-   * MatMul (and 1x1 stride-1 unpadded channels-last convolution, against cuDNN) and keeps the faster. `'force'`: the sparse kernel wherever it takes the layer, even when slower (for
+   * eligible (in INT8 builds, also each INT8 MatMul by its int8 weights). `true`: a CUDA build times a cuSPARSELt
+   * sparse kernel against the dense GEMM for each eligible MatMul (INT8 MatMuls: the int8 sparse GEMM against the
+   * dense int8 GEMM, with bit-identical results either way; 1x1 stride-1 unpadded channels-last convolutions:
+   * against cuDNN) and keeps the faster. `'force'`: the sparse kernel wherever it takes the layer, even when slower (for
    * tests and measurements). Weights are never pruned by this option (`inferrt prune` does that); the CPU backend
    * only reports eligibility. `engine.layers[i].sparsity` and the build log say what was found. Default `false`.
    */

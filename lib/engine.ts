@@ -45,9 +45,10 @@ export interface EngineInfo {
 
 /**
  * What a `sparseWeights` build found for a MatMul or Convolution layer with constant weights
- * ({@link EngineLayer.sparsity}). The builder never prunes: a weight qualifies only when it already has at most
- * two non-zeros in every four consecutive elements along the dimension the layer reduces over (a MatMul's K, a
- * Convolution's input channels); `inferrt prune` makes weights 2:4.
+ * ({@link EngineLayer.sparsity}), including the INT8 builds' QuantizedMatMul (by its int8 weights). The builder
+ * never prunes: a weight qualifies only when it already has at most two non-zeros in every four consecutive
+ * elements along the dimension the layer reduces over (a MatMul's K, a Convolution's input channels); `inferrt
+ * prune` makes weights 2:4, and INT8 quantization keeps them so.
  */
 export interface LayerSparsityInfo {
   /** The weights are 2:4 along the reduction dimension, so a sparse kernel could run the layer. */
@@ -89,9 +90,9 @@ export interface EngineLayer {
   /** Set on Convolution and Pooling layers the builder's channels-last pass made NHWC (attribute channels_last = 1). */
   channelsLast?: true;
   /**
-   * Builds with `sparseWeights`: whether this MatMul / Convolution layer's constant weights are 2:4 along its
-   * reduction dimension and whether it runs sparse. Undefined for other layers, layers whose weights are not
-   * constant, and engines built without `sparseWeights`.
+   * Builds with `sparseWeights`: whether this MatMul / QuantizedMatMul / Convolution layer's constant weights are
+   * 2:4 along its reduction dimension and whether it runs sparse. Undefined for other layers, layers whose weights
+   * are not constant, and engines built without `sparseWeights`.
    */
   sparsity?: LayerSparsityInfo;
 }

@@ -1,4 +1,5 @@
-// The 2:4 check of constant MatMul / Convolution weights along their reduction dimension (sparse_eligibility.h).
+// The 2:4 check of constant MatMul / QuantizedMatMul / Convolution weights along their reduction dimension
+// (sparse_eligibility.h).
 // It only reads: a weight that is not 2:4 gets a note saying how far from it, never a change.
 #include "builder/sparse_eligibility.h"
 
@@ -10,16 +11,18 @@ namespace inferrt {
 
 namespace {
 
-// Bits of element `i` without the sign, so +0 and -0 (and only they) read as zero.
-template <typename Bits>
+// Whether element `i` is non-zero. Floats: its bits without the sign, so +0 and -0 (and only they) read as zero.
+// Integers: all its bits (the int8 weights of QuantizedMatMul, where the sign bit alone is -128).
+template <typename Bits, bool kFloat>
 bool nonZero(const uint8_t* data, int64_t i) {
   Bits bits;
   std::memcpy(&bits, data + i * static_cast<int64_t>(sizeof(Bits)), sizeof(Bits));
-  constexpr Bits magnitude = static_cast<Bits>(~(Bits(1) << (8 * sizeof(Bits) - 1)));
+  constexpr Bits signBit = static_cast<Bits>(Bits(1) << (8 * sizeof(Bits) - 1));
+  constexpr Bits magnitude = kFloat ? static_cast<Bits>(~signBit) : static_cast<Bits>(~Bits(0));
   return (bits & magnitude) != 0;
 }
 
-template <typename Bits>
+template <typename Bits, bool kFloat>
 TwoFourCount count(const uint8_t* data, const ReductionVectors& v) {
   TwoFourCount c;
   for (int64_t b = 0; b < v.blocks; ++b) {
@@ -27,7 +30,8 @@ TwoFourCount count(const uint8_t* data, const ReductionVectors& v) {
       const int64_t base = b * v.blockStride + vec * v.vectorStride;
       for (int64_t g = 0; g < v.length / 4; ++g) {
         int nonZeros = 0;
-        for (int64_t e = 4 * g; e < 4 * g + 4; ++e) nonZeros += nonZero<Bits>(data, base + e * v.elementStride) ? 1 : 0;
+        for (int64_t e = 4 * g; e < 4 * g + 4; ++e)
+          nonZeros += nonZero<Bits, kFloat>(data, base + e * v.elementStride) ? 1 : 0;
         ++c.groups;
         if (nonZeros > 2) ++c.violations;
       }
@@ -45,6 +49,12 @@ bool constantFloat(const Network& network, int tensor) {
   if (tensor < 0) return false;
   const TensorInfo& t = network.tensor(tensor);
   return t.value && t.producer < 0 && isFloat(t.dtype) && isFloat(t.value->dtype());
+}
+
+bool constantInt8(const Network& network, int tensor) {
+  if (tensor < 0) return false;
+  const TensorInfo& t = network.tensor(tensor);
+  return t.value && t.producer < 0 && t.dtype == DType::Int8 && t.value->dtype() == DType::Int8;
 }
 
 // The verdict on `reduction`; `other` is the weight along the layer's output dimension, named `otherName`, for the
@@ -87,6 +97,18 @@ bool matMulCandidate(const Network& network, const Layer& layer, SparseCandidate
   return true;
 }
 
+// The INT8 pass's QuantizedMatMul: its int8 weight is stored [N, K] (a row per output channel) and reduces over K.
+// Quantizing keeps zeros zero (and may add some), so a float weight that was 2:4 along K stays so.
+bool quantizedMatMulCandidate(const Network& network, const Layer& layer, SparseCandidate& c) {
+  if (layer.inputs.size() < 2 || !constantInt8(network, layer.inputs[1])) return false;
+  const Tensor& w = *network.tensor(layer.inputs[1]).value;
+  if (w.rank() != 2) return false;
+  const int64_t n = w.dims()[0], k = w.dims()[1];
+  c.view = ReductionVectors{n, k, k, 1};
+  judge(w, c, ReductionVectors{k, n, 1, k}, "output dimension", "reduction dimension");
+  return true;
+}
+
 // w [M, C/g, k...] (or [M, kH, kW, C/g] with channels_last = 1): reduces over C/g per output channel and kernel
 // position.
 bool convolutionCandidate(const Network& network, const Layer& layer, SparseCandidate& c) {
@@ -123,10 +145,12 @@ TwoFourCount countTwoFour(const Tensor& weights, const ReductionVectors& view) {
          weights.numel(), " elements ", dimsToString(weights.dims()));
   const uint8_t* data = static_cast<const uint8_t*>(weights.raw());
   switch (weights.dtype()) {
-    case DType::Float32: return count<uint32_t>(data, view);
-    case DType::Float16: return count<uint16_t>(data, view);
+    case DType::Float32: return count<uint32_t, true>(data, view);
+    case DType::Float16: return count<uint16_t, true>(data, view);
+    case DType::Int8: return count<uint8_t, false>(data, view);
     default:
-      fail(ErrorCode::DTypeMismatch, "2:4 count: weights must be float32 or float16, got ", dtypeName(weights.dtype()));
+      fail(ErrorCode::DTypeMismatch, "2:4 count: weights must be float32, float16 or int8, got ",
+           dtypeName(weights.dtype()));
   }
 }
 
@@ -136,9 +160,10 @@ std::vector<SparseCandidate> findSparseCandidates(const Network& network) {
     const Layer& layer = network.layers()[i];
     SparseCandidate c;
     c.layer = static_cast<uint32_t>(i);
-    const bool candidate = layer.kind == "MatMul"        ? matMulCandidate(network, layer, c)
-                           : layer.kind == "Convolution" ? convolutionCandidate(network, layer, c)
-                                                         : false;
+    const bool candidate = layer.kind == "MatMul"            ? matMulCandidate(network, layer, c)
+                           : layer.kind == "QuantizedMatMul" ? quantizedMatMulCandidate(network, layer, c)
+                           : layer.kind == "Convolution"     ? convolutionCandidate(network, layer, c)
+                                                             : false;
     if (candidate) out.push_back(std::move(c));
   }
   return out;

@@ -25,11 +25,12 @@ struct TwoFourCount {
   int64_t violations = 0;  // groups with three or four non-zeros
 };
 
-// Counts the 2:4 violations of a float32 or float16 weight (`length` must be a multiple of 4, and the view must lie
-// inside the tensor: InvalidArgument otherwise). A value is zero when it is +0 or -0.
+// Counts the 2:4 violations of a float32, float16 or int8 weight (`length` must be a multiple of 4, and the view
+// must lie inside the tensor: InvalidArgument otherwise). A float value is zero when it is +0 or -0.
 TwoFourCount countTwoFour(const Tensor& weights, const ReductionVectors& view);
 
-// One MatMul or Convolution layer with a constant float weight, as a sparseWeights build reports it.
+// One MatMul or Convolution layer with a constant float weight (or QuantizedMatMul with its constant int8 one), as
+// a sparseWeights build reports it.
 struct SparseCandidate {
   uint32_t layer = 0;
   int weightInput = 1;           // the weight's input index
@@ -38,10 +39,12 @@ struct SparseCandidate {
   std::string note;              // when not: why ("not 2:4: 37 of 65536 groups of four have 3 or 4 non-zeros")
 };
 
-// Every MatMul whose B is a constant 2-D float weight and every Convolution with a constant float weight, in
-// layer order, with its verdict. MatMul reduces over B's rows (its columns with transB = 1); Convolution over
-// its input channels (and kernel window), so the pattern runs along the input-channel axis of the weight
-// ([M, C/group, kh, kw], or [M, kh, kw, C/group] when channels_last = 1).
+// Every MatMul whose B is a constant 2-D float weight, every QuantizedMatMul (the INT8 pass's MatMul) with its
+// constant int8 weight [N, K], and every Convolution with a constant float weight, in layer order, with its
+// verdict. MatMul reduces over B's rows (its columns with transB = 1), QuantizedMatMul over its weight's columns
+// (K); Convolution over its input channels (and kernel window), so the pattern runs along the input-channel axis
+// of the weight ([M, C/group, kh, kw], or [M, kh, kw, C/group] when channels_last = 1). QuantizedConvolution
+// layers are not listed: no sparse kernel takes them.
 std::vector<SparseCandidate> findSparseCandidates(const Network& network);
 
 }  // namespace inferrt

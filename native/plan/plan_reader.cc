@@ -201,25 +201,31 @@ void readTactics(ByteReader& r, RawPlan& plan) {
   }
 }
 
-// A sparse record's layer is a MatMul with a constant 2-D float weight [k, n] (or [n, k]) or a Convolution with a
-// constant 4-D one ([M, 1, 1, C] where it runs sparse), the one the CUDA runtime recompresses or runs the compressed
-// bytes against; those bytes are opaque (cuSPARSELt's format) but must at least hold the half of the weight's
-// values, as fp16, that a 2:4 weight keeps.
+// A sparse record's layer is a MatMul with a constant 2-D float weight [k, n] (or [n, k]), a QuantizedMatMul with
+// its constant int8 weight [n, k], or a Convolution with a constant 4-D float one ([M, 1, 1, C] where it runs
+// sparse): the weight the CUDA runtime recompresses or runs the compressed bytes against. Those bytes are opaque
+// (cuSPARSELt's format) but must at least hold the half of the weight's values that a 2:4 weight keeps, at the
+// weight's element size (2 bytes as fp16 for float weights, 1 for int8).
 void checkSparseWeight(const RawPlan& plan, const Layer& layer, const LayerSparsity& s, const std::string& where,
                        size_t at) {
   const bool conv = layer.kind == "Convolution";
+  const bool int8 = layer.kind == "QuantizedMatMul";
   const TensorInfo* w = layer.inputs.size() > 1 && layer.inputs[1] >= 0 &&
                                 static_cast<size_t>(layer.inputs[1]) < plan.tensors.size()
                             ? &plan.tensors[layer.inputs[1]]
                             : nullptr;
-  if (!w || !w->isConstant || w->dims.size() != (conv ? 4u : 2u) || !isStatic(w->dims) ||
-      (w->dtype != DType::Float32 && w->dtype != DType::Float16))
+  const bool dtypeOk =
+      w && (int8 ? w->dtype == DType::Int8 : w->dtype == DType::Float32 || w->dtype == DType::Float16);
+  if (!w || !w->isConstant || w->dims.size() != (conv ? 4u : 2u) || !isStatic(w->dims) || !dtypeOk)
     fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": layer '", layer.name, "' is marked sparse but is",
-         conv ? " a Convolution without a constant 4-D float weight" : " not a MatMul with a constant 2-D float weight");
-  const uint64_t halves = static_cast<uint64_t>(volume(w->dims)) / 2;
-  if (s.compressed.size() < halves * 2)
+         conv   ? " a Convolution without a constant 4-D float weight"
+         : int8 ? " a QuantizedMatMul without a constant 2-D int8 weight"
+                : " not a MatMul with a constant 2-D float weight");
+  const uint64_t kept = static_cast<uint64_t>(volume(w->dims)) / 2;
+  const uint64_t bytes = kept * (int8 ? 1 : 2);
+  if (s.compressed.size() < bytes)
     fail(ErrorCode::BadPlan, "corrupt ", where, " at offset ", at, ": the compressed weight of layer '", layer.name,
-         "' has ", s.compressed.size(), " bytes, fewer than the ", halves * 2, " its 2:4 ", dimsToString(w->dims),
+         "' has ", s.compressed.size(), " bytes, fewer than the ", bytes, " its 2:4 ", dimsToString(w->dims),
          " weight keeps");
 }
 
@@ -239,9 +245,9 @@ void readSparsity(ByteReader& r, RawPlan& plan) {
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at,
            ": sparsity records out of order or twice for layer '", layer.name, "' (", s.layer, ")");
     previous = s.layer;
-    if (layer.kind != "MatMul" && layer.kind != "Convolution")
+    if (layer.kind != "MatMul" && layer.kind != "QuantizedMatMul" && layer.kind != "Convolution")
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a sparsity record for layer '", layer.name,
-           "', a ", layer.kind, " layer (only MatMul and Convolution layers have them)");
+           "', a ", layer.kind, " layer (only MatMul, QuantizedMatMul and Convolution layers have them)");
     const uint8_t flags = r.u8();
     if (flags & ~(kSparsityEligible | kSparsitySparse | kSparsityAnyShape))
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": the sparsity record of layer '", layer.name,

@@ -30,7 +30,7 @@ constexpr char kTactics[5] = "TCTC";
 // tactic was timed for, bit 2 any shape: at every shape the kernel tiles, as 'force' builds ask), str note,
 // f64 dense ms, f64 sparse ms, str GEMM key, u64 cuSPARSELt version, i32 algorithm config id, i32 split-K,
 // i32 split-K mode, i32 split-K buffers, u64 n + compressed weight bytes. Layers strictly ascending; each names a
-// MatMul or Convolution layer; sparse implies eligible; times finite and >= 0.
+// MatMul, QuantizedMatMul or Convolution layer; sparse implies eligible; times finite and >= 0.
 constexpr char kSparsity[5] = "SPRS";
 
 constexpr uint32_t kSectionVersion = 1;  // of every section above, for format version 1

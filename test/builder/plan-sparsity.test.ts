@@ -4,7 +4,7 @@
 // path: the plan reader as Runtime.load uses it, engine.layers, inspect, and runs.
 import { describe, expect, it } from 'vitest';
 import { addon, type NativeLayerSparsity } from '../../lib/binding.js';
-import { Runtime, tensor, type NetworkDefinition, type Plan } from '../../lib/index.js';
+import { MinMaxCalibrator, Runtime, tensor, type NetworkDefinition, type Plan } from '../../lib/index.js';
 import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
 import { reseal, sections } from '../fuzz/plan-bytes.js';
 import { rejection } from '../inferrt-errors.js';
@@ -118,7 +118,7 @@ describe('plans with sparsity records', () => {
     expect(await loadError(write([sparseRecord(999)]))).toMatch(
       new RegExp(`^corrupt section 'SPRS' at offset \\d+: a sparsity record for layer 999, the plan has ${layers.length} layers$`),
     );
-    expect(await loadError(write([sparseRecord(probs)]))).toMatch(new RegExp(`a sparsity record for layer '${layers[probs]}', a Softmax layer \\(only MatMul and Convolution layers have them\\)$`));
+    expect(await loadError(write([sparseRecord(probs)]))).toMatch(new RegExp(`a sparsity record for layer '${layers[probs]}', a Softmax layer \\(only MatMul, QuantizedMatMul and Convolution layers have them\\)$`));
     const [a, b] = fc1 < fc2 ? [fc1, fc2] : [fc2, fc1];
     expect(await loadError(write([sparseRecord(b), sparseRecord(a)]))).toMatch(new RegExp(`sparsity records out of order or twice for layer '${layers[a]}' \\(${a}\\)$`));
     expect(await loadError(write([sparseRecord(a), sparseRecord(a)]))).toMatch(/sparsity records out of order or twice/);
@@ -169,6 +169,40 @@ describe('plans with sparsity records', () => {
     // 16 x 8 weights keep 64 fp16 values: 128 bytes at least.
     const short = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(proj, { compressed: new Uint8Array(127) })]);
     expect(await loadError(short)).toMatch(/the compressed weight of layer 'proj' has 127 bytes, fewer than the 128 its 2:4 \[16, 1, 1, 8\] weight keeps$/);
+  });
+
+  it('reads a sparse record of an INT8 QuantizedMatMul and checks its bytes against the int8 [N, K] weight', async () => {
+    // x [2, 8] -> MatMul with a [8, 16] weight 2:4 along K -> y, built INT8: QuantizeLinear -> QuantizedMatMul,
+    // whose weight is int8 [16, 8] (a row per output channel), 2:4 along K still.
+    const defineInt8 = (n: NetworkDefinition): void => {
+      const x = n.addInput('x', 'float32', [2, 8]);
+      n.markOutput(n.addMatrixMultiply(x, n.addConstant([8, 16], twoFour([8, 16], 0, 6)), { name: 'fc' }).output(), 'y');
+    };
+    const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(X, [2, 8]) }] });
+    const { plan, engine, out } = await buildAndRun(defineInt8, { x: [X, [2, 8]] }, { precision: ['int8'], int8Calibrator: calibrator, sparseWeights: true });
+    const q = engine.layers.findIndex((l) => l.kind === 'QuantizedMatMul');
+    engine.dispose();
+    expect(q).toBeGreaterThanOrEqual(0);
+    expect(addon.testing.planSparsity(plan.bytes)).toEqual([expect.objectContaining({ layer: q, eligible: true, sparse: false })]);
+
+    const bytes = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q, { gemmKey: 'sp8i32 m=16 n=16 k=8' })]);
+    expect(addon.testing.planSparsity(bytes)).toEqual([sparseRecord(q, { gemmKey: 'sp8i32 m=16 n=16 k=8' })]);
+    const loaded = await Runtime.load(bytes);
+    expect(loaded.layers[q]!.sparsity).toEqual({ eligible: true, sparse: true, denseMs: 0.62, sparseMs: 0.41 });
+    const ctx = loaded.createContext();
+    const y = (await ctx.infer({ x: tensor(X, [2, 8]) })).y!.data as Float32Array;
+    expect(Array.from(y)).toEqual(Array.from(out.y as Float32Array));
+    ctx.dispose();
+    loaded.dispose();
+
+    // 16 x 8 int8 weights keep 64 values of one byte: 64 bytes at least (a float weight's would need 128).
+    const enough = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q, { compressed: new Uint8Array(64) })]);
+    (await Runtime.load(enough)).dispose();
+    const short = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q, { compressed: new Uint8Array(63) })]);
+    expect(await loadError(short)).toMatch(/the compressed weight of layer '[^']+' has 63 bytes, fewer than the 64 its 2:4 \[16, 8\] weight keeps$/);
+    // The QuantizeLinear layer in front of it takes no record.
+    const quantize = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q - 1)]);
+    expect(await loadError(quantize)).toMatch(/a QuantizeLinear layer \(only MatMul, QuantizedMatMul and Convolution layers have them\)$/);
   });
 
   it('rejects a cut, newer or duplicated section', async () => {

@@ -1,7 +1,7 @@
 // cudaSparseGemmTest(type, x, w, m, n, k, configId, device) -> Promise<{ y: Uint8Array, configCount }>: one
-// cuSPARSELt GEMM from host operands, off the main thread, for the GPU suite's checks of the sparse kernel itself
-// (the INT8 path has no layer yet). type is 'fp16' or 'int8'; x [m, k] and w [n, k] (2:4 along k) as raw bytes of
-// that type; y [m, n] comes back as fp16 or int32 bytes; configId < 0 runs the library's default configuration.
+// cuSPARSELt GEMM from host operands, off the main thread, for the GPU suite's checks of the sparse kernel itself.
+// type is 'fp16' or 'int8'; x [m, k] and w [n, k] (2:4 along k) as raw bytes of that type; y [m, n] comes back as
+// fp16 or int32 bytes; configId < 0 runs the library's default configuration.
 #include "addon/cuda/addon_sparse_testing.h"
 
 #include <climits>

@@ -157,7 +157,8 @@ CudaEngineResources::CudaEngineResources(const Network& network, const BuildConf
 }
 
 // Sparse layers keep their dense weight too (the constants block below): GEMMs other than the one the build timed
-// sparse faster for, and row counts the sparse kernel cannot tile (not a multiple of 8), run the dense GEMM.
+// sparse faster for, and row counts the sparse kernel cannot tile (not a multiple of 8, or 16 for int8), run the
+// dense GEMM.
 void CudaEngineResources::uploadSparseWeights(const Network& network, const std::vector<LayerSparsity>& sparsity) {
   if (!sparselt::available()) return;  // built without cuSPARSELt: every layer runs dense
   const uint64_t version = sparselt::loadedVersion();
@@ -167,10 +168,13 @@ void CudaEngineResources::uploadSparseWeights(const Network& network, const std:
   recompressed.reserve(sparsity.size());
   for (const LayerSparsity& r : sparsity) {
     const Layer& layer = network.layers()[r.layer];
-    if (!r.sparse || !placements_[r.layer].onGpu || (layer.kind != "MatMul" && layer.kind != "Convolution")) continue;
+    if (!r.sparse || !placements_[r.layer].onGpu ||
+        (layer.kind != "MatMul" && layer.kind != "QuantizedMatMul" && layer.kind != "Convolution"))
+      continue;
     const std::vector<uint8_t>* blob = &r.compressed;
     if (r.cusparseLtVersion != version) {
-      // Compressed formats may change between cuSPARSELt versions: compress the plan's dense weight again.
+      // Compressed formats may change between cuSPARSELt versions: compress the plan's dense weight again (a
+      // QuantizedMatMul's int8 [N, K] weight as int8).
       const Tensor& w = *network.tensor(layer.inputs[1]).value;
       if (!handle) handle = std::make_unique<sparselt::Handle>(device_);
       try {

@@ -8,7 +8,8 @@
 // leading dims of a fold into the GEMM's rows: D [rows, N] = a * w^T is cuBLASLt's int8 "TN" GEMM as stored. K
 // and N not multiples of 4 are zero-padded (copies of a and w in scratch: zeros add nothing to the sums). D goes
 // into y itself when N needs no padding and y is float32 (int32 and float32 have one size; the epilogue converts in
-// place); an fp16 y (half_output) gets them from scratch.
+// place); an fp16 y (half_output) gets them from scratch. In sparseWeights engines a layer whose int8 weight is
+// 2:4 gets its sums from cuSPARSELt's int8 GEMM instead (sparse_layers.h) where its build chose it.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -18,6 +19,7 @@
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/kernels/quantized_launch.h"
+#include "backend/cuda/kernels/sparse_layers.h"
 #include "ir/error.h"
 
 namespace inferrt {
@@ -83,14 +85,20 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
 
   const int64_t rows = volume(Dims(a.dims.begin(), a.dims.end() - 1));
   const int64_t kPadded = cudakernels::roundUpTo4(k), nPadded = cudakernels::roundUpTo4(n);
-  auto epilogue = [&](const int32_t* acc) {
-    if (!cudakernels::launchInt8RowsEpilogue(acc, nPadded, scale->as<float>(), bias ? bias->as<float>() : nullptr,
+  auto epilogue = [&](const int32_t* acc, int64_t accStride) {
+    if (!cudakernels::launchInt8RowsEpilogue(acc, accStride, scale->as<float>(), bias ? bias->as<float>() : nullptr,
                                              out.data, outHalf, rows, n, act, env.multiProcessors, env.stream))
       fail(ErrorCode::Internal, "QuantizedMatMul: bad epilogue arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());
   };
   if (k == 0) {  // empty sums: y = act(0 * scale + bias)
-    epilogue(nullptr);
+    epilogue(nullptr, nPadded);
+    return;
+  }
+  // A sparseWeights engine's 2:4 weight: the same exact int32 sums from cuSPARSELt, [rows, n] with row stride n,
+  // then the same epilogue, so the output is the dense path's bit for bit.
+  if (const int32_t* acc = cudakernels::runSparseQuantizedMatMul(args, !outHalf)) {
+    epilogue(acc, n);
     return;
   }
 
@@ -136,7 +144,7 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
   const int8_t* aUsed = copyA ? aPadded : a.as<int8_t>();
   const int8_t* wUsed = copyW ? wPadded : w.as<int8_t>();
   cudakernels::runInt8Gemm(plan.get(), g, aUsed, wUsed, acc, workspace, env);
-  epilogue(acc);
+  epilogue(acc, nPadded);
 }
 
 }  // namespace

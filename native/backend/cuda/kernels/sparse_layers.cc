@@ -5,6 +5,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/matmul_launch.h"
+#include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/sparse/sparse_matmul.h"
 #include "ir/error.h"
 
@@ -37,37 +38,51 @@ std::unique_ptr<SparseLayerCache> planFor(const CudaKernelArgs& args, const spar
   return cache;
 }
 
-// The shared part: plan (kept per signature), run, and GELU in place when the layer has it.
+// Whether the layer's sparse weight serves this GEMM: one the kernel tiles, and the one the build timed sparse
+// faster for (a kernel configuration tuned for one row count can be far slower at another), unless the build
+// forced sparse.
+bool applies(const CudaKernelArgs& args, const sparselt::SparseMatMul& sparse) {
+  if (!sparse.reason.empty()) return false;
+  return args.sparse->anyShape || sparselt::sparseGemmKey(sparse.shape) == args.sparse->gemmKey;
+}
+
+// The layer's sparse plan for `s` with `bias`, kept in its run-plan slot (or in `local`, which must outlive the
+// plan's use, where the executor keeps none); null when there is none: the dense path runs.
+const sparselt::SparseGemmPlan* cachedPlan(CudaKernelArgs& args, std::unique_ptr<CudaKernelCache>& local,
+                                           const sparselt::SparseGemmShape& s, const void* bias) {
+  std::unique_ptr<CudaKernelCache>& slot = args.cache ? *args.cache : local;
+  auto* cached = dynamic_cast<SparseLayerCache*>(slot.get());
+  // The dense path's plan in the slot: an earlier run of this signature found no sparse plan (shapes and buffer
+  // addresses are fixed per signature, so that stays so).
+  if (slot && !cached) return nullptr;
+  if (!cached || cached->bias != bias || sparselt::sparseGemmKey(cached->shape) != sparselt::sparseGemmKey(s)) {
+    slot = planFor(args, s, bias);
+    cached = static_cast<SparseLayerCache*>(slot.get());
+  }
+  if (!cached->plan) {
+    slot.reset();  // the dense path's plan goes here instead
+    return nullptr;
+  }
+  return cached->plan.get();
+}
+
+// The shared part of the fp16 layers: plan (kept per signature), run, and GELU in place when the layer has it.
 bool runSparseGemmLayer(CudaKernelArgs& args, const sparselt::SparseMatMul& sparse, const DeviceTensor& x,
                         const DeviceTensor& out, const DeviceTensor* bias, const DeviceTensor* residual, float alpha) {
-  if (!sparse.reason.empty()) return false;
-  // Sparse was measured faster at the GEMM it was timed for only; elsewhere the dense path runs (a kernel
-  // configuration tuned for one row count can be far slower at another), unless the build forced sparse.
-  if (!args.sparse->anyShape && sparselt::sparseGemmKey(sparse.shape) != args.sparse->gemmKey) return false;
+  if (!applies(args, sparse)) return false;
   if (!aligned16(x.data) || !aligned16(out.data) || (bias && !aligned16(bias->data)) ||
       (residual && !aligned16(residual->data)))
     return false;
 
   std::unique_ptr<CudaKernelCache> local;
-  std::unique_ptr<CudaKernelCache>& slot = args.cache ? *args.cache : local;
-  auto* cached = dynamic_cast<SparseLayerCache*>(slot.get());
-  // The dense path's plan in the slot: an earlier run of this signature found no sparse plan (shapes and buffer
-  // addresses are fixed per signature, so that stays so).
-  if (slot && !cached) return false;
   const void* biasData = bias ? bias->data : nullptr;
   const sparselt::SparseGemmShape& s = sparse.shape;
-  if (!cached || cached->bias != biasData || sparselt::sparseGemmKey(cached->shape) != sparselt::sparseGemmKey(s)) {
-    slot = planFor(args, s, biasData);
-    cached = static_cast<SparseLayerCache*>(slot.get());
-  }
-  if (!cached->plan) {
-    slot.reset();  // the dense path's plan goes here instead
-    return false;
-  }
+  const sparselt::SparseGemmPlan* plan = cachedPlan(args, local, s, biasData);
+  if (!plan) return false;
 
-  const size_t workspaceBytes = sparselt::sparseWorkspaceSize(*cached->plan);
+  const size_t workspaceBytes = sparselt::sparseWorkspaceSize(*plan);
   void* workspace = workspaceBytes > 0 ? args.env.scratch(workspaceBytes) : nullptr;
-  sparselt::runSparseGemm(*cached->plan, args.sparse->compressed, x.data, out.data, workspace, alpha, args.env.stream,
+  sparselt::runSparseGemm(*plan, args.sparse->compressed, x.data, out.data, workspace, alpha, args.env.stream,
                           residual ? residual->data : nullptr);
   if (sparse.gelu) {
     // Exact-erf GELU in place on the fp16 pre-activation, as the dense path does (matmul_gemm.h).
@@ -101,6 +116,34 @@ bool runSparseConvolution(CudaKernelArgs& args) {
   return runSparseGemmLayer(args,
                             sparselt::sparseConvolutionOf(args.layer, x.dims, w.dims, bias != nullptr, residual != nullptr),
                             x, args.outputs[0], bias, residual, 1.0f);
+}
+
+const int32_t* runSparseQuantizedMatMul(CudaKernelArgs& args, bool accMayBeOutput) {
+  if (!args.sparse || !args.env.sparseLt) return nullptr;
+  const DeviceTensor& a = *args.inputs[0];
+  const DeviceTensor& w = *args.inputs[1];
+  const DeviceTensor& out = args.outputs[0];
+  if (a.dtype != DType::Int8 || w.dtype != DType::Int8) return nullptr;
+  const sparselt::SparseMatMul sparse = sparselt::sparseQuantizedMatMulOf(a.dims, w.dims);
+  if (!applies(args, sparse) || !aligned16(a.data)) return nullptr;
+
+  std::unique_ptr<CudaKernelCache> local;
+  const sparselt::SparseGemmPlan* plan = cachedPlan(args, local, sparse.shape, nullptr);
+  if (!plan) return nullptr;
+
+  // The sums go into y itself where it may hold them (float32, the same size as int32) and is aligned for the
+  // kernel, else into scratch; scratch also holds the kernel's workspace. One block, carved up.
+  const bool accInOutput = accMayBeOutput && aligned16(out.data);
+  const sparselt::SparseGemmShape& s = sparse.shape;
+  const size_t accBytes = accInOutput ? 0 : scratchBytes(static_cast<size_t>(s.m * s.n) * sizeof(int32_t));
+  const size_t workspaceBytes = scratchBytes(sparselt::sparseWorkspaceSize(*plan));
+  const size_t total = accBytes + workspaceBytes;
+  char* scratch = total ? static_cast<char*>(args.env.scratch(total)) : nullptr;
+  if (scratch) requireScratchAlignment(scratch);
+  int32_t* acc = accInOutput ? static_cast<int32_t*>(out.data) : reinterpret_cast<int32_t*>(scratch);
+  void* workspace = workspaceBytes ? scratch + accBytes : nullptr;
+  sparselt::runSparseGemm(*plan, args.sparse->compressed, a.data, acc, workspace, 1.0f, args.env.stream);
+  return acc;
 }
 
 }  // namespace inferrt::cudakernels

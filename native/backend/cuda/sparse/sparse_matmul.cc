@@ -64,6 +64,24 @@ SparseMatMul sparseConvolutionOf(const Layer& layer, const Dims& x, const Dims& 
   return out;
 }
 
+SparseMatMul sparseQuantizedMatMulOf(const Dims& a, const Dims& w) {
+  SparseMatMul out;
+  out.shape.type = SparseType::Int8;
+  if (w.size() != 2 || a.empty()) {
+    out.reason = "weight is not 2-D";
+    return out;
+  }
+  out.shape.m = volume(Dims(a.begin(), a.end() - 1));
+  out.shape.n = w[0];
+  out.shape.k = a.back();
+  if (w[1] != out.shape.k) {
+    out.reason = "inner dims differ";
+    return out;
+  }
+  out.reason = unsupportedReason(out.shape);
+  return out;
+}
+
 std::vector<uint16_t> sparseWeightLayout(const Tensor& b, bool transB) {
   if (b.rank() != 2 || (b.dtype() != DType::Float32 && b.dtype() != DType::Float16))
     fail(ErrorCode::Internal, "sparse weight must be a 2-D float tensor");
@@ -85,6 +103,12 @@ SparseGemmShape weightShapeOf(const Layer& layer, const Tensor& weight) {
   if (layer.kind == "Convolution") {
     shape.n = d.empty() ? 0 : d[0];
     shape.k = shape.n > 0 ? weight.numel() / shape.n : 0;
+  } else if (layer.kind == "QuantizedMatMul") {
+    shape.type = SparseType::Int8;
+    if (d.size() == 2) {
+      shape.n = d[0];
+      shape.k = d[1];
+    }
   } else if (d.size() == 2) {
     const bool transB = layer.attrs.getInt("transB", 0) != 0;
     shape.n = transB ? d[0] : d[1];
@@ -95,6 +119,14 @@ SparseGemmShape weightShapeOf(const Layer& layer, const Tensor& weight) {
 
 std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Layer& layer,
                                          const Tensor& weight) {
+  if (layer.kind == "QuantizedMatMul") {
+    // Already the GEMM's int8 [n, k], row-major: compressed as it is.
+    if (weight.dtype() != DType::Int8 || weight.rank() != 2 || shape.type != SparseType::Int8 ||
+        weight.dims()[0] != shape.n || weight.dims()[1] != shape.k)
+      fail(ErrorCode::Internal, "sparse weight of QuantizedMatMul '", layer.name, "' must be int8 [", shape.n, ", ",
+           shape.k, "], got ", dtypeName(weight.dtype()), " ", dimsToString(weight.dims()));
+    return compressWeight(handle, shape, weight.raw());
+  }
   // MatMul: B is [k, n] ([n, k] with transB); a 1x1 channels-last Convolution's [n, 1, 1, k] filter is [n, k].
   const bool conv = layer.kind == "Convolution";
   const Tensor b = conv ? weight.reshaped({weight.dims()[0], weight.numel() / std::max<int64_t>(weight.dims()[0], 1)})

@@ -1,5 +1,6 @@
-// How a MatMul layer with a constant 2:4 weight becomes the sparse GEMM of sparse_gemm.h: shared by the build
-// (sparse tactic selection) and the MatMul kernel at run time, so what was timed is what runs.
+// How a MatMul (QuantizedMatMul, 1x1 Convolution) layer with a constant 2:4 weight becomes the sparse GEMM of
+// sparse_gemm.h: shared by the build (sparse tactic selection) and the kernels at run time, so what was timed is
+// what runs.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -26,6 +27,11 @@ SparseMatMul sparseMatMulOf(const Layer& layer, const Dims& a, const Dims& b, bo
 // epilogue); anything else gets a reason.
 SparseMatMul sparseConvolutionOf(const Layer& layer, const Dims& x, const Dims& w, bool hasBias, bool hasResidual);
 
+// The same for a QuantizedMatMul (a [..., M, K] int8, its constant int8 weight w [N, K]): the int8 GEMM with exact
+// int32 sums, X = a folded to [m, k], W = w as stored; no epilogue (the layer's dequantizing epilogue runs after
+// it on the int32 sums, as on the dense path).
+SparseMatMul sparseQuantizedMatMulOf(const Dims& a, const Dims& w);
+
 // The weight as the sparse GEMM reads it: fp16 [n, k] row-major (B transposed when transB = 0).
 std::vector<uint16_t> sparseWeightLayout(const Tensor& b, bool transB);
 
@@ -40,9 +46,11 @@ std::unique_ptr<DeviceMemory> devicePadded(const void* host, size_t bytes, int d
 // descriptor of `shape` (which depends on n, k and the type only). Host bytes; synchronizes. INVALID_ARGUMENT
 // when cuSPARSELt's own check finds the weight not 2:4 along k.
 std::vector<uint8_t> compressWeight(const Handle& handle, const SparseGemmShape& shape, const void* weight);
-// The weight's [n, k] for a MatMul or 1x1 Convolution layer (m left at 16: the weight descriptor ignores it).
+// The weight's [n, k] and operand type for a MatMul, QuantizedMatMul (int8) or 1x1 Convolution layer (m left at
+// 16: the weight descriptor ignores it).
 SparseGemmShape weightShapeOf(const Layer& layer, const Tensor& weight);
-// The same for a MatMul or 1x1 Convolution layer's fp16 (or float32, rounded) constant weight.
+// The same for a MatMul or 1x1 Convolution layer's fp16 (or float32, rounded) constant weight, or a
+// QuantizedMatMul's int8 [n, k] one (compressed as stored, as int8).
 std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmShape& shape, const Layer& layer,
                                          const Tensor& weight);
 
@@ -50,9 +58,9 @@ std::vector<uint8_t> compressLayerWeight(const Handle& handle, const SparseGemmS
 
 namespace inferrt::sparselt {
 
-// One sparse GEMM from host operands to host output, for tests of the kernel itself (the INT8 path has no layer
-// yet): x [m, k] and w [n, k] in the shape's operand type, y [m, n] in its output type, with kernel configuration
-// `configId` (< 0: the library's default). Also says how many configurations there are. Synchronous.
+// One sparse GEMM from host operands to host output, for tests of the kernel itself: x [m, k] and w [n, k] in the
+// shape's operand type, y [m, n] in its output type, with kernel configuration `configId` (< 0: the library's
+// default). Also says how many configurations there are. Synchronous.
 struct SparseGemmResult {
   std::vector<uint8_t> y;
   int32_t configCount = 0;

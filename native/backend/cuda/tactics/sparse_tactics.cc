@@ -1,8 +1,9 @@
 // Build-time sparse-weight tactic selection (TensorRT's kSPARSE_WEIGHTS): for each MatMul layer (and 1x1
-// channels-last Convolution: a plain GEMM) whose constant weight is 2:4 along the reduction dimension, at the
-// first profile's opt shapes, cuSPARSELt compresses the weight, each of its kernel configurations is timed, and
-// the fastest is compared with the dense cuBLASLt GEMM (cuDNN convolution) the layer would otherwise run; the
-// layer goes sparse only when that is faster. The compressed weight and the configuration go into the plan.
+// channels-last Convolution: a plain GEMM; and QuantizedMatMul: an int8 GEMM) whose constant weight is 2:4 along the
+// reduction dimension, at the first profile's opt shapes, cuSPARSELt compresses the weight, each of its kernel
+// configurations is timed, and the fastest is compared with the dense cuBLASLt GEMM (cuDNN convolution, cuBLASLt
+// int8 GEMM) the layer would otherwise run; the layer goes sparse only when that is faster. The compressed weight
+// and the configuration go into the plan.
 // Identical GEMMs are timed once. (Our own sweep rather than cusparseLtMatmulSearch: the sweep times exactly the
 // plans a load makes, with CUDA events like the dense tuner.)
 #include <algorithm>
@@ -21,6 +22,7 @@
 #include "backend/cuda/kernels/cublaslt_tuning.h"
 #include "backend/cuda/kernels/cudnn_convolution.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
+#include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/scoped_device.h"
 #include "backend/cuda/sparse/sparse_matmul.h"
 #include "ir/error.h"
@@ -50,6 +52,26 @@ std::vector<uint16_t> randomHalfValues(int64_t elements, uint32_t seed) {
     h = floatToHalf(static_cast<float>(state >> 8) / static_cast<float>(1u << 24) - 0.5f);
   }
   return host;
+}
+
+// Pseudo-random int8 values in [-128, 127] (operands of the int8 GEMMs; exact int32 sums, any values do).
+std::vector<uint8_t> randomInt8Values(int64_t elements, uint32_t seed) {
+  std::vector<uint8_t> host(static_cast<size_t>(elements));
+  uint32_t state = seed;
+  for (uint8_t& b : host) {
+    state = state * 1664525u + 1013904223u;
+    b = static_cast<uint8_t>(state >> 24);
+  }
+  return host;
+}
+
+// Random operand bytes of `elements` values of the GEMM's operand type.
+std::vector<uint8_t> randomOperandBytes(sparselt::SparseType type, int64_t elements, uint32_t seed) {
+  if (type == sparselt::SparseType::Int8) return randomInt8Values(elements, seed);
+  const std::vector<uint16_t> halves = randomHalfValues(elements, seed);
+  std::vector<uint8_t> bytes(halves.size() * 2);
+  if (!bytes.empty()) std::memcpy(bytes.data(), halves.data(), bytes.size());
+  return bytes;
 }
 
 // Device memory holding them (operands of the dense GEMM and convolution).
@@ -146,20 +168,55 @@ double denseConvolutionTime(const sparselt::SparseGemmShape& s, const Dims& x, b
   });
 }
 
+// The dense int8 GEMM a QuantizedMatMul runs otherwise, as quantized.cc runs it at these dims (K and N multiples of
+// 32 here: no padded copies): cuBLASLt's int8 "TN" GEMM with the plan its heuristic gives (the fallback kernel
+// where it has none), exact int32 sums into [m, n]. No tactic stage times int8 GEMMs, so it is timed here. The
+// dequantizing epilogue is left out: it runs after either GEMM alike.
+double denseInt8Time(const sparselt::SparseGemmShape& s, int device, CudaStream& stream) {
+  LibraryHandles handles(device, stream.handle(), false);
+  CudaLaunchEnv env;
+  env.stream = stream.handle();
+  env.device = device;
+  env.blasLt = handles.blasLt();
+  cudakernels::Int8GemmGeometry g;
+  g.m = s.m;
+  g.n = s.n;
+  g.k = s.k;
+  g.lda = g.ldb = s.k;
+  g.ldd = s.n;
+  // Device allocations, arena offsets and scratch blocks are all 256-byte aligned, as the layer's operands are.
+  const uint32_t aligned = static_cast<uint32_t>(cudakernels::kScratchAlignment);
+  cudakernels::Int8GemmPlans plans;
+  const std::shared_ptr<cublaslt::GemmPlan> plan =
+      plans.planFor(cudakernels::int8GemmShape(g, aligned, aligned, aligned), env);
+  const std::vector<uint8_t> aHost = randomInt8Values(s.m * s.k, 41), wHost = randomInt8Values(s.n * s.k, 42);
+  DeviceMemory a(aHost.size(), device), w(wHost.size(), device);
+  INFERRT_CUDA_CHECK(cudaMemcpy(a.data(), aHost.data(), aHost.size(), cudaMemcpyHostToDevice));
+  INFERRT_CUDA_CHECK(cudaMemcpy(w.data(), wHost.data(), wHost.size(), cudaMemcpyHostToDevice));
+  DeviceMemory d(static_cast<size_t>(s.m * s.n) * sizeof(int32_t), device);
+  DeviceMemory workspace(cudakernels::int8GemmWorkspace(plan.get()), device);
+  return medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
+    cudakernels::runInt8Gemm(plan.get(), g, static_cast<const int8_t*>(a.data()), static_cast<const int8_t*>(w.data()),
+                             static_cast<int32_t*>(d.data()), workspace.data(), env);
+  });
+}
+
 SparseTiming timeSparse(const sparselt::Handle& handle, const sparselt::SparseGemmShape& shape,
                         const std::vector<uint8_t>& compressedWeight, CudaStream& stream) {
   SparseTiming out;
   const int device = handle.device();
   // Every operand the sweep hands cuSPARSELt has zeroed slack after it (sparse_gemm.h): some of its kernels read
   // past the end of a small operand, and the sweep runs every kernel configuration the library offers.
-  auto padded = [&](int64_t elements, uint32_t seed) {
-    const std::vector<uint16_t> values = randomHalfValues(elements, seed);
-    return sparselt::devicePadded(values.data(), values.size() * 2, device, stream.handle());
+  // Operands of the shape's type (fp16 or int8; bias and residual are fp16 and exist for fp16 GEMMs only).
+  auto padded = [&](int64_t elements, uint32_t seed, sparselt::SparseType type) {
+    const std::vector<uint8_t> values = randomOperandBytes(type, elements, seed);
+    return sparselt::devicePadded(values.data(), values.size(), device, stream.handle());
   };
-  auto x = padded(shape.m * shape.k, 21);
-  auto bias = padded(shape.n, 23);
-  auto residual = padded(shape.residual ? shape.m * shape.n : 0, 24);
-  auto y = sparselt::devicePadded(nullptr, static_cast<size_t>(shape.m * shape.n) * 2, device, stream.handle());
+  auto x = padded(shape.m * shape.k, 21, shape.type);
+  auto bias = padded(shape.bias ? shape.n : 0, 23, sparselt::SparseType::Half);
+  auto residual = padded(shape.residual ? shape.m * shape.n : 0, 24, sparselt::SparseType::Half);
+  auto y = sparselt::devicePadded(nullptr, static_cast<size_t>(shape.m * shape.n) * sparselt::outputBytes(shape.type),
+                                  device, stream.handle());
   auto compressed =
       sparselt::devicePadded(compressedWeight.data(), compressedWeight.size(), device, stream.handle());
   const void* biasPointer = shape.bias ? bias->data() : nullptr;
@@ -247,19 +304,21 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     ++done;
     const Layer& layer = network.layers()[r.layer];
     const bool conv = layer.kind == "Convolution";
-    if (!conv && layer.kind != "MatMul") {
+    const bool int8 = layer.kind == "QuantizedMatMul";
+    if (!conv && !int8 && layer.kind != "MatMul") {
       r.note = "no sparse " + layer.kind + " kernel: dense";
       continue;
     }
     const TensorDesc& a = descs[layer.inputs[0]];
     const TensorDesc& b = descs[layer.inputs[1]];
-    const bool hasBias = layer.inputs.size() > 2 && layer.inputs[2] >= 0;
+    const bool hasBias = !int8 && layer.inputs.size() > 2 && layer.inputs[2] >= 0;
     const bool hasResidual = conv && layer.inputs.size() > 3 && layer.inputs[3] >= 0;
     if (!placements[r.layer].onGpu) {
       r.note = "runs on the CPU (" + placements[r.layer].reason + "): dense";
       continue;
     }
-    if (storageFor(layer, a.dtype) != DType::Float16) {
+    // QuantizedMatMul's operands are int8 (the int8 sparse GEMM); float layers need fp16 storage.
+    if (!int8 && storageFor(layer, a.dtype) != DType::Float16) {
       r.note = "the sparse kernel is fp16 only (this layer runs in " + std::string(dtypeName(a.dtype)) + "): dense";
       continue;
     }
@@ -268,8 +327,9 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       continue;
     }
     const sparselt::SparseMatMul sparse =
-        conv ? sparselt::sparseConvolutionOf(layer, a.dims, b.dims, hasBias, hasResidual)
-             : sparselt::sparseMatMulOf(layer, a.dims, b.dims, hasBias);
+        conv   ? sparselt::sparseConvolutionOf(layer, a.dims, b.dims, hasBias, hasResidual)
+        : int8 ? sparselt::sparseQuantizedMatMulOf(a.dims, b.dims)
+               : sparselt::sparseMatMulOf(layer, a.dims, b.dims, hasBias);
     if (!sparse.reason.empty()) {
       r.note = "no sparse kernel at the opt shapes (" + sparse.reason + "): dense";
       continue;
@@ -289,6 +349,8 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       SparseTiming t = timeSparse(handle, sparse.shape, compressed, stream);
       if (t.ok && conv) {
         t.denseMs = denseConvolutionTime(sparse.shape, a.dims, config.tf32, device, stream);
+      } else if (t.ok && int8) {
+        t.denseMs = denseInt8Time(sparse.shape, device, stream);
       } else if (t.ok) {
         const cudakernels::MatMulGemm derived =
             cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
