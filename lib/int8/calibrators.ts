@@ -100,9 +100,8 @@ export interface EntropyCalibratorOptions extends CalibratorOptions {
  * quantization has the least KL divergence from it. The default for CNNs.
  *
  * Bin 0 (which holds the exact zeros) counts as much as bin 1 in the divergence, as NVIDIA's pytorch-quantization
- * does: after a ReLU half the values or more are exactly 0, which every scale represents exactly, and their spike
- * otherwise pulls the threshold far down (on the Fashion-MNIST CNN it clipped a ReLU output at 8% of its range
- * and cost 17 points of top-1).
+ * does: after a ReLU a third or more of the values are exactly 0, which every scale represents exactly, and their
+ * spike otherwise pulls the threshold down (on the Fashion-MNIST CNN: top-1 89.58% instead of 91.14%; fp32 91.20%).
  */
 export class EntropyCalibrator extends Calibrator {
   readonly algorithm = 'EntropyCalibration2';

@@ -4,12 +4,8 @@
  * backend, whose INT8 layers compute with int8 operands and exact integer sums. The explicitly quantized (Q/DQ)
  * export builds to the same INT8 layers.
  *
- * The issue's goal is INT8 with the entropy calibrator at >= 99.9% of fp32's top-1. It is missed on this model:
- * the first ReLU/MaxPool output's histogram has a spike (a channel's bias where the background is 0, 4.5% of all
- * values in bin 2 of 2048), and TensorRT's KL search aliases on it: the divergence dips to 0.26 at 166 kept bins,
- * where the spike sits alone in one quantization level, against >= 0.57 elsewhere, so the threshold clips 21% of
- * the values. Min-max and percentile calibration keep >= 99.8%; the entropy figure is asserted as measured, so a
- * change to the algorithm shows here.
+ * The issue's goal: INT8 with the entropy calibrator keeps >= 99.9% of fp32's top-1 (measured: 91.14% vs 91.20%).
+ * Min-max and percentile calibration keep >= 99.8%.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { fashionMnistSkipReason, fashionReport, loadFashionMnist } from '../fashion-mnist.js';
@@ -44,7 +40,7 @@ describe.skipIf(skip !== undefined)('Fashion-MNIST top-1: fp32, fp16 and INT8 on
   });
 
   for (const [name, calibrator] of skip ? [] : fashionCalibrators()) {
-    const floor = name === 'entropy' ? 0.8 : 0.998;
+    const floor = name === 'entropy' ? 0.999 : 0.998;
     it(`int8 with the ${name} calibrator runs all four layers in int8 and keeps >= ${floor * 100}% of fp32`, async () => {
       const r = await fashionTop1(FASHION_FP32_MODEL, test!, { precision: ['int8'], int8Calibrator: calibrator });
       table[`int8 ${name}`] = r.top1;

@@ -23,9 +23,9 @@ function ulp(x: number): number {
 
 /**
  * The entropy rule from its definition, written independently of the native code: candidates i of kept bins, P the
- * clipped histogram with the outliers in its last bin, Q the clipped histogram (no outliers) merged into levels
- * {j : floor(j·quantBins / i) = l} and spread over P's nonzero bins, KL(P‖Q) over P > 0 (infinite where Q = 0),
- * the first minimum, threshold (i + 0.5)·w capped at the range.
+ * clipped histogram with the outliers in its last bin, Q the clipped histogram (no outliers) merged into levels of
+ * floor(i / quantBins) consecutive bins (the last level also takes the remainder) and spread over P's nonzero bins,
+ * KL(P‖Q) over P > 0 (infinite where Q = 0), the first minimum, threshold (i + 0.5)·w capped at the range.
  */
 function referenceEntropyAmax(counts: number[], w: number, quantBins: number): number {
   const n = counts.length;
@@ -38,7 +38,8 @@ function referenceEntropyAmax(counts: number[], w: number, quantBins: number): n
     const p = counts.slice(0, i);
     p[i - 1] = p[i - 1]! + outliers;
     const members: number[][] = Array.from({ length: quantBins }, () => []);
-    for (let j = 0; j < i; j++) members[Math.floor((j * quantBins) / i)]!.push(j);
+    const merged = Math.floor(i / quantBins);
+    for (let j = 0; j < i; j++) members[Math.min(Math.floor(j / merged), quantBins - 1)]!.push(j);
     const q = new Array<number>(i).fill(0);
     for (const bins of members) {
       const mass = bins.reduce((a, j) => a + counts[j]!, 0);
@@ -121,19 +122,21 @@ describe('entropyAmax: hand-computed histograms', () => {
   it('4 bins, 2 levels: the full range wins when clipping costs more', () => {
     // counts [4, 2, 0, 2], w = 1.
     // i=2: P = [4, 4]/8, Q = [4, 2]/6: KL = .5 ln(.75) + .5 ln(1.5) = 0.0589.
-    // i=3: levels {0,1} {2}; level {2} has no mass but P[2] = 2 (outliers): infinite.
+    // i=3: levels {0} {1,2}: P = [4, 2, 2]/8, Q = [4, 1, 1]/6: KL = .5 ln(.75) + .5 ln(1.5) = 0.0589 (a tie, not less).
     // i=4: P = [4,2,0,2]/8, Q = [3,3,0,2]/8: KL = .5 ln(4/3) + .25 ln(2/3) = 0.0425  <- least; (4.5)·1 capped at 4.
     expect(entropyAmax([4, 2, 0, 2], 1, 2)).toBe(4);
   });
   it('4 bins, 2 levels: a clipped candidate wins and sits half a bin above its kept bins', () => {
-    // counts [8, 1, 0, 1], w = 0.25.
-    // i=2: P = [.8, .2], Q = [8/9, 1/9]: KL = .8 ln(.9) + .2 ln(1.8) = 0.0333  <- least
-    // i=3: infinite (as above); i=4: P = [.8,.1,0,.1], Q = [.45,.45,0,.1]: KL = .8 ln(.8/.45) + .1 ln(.1/.45) = 0.3099.
-    expect(entropyAmax([8, 1, 0, 1], 0.25, 2)).toBe(2.5 * 0.25);
+    // counts [8, 1, 1, 1], w = 0.25.
+    // i=2: P = [8, 3]/11, Q = [8, 1]/9: KL = (8/11) ln(.8182) + (3/11) ln(2.4545) = 0.0990.
+    // i=3: levels {0} {1,2}: P = [8, 1, 2]/11, Q = [8, 1, 1]/10: KL = (9/11) ln(.9091) + (2/11) ln(1.8182) = 0.0307  <- least
+    //      (an even split, levels {0,1} {2}, would give Q = [4.5, 4.5, 1]/10 and KL 0.3124: i = 2 would win).
+    // i=4: levels {0,1} {2,3}: P = [8,1,1,1]/11, Q = [4.5,4.5,1,1]/11: KL = (8/11) ln(8/4.5) + (1/11) ln(1/4.5) = 0.2818.
+    expect(entropyAmax([8, 1, 1, 1], 0.25, 2)).toBe(3.5 * 0.25);
   });
   it('mass in the low bins only: the threshold cuts just above the mass', () => {
-    // No outliers for any i >= 128; i = 128 maps each bin to its own level (Q = P, KL = 0), while every larger i
-    // merges bins 0 and 1 (different counts), so KL > 0.
+    // No outliers for any i >= 128; i = 128 maps each bin to its own level (Q = P, KL = 0); larger i tie at 0 up to
+    // 255 (one bin per level where the mass is) and merge bins 0 and 1 (different counts) from 256 on: the first wins.
     const counts = new Array<number>(2048).fill(0);
     for (let j = 0; j < 40; j++) counts[j] = 1000 - 20 * j;
     const w = 0.01;
