@@ -226,6 +226,8 @@ void quantizeLayers(Network& network, const BuildConfig& config, const Quantizat
   for (size_t l = 0; l < layers.size(); ++l)
     for (int t : layers[l].outputs) tensors[t].producer = static_cast<int>(l);
   network.assign(std::move(tensors), std::move(layers), network.inputs(), network.outputs());
+  // Drop the float weights the INT8 layers replaced (no layer reads them now): they would only fill the plan.
+  compactNetwork(network, std::vector<bool>(network.layers().size(), true));
   network.validate();
   log.push_back("int8: " + std::to_string(int8.size()) + " of " + std::to_string(int8.size() + stayed.size()) +
                 " MatMul/Convolution layers run in int8" + (int8.empty() ? "" : ": " + listOf(int8, 8)));

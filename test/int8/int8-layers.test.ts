@@ -63,6 +63,16 @@ describe('implicit INT8: calibrated MatMul', () => {
     expect(calibrator.scales?.get('x')).toBe(scaleOfAmax(maxAbs(x)));
   });
 
+  it('leaves the replaced float weights out of the plan', async () => {
+    const fp32 = await build(defineMatMul, { precision: [] });
+    const int8 = await build(defineMatMul, { precision: ['int8'], int8Calibrator: new MinMaxCalibrator({ batches: [{ x: tensor(x, [M, K]) }] }) });
+    fp32.engine.dispose();
+    int8.engine.dispose();
+    // W is 960 bytes of float32; its int8 form 240 bytes plus 40 of scales and the QuantizeLinear layer's few: with
+    // the float W kept as well, the INT8 plan would be the larger one.
+    expect(int8.plan.bytes.length).toBeLessThan(fp32.plan.bytes.length - 300);
+  });
+
   it('in an fp16 build writes fp16 values (half_output): the reference rounded to fp16', async () => {
     const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(x, [M, K]) }] });
     const r = await run(defineMatMul, { x: tensor(x, [M, K]) }, { precision: ['fp16', 'int8'], int8Calibrator: calibrator });
