@@ -52,6 +52,9 @@ export {
   type AmaxHistogramOptions, type HistogramCounts,
 } from './int8/statistics.js';
 export {
+  packSequences, unpackSequences, type PackedRows, type PackedSequences, type PackOptions, type SequenceRequest,
+} from './packing/pack-sequences.js';
+export {
   Calibrator, EntropyCalibrator, MinMaxCalibrator, PercentileCalibrator, type CalibrationBatch, type CalibrationBatches,
   type CalibratorOptions, type EntropyCalibratorOptions, type PercentileCalibratorOptions, type TensorStatistic,
 } from './int8/calibrators.js';
