@@ -3,6 +3,7 @@
  * post-layernorm, GELU, additive attention mask), shared by the benchmarks: the 2-layer model of the CPU
  * benchmark and BERT-large of the GPU one.
  */
+import { seededUniform } from '../examples/seeded-random.js';
 import type { NetworkDefinition, NetworkTensor } from '../lib/index.js';
 
 export interface BertDims {
@@ -24,14 +25,8 @@ export function bertFlopsPerSequence(d: BertDims, seq: number): number {
 
 /** Deterministic weights in [-0.05, 0.05) (mulberry32). */
 export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((((t ^ (t >>> 14)) >>> 0) / 4294967296) - 0.5) * 0.1;
-  };
+  const next = seededUniform(seed);
+  return () => (next() - 0.5) * 0.1;
 }
 
 /** The BERT encoder, layer by layer, on a network: HuggingFace BertModel's last_hidden_state. */

@@ -19,36 +19,13 @@ import {
 import { BERT_LARGE, defineBert } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, engineSummary, layerProfile, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
+import { agreement, argmaxAgreement } from './output-agreement.js';
 
 const SEQ = 384;
 
 function arg(name: string): string | undefined {
   const at = process.argv.indexOf(name);
   return at >= 0 ? process.argv[at + 1] : undefined;
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let ab = 0, aa = 0, bb = 0;
-  for (let i = 0; i < a.length; i++) {
-    ab += a[i] * b[i];
-    aa += a[i] * a[i];
-    bb += b[i] * b[i];
-  }
-  return ab / Math.sqrt(aa * bb);
-}
-
-function argmaxAgreement(a: Float32Array, b: Float32Array, classes: number): number {
-  let same = 0;
-  const rows = a.length / classes;
-  for (let r = 0; r < rows; r++) {
-    let ia = 0, ib = 0;
-    for (let c = 1; c < classes; c++) {
-      if (a[r * classes + c] > a[r * classes + ia]) ia = c;
-      if (b[r * classes + c] > b[r * classes + ib]) ib = c;
-    }
-    if (ia === ib) same++;
-  }
-  return same / rows;
 }
 
 interface Variant {
@@ -86,8 +63,8 @@ async function measure(
   }
   const six = (x: number): number => Math.round(x * 1e6) / 1e6;
   out.agreement = {
-    int8VsFp32Cosine: six(cosine(outputs.int8!, outputs.fp32!)),
-    fp16VsFp32Cosine: six(cosine(outputs.fp16!, outputs.fp32!)),
+    int8VsFp32Cosine: six(agreement(outputs.int8!, outputs.fp32!).cosine),
+    fp16VsFp32Cosine: six(agreement(outputs.fp16!, outputs.fp32!).cosine),
     ...(classes ? {
       int8VsFp32Top1Agreement: six(argmaxAgreement(outputs.int8!, outputs.fp32!, classes)),
       fp16VsFp32Top1Agreement: six(argmaxAgreement(outputs.fp16!, outputs.fp32!, classes)),

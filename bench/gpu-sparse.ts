@@ -35,6 +35,7 @@ import {
 import { random } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
+import { agreement } from './output-agreement.js';
 
 const USAGE = `usage: npx tsx bench/gpu-sparse.ts [PYTORCH-SPARSE.json] [--bert-pruned PRUNED.onnx] [--bert DENSE.onnx --pruning-cost]
                                   [--tokens 24576,4096] [--no-gemms] [--no-int8] [--seconds 1]`;
@@ -124,24 +125,6 @@ function mainOutput(outputs: Record<string, Tensor>): Float32Array {
   return asFloat32(outputs.last_hidden_state ?? Object.values(outputs)[0]);
 }
 
-/** Largest |a - b|, largest |a| and cosine similarity of two outputs. */
-function agreement(a: Float32Array, b: Float32Array): { maxAbsDiff: number; maxAbs: number; cosine: number; nonFinite: number } {
-  if (a.length !== b.length) throw new Error(`outputs differ in length: ${a.length} vs ${b.length}`);
-  let maxAbsDiff = 0, maxAbs = 0, dot = 0, na = 0, nb = 0, nonFinite = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!, y = b[i]!;
-    if (!Number.isFinite(x) || !Number.isFinite(y)) {
-      nonFinite++;
-      continue;
-    }
-    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x - y));
-    maxAbs = Math.max(maxAbs, Math.abs(x));
-    dot += x * y;
-    na += x * x;
-    nb += y * y;
-  }
-  return { maxAbsDiff, maxAbs, cosine: dot / Math.sqrt(na * nb), nonFinite };
-}
 
 /**
  * GPU time per run by layer kind from the per-layer CUDA-event profile: `warmup` runs first (not counted; the

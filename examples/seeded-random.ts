@@ -1,11 +1,17 @@
-/** Deterministic uniform numbers in [0, 1) (mulberry32), so every run of an example shows the same outputs. */
-export function seededUniform(seed: number): () => number {
+/** mulberry32: a small seeded generator of uint32 values, so every run of an example, test or benchmark is the same. */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
   };
+}
+
+/** Deterministic uniform numbers in [0, 1) from {@link mulberry32}. */
+export function seededUniform(seed: number): () => number {
+  const next = mulberry32(seed);
+  return () => next() / 4294967296;
 }

@@ -1,16 +1,7 @@
 /** Seeded byte-level mutations for fuzz tests: flips, overwrites, truncations, insertions and deletions. */
 
 /** mulberry32: a small seeded PRNG returning uint32. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-}
+export { mulberry32 as prng } from '../../examples/seeded-random.js';
 
 export type Mutation = 'flip' | 'overwrite' | 'truncate' | 'insert' | 'delete' | 'splat';
 

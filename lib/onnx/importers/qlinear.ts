@@ -3,8 +3,9 @@
  * MatMulInteger / ConvInteger with the zero points (int32) → QLinearConv's int32 bias B added per output channel →
  * Cast to float32 → Mul by a_scale · b_scale (a float32 constant computed here when both scales are constant, else
  * a Mul layer of the two; per-row / per-column / per-channel scales laid out to broadcast over the result) →
- * QuantizeLinear with y_scale and y_zero_point. The node's name goes to that last layer. The float layers of the
- * requantization are pinned to fp32: in an fp16 engine the int32 accumulators would overflow fp16's range (65504).
+ * QuantizeLinear with y_scale and y_zero_point. The node's name goes to that last layer. The scale arithmetic is
+ * pinned to fp32 here; the Cast of the int32 sums (past fp16's 65504) and the Mul reading it stay fp32 by the
+ * builder's precision pass, as for any integer-to-float layer.
  */
 import type { Layer, NetworkTensor } from '../../network.js';
 import type { ImportContext } from '../context.js';
@@ -91,8 +92,9 @@ function requantize(ctx: ImportContext, node: OnnxNode, acc: NetworkTensor, mult
   if (valueCount(yScale) > 1) throw node.unsupported(`y_scale of dims [${yScale.dims.join(', ')}] is not supported; it must hold one value (per-tensor output quantization)`);
   const yZero = ctx.input(node, yScaleInput + 1);
   if (yZero && yZero.dtype !== 'int8' && yZero.dtype !== 'uint8') throw node.invalid(`y_zero_point must be int8 or uint8, got ${yZero.dtype}`);
-  const f = fp32(n.addCast(acc, 'float32', ctx.opts(node, 'float')));
-  const scaled = fp32(n.addElementWise(f, multiplier, 'mul', ctx.opts(node, 'rescaled')));
+  // The builder keeps this Cast of int32 sums and the Mul reading it in fp32 (precision pass): fp16 would overflow.
+  const f = n.addCast(acc, 'float32', ctx.opts(node, 'float')).output(0);
+  const scaled = n.addElementWise(f, multiplier, 'mul', ctx.opts(node, 'rescaled')).output(0);
   const outputDType = yZero?.dtype === 'int8' ? 'int8' : 'uint8';
   return n.addQuantize(scaled, yScale, yZero, { outputDType, ...ctx.opts(node) }).output(0);
 }
