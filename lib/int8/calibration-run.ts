@@ -10,7 +10,7 @@ import { InferrtError } from '../errors.js';
 import type { NetworkDefinition, NetworkTensor } from '../network.js';
 import type { Tensor, TensorInput } from '../tensor.js';
 import { tryReadCalibrationCacheFile, writeCalibrationCacheFile } from './calibration-cache-file.js';
-import type { Calibrator, TensorStatistic } from './calibrators.js';
+import { rememberScales, type Calibrator, type TensorStatistic } from './calibrators.js';
 import { scaleOfAmax } from './scale-bits.js';
 
 /** Progress of a calibration: `batches` done so far (of `maxBatches`, when the calibrator bounds them). */
@@ -48,7 +48,7 @@ export async function calibrationScales(
     const cache = await tryReadCalibrationCacheFile(calibrator.cacheFile);
     if (cache) {
       progress(`read ${cache.scales.size} scales from calibration cache '${calibrator.cacheFile}' (${cache.format} ${cache.algorithm})`, 0, 0);
-      calibrator.scales = cache.scales;
+      rememberScales(calibrator, cache.scales);
       return cache.scales;
     }
   }
@@ -82,7 +82,7 @@ export async function calibrationScales(
       const scale = scaleOfAmax(statistic.amax());
       if (scale > 0 && Number.isFinite(scale)) scales.set(name, scale);
     }
-    calibrator.scales = scales;
+    rememberScales(calibrator, scales);
     if (calibrator.cacheFile) await writeCalibrationCacheFile(calibrator.cacheFile, { algorithm: calibrator.algorithm, scales });
     return scales;
   } finally {

@@ -43,8 +43,10 @@ export abstract class Calibrator {
   readonly batches: CalibrationBatches;
   readonly maxBatches: number;
   readonly cacheFile: string | undefined;
-  /** The scales of the latest calibration or cache read, by tensor name (set by the builder). */
-  scales: ReadonlyMap<string, number> | undefined;
+  /** The scales of the latest calibration or cache read, by tensor name; undefined before the first build. */
+  get scales(): ReadonlyMap<string, number> | undefined {
+    return knownScales.get(this);
+  }
 
   protected constructor(options: CalibratorOptions, what: string) {
     if (typeof options !== 'object' || options === null) throw invalid(`${what}: options must be an object, got ${describeValue(options)}`);
@@ -64,6 +66,14 @@ export abstract class Calibrator {
 
   /** A new statistic for one tensor. */
   abstract createStatistic(): TensorStatistic;
+}
+
+/** Each calibrator's scales, set only by the builder's calibration (lib/int8/calibration-run.ts). */
+const knownScales = new WeakMap<Calibrator, ReadonlyMap<string, number>>();
+
+/** @internal Records the scales `calibrator` produced or read, for later builds with it. */
+export function rememberScales(calibrator: Calibrator, scales: ReadonlyMap<string, number>): void {
+  knownScales.set(calibrator, scales);
 }
 
 function invalid(message: string): InferrtError {
