@@ -79,6 +79,8 @@ export interface NativeBuildConfig {
   timingCache?: string;
   /** INT8 activation scales (amax / 127) by tensor name, from calibration or a calibration cache. */
   int8Scales?: Record<string, number>;
+  /** Packed-sequence BERT bounds, every field resolved (lib/config.ts). */
+  packedSequences?: { maxSequenceLength: number; maxBatch: number; maxTokens: number; optTokens: number; optBatch: number };
 }
 
 export interface NativeBuildProgress {

@@ -4,7 +4,7 @@
  */
 import type { NativeBuildProgress } from './binding.js';
 import { backends, backendSupports, cudaUnavailableReason, layerKinds, type Backend } from './backends.js';
-import { BuilderConfig, checkOptions, formatValue, type BuilderConfigOptions, type OptimizationProfile, type ShapeRange } from './config.js';
+import { BuilderConfig, checkOptions, formatValue, type BuilderConfigOptions, type OptimizationProfile, type PackedSequenceOptions, type ShapeRange } from './config.js';
 import { didYouMean } from './suggest.js';
 import { InferrtError } from './errors.js';
 import { addon } from './binding.js';
@@ -130,7 +130,8 @@ export class Builder {
       throw new InferrtError('INVALID_ARGUMENT', `build: signal must be an AbortSignal, got ${describeValue(signal)}`);
     }
     signal?.throwIfAborted();
-    const profiles = resolveProfiles(network, config.profiles);
+    const packed = config.packedSequences;
+    const profiles = resolveProfiles(network, config.profiles.length === 0 && packed ? [paddedProfile(network, packed)] : config.profiles);
     const nativeConfig = config.toNative(this.backend, profiles);
 
     let callbackError: unknown;
@@ -187,6 +188,25 @@ function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined, onAbort
       },
     );
   });
+}
+
+/**
+ * The profile a packed-sequence build falls back to when the network is not rewritten: every [batch, sequence]
+ * input from 1 x 1 to maxBatch x maxSequenceLength (static dims kept); other inputs are left to resolveProfiles.
+ */
+function paddedProfile(network: NetworkDefinition, packed: Readonly<Required<PackedSequenceOptions>>): OptimizationProfile {
+  const profile: OptimizationProfile = {};
+  for (const input of network.inputs) {
+    const dims = input.dims;
+    if (dims.length !== 2 || dims.every((d) => d >= 0)) continue;
+    const pick = (d: number, value: number): number => (d >= 0 ? d : value);
+    profile[input.name] = {
+      min: [pick(dims[0], 1), pick(dims[1], 1)],
+      opt: [pick(dims[0], packed.optBatch), pick(dims[1], packed.maxSequenceLength)],
+      max: [pick(dims[0], packed.maxBatch), pick(dims[1], packed.maxSequenceLength)],
+    };
+  }
+  return profile;
 }
 
 /**

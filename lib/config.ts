@@ -80,9 +80,35 @@ export interface BuilderConfigOptions {
    * own QuantizeLinear / DequantizeLinear scales (explicit quantization) make INT8 layers. Default: none.
    */
   int8Calibrator?: Calibrator;
+  /**
+   * Variable-length BERT over packed tokens (TensorRT-style "varseqlen"). When the network is a BERT / RoBERTa
+   * encoder (a HuggingFace-style ONNX export: inputs input_ids, attention_mask, token_type_ids?), the builder
+   * rebuilds it from the BERT plugins with no padding: the engine's inputs become `input_ids` int32 [T],
+   * `segment_ids` int32 [T] (when the model has token_type_ids) and `cu_seqlens` int32 [B+1] (sequence start
+   * offsets, as `packSequences` makes them), and `last_hidden_state` is [T, H] (`unpackSequences` cuts it per
+   * request); a pooler output stays [B, H]. When the network is not recognized the build log says why and the
+   * engine is the padded one, with the profile 1..maxBatch x 1..maxSequenceLength unless `profiles` gives one.
+   * Default: none.
+   */
+  packedSequences?: PackedSequenceOptions;
 }
 
-const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache', 'channelsLast', 'int8Calibrator'] as const;
+/** Bounds of a packed-sequence engine (see {@link BuilderConfigOptions.packedSequences}). */
+export interface PackedSequenceOptions {
+  /** The longest sequence a request may have (at most the model's position embeddings allow). */
+  maxSequenceLength: number;
+  /** The most sequences in one run. */
+  maxBatch: number;
+  /** The most tokens in one run, all sequences together. Default maxBatch × maxSequenceLength. */
+  maxTokens?: number;
+  /** The token count kernels are tuned for. Default: maxBatch × the mean of 1 and maxSequenceLength, at most maxTokens. */
+  optTokens?: number;
+  /** The sequence count kernels are tuned for. Default maxBatch. */
+  optBatch?: number;
+}
+
+const optionKeys = ['precision', 'strictFp32', 'sparseWeights', 'workspaceBytes', 'profiles', 'tacticTiming', 'timingCache', 'channelsLast', 'int8Calibrator', 'packedSequences'] as const;
+const packedKeys = ['maxSequenceLength', 'maxBatch', 'maxTokens', 'optTokens', 'optBatch'] as const;
 const precisions: readonly Precision[] = ['tf32', 'fp16', 'int8'];
 
 /** The validated build configuration. Create with `builder.createConfig(options)`. */
@@ -100,6 +126,8 @@ export class BuilderConfig {
   readonly channelsLast: boolean | 'auto';
   /** The INT8 calibrator, if any (see {@link BuilderConfigOptions.int8Calibrator}). */
   readonly int8Calibrator: Calibrator | undefined;
+  /** The packed-sequence bounds with defaults filled in, if any (see {@link BuilderConfigOptions.packedSequences}). */
+  readonly packedSequences: Readonly<Required<PackedSequenceOptions>> | undefined;
   #profiles: OptimizationProfile[] = [];
 
   /** Validates `options`; throws INVALID_ARGUMENT naming the option path. */
@@ -143,6 +171,7 @@ export class BuilderConfig {
       throw new InferrtError('INVALID_ARGUMENT', `${what}: int8Calibrator needs 'int8' in precision, got precision [${this.precision.map((p) => `'${p}'`).join(', ')}]`);
     }
     this.int8Calibrator = calibrator;
+    this.packedSequences = options.packedSequences === undefined ? undefined : checkPacked(options.packedSequences, `${what}: packedSequences`);
     if (options.profiles !== undefined) {
       if (!Array.isArray(options.profiles)) {
         throw new InferrtError('INVALID_ARGUMENT', `${what}: profiles must be an array of profiles, got ${describeValue(options.profiles)}`);
@@ -189,6 +218,7 @@ export class BuilderConfig {
       tacticTiming: this.tacticTiming,
       ...(this.timingCache !== undefined ? { timingCache: this.timingCache } : {}),
       channelsLast: this.channelsLast,
+      ...(this.packedSequences ? { packedSequences: { ...this.packedSequences } } : {}),
       profiles: profiles.map((p) => {
         const out: Record<string, NativeShapeRange> = {};
         for (const [name, r] of Object.entries(p)) out[name] = { min: [...r.min], opt: [...r.opt], max: [...r.max] };
@@ -196,6 +226,29 @@ export class BuilderConfig {
       }),
     };
   }
+}
+
+function checkPacked(value: unknown, what: string): Readonly<Required<PackedSequenceOptions>> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InferrtError('INVALID_ARGUMENT', `${what} must be an object { maxSequenceLength, maxBatch, maxTokens?, optTokens?, optBatch? }, got ${describeValue(value)}`);
+  }
+  checkOptions(value as Record<string, unknown>, packedKeys, what);
+  const v = value as PackedSequenceOptions;
+  const count = (n: unknown, key: string, max: number): number => {
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 1 || n > max) {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}.${key} must be an integer in [1, ${max}], got ${formatValue(n)}`);
+    }
+    return n;
+  };
+  const INT32_MAX = 2 ** 31 - 1;
+  const maxSequenceLength = count(v.maxSequenceLength, 'maxSequenceLength', INT32_MAX);
+  const maxBatch = count(v.maxBatch, 'maxBatch', INT32_MAX - 1);
+  const maxTokens = v.maxTokens === undefined ? Math.min(maxBatch * maxSequenceLength, INT32_MAX) : count(v.maxTokens, 'maxTokens', INT32_MAX);
+  const optTokens = v.optTokens === undefined
+    ? Math.min(maxTokens, Math.max(1, Math.round((maxBatch * (1 + maxSequenceLength)) / 2)))
+    : count(v.optTokens, 'optTokens', maxTokens);
+  const optBatch = v.optBatch === undefined ? maxBatch : count(v.optBatch, 'optBatch', maxBatch);
+  return Object.freeze({ maxSequenceLength, maxBatch, maxTokens, optTokens, optBatch });
 }
 
 function copyProfile(p: OptimizationProfile): OptimizationProfile {

@@ -27,7 +27,7 @@ export {
   type TensorOrInts, type UnaryOp, type WindowParams,
 } from './network.js';
 export type { NativeAttributes as LayerAttributes, NativeAttrValue as LayerAttributeValue } from './binding.js';
-export { BuilderConfig, type BuilderConfigOptions, type OptimizationProfile, type Precision, type ShapeRange } from './config.js';
+export { BuilderConfig, type BuilderConfigOptions, type OptimizationProfile, type PackedSequenceOptions, type Precision, type ShapeRange } from './config.js';
 export { Builder, type BuildOptions, type BuildProgress, type BuilderOptions, type LogSeverity, type Logger } from './builder.js';
 export { Plan } from './plan.js';
 export { Runtime } from './runtime.js';

@@ -190,6 +190,22 @@ static std::map<std::string, float> toInt8Scales(const Napi::Value& v, const std
   return scales;
 }
 
+// The packed-sequence bounds, all resolved by lib/config.ts (every field present, opt <= max).
+PackedSequenceOptions toPackedOptions(const Napi::Value& v, const std::string& what) {
+  if (!v.IsObject() || v.IsArray()) badArgument(v.Env(), what, "an object", v);
+  Napi::Object o = v.As<Napi::Object>();
+  auto field = [&](const char* key, int64_t min) { return toInt(o.Get(key), what + "." + key, min, INT32_MAX); };
+  PackedSequenceOptions p;
+  p.maxSeqLen = field("maxSequenceLength", 1);
+  p.maxBatch = field("maxBatch", 1);
+  p.maxTokens = field("maxTokens", 1);
+  p.optTokens = field("optTokens", 1);
+  p.optBatch = field("optBatch", 1);
+  if (p.optTokens > p.maxTokens || p.optBatch > p.maxBatch)
+    badArgument(v.Env(), what, "optTokens <= maxTokens and optBatch <= maxBatch", v);
+  return p;
+}
+
 BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
   if (!v.IsObject() || v.IsArray()) badArgument(v.Env(), what, "an object", v);
   Napi::Object o = v.As<Napi::Object>();
@@ -218,6 +234,7 @@ BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
     else badArgument(v.Env(), what + ".channelsLast", "true, false or 'auto'", v);
   }
   if (o.Has("int8Scales") && !o.Get("int8Scales").IsUndefined()) c.int8Scales = toInt8Scales(o.Get("int8Scales"), what + ".int8Scales");
+  if (o.Has("packedSequences") && !o.Get("packedSequences").IsUndefined()) c.packed = toPackedOptions(o.Get("packedSequences"), what + ".packedSequences");
   if (!o.Has("profiles") || o.Get("profiles").IsUndefined()) return c;
   Napi::Value profiles = o.Get("profiles");
   if (!profiles.IsArray()) badArgument(v.Env(), what + ".profiles", "an array", profiles);

@@ -22,6 +22,17 @@ using OptimizationProfile = std::map<std::string, ShapeRange>;
 // allowed, for the layers that run in fp16; On: for every eligible layer on any backend and precision.
 enum class ChannelsLast : int32_t { Auto = 0, On = 1, Off = 2 };
 
+// Packed-sequence BERT (builder/packed_bert.cc): when maxSeqLen > 0, a recognized BERT / RoBERTa encoder is
+// rebuilt over packed tokens (inputs input_ids [T], segment_ids [T], cu_seqlens [B+1]) with these bounds.
+// Build-time only: the plan records the resulting network and profile.
+struct PackedSequenceOptions {
+  int64_t maxSeqLen = 0;  // the longest sequence; 0: off
+  int64_t maxBatch = 0;   // sequences per run
+  int64_t maxTokens = 0;  // tokens per run (all sequences together)
+  int64_t optTokens = 0, optBatch = 0;  // the shapes tuned for
+  bool enabled() const { return maxSeqLen > 0; }
+};
+
 struct BuildConfig {
   bool fp16 = false;
   bool int8 = false;
@@ -40,6 +51,7 @@ struct BuildConfig {
   // Build-time only: INT8 activation scales (amax / 127) by tensor name, from a calibrator or a calibration cache.
   // Layers whose input has a scale here (or from the network's own Q/DQ pairs) may run in int8.
   std::map<std::string, float> int8Scales;
+  PackedSequenceOptions packed;
 };
 
 }  // namespace inferrt

@@ -80,6 +80,10 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   eliminateDeadLayers(plan.network, log);
   report("fuse", 0.55, "fusing layer norms, GEMM epilogues and attention blocks");
   fuseLayers(plan.network, log);
+  if (config.packed.enabled()) {
+    report("pack", 0.57, "rewriting the BERT encoder for packed sequences");
+    packBertEncoder(plan.network, plan.config, log);
+  }
   if (config.int8) {
     report("int8", 0.58, "quantizing MatMul and Convolution layers that have INT8 scales");
     quantizeLayers(plan.network, config, int8Table, log);

@@ -55,6 +55,10 @@ struct AttentionFusions {
   size_t blocks = 0, absorbed = 0, inserted = 0;  // Attention layers made; Transposes read around; inserted
 };
 AttentionFusions fuseAttention(Network& network);
+// With config.packed enabled: rebuilds a BERT / RoBERTa encoder over packed tokens from the BERT plugins and
+// replaces config.profiles with the packed inputs' one; true when it did. Otherwise (or when the network is not
+// such an encoder) the log says why and nothing changes (packed_bert.cc). Runs after fusion.
+bool packBertEncoder(Network& network, BuildConfig& config, BuildLog& log);
 // Convolution -> relu and Convolution -> Add(residual of the same shape) [-> relu] -> one Convolution with an
 // activation and a residual input (conv_fusion.cc).
 struct ConvFusions {
