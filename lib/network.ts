@@ -380,8 +380,9 @@ export class NetworkDefinition implements Disposable {
   }
   /**
    * Adds a plugin layer (see `plugins()` for what is registered). Its attributes are stored in the plan.
+   * `null` marks an absent optional input (e.g. PackedEmbLayerNorm's segment_ids).
    */
-  addPlugin(pluginName: string, inputs: readonly NetworkTensor[], attributes: NativeAttributes = {}, params: { version?: string; numOutputs?: number } & LayerOptions = {}): Layer {
+  addPlugin(pluginName: string, inputs: ReadonlyArray<NetworkTensor | null>, attributes: NativeAttributes = {}, params: { version?: string; numOutputs?: number } & LayerOptions = {}): Layer {
     const attrs: NativeAttributes = { ...attributes, plugin_name: pluginName, plugin_version: params.version ?? '1' };
     return this.addLayer('Plugin', inputs, attrs, params);
   }

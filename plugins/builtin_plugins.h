@@ -4,6 +4,7 @@
 
 namespace inferrt {
 
-void registerBertPlugins();  // plugins/bert/register.cc: SkipLayerNorm
+// plugins/bert/register.cc: SkipLayerNorm, PackedEmbLayerNorm, PackedAttention, FullyConnected (all v1)
+void registerBertPlugins();
 
 }  // namespace inferrt
