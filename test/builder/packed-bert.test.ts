@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Builder, InferrtError, Runtime, packSequences, unpackSequences, type Engine, type Plan } from '../../lib/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
-import { mulberry32 } from '../../examples/seeded-random.js';
+import { seededUniform } from '../../examples/seeded-random.js';
 import { loadManifest, modelsDir, type ManifestFile } from '../fixtures/manifest.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
 import { expectNear } from './pointwise-helpers.js';
@@ -25,7 +25,7 @@ const REWRITTEN = [
   'distilbert_torchscript_op17.onnx', 'distilbert_dynamo_op18.onnx', 'bert_sdpa_torchscript_op17.onnx',
 ];
 
-async function buildPacked(file: string, maxBatch = 4): Promise<Plan> {
+async function buildPacked(file: string, maxBatch = 8): Promise<Plan> {
   const builder = new Builder({ backend: 'cpu' });
   using network = builder.createNetwork();
   OnnxParser.parse(network, new Uint8Array(fs.readFileSync(path.join(modelsDir, file))));
@@ -39,7 +39,7 @@ interface Request {
 
 /** Requests of the given lengths: token ids in [2, 62) (never RoBERTa's padding id 1), segments 0 then 1. */
 function requests(lengths: number[], seed: number): Request[] {
-  const random = mulberry32(seed);
+  const random = seededUniform(seed);
   return lengths.map((n) => ({
     inputIds: Array.from({ length: n }, () => 2 + Math.floor(random() * 60)),
     segmentIds: Array.from({ length: n }, (_, i) => (i >= n / 2 ? 1 : 0)),
