@@ -4,7 +4,7 @@
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
 # summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large;
-# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark; int8, INT8 vs FP16); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
+# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark; int8, INT8 vs FP16; bert-packed, variable-length BERT packed vs padded); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
 set -uo pipefail
 logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
@@ -83,6 +83,24 @@ if has bench; then
       --resnet-baseline "$logs/pytorch-resnet.json" > "$logs/bench-int8.log" 2>&1
     rc=$?; echo "inferrt int8: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-int8.log"
     grep -E "^(bert|resnet50) (fp32|fp16|int8):|wrote" "$logs/bench-int8.log" | cut -c1-700
+  fi
+  if [[ "$models" == *" bert-packed "* ]]; then
+    # Variable-length BERT-large (issue 4): the standard mix (lengths uniform in [64, 384], 20 batches of 64) through
+    # our packed and padded FP16 engines and PyTorch FP16 SDPA (padded), same batches, same weights (bench/gpu-bert-packed.ts).
+    packed_onnx=/tmp/bert-large-packed.onnx; [ "$layers" = 24 ] || packed_onnx=/tmp/bert-large-packed-${layers}layers.onnx
+    if [ ! -f "$packed_onnx" ] || [ scripts/export_bert.py -nt "$packed_onnx" ]; then
+      python3 scripts/export_bert.py "$packed_onnx" --size large --layers "$layers" > "$logs/export-bert-packed.log" 2>&1
+      rc=$?; echo "export bert-packed: rc=$rc $(tail -1 "$logs/export-bert-packed.log")"
+    fi
+    rm -f "$logs/pytorch-bert-mix.json" "$logs/pytorch-bert-mix-batch0.npy"  # never a stale baseline of an earlier run
+    npx tsx bench/bert-mix.ts "$logs/bert-mix.json" > "$logs/bert-mix.log" 2>&1; echo "bert mix: rc=$? $(tail -1 "$logs/bert-mix.log")"
+    python3 bench/pytorch/bert_mix.py "$logs/bert-mix.json" "$logs/pytorch-bert-mix.json" --size large --layers "$layers" \
+      --outputs "$logs/pytorch-bert-mix-batch0.npy" > "$logs/bench-pytorch-bert-mix.log" 2>&1
+    rc=$?; echo "pytorch bert mix: rc=$rc $(grep -E '^pytorch bert mix' "$logs/bench-pytorch-bert-mix.log")"; [ $rc -ne 0 ] && tail -5 "$logs/bench-pytorch-bert-mix.log"
+    pt_args=(); [ -f "$logs/pytorch-bert-mix.json" ] && pt_args=(--pytorch "$logs/pytorch-bert-mix.json" --pytorch-outputs "$logs/pytorch-bert-mix-batch0.npy")
+    npx tsx bench/gpu-bert-packed.ts "$packed_onnx" ${pt_args[@]+"${pt_args[@]}"} > "$logs/bench-bert-packed.log" 2>&1
+    rc=$?; echo "inferrt bert-packed: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-bert-packed.log"
+    grep -E "^(bert-packed|!!!|wrote)|^  build: .*(packed|cu_seqlens)" "$logs/bench-bert-packed.log" | cut -c1-1500
   fi
   cp bench/results/gpu-*.json "$logs/" 2>/dev/null
 fi
