@@ -11,22 +11,6 @@ import {
 } from '../../lib/index.js';
 import type { PaddedBatch } from './standard-mix.js';
 
-/**
- * The builder's `packedSequences` option (issue 4's contract). Typed here as well so this code compiles whether or
- * not lib/config.ts declares it yet; the object is passed to `createConfig` unchanged.
- */
-export interface PackedSequencesOption {
-  maxSequenceLength: number;
-  maxBatch: number;
-  /** Default maxBatch * maxSequenceLength. */
-  maxTokens?: number;
-  optTokens?: number;
-  optBatch?: number;
-}
-
-/** Build options with `packedSequences`. */
-export type PackedBuildOptions = BuilderConfigOptions & { packedSequences: PackedSequencesOption };
-
 /** The padded inputs of an HF BERT export, in the order PaddedBatch holds them. */
 const PADDED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
@@ -51,7 +35,7 @@ export function paddedBuildOptions(inputNames: readonly string[], s: EngineShape
 }
 
 /** The packed engine's options: packedSequences for up to maxBatch requests of up to maxSeq tokens. */
-export function packedBuildOptions(s: EngineShape, optTokens?: number): PackedBuildOptions {
+export function packedBuildOptions(s: EngineShape, optTokens?: number): BuilderConfigOptions {
   return {
     precision: s.precision,
     packedSequences: { maxSequenceLength: s.maxSeq, maxBatch: s.maxBatch, optBatch: s.maxBatch, ...(optTokens ? { optTokens } : {}) },

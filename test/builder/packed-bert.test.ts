@@ -56,7 +56,7 @@ async function ortAlone(bytes: Uint8Array, file: ManifestFile, r: Request): Prom
   return runOrt(bytes, feeds);
 }
 
-async function runPacked(engine: Engine, batch: Request[]): Promise<Record<string, Float32Array> & { cuSeqlens: Int32Array }> {
+async function runPacked(engine: Engine, batch: Request[]): Promise<{ outputs: Record<string, Float32Array>; cuSeqlens: Int32Array }> {
   const packed = packSequences(batch, { maxSeqLen: MAX_SEQ });
   using ctx = engine.createContext();
   const names = engine.inputs.map((i) => i.name);
@@ -66,7 +66,7 @@ async function runPacked(engine: Engine, batch: Request[]): Promise<Record<strin
   };
   if (names.includes('segment_ids')) feeds.segment_ids = { data: packed.segmentIds, shape: [packed.totalTokens] };
   const out = await ctx.infer(feeds);
-  return { ...Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array])), cuSeqlens: packed.cuSeqlens };
+  return { outputs: Object.fromEntries(Object.entries(out).map(([k, t]) => [k, t.data as Float32Array])), cuSeqlens: packed.cuSeqlens };
 }
 
 describe.skipIf(!manifest)('packed-sequence rewrite of BERT-family exports (CPU backend vs onnxruntime per sequence)', () => {
@@ -86,14 +86,14 @@ describe.skipIf(!manifest)('packed-sequence rewrite of BERT-family exports (CPU 
       ]);
       const batch = requests([1, 2, 7, MAX_SEQ, 13], 11);
       const out = await runPacked(engine, batch);
-      const hidden = out.last_hidden_state!;
+      const hidden = out.outputs.last_hidden_state!;
       const h = hidden.length / out.cuSeqlens[out.cuSeqlens.length - 1]!;
       const rows = unpackSequences(hidden, out.cuSeqlens, h);
       for (let b = 0; b < batch.length; b++) {
         const want = await ortAlone(bytes, file, batch[b]!);
         expectNear(rows[b]! as Float32Array, want.last_hidden_state!.data as Float32Array, 1e-4, `${name} sequence ${b}`);
         if (want.pooler_output) {
-          const pooled = out.pooler_output!.subarray(b * h, (b + 1) * h);
+          const pooled = out.outputs.pooler_output!.subarray(b * h, (b + 1) * h);
           expectNear(pooled, want.pooler_output.data as Float32Array, 1e-4, `${name} pooler ${b}`);
         }
       }
