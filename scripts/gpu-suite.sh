@@ -22,6 +22,11 @@ if has build; then
   echo "build: rc=$rc $(grep -E 'inferrt: (backends|cuDNN|cuSPARSELt)' "$logs/build.log" | tr '\n' ' ')"
   [ $rc -ne 0 ] && { grep -E 'error|Error' "$logs/build.log" | head -40; exit 1; }
 fi
+# A HuggingFace BertModel with 64-wide heads for the packed-BERT GPU test (test/gpu/cuda-packed-bert.test.ts).
+if has test || has sanitizer; then
+  if python3 scripts/export_bert.py /tmp/bert-tiny.onnx --size tiny > "$logs/export-bert-tiny.log" 2>&1; then export BERT_TINY_ONNX=/tmp/bert-tiny.onnx
+  else echo "export of the tiny BERT failed: $(tail -1 "$logs/export-bert-tiny.log")"; fi
+fi
 if has test; then
   npm run test:gpu > "$logs/test-gpu.log" 2>&1
   echo "test:gpu: rc=$? $(strip < "$logs/test-gpu.log" | grep -E '^\s+(Tests|Test Files) ' | tr -s ' ' | tr '\n' ' ')"
