@@ -1,6 +1,7 @@
 {
   # CPU-only build of the addon with node-gyp (used by `npm run prebuild` through prebuildify). Sources come
-  # from scripts/list-sources.cjs: every .cc under native/ and plugins/ except native/backend/cuda/ and native/addon/cuda/.
+  # from scripts/list-sources.cjs: every .cc under native/ and plugins/ except native/backend/cuda/, native/addon/cuda/
+  # and plugins/<family>/cuda/.
   # CMakeLists.txt (cmake-js) is the full build, CUDA included where found.
   "targets": [
     {

@@ -174,8 +174,9 @@ std::vector<TensorPtr> CudaRunner::run(const std::vector<TensorPtr>& inputs) {
     const uint8_t* out = static_cast<const uint8_t*>(pinned(stagingOut_, outBytes));
     runOnce(entry, layout, inputs, nullptr);
     synchronize();
-    const int flagged = firstFlaggedLayer(reinterpret_cast<const int32_t*>(out));
-    if (flagged >= 0) throwDeviceError(flagged);
+    const int32_t* flags = reinterpret_cast<const int32_t*>(out);
+    const int flagged = firstFlaggedLayer(flags);
+    if (flagged >= 0) throwDeviceError(flagged, flags[flagged]);
     if (profiling_) collectProfile(plan);
     std::vector<TensorPtr> outputs;
     for (size_t o = 0; o < net.outputs().size(); ++o) {

@@ -60,8 +60,8 @@ class CudaRunner : public ContextRunner {
                const EnqueueRequest* request);
   void ensureStream();
   void* addressOf(const RunPlan& plan, int t) const;
-  int firstFlaggedLayer(const int32_t* flags) const;
-  void throwDeviceError(int layer) const;
+  int firstFlaggedLayer(const int32_t* flags) const;  // -1: none; flags[layer] is its DeviceErrorCode
+  void throwDeviceError(int layer, int32_t code) const;
   void throwPendingDeviceError();
   // Host node after an enqueued run: notes the first layer that flagged a device-side error.
   static void CUDART_CB noteEnqueuedErrors(void* runner);
@@ -89,7 +89,8 @@ class CudaRunner : public ContextRunner {
   cudaEvent_t callerReady_ = nullptr, runDone_ = nullptr;  // enqueue(): ordering with the caller's stream
   std::vector<void*> boundInputs_;                          // enqueue(): per network input, the caller's buffer
   std::vector<int> inputPosition_;                          // per network tensor: its input position, or -1
-  std::atomic<int> pendingDeviceError_{-1};                 // a layer an enqueued run flagged, reported next call
+  // A layer an enqueued run flagged and its DeviceErrorCode (layer << 32 | code; -1: none), reported next call.
+  std::atomic<int64_t> pendingDeviceError_{-1};
   bool useGraphs_ = true;
   bool profiling_ = false;
   std::vector<cudaEvent_t> stepEvents_;  // profiling: one before each step and one after the last

@@ -1,6 +1,7 @@
 // The per-step half of CudaRunner: how one run's device work is enqueued (kernels, conversions, CPU-placed
 // layers between copies, the copies in and out), replayed from a CUDA graph, and checked for device-side errors.
 #include <cstring>
+#include <string>
 
 #include "backend/cpu/executor.h"
 #include "backend/cuda/cuda_check.h"
@@ -114,25 +115,58 @@ int CudaRunner::firstFlaggedLayer(const int32_t* flags) const {
   return -1;
 }
 
-void CudaRunner::throwDeviceError(int l) const {
+namespace {
+
+// What the DeviceErrorCode `code` that `layer` flagged means, for the messages below.
+std::string deviceErrorMeaning(const Layer& layer, int32_t code) {
+  switch (static_cast<DeviceErrorCode>(code)) {
+    case DeviceErrorCode::IndexOutOfRange:
+      // Plugins flag it for ids that select table rows (PackedEmbLayerNorm), which have no negative form.
+      if (layer.kind == "Plugin") return "an id is out of range (ids must be in [0, n-1] for a table of n rows)";
+      return "an index is out of range (indices must be in [-n, n-1] for an axis of size n)";
+    case DeviceErrorCode::InvalidSequenceOffsets: {
+      std::string limit;
+      try {
+        if (layer.attrs.has("max_seq_len")) limit = " " + std::to_string(layer.attrs.getInt("max_seq_len"));
+      } catch (const Error&) {
+        // a malformed attribute: the message goes without the number
+      }
+      return "cu_seqlens is invalid (must start at 0, never decrease, end at the token count, and no sequence may "
+             "be longer than max_seq_len" + limit + ")";
+    }
+    default: return "a device-side check failed (error code " + std::to_string(code) + ")";
+  }
+}
+
+// pendingDeviceError_ holds a flagged layer and its code in one atomic word: layer << 32 | code (-1: none).
+int64_t packDeviceError(int layer, int32_t code) {
+  return (static_cast<int64_t>(layer) << 32) | static_cast<int64_t>(static_cast<uint32_t>(code));
+}
+
+}  // namespace
+
+void CudaRunner::throwDeviceError(int l, int32_t code) const {
   const Layer& layer = engine_->network().layers()[l];
-  fail(ErrorCode::InvalidArgument, "layer '", layer.name, "' (", layer.kind,
-       ", CUDA): an index is out of range (indices must be in [-n, n-1] for an axis of size n)");
+  fail(ErrorCode::InvalidArgument, "layer '", layer.name, "' (", layer.kind, ", CUDA): ",
+       deviceErrorMeaning(layer, code));
 }
 
 // enqueue() cannot fail after it has returned: what its kernels flagged is reported by the next call.
 void CudaRunner::throwPendingDeviceError() {
-  const int l = pendingDeviceError_.exchange(-1);
-  if (l < 0) return;
+  const int64_t pending = pendingDeviceError_.exchange(-1);
+  if (pending < 0) return;
+  const int l = static_cast<int>(pending >> 32);
+  const int32_t code = static_cast<int32_t>(static_cast<uint32_t>(pending & 0xffffffff));
   const Layer& layer = engine_->network().layers()[l];
   fail(ErrorCode::InvalidArgument, "an earlier enqueue() on this context: layer '", layer.name, "' (", layer.kind,
-       ", CUDA): an index is out of range (indices must be in [-n, n-1] for an axis of size n); its outputs were wrong");
+       ", CUDA): ", deviceErrorMeaning(layer, code), "; its outputs were wrong");
 }
 
 void CUDART_CB CudaRunner::noteEnqueuedErrors(void* runner) {
   auto* self = static_cast<CudaRunner*>(runner);
-  const int l = self->firstFlaggedLayer(static_cast<const int32_t*>(self->enqueueFlags_->data()));
-  if (l >= 0) self->pendingDeviceError_.store(l);
+  const int32_t* flags = static_cast<const int32_t*>(self->enqueueFlags_->data());
+  const int l = self->firstFlaggedLayer(flags);
+  if (l >= 0) self->pendingDeviceError_.store(packDeviceError(l, flags[l]));
 }
 
 void* CudaRunner::addressOf(const RunPlan& plan, int t) const {

@@ -10,11 +10,15 @@
 #include "backend/cpu/broadcast.h"
 #include "backend/cuda/kernels/attention_launch.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/packed_sequences.h"
 #include "ir/ops/attention_geometry.h"
 
 namespace inferrt {
 
 namespace {
+
+static_assert(cudakernels::kInvalidSequenceOffsets == static_cast<int32_t>(DeviceErrorCode::InvalidSequenceOffsets),
+              "packed_sequences.h mirrors DeviceErrorCode");
 
 using cudakernels::AttentionStrides;
 

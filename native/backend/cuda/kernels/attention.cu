@@ -11,6 +11,9 @@
 // logits are all -inf ends with m = -inf and comes out NaN, as Softmax gives; a NaN logit poisons its row's sum,
 // so that row comes out NaN too (as Softmax's). The final sum is reduced across the warp once. With no keys at
 // all (Sk = 0) the launcher clears the output: an empty weighted sum is 0, as the CPU reference gives.
+//
+// Packed sequences (cuSeqlens): the rows are (b, h, i) for i < maxSeqLen; a row past its sequence's length does
+// nothing, and every sequence has at least one key for each of its queries (its own tokens).
 #include <cuda_fp16.h>
 #include <math_constants.h>
 
@@ -20,6 +23,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/attention_common.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
+#include "backend/cuda/kernels/packed_sequences.h"
 
 namespace inferrt::cudakernels {
 
@@ -27,6 +31,7 @@ namespace {
 
 using attention_detail::HeadRange;
 using attention_detail::headRange;
+using attention_detail::gridSeqQ;
 using attention_detail::maskAt;
 
 constexpr int kWarp = 32;
@@ -47,7 +52,8 @@ __device__ inline float warpSum(float v) {
 template <typename T, int R>
 __global__ void __launch_bounds__(kRowWarps* kWarp) attentionRowsKernel(const AttentionLaunch p) {
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
-  const int64_t rows = p.batch * p.heads * p.seqQ;
+  const int64_t seqRows = gridSeqQ(p);
+  const int64_t rows = p.batch * p.heads * seqRows;
   const int64_t col0 = static_cast<int64_t>(blockIdx.y) * kWarp * R;  // first output column of this chunk
   const T* q = static_cast<const T*>(p.q);
   const T* k = static_cast<const T*>(p.k);
@@ -55,8 +61,9 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) attentionRowsKernel(const At
   T* out = static_cast<T*>(p.out);
   for (int64_t row = static_cast<int64_t>(blockIdx.x) * kRowWarps + threadIdx.x / kWarp; row < rows;
        row += static_cast<int64_t>(gridDim.x) * kRowWarps) {  // uniform per warp
-    const int64_t i = row % p.seqQ, bh = row / p.seqQ;
+    const int64_t i = row % seqRows, bh = row / seqRows;
     const HeadRange r = headRange(p, bh / p.heads, bh % p.heads);
+    if (i >= r.seqQ) continue;  // packed sequences: past this sequence's length
     const T* qRow = q + r.q + i * p.qStride.s;
     const int64_t maskRow = r.mask + i * p.maskStride[2];
     float acc[R];
@@ -105,7 +112,7 @@ __global__ void __launch_bounds__(kRowWarps* kWarp) attentionRowsKernel(const At
 
 template <typename T, int R>
 void launchRows(const AttentionLaunch& a) {
-  const int64_t rows = a.batch * a.heads * a.seqQ;
+  const int64_t rows = a.batch * a.heads * gridSeqQ(a);
   const int64_t blocks = (rows + kRowWarps - 1) / kRowWarps;
   const int64_t chunks = (a.valueDim + kWarp * R - 1) / (kWarp * R);
   const dim3 grid(static_cast<unsigned>(blocks < INT_MAX ? blocks : INT_MAX), static_cast<unsigned>(chunks));
@@ -124,9 +131,17 @@ void launchGeneric(const AttentionLaunch& a) {
 }  // namespace
 
 void launchAttention(const AttentionLaunch& a) {
-  const int64_t outElems = a.batch * a.heads * a.seqQ * a.valueDim;
+  if (a.cuSeqlens) {
+    // Checked even when there is nothing to write: a bad cu_seqlens is an error whatever the token count.
+    launchValidateCuSeqlens(a.cuSeqlens, a.batch, a.totalTokens, a.maxSeqLen, a.deviceError, a.multiProcessors,
+                            a.stream);
+    if (a.batch <= 0 || a.maxSeqLen <= 0) return;  // no sequence can hold a token (the check flagged any)
+  }
+  const int64_t outElems = (a.cuSeqlens ? a.totalTokens : a.batch * a.seqQ) * a.heads * a.valueDim;
   if (outElems == 0) return;  // nothing to write
-  if (a.seqK == 0) {  // no keys: an empty weighted sum, 0 (as the CPU reference gives); +0 is all-zero bits
+  // No keys (dense only: a packed sequence's queries are its keys): an empty weighted sum, 0 (as the CPU reference
+  // gives); +0 is all-zero bits.
+  if (!a.cuSeqlens && a.seqK == 0) {
     INFERRT_CUDA_CHECK(cudaMemsetAsync(a.out, 0, static_cast<size_t>(outElems) * (a.half ? 2 : 4), a.stream));
     return;
   }

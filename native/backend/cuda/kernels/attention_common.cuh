@@ -5,14 +5,16 @@
 #include <cstdint>
 
 #include "backend/cuda/kernels/attention_launch.h"
+#include "backend/cuda/kernels/packed_sequences.cuh"
 
 namespace inferrt::cudakernels {
 
 namespace attention_detail {
 
 // Where the rows of one (b, h) pair live: element offsets of its row 0 in q, k, v, out and the mask, and its
-// query / key counts. The one place that maps (b, h) to memory: packed variable-length sequences (cu_seqlens)
-// would take the token offset of sequence b and its lengths from there instead of b * stride and seqQ / seqK.
+// query / key counts. The one place that maps (b, h) to memory: dense batches take b * stride.b and seqQ / seqK;
+// packed sequences (cuSeqlens) take the token offset cu[b] * stride.s and the sequence's length (0 for a sequence
+// whose offsets break the rules: sequenceSpan keeps every row inside the totalTokens rows).
 struct HeadRange {
   int64_t q, k, v, out, mask;
   int64_t seqQ, seqK;
@@ -20,6 +22,16 @@ struct HeadRange {
 
 __device__ inline HeadRange headRange(const AttentionLaunch& p, int64_t b, int64_t h) {
   HeadRange r;
+  if (p.cuSeqlens) {
+    const SequenceSpan s = sequenceSpan(p.cuSeqlens, b, p.batch, p.totalTokens, p.maxSeqLen);
+    r.q = s.start * p.qStride.s + h * p.qStride.h;
+    r.k = s.start * p.kStride.s + h * p.kStride.h;
+    r.v = s.start * p.vStride.s + h * p.vStride.h;
+    r.out = s.start * p.outStride.s + h * p.outStride.h;
+    r.mask = 0;  // no mask with packed sequences
+    r.seqQ = r.seqK = s.length;
+    return r;
+  }
   r.q = b * p.qStride.b + h * p.qStride.h;
   r.k = b * p.kStride.b + h * p.kStride.h;
   r.v = b * p.vStride.b + h * p.vStride.h;
@@ -29,6 +41,11 @@ __device__ inline HeadRange headRange(const AttentionLaunch& p, int64_t b, int64
   r.seqK = p.seqK;
   return r;
 }
+
+// Query / key rows per (b, h) that the grid covers: seqQ / seqK, or maxSeqLen for packed sequences (whose rows past
+// a sequence's own length do nothing).
+__host__ __device__ inline int64_t gridSeqQ(const AttentionLaunch& p) { return p.cuSeqlens ? p.maxSeqLen : p.seqQ; }
+__host__ __device__ inline int64_t gridSeqK(const AttentionLaunch& p) { return p.cuSeqlens ? p.maxSeqLen : p.seqK; }
 
 // The mask value at element offset `off` (fp16 or fp32 mask, a uniform branch).
 __device__ inline float maskAt(const AttentionLaunch& p, int64_t off) {

@@ -38,6 +38,9 @@
 // a key tile with branch-free loads before the tile's S = Q K^T, so their latency overlaps the tensor-core work
 // (loads interleaved with conditionals made an earlier version 3x slower). exp is ex2.approx on base-2 logits.
 //
+// Packed sequences (cuSeqlens): the grid covers maxSeqLen query rows per (b, h); a CTA whose tile starts past its
+// sequence's length exits at once (before any barrier, so the whole CTA), and Sq = Sk = that length below.
+//
 // Padding: key rows past Sk are zero-filled in shared memory (never loaded) and their logits are set to -inf, so
 // they add nothing (P = 0 times a zero V row). Query rows past Sq are zero-filled, read the last row's mask values
 // (in bounds) and are never stored. Online softmax guard: while a row's running max is -inf, exp uses 0 as the max
@@ -60,6 +63,8 @@ namespace inferrt::cudakernels {
 namespace {
 
 using attention_detail::HeadRange;
+using attention_detail::gridSeqK;
+using attention_detail::gridSeqQ;
 using attention_detail::headRange;
 
 constexpr int kWarps = 4;
@@ -365,7 +370,7 @@ void launchFlashKernel(const AttentionLaunch& a) {
   if (bytes > 48 * 1024)
     INFERRT_CUDA_CHECK(cudaFuncSetAttribute(flashAttentionKernel<D, MaskT>,
                                             cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
-  const int64_t qTiles = (a.seqQ + kBlockM - 1) / kBlockM;
+  const int64_t qTiles = (gridSeqQ(a) + kBlockM - 1) / kBlockM;
   flashAttentionKernel<D, MaskT>
       <<<static_cast<unsigned>(a.batch * a.heads * qTiles), kThreads, bytes, a.stream>>>(a, qTiles);
   INFERRT_CUDA_CHECK(cudaGetLastError());
@@ -388,10 +393,10 @@ bool strideOk(int64_t s) { return s % 8 == 0; }  // 8 halves: every row start st
 bool launchFlashAttention(const AttentionLaunch& a) {
   if (!a.half || a.headDim != a.valueDim || (a.headDim != 32 && a.headDim != 64 && a.headDim != 128)) return false;
   if (a.mask && a.maskStride[3] != 0 && a.maskStride[3] != 1) return false;  // loadMaskTile's key steps
-  if (a.seqK < 1 || !aligned16(a.q) || !aligned16(a.k) || !aligned16(a.v) || !aligned16(a.out)) return false;
+  if (gridSeqK(a) < 1 || !aligned16(a.q) || !aligned16(a.k) || !aligned16(a.v) || !aligned16(a.out)) return false;
   for (const AttentionStrides* s : {&a.qStride, &a.kStride, &a.vStride, &a.outStride})
     if (!strideOk(s->b) || !strideOk(s->h) || !strideOk(s->s)) return false;
-  const int64_t blocks = a.batch * a.heads * ((a.seqQ + kBlockM - 1) / kBlockM);
+  const int64_t blocks = a.batch * a.heads * ((gridSeqQ(a) + kBlockM - 1) / kBlockM);
   if (blocks > 0x7fffffff) return false;
   int major = 0, smemOptin = 0;
   INFERRT_CUDA_CHECK(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, a.device));

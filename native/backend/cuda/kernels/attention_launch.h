@@ -31,13 +31,25 @@ struct AttentionLaunch {
   // The tensor-core path rounds the probabilities to fp16 for P·V: allowed for fp16 layers and TF32 engines (TF32
   // keeps fp16's 10-bit mantissa), not in strict fp32, which takes the generic path.
   bool allowTensorCores = true;
+  // Packed variable-length sequences (PackedAttention), when cuSeqlens is set: device int32 [batch + 1]; sequence b
+  // is the rows cu[b] .. cu[b+1]-1 of totalTokens token rows, so its row i of q / k / v / out is at element
+  // (cu[b] + i) * stride.s + h * stride.h (stride.b is unused) and it attends to its own rows only; seqQ and seqK
+  // are ignored, maxSeqLen bounds every sequence's length (the grid covers maxSeqLen rows per (b, h); rows past a
+  // sequence's length do nothing). No mask. The launcher first checks cu_seqlens (launchValidateCuSeqlens: a bad
+  // one sets *deviceError to InvalidSequenceOffsets); a sequence that breaks the rules writes nothing, and no
+  // access ever leaves the totalTokens rows. A sequence of length 0 writes nothing.
+  const int32_t* cuSeqlens = nullptr;
+  int64_t totalTokens = 0;
+  int64_t maxSeqLen = 0;
+  int32_t* deviceError = nullptr;  // the layer's device error flag (CudaLaunchEnv::deviceError)
   int device = 0;
   int multiProcessors = 0;
   cudaStream_t stream = nullptr;
 };
 
 // Enqueues the layer on a.stream: the tensor-core path (fp16, D = Dv in {32, 64, 128}, sm_80+, 16-byte aligned
-// rows) or the generic one. Expects a non-empty output and consistent sizes (attention.cc checks them).
+// rows) or the generic one. Expects consistent sizes (attention.cc and the PackedAttention plugin check them); an
+// empty output launches nothing (but cu_seqlens is still checked).
 void launchAttention(const AttentionLaunch& a);
 
 }  // namespace inferrt::cudakernels

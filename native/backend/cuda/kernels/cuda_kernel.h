@@ -12,8 +12,9 @@
 //   skips layers whose outputs are known on the host for the current input shapes.
 // - Float16 tensors hold IEEE half bits (__half on the device). Math on fp16 data accumulates in fp32.
 // - Semantics are exactly the CPU reference kernel's (native/backend/cpu/): it is the oracle in the GPU suite.
-// - Bad data found on the device (an index out of range) is reported with reportDeviceError (kernel_support.cuh);
-//   the executor turns it into InvalidArgument naming the layer after the run. Never read or write out of bounds.
+// - Bad data found on the device (an index out of range, invalid cu_seqlens) is reported with reportDeviceError
+//   (kernel_support.cuh) and a DeviceErrorCode; the executor turns the first one into InvalidArgument naming the
+//   layer and what the code means, after the run. Never read or write out of bounds.
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -42,8 +43,13 @@ struct DeviceTensor {
   }
 };
 
-// Error codes a kernel may write to CudaLaunchEnv::deviceError (first one wins).
-enum class DeviceErrorCode : int32_t { None = 0, IndexOutOfRange = 1 };
+// Error codes a kernel may write to CudaLaunchEnv::deviceError (first one wins). The executor's message says what
+// each means (run_steps.cc); values are never reused.
+enum class DeviceErrorCode : int32_t {
+  None = 0,
+  IndexOutOfRange = 1,
+  InvalidSequenceOffsets = 2,  // packed sequences: cu_seqlens breaks its rules (packed_sequences.cuh)
+};
 
 // What a kernel may use while it enqueues its work.
 struct CudaLaunchEnv {
@@ -121,5 +127,6 @@ void registerCudaMatMulKernels();       // MatMul (cuBLASLt)
 void registerCudaConvolutionKernels();  // Convolution (cuDNN), Pooling
 void registerCudaAttentionKernels();    // Attention (fused, flash-attention style)
 void registerCudaQuantizedKernels();    // QuantizedMatMul, QuantizedConvolution (int8 cuBLASLt GEMMs), QuantizeLinear
+void registerCudaPluginKernels();       // Plugin (dispatches to the CUDA plugin table, cuda_plugin.h)
 
 }  // namespace inferrt

@@ -2,6 +2,7 @@
 #include <mutex>
 
 #include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/cuda_plugin.h"
 
 namespace inferrt {
 
@@ -21,6 +22,8 @@ void registerAll() {
   registerCudaConvolutionKernels();
   registerCudaAttentionKernels();
   registerCudaQuantizedKernels();
+  registerCudaPluginKernels();
+  registerCudaBertPlugins();  // the CUDA plugin table's entries (cuda_plugin.h)
 }
 
 std::once_flag& registered() {

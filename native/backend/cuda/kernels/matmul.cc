@@ -10,6 +10,7 @@
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/cublaslt_gemm.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/matmul_float.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/kernels/matmul_launch.h"
 #include "backend/cuda/kernels/sparse_layers.h"
@@ -168,20 +169,10 @@ void runMatMul(CudaKernelArgs& args) {
     fail(ErrorCode::ShapeMismatch, "MatMul bias must be [", vb.cols, "], got ", dimsToString(bias->dims));
   if (out.numel() == 0) return;
 
-  if (va.cols == 0) {  // empty sum: the product (times a finite alpha) is all zeros
-    if (!floats) {
-      INFERRT_CUDA_CHECK(cudaMemsetAsync(out.data, 0, out.bytes(), args.env.stream));
-      return;
-    }
-    const bool half = a.dtype == DType::Float16;
-    if (!cudakernels::launchGemmEpilogue(nullptr, half, out.data, half, bias ? bias->data : nullptr, out.numel(),
-                                         vb.cols, act, args.env.multiProcessors, args.env.stream))
-      fail(ErrorCode::Internal, "MatMul: bad epilogue arguments");
-    INFERRT_CUDA_CHECK(cudaGetLastError());
-    return;
-  }
   if (floats) {
-    runFloatMatMul(args, act, alpha);
+    cudakernels::runFloatMatMulLayer(args, act, alpha);
+  } else if (va.cols == 0) {  // empty sum: the product is all zeros
+    INFERRT_CUDA_CHECK(cudaMemsetAsync(out.data, 0, out.bytes(), args.env.stream));
   } else if (a.dtype == DType::Int32 || a.dtype == DType::Int64) {
     runIntMatMul(args, va, vb, outBatch);
   } else {
@@ -203,6 +194,24 @@ std::string supportsMatMul(const Layer& layer, const std::vector<TensorDesc>& in
 }
 
 }  // namespace
+
+void cudakernels::runFloatMatMulLayer(CudaKernelArgs& args, GemmActivation act, float alpha) {
+  const DeviceTensor& a = *args.inputs[0];
+  const DeviceTensor& b = *args.inputs[1];
+  const DeviceTensor* bias = args.inputs.size() > 2 ? args.inputs[2] : nullptr;
+  const DeviceTensor& out = args.outputs[0];
+  const int64_t k = viewMatMulOperand(a.dims, args.layer.attrs.getInt("transA", 0) != 0, true).cols;
+  const int64_t n = viewMatMulOperand(b.dims, args.layer.attrs.getInt("transB", 0) != 0, false).cols;
+  if (k == 0) {  // empty sum: the product (times a finite alpha) is all zeros, so out = act(bias)
+    const bool half = a.dtype == DType::Float16;
+    if (!launchGemmEpilogue(nullptr, half, out.data, half, bias ? bias->data : nullptr, out.numel(), n, act,
+                            args.env.multiProcessors, args.env.stream))
+      fail(ErrorCode::Internal, "MatMul: bad epilogue arguments");
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
+  runFloatMatMul(args, act, alpha);
+}
 
 void registerCudaMatMulKernels() { registerCudaKernel({"MatMul", supportsMatMul, runMatMul, 0}); }
 

@@ -7,6 +7,7 @@
 //
 // Layer mode's optional skip (a fused residual Add) is read like x and added in fp32; the sum is rounded to the
 // storage type (what the unfused Add would have stored) before the statistics. A null skip costs one uniform branch.
+// The SkipLayerNorm plugin (skipSumFp32) instead keeps (x + skip) + skipBias in fp32, as its CPU reference does.
 #include <cuda_fp16.h>
 
 #include <cstdint>
@@ -61,11 +62,21 @@ __device__ inline float roundToStorage<__half>(float v) {
   return __half2float(__float2half_rn(v));
 }
 
-// Element k of the row being normalized: x[k], or x[k] + skip[k] rounded to T when there is a skip.
+// x + skip as the layer normalizes it: rounded to T (the fused Add's stored sum), or for SkipLayerNorm
+// (a.skipSumFp32) kept in fp32 with its bias added (`bias`: skipBias[k], 0 without one).
 template <typename T>
-__device__ inline float loadInput(const T* x, const T* skip, int64_t k) {
+__device__ inline float skipSum(const RowNormLaunch& a, float x, float skip, float bias) {
+  const float s = __fadd_rn(x, skip);
+  return a.skipSumFp32 ? __fadd_rn(s, bias) : roundToStorage<T>(s);
+}
+
+// Element k of the row being normalized: x[k], or with a skip x[k] + skip[k] (skipSum).
+template <typename T>
+__device__ inline float loadInput(const RowNormLaunch& a, const T* x, const T* skip, int64_t k) {
   const float v = loadAsFloat(x, k);
-  return skip ? roundToStorage<T>(__fadd_rn(v, loadAsFloat(skip, k))) : v;
+  if (!skip) return v;
+  const T* bias = static_cast<const T*>(a.skipBias);
+  return skipSum<T>(a, v, loadAsFloat(skip, k), bias ? loadAsFloat(bias, k) : 0.0f);
 }
 
 // A warp or block per row.
@@ -83,11 +94,11 @@ __global__ void rowNormKernel(RowNormLaunch a) {
     const T* xr = x + row * a.n;
     const T* sr = skip ? skip + row * a.n : nullptr;
     double sum = 0;
-    for (int64_t k = lane; k < a.n; k += kGroup) sum += loadInput(xr, sr, k);
+    for (int64_t k = lane; k < a.n; k += kGroup) sum += loadInput(a, xr, sr, k);
     const double mean = groupAllReduce<kGroup>(sum, plus, ssum) / static_cast<double>(a.n);  // n == 0: NaN, as the CPU
     double sq = 0;
     for (int64_t k = lane; k < a.n; k += kGroup) {
-      const double d = loadInput(xr, sr, k) - mean;
+      const double d = loadInput(a, xr, sr, k) - mean;
       sq += d * d;
     }
     const double var = groupAllReduce<kGroup>(sq, plus, ssum) / static_cast<double>(a.n);
@@ -98,7 +109,7 @@ __global__ void rowNormKernel(RowNormLaunch a) {
     }
     const float invF = static_cast<float>(inv);
     for (int64_t k = lane; k < a.n; k += kGroup) {
-      const float d = static_cast<float>(loadInput(xr, sr, k) - mean);
+      const float d = static_cast<float>(loadInput(a, xr, sr, k) - mean);
       const float v = fmaf(d * invF, paramFor(a.scale, row, k, a.n), paramFor(a.bias, row, k, a.n));
       storeFromFloat(y, row * a.n + k, v);
     }
@@ -148,8 +159,8 @@ __device__ inline void paramVec(const NormParam& p, int64_t k0, float rowValue, 
 }
 
 // A warp per row of [rows, n]; lane l holds elements (c * 32 + l) * V + j for c < kChunks, j < V. V > 1 needs
-// n % V == 0 and x, skip, y aligned to V elements; 1 <= n <= kChunks * 32 * V; scale / bias not General. Several
-// rows (warps) per block.
+// n % V == 0 and x, skip, skipBias, y aligned to V elements; 1 <= n <= kChunks * 32 * V; scale / bias not General.
+// Several rows (warps) per block.
 template <typename T, int V, int kChunks>
 __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
   const auto plus = [](double u, double v) { return u + v; };
@@ -171,10 +182,11 @@ __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
       if (k0 < n) {
         loadVecF<V>(xr + k0, v[c]);
         if (skip) {
-          float s[V];
+          float s[V], b[V] = {};
           loadVecF<V>(skip + row * n + k0, s);
+          if (a.skipBias) loadVecF<V>(static_cast<const T*>(a.skipBias) + k0, b);
 #pragma unroll
-          for (int j = 0; j < V; ++j) v[c][j] = roundToStorage<T>(__fadd_rn(v[c][j], s[j]));
+          for (int j = 0; j < V; ++j) v[c][j] = skipSum<T>(a, v[c][j], s[j], b[j]);
         }
 #pragma unroll
         for (int j = 0; j < V; ++j) sum += v[c][j];
@@ -229,15 +241,16 @@ void launchRowNormRegs(const RowNormLaunch& a) {
   rowNormRegsKernel<T, V, kChunks><<<grid, w * kWarp, 0, a.stream>>>(a);
 }
 
-// Launches the fast path when it applies (1 <= n <= 4096; n % 4 != 0 or unaligned x / skip / y: n <= 1024; no
-// General scale / bias).
+// Launches the fast path when it applies (1 <= n <= 4096; n % 4 != 0 or unaligned x / skip / skipBias / y:
+// n <= 1024; no General scale / bias).
 template <typename T>
 bool rowNormRegs(const RowNormLaunch& a) {
   if (a.n < 1 || a.n > kNormRegsMaxN) return false;
   if (a.scale.mode == NormParamMode::General || a.bias.mode == NormParamMode::General) return false;
   constexpr uintptr_t align = kNormVec * sizeof(T);
   const bool vec = a.n % kNormVec == 0 && reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
-                   reinterpret_cast<uintptr_t>(a.skip) % align == 0 && reinterpret_cast<uintptr_t>(a.y) % align == 0;
+                   reinterpret_cast<uintptr_t>(a.skip) % align == 0 && reinterpret_cast<uintptr_t>(a.y) % align == 0 &&
+                   reinterpret_cast<uintptr_t>(a.skipBias) % align == 0;
   const int64_t per = vec ? kWarp * kNormVec : kWarp;  // elements per chunk
   const int64_t chunks = (a.n + per - 1) / per;
 #define INFERRT_ROWNORM_REGS(C)                                 \

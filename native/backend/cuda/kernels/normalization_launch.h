@@ -32,6 +32,10 @@ struct RowNormLaunch {
   bool half = false;  // x and y are float16, else float32
   const void* x = nullptr;
   const void* skip = nullptr;  // layer mode, optional: x's dtype and dims, x + skip (rounded to x's dtype) is normalized
+  // SkipLayerNorm (with skip): (x + skip) + skipBias[k] is normalized as computed in fp32, never rounded to x's
+  // dtype; skipBias ([n], x's dtype) is optional. Off: the fused residual Add's rounding above.
+  bool skipSumFp32 = false;
+  const void* skipBias = nullptr;
   void* y = nullptr;
   int64_t rows = 0, n = 0;
   double eps = 1e-5;
