@@ -27,7 +27,10 @@ bool optional(size_t i) { return i == 1 || i == 5; }
 void requireDims(const DeviceTensor& t, size_t i, std::initializer_list<int64_t> want) {
   bool ok = t.dims.size() == want.size();
   size_t d = 0;
-  for (int64_t w : want) ok = ok && (w < 0 || t.dims[d++] == w);
+  for (int64_t w : want) {
+    ok = ok && (w < 0 || t.dims[d] == w);
+    ++d;
+  }
   if (ok) return;
   Dims shown;
   for (int64_t w : want) shown.push_back(w);
