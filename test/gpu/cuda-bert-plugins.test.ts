@@ -79,16 +79,9 @@ function idsBelow(count: number, n: number, seed: number): Int32Array {
 const values = (count: number, seed: number, scale = 1, offset = 0): Float32Array =>
   Float32Array.from(randomFloats(count, seed), (v) => v * scale + offset);
 
-/**
- * The plugin layer, named LAYER, output marked 'y'. addPlugin takes present inputs only, so a layer with an absent
- * optional input in the middle goes through addLayer with the attributes addPlugin sets.
- */
+/** The plugin layer (null: an absent optional input), named LAYER, output marked 'y'. */
 function addPluginOutput(n: NetworkDefinition, name: string, inputs: ReadonlyArray<NetworkTensor | null>, attrs: Record<string, number | string>): void {
-  const present = inputs.filter((t): t is NetworkTensor => t !== null);
-  const layer = present.length === inputs.length
-    ? n.addPlugin(name, present, attrs, { name: LAYER })
-    : n.addLayer('Plugin', inputs, { ...attrs, plugin_name: name, plugin_version: '1' }, { name: LAYER });
-  n.markOutput(layer.output(), 'y');
+  n.markOutput(n.addPlugin(name, inputs, attrs, { name: LAYER }).output(), 'y');
 }
 
 async function load(define: (n: NetworkDefinition) => void, backend: 'cpu' | 'cuda', config: BuilderConfigOptions): Promise<Engine> {

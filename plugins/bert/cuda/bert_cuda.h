@@ -1,7 +1,7 @@
 // The CUDA implementations of the BERT plugins (one file each), registered into the CUDA plugin table by
 // register_cuda.cc. Each supports() declines, with a reason, what its kernel cannot run: the layer then runs on the
 // plugin's CPU implementation. Each run() reads sizes off the DeviceTensors and attributes off the layer
-// (plugin_attrs.h), checks them, and only enqueues work on env.stream.
+// (the readers in plugins/bert/*.h, shared with the CPU implementations), checks them, and only enqueues work on env.stream.
 #pragma once
 #include <cstddef>
 #include <string>

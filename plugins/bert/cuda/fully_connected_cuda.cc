@@ -6,18 +6,17 @@
 #include "backend/cuda/kernels/matmul_float.h"
 #include "bert_cuda.h"
 #include "ir/error.h"
-#include "plugin_attrs.h"
+#include "bert/fully_connected.h"
 
 namespace inferrt::bert_cuda {
 
 namespace {
 
-cudakernels::GemmActivation gemmActivation(FcActivation act) {
-  switch (act) {
-    case FcActivation::Relu: return cudakernels::GemmActivation::Relu;
-    case FcActivation::Gelu: return cudakernels::GemmActivation::Gelu;
-    default: return cudakernels::GemmActivation::None;
-  }
+// The validated activation attribute (fully_connected.h) as the GEMM epilogue's.
+cudakernels::GemmActivation gemmActivation(const std::string& act) {
+  if (act == "relu") return cudakernels::GemmActivation::Relu;
+  if (act == "gelu") return cudakernels::GemmActivation::Gelu;
+  return cudakernels::GemmActivation::None;
 }
 
 }  // namespace
@@ -42,7 +41,7 @@ std::string supportsFullyConnected(const Layer& layer, const std::vector<TensorD
 }
 
 void runFullyConnected(CudaKernelArgs& args) {
-  const FcActivation act = fullyConnectedActivation(args.layer);
+  const std::string act = fullyConnectedActivation(args.layer);
   const DeviceTensor* x = inputAt(args, 0);
   const DeviceTensor* w = inputAt(args, 1);
   const DeviceTensor* bias = inputAt(args, 2);

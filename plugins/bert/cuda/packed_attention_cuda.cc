@@ -8,13 +8,13 @@
 #include "backend/cuda/kernels/attention_launch.h"
 #include "bert_cuda.h"
 #include "ir/error.h"
-#include "plugin_attrs.h"
+#include "bert/packed_attention.h"
 
 namespace inferrt::bert_cuda {
 
 std::string supportsPackedAttention(const Layer& layer, const std::vector<TensorDesc>& in) {
   try {
-    packedAttentionAttrs(layer);
+    readPackedAttentionAttrs(layer);
   } catch (const Error& e) {
     return e.what();
   }
@@ -31,7 +31,7 @@ void runPackedAttention(CudaKernelArgs& args) {
   const DeviceTensor* cu = inputAt(args, 1);
   if (!qkv || !cu || args.outputs.size() != 1)
     fail(ErrorCode::InvalidModel, "PackedAttention needs inputs qkv and cu_seqlens and one output");
-  const PackedAttentionAttrs attrs = packedAttentionAttrs(args.layer);
+  const PackedAttentionAttrs attrs = readPackedAttentionAttrs(args.layer);
   if (!isFloatType(qkv->dtype))
     fail(ErrorCode::DTypeMismatch, "PackedAttention qkv must be float32 or float16, got ", dtypeName(qkv->dtype));
   if (cu->dtype != DType::Int32)

@@ -7,7 +7,7 @@
 #include "bert_cuda.h"
 #include "ir/error.h"
 #include "packed_emb_layernorm_launch.h"
-#include "plugin_attrs.h"
+#include "bert/packed_emb_layernorm.h"
 
 namespace inferrt::bert_cuda {
 
@@ -42,7 +42,7 @@ void requireDims(const DeviceTensor& t, size_t i, std::initializer_list<int64_t>
 
 std::string supportsPackedEmbLayerNorm(const Layer& layer, const std::vector<TensorDesc>& in) {
   try {
-    packedEmbLayerNormAttrs(layer);
+    readPackedEmbLayerNormAttrs(layer);
   } catch (const Error& e) {
     return e.what();
   }
@@ -65,7 +65,7 @@ std::string supportsPackedEmbLayerNorm(const Layer& layer, const std::vector<Ten
 }
 
 void runPackedEmbLayerNorm(CudaKernelArgs& args) {
-  const PackedEmbLayerNormAttrs attrs = packedEmbLayerNormAttrs(args.layer);
+  const PackedEmbLayerNormAttrs attrs = readPackedEmbLayerNormAttrs(args.layer);
   const DeviceTensor* in[8];
   for (size_t i = 0; i < 8; ++i) {
     in[i] = inputAt(args, i);

@@ -7,7 +7,7 @@
 #include "backend/cuda/kernels/normalization_launch.h"
 #include "bert_cuda.h"
 #include "ir/error.h"
-#include "plugin_attrs.h"
+#include "bert/skip_layernorm.h"
 
 namespace inferrt::bert_cuda {
 
@@ -30,7 +30,7 @@ cudakernels::NormParam columnParam(const DeviceTensor* t, float fallback) {
 
 std::string supportsSkipLayerNorm(const Layer& layer, const std::vector<TensorDesc>& in) {
   try {
-    skipLayerNormEpsilonAttr(layer);
+    skipLayerNormEpsilon(layer);
   } catch (const Error& e) {
     return e.what();
   }
@@ -46,7 +46,7 @@ std::string supportsSkipLayerNorm(const Layer& layer, const std::vector<TensorDe
 }
 
 void runSkipLayerNorm(CudaKernelArgs& args) {
-  const double eps = skipLayerNormEpsilonAttr(args.layer);
+  const double eps = skipLayerNormEpsilon(args.layer);
   const DeviceTensor* x = inputAt(args, 0);
   const DeviceTensor* skip = inputAt(args, 1);
   const DeviceTensor* gamma = inputAt(args, 2);
