@@ -19,7 +19,7 @@ import {
 import { BERT_LARGE, defineBert } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, engineSummary, layerProfile, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
-import { agreement, argmaxAgreement } from './output-agreement.js';
+import { agreement, argmaxAgreement } from '../examples/output-agreement.js';
 
 const SEQ = 384;
 

@@ -35,7 +35,7 @@ import {
 import { random } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
-import { agreement } from './output-agreement.js';
+import { agreement } from '../examples/output-agreement.js';
 
 const USAGE = `usage: npx tsx bench/gpu-sparse.ts [PYTORCH-SPARSE.json] [--bert-pruned PRUNED.onnx] [--bert DENSE.onnx --pruning-cost]
                                   [--tokens 24576,4096] [--no-gemms] [--no-int8] [--seconds 1]`;

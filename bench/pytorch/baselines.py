@@ -160,20 +160,25 @@ SPARSE_SHAPES = (  # name, in features (K, the reduction), out features (N), GEL
 SPARSE_TOKENS = (64 * 384, 4096)
 
 
-def event_timed(fn, iters=30, warmup=10):
-    """Median of per-call GPU times (ms), each call between two CUDA events."""
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
+def event_times(fn, reps):
+    """GPU milliseconds of each of `reps` calls, each between two CUDA events."""
     times = []
-    for _ in range(iters):
+    for _ in range(reps):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
         fn()
         end.record()
         end.synchronize()
         times.append(start.elapsed_time(end))
-    return statistics.median(times)
+    return times
+
+
+def event_timed(fn, iters=30, warmup=10):
+    """Median of per-call GPU times (ms), each call between two CUDA events."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    return statistics.median(event_times(fn, iters))
 
 
 def prune_2_4(weight):

@@ -22,6 +22,7 @@ import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
 from export_bert import SIZES, make_bert  # noqa: E402
+from baselines import event_times  # noqa: E402  (this folder is on sys.path when run as a script)
 
 
 def padded(batch):
@@ -37,19 +38,6 @@ def padded(batch):
         types[row, :n] = torch.tensor(r["segment_ids"], dtype=torch.int64)
         mask[row, :n] = 1
     return {"input_ids": ids.cuda(), "attention_mask": mask.cuda(), "token_type_ids": types.cuda()}
-
-
-def event_times(fn, reps):
-    """GPU milliseconds of each of `reps` calls, each between two CUDA events."""
-    times = []
-    for _ in range(reps):
-        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end))
-    return times
 
 
 def percentile(values, p):

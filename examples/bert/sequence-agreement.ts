@@ -4,20 +4,13 @@
  * compared: they are not part of any answer).
  */
 import { InferrtError } from '../../lib/index.js';
+import { AgreementSums, type Agreement } from '../output-agreement.js';
 
-/** Agreement over every real token of a batch. */
-export interface SequenceAgreement {
-  /** Largest |packed - padded| over all compared values. */
-  maxAbsDiff: number;
-  /** Largest |padded| (the scale maxAbsDiff is relative to). */
-  maxAbs: number;
-  /** Cosine similarity of all compared values together. */
-  cosine: number;
+/** Agreement over every real token of a batch (maxAbs: largest |padded|). */
+export interface SequenceAgreement extends Agreement {
   /** The lowest cosine similarity of one request's rows, and which request. */
   minSequenceCosine: number;
   worstSequence: number;
-  /** Values that were NaN or infinite on either side (not in the figures above). */
-  nonFinite: number;
 }
 
 /**
@@ -31,37 +24,17 @@ export function compareSequences(packed: Float32Array, cuSeqlens: Int32Array, pa
   if (packed.length !== total * rowSize || padded.length !== batch * width * rowSize) {
     throw new InferrtError('INVALID_ARGUMENT', `compareSequences: packed holds ${packed.length} values (expected ${total} x ${rowSize}), padded ${padded.length} (expected ${batch} x ${width} x ${rowSize})`);
   }
-  let maxAbsDiff = 0, maxAbs = 0, dot = 0, np = 0, nq = 0, nonFinite = 0;
+  const all = new AgreementSums();
   let minSequenceCosine = Infinity, worstSequence = -1;
   for (let b = 0; b < batch; b++) {
     const start = cuSeqlens[b]!, length = cuSeqlens[b + 1]! - start;
     if (length < 0 || length > width) throw new InferrtError('INVALID_ARGUMENT', `compareSequences: request ${b} has ${length} tokens but the padded width is ${width}`);
-    let sDot = 0, sp = 0, sq = 0;
-    for (let i = 0; i < length * rowSize; i++) {
-      const p = packed[start * rowSize + i]!, q = padded[b * width * rowSize + i]!;
-      if (!Number.isFinite(p) || !Number.isFinite(q)) {
-        nonFinite++;
-        continue;
-      }
-      maxAbsDiff = Math.max(maxAbsDiff, Math.abs(p - q));
-      maxAbs = Math.max(maxAbs, Math.abs(q));
-      sDot += p * q;
-      sp += p * p;
-      sq += q * q;
-    }
-    dot += sDot;
-    np += sp;
-    nq += sq;
-    const c = cosineOf(sDot, sp, sq);
+    const one = new AgreementSums().add(padded.subarray(b * width * rowSize, (b * width + length) * rowSize), packed.subarray(start * rowSize, (start + length) * rowSize));
+    all.merge(one);
+    const c = one.result().cosine;
     if (c < minSequenceCosine) [minSequenceCosine, worstSequence] = [c, b];
   }
-  return { maxAbsDiff, maxAbs, cosine: cosineOf(dot, np, nq), minSequenceCosine, worstSequence, nonFinite };
-}
-
-/** Cosine from a dot product and squared norms; two all-zero vectors agree (1), one all-zero does not (0). */
-function cosineOf(dot: number, a: number, b: number): number {
-  if (a === 0 || b === 0) return a === b ? 1 : 0;
-  return dot / Math.sqrt(a * b);
+  return { ...all.result(), minSequenceCosine, worstSequence };
 }
 
 /** The worst of several batches' agreement: each figure's worst value, and where the lowest-cosine request was. */
