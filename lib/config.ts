@@ -86,9 +86,9 @@ export interface BuilderConfigOptions {
    * rebuilds it from the BERT plugins with no padding: the engine's inputs become `input_ids` int32 [T],
    * `segment_ids` int32 [T] (when the model has token_type_ids) and `cu_seqlens` int32 [B+1] (sequence start
    * offsets, as `packSequences` makes them), and `last_hidden_state` is [T, H] (`unpackSequences` cuts it per
-   * request); a pooler output stays [B, H]. When the network is not recognized the build log says why and the
-   * engine is the padded one, with the profile 1..maxBatch x 1..maxSequenceLength unless `profiles` gives one.
-   * Default: none.
+   * request); a pooler output stays [B, H]. The rewrite replaces `profiles` with the packed one; `'int8'` cannot be
+   * combined with it. When the network is not recognized the build log says why and the engine is the padded one,
+   * with the profile 1..maxBatch x 1..maxSequenceLength unless `profiles` gives one. Default: none.
    */
   packedSequences?: PackedSequenceOptions;
 }
@@ -172,6 +172,10 @@ export class BuilderConfig {
     }
     this.int8Calibrator = calibrator;
     this.packedSequences = options.packedSequences === undefined ? undefined : checkPacked(options.packedSequences, `${what}: packedSequences`);
+    if (this.packedSequences && this.precision.includes('int8')) {
+      // The rewrite renames the tensors that calibration scales are keyed by, and its plugins have no int8 kernels.
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: packedSequences runs the encoder's plugins in fp16 / fp32; it cannot be combined with 'int8' in precision yet`);
+    }
     if (options.profiles !== undefined) {
       if (!Array.isArray(options.profiles)) {
         throw new InferrtError('INVALID_ARGUMENT', `${what}: profiles must be an array of profiles, got ${describeValue(options.profiles)}`);

@@ -99,9 +99,9 @@ export function padBatch(requests: readonly MixRequest[], padTo?: number): Padde
   return { shape: [requests.length, width], inputIds, attentionMask, tokenTypeIds, lengths };
 }
 
-/** Packs `requests` with no padding (packSequences), checked against `maxSeqLen`. */
-export function packBatch(requests: readonly MixRequest[], maxSeqLen: number): PackedSequences {
-  return packSequences(requests, { maxSeqLen });
+/** Packs `requests` with no padding (packSequences), checked against `maxSequenceLength`. */
+export function packBatch(requests: readonly MixRequest[], maxSequenceLength: number): PackedSequences {
+  return packSequences(requests, { maxSequenceLength });
 }
 
 /** Real (unpadded) tokens of a batch. */

@@ -15,8 +15,8 @@ export interface SequenceRequest {
 
 /** Options of {@link packSequences}. */
 export interface PackOptions {
-  /** The longest sequence allowed (an engine profile's maximum). Default: no limit. */
-  maxSeqLen?: number;
+  /** The longest sequence allowed (the engine's packedSequences.maxSequenceLength). Default: no limit. */
+  maxSequenceLength?: number;
 }
 
 /** A packed batch: int32 arrays, as the packed-input plugins take them. */
@@ -28,7 +28,7 @@ export interface PackedSequences {
   /** Sequence start offsets: [batch + 1], increasing, cuSeqlens[batch] = totalTokens. */
   cuSeqlens: Int32Array;
   /** The longest sequence in the batch. */
-  maxSeqLen: number;
+  longestSequence: number;
   totalTokens: number;
 }
 
@@ -59,24 +59,24 @@ export function packSequences(requests: readonly SequenceRequest[], options: Pac
   if (!Array.isArray(requests) || requests.length === 0) {
     throw invalid(`packSequences: requests must be a non-empty array, got ${describeValue(requests)}`);
   }
-  const limit = options.maxSeqLen ?? Infinity;
+  const limit = options.maxSequenceLength ?? Infinity;
   if (limit !== Infinity && (!Number.isSafeInteger(limit) || limit < 1)) {
-    throw invalid(`packSequences: options.maxSeqLen must be an integer >= 1, got ${String(limit)}`);
+    throw invalid(`packSequences: options.maxSequenceLength must be an integer >= 1, got ${String(limit)}`);
   }
   const cuSeqlens = new Int32Array(requests.length + 1);
-  let maxSeqLen = 0;
+  let longestSequence = 0;
   requests.forEach((r, b) => {
     const what = `packSequences: requests[${b}]`;
     if (typeof r !== 'object' || r === null || !isArrayLike(r.inputIds)) throw invalid(`${what}.inputIds must be an array or typed array of token ids, got ${describeValue(r?.inputIds)}`);
     const length = r.inputIds.length;
     if (length === 0) throw invalid(`${what}.inputIds is empty: every sequence needs at least one token`);
-    if (length > limit) throw invalid(`${what} has ${length} tokens, more than maxSeqLen ${limit}`);
+    if (length > limit) throw invalid(`${what} has ${length} tokens, more than maxSequenceLength ${limit}`);
     if (r.segmentIds !== undefined && (!isArrayLike(r.segmentIds) || r.segmentIds.length !== length)) {
       throw invalid(`${what}.segmentIds must have inputIds' length ${length}, got ${isArrayLike(r.segmentIds) ? r.segmentIds.length : describeValue(r.segmentIds)}`);
     }
     if (cuSeqlens[b]! + length > INT32_MAX) throw invalid(`packSequences: more than 2^31 - 1 tokens in one batch`);
     cuSeqlens[b + 1] = cuSeqlens[b]! + length;
-    maxSeqLen = Math.max(maxSeqLen, length);
+    longestSequence = Math.max(longestSequence, length);
   });
   const totalTokens = cuSeqlens[requests.length]!;
   const inputIds = new Int32Array(totalTokens);
@@ -85,7 +85,7 @@ export function packSequences(requests: readonly SequenceRequest[], options: Pac
     copyIds(r.inputIds, inputIds, cuSeqlens[b]!, `packSequences: requests[${b}].inputIds`);
     if (r.segmentIds) copyIds(r.segmentIds, segmentIds, cuSeqlens[b]!, `packSequences: requests[${b}].segmentIds`);
   });
-  return { inputIds, segmentIds, cuSeqlens, maxSeqLen, totalTokens };
+  return { inputIds, segmentIds, cuSeqlens, longestSequence, totalTokens };
 }
 
 /** A typed array that `subarray` can cut (the data of a packed output). */

@@ -4,6 +4,7 @@
 // match with a reason naming the layer, so the build log can say why the engine stays padded.
 #include "builder/bert_encoder_match.h"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <set>
@@ -17,6 +18,9 @@ namespace inferrt {
 namespace {
 
 constexpr int64_t kProbeBatch = 2, kProbeLength = 6;
+// The longest probe (when the engine's sequences may be that long): a [1, 1, 192, 192] mask stays under the probe's
+// per-layer evaluation limit.
+constexpr int64_t kLongProbe = 192;
 
 struct NoMatch {
   std::string reason;
@@ -31,7 +35,8 @@ template <typename... Parts>
 
 class EncoderMatcher {
  public:
-  explicit EncoderMatcher(const Network& network) : net_(network), readers_(network.tensors().size()) {
+  EncoderMatcher(const Network& network, int64_t longProbe)
+      : net_(network), readers_(network.tensors().size()), longProbe_(longProbe) {
     const auto& layers = net_.layers();
     for (size_t l = 0; l < layers.size(); ++l)
       for (int t : layers[l].inputs)
@@ -52,6 +57,8 @@ class EncoderMatcher {
         noMatch("input '", net_.tensor(in).name, "' is not one of input_ids, attention_mask, token_type_ids");
     BertEncoderMatch m;
     int x = matchEmbeddings(m);
+    // Longer probes than the position table allows would fail on exports that slice buffers of that length.
+    longProbe_ = std::max(kProbeLength, std::min(longProbe_, m.positionEmbeddings->dims()[0] - m.positionOffset));
     while (!denseReaders(x).empty()) x = matchLayer(m, x);
     if (m.layers.empty()) noMatch("no encoder layer reads the embeddings' LayerNorm output '", net_.tensor(x).name, "'");
     m.lastHidden = x;
@@ -229,8 +236,8 @@ class EncoderMatcher {
     return d->dims;
   }
 
-  // The probe inputs: `length` copies of token `token` in `batch` sequences, all attended, type 0.
-  std::map<int, TensorPtr> probeInputs(int64_t batch, int64_t length, int64_t token) const {
+  // The probe inputs: `length` copies of token `token` in `batch` sequences, all attended, of type `type`.
+  std::map<int, TensorPtr> probeInputs(int64_t batch, int64_t length, int64_t token, int64_t type = 0) const {
     std::map<int, TensorPtr> in;
     auto filled = [&](int input, int64_t value) {
       const TensorInfo& info = net_.tensor(input);
@@ -245,20 +252,23 @@ class EncoderMatcher {
     };
     filled(idsInput_, token);
     if (maskInput_ >= 0) filled(maskInput_, 1);
-    if (typeInput_ >= 0) filled(typeInput_, 0);
+    if (typeInput_ >= 0) filled(typeInput_, type);
     return in;
   }
 
-  // What an embedding's index tensor holds for two probes: each token's position plus a constant offset
-  // (returns 0: position, with `offset`), all zeros (1: a constant type 0), or neither (throws).
-  int classifyIndices(int indices, const std::string& what, int64_t& offset) const {
+  // What an embedding's index tensor holds for probes of several lengths, token ids and token types: each token's
+  // position plus a constant offset (returns 0: position, with `offset`), all zeros whatever the inputs (1: a
+  // constant type 0), or neither (throws).
+  // `rows`: the table's row count (a position buffer sliced to the probe's length must have that many).
+  int classifyIndices(int indices, const std::string& what, int64_t rows, int64_t& offset) const {
     struct Probe {
-      int64_t length, token;
+      int64_t length, token, type;
     };
     bool positions = true, zeros = true;
     int64_t first = -1;
-    for (const Probe& p : {Probe{5, 5}, Probe{9, 7}}) {
-      TensorPtr v = probeTensor(net_, indices, probeInputs(1, p.length, p.token));
+    const int64_t longest = std::max<int64_t>(9, std::min(longProbe_, rows));
+    for (const Probe& p : {Probe{5, 5, 0}, Probe{9, 7, 1}, Probe{longest, 6, 1}}) {
+      TensorPtr v = probeTensor(net_, indices, probeInputs(1, p.length, p.token, p.type));
       if (!v || v->numel() != p.length || (v->dtype() != DType::Int64 && v->dtype() != DType::Int32))
         noMatch("the indices of ", what, " could not be evaluated for a [1, ", p.length, "] input_ids probe");
       for (int64_t i = 0; i < p.length; ++i) {
@@ -357,7 +367,7 @@ class EncoderMatcher {
         continue;
       }
       int64_t offset = 0;
-      const int kind = classifyIndices(idx, what, offset);
+      const int kind = classifyIndices(idx, what, table->dims()[0], offset);
       if (kind == 0 && !havePosition) {
         havePosition = true;
         m.positionEmbeddings = table;
@@ -452,10 +462,10 @@ class EncoderMatcher {
   void matchOutputs(BertEncoderMatch& m, int x) {
     for (int l : valueReaders(x)) {
       const Layer& g = net_.layers()[l];
-      const Tensor* index = net_.tensor(g.inputs[1]).value.get();
-      const bool firstToken = g.kind == "Gather" && g.inputs[0] == x && g.attrs.getInt("axis", 0) == 1 && index &&
-                              index->numel() == 1 && index->rank() == 0 && isInteger(index->dtype()) &&
-                              index->getInt(0) == 0;
+      const bool gather = g.kind == "Gather" && g.inputs.size() == 2 && g.inputs[0] == x && g.inputs[1] >= 0;
+      const Tensor* index = gather ? net_.tensor(g.inputs[1]).value.get() : nullptr;
+      const bool firstToken = index && g.attrs.getInt("axis", 0) == 1 && index->numel() == 1 && index->rank() == 0 &&
+                              isInteger(index->dtype()) && index->getInt(0) == 0;
       if (!firstToken || m.firstTokenGather >= 0)
         noMatch("the last hidden state '", net_.tensor(x).name, "' is read by ", g.name, " (", g.kind,
                 "), which is not a Gather of each sequence's first token");
@@ -480,33 +490,41 @@ class EncoderMatcher {
         noMatch("output '", net_.tensor(o).name, "' is neither the last hidden state nor computed from its first token");
   }
 
-  // Every attention mask is all zeros for an all-ones attention_mask: packed sequences need no mask.
+  // Every attention mask is all zeros for an all-ones attention_mask, short and long: packed sequences need no mask
+  // (a causal, banded or windowed mask is not all zeros).
   void checkMasks() const {
     for (int mask : masks_) {
-      TensorPtr v = probeTensor(net_, mask, probeInputs(kProbeBatch, kProbeLength, 5));
-      if (!v) noMatch("the attention mask '", net_.tensor(mask).name, "' could not be evaluated for an all-ones attention_mask");
-      const Tensor f = toFloat32(*v);
-      for (int64_t i = 0; i < f.numel(); ++i)
-        if (f.data<float>()[i] != 0.0f)
-          noMatch("the attention mask '", net_.tensor(mask).name, "' is not all zeros for an all-ones attention_mask (a causal or other mask)");
+      for (const int64_t length : {kProbeLength, longProbe_}) {
+        TensorPtr v = probeTensor(net_, mask, probeInputs(length == kProbeLength ? kProbeBatch : 1, length, 5));
+        if (!v) noMatch("the attention mask '", net_.tensor(mask).name, "' could not be evaluated for an all-ones attention_mask");
+        const Tensor f = toFloat32(*v);
+        for (int64_t i = 0; i < f.numel(); ++i)
+          if (f.data<float>()[i] != 0.0f)
+            noMatch("the attention mask '", net_.tensor(mask).name, "' is not all zeros for an all-ones attention_mask of length ",
+                    length, " (a causal or other mask)");
+      }
     }
   }
 
   const Network& net_;
   std::vector<std::vector<int>> readers_;
   int idsInput_ = -1, maskInput_ = -1, typeInput_ = -1;
+  int64_t longProbe_;  // the longest probe: masks and positions must hold there too
   std::set<int> masks_;
 };
 
 }  // namespace
 
-BertMatchResult matchBertEncoder(const Network& network) {
+BertMatchResult matchBertEncoder(const Network& network, int64_t maxSeqLen) {
   BertMatchResult result;
   try {
-    result.encoder = EncoderMatcher(network).run();
+    result.encoder = EncoderMatcher(network, std::max<int64_t>(kProbeLength, std::min<int64_t>(maxSeqLen, kLongProbe))).run();
     result.matched = true;
   } catch (const NoMatch& e) {
     result.reason = e.reason;
+  } catch (const Error& e) {
+    // A layer the matcher read in an unexpected form (an attribute of another type, say): not an encoder it knows.
+    result.reason = std::string("the network did not read as an encoder: ") + e.what();
   }
   return result;
 }

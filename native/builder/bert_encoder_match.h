@@ -1,4 +1,4 @@
-// Recognizing a BERT / RoBERTa encoder (HuggingFace-style ONNX exports, TorchScript or dynamo exporter) in the
+// Recognizing a BERT / RoBERTa / DistilBERT encoder (HuggingFace-style ONNX exports, TorchScript or dynamo exporter) in the
 // fused network, for the packed-sequence rewrite (packed_bert.cc). The match works on what the fusion passes left
 // (MatMul with bias / GELU, Normalization with skip, Attention) and checks by evaluation what exporters spell
 // differently: the position ids (BERT: 0..S-1; RoBERTa: padding_idx + 1 + i), the token type ids when the model
@@ -44,14 +44,15 @@ struct BertEncoderMatch {
   int firstTokenGather = -1;    // a Gather of each sequence's first token (the pooler's input), or -1
 };
 
-// The match, or "" in `reason` and nothing when the network is not such an encoder: then `reason` says what
-// did not fit, naming the layer or tensor.
+// matched and the encoder, or, when the network is not such an encoder, `reason`: what did not fit, naming the
+// layer or tensor.
 struct BertMatchResult {
   bool matched = false;
   BertEncoderMatch encoder;
   std::string reason;
 };
 
-BertMatchResult matchBertEncoder(const Network& network);
+// `maxSeqLen`: the longest sequence the engine will take (the probes run up to min(maxSeqLen, 192) tokens).
+BertMatchResult matchBertEncoder(const Network& network, int64_t maxSeqLen);
 
 }  // namespace inferrt

@@ -110,6 +110,8 @@ class PackedBuilder {
     attrs.set("epsilon", m_.embeddingNorm.epsilon);
     attrs.set("position_offset", m_.positionOffset);
     attrs.set("max_seq_len", options_.maxSeqLen);
+    // Every request has a token: the pooler reads each sequence's first one, and an empty request means nothing.
+    attrs.set("min_seq_len", int64_t{1});
     const int types = m_.tokenTypeEmbeddings ? constant("token_type_embeddings", m_.tokenTypeEmbeddings) : -1;
     return plugin("PackedEmbLayerNorm", "embeddings",
                   {ids_, segments_, cuSeqlens_, constant("word_embeddings", m_.wordEmbeddings),
@@ -185,19 +187,18 @@ class PackedBuilder {
 
 bool packBertEncoder(Network& network, BuildConfig& config, BuildLog& log) {
   const PackedSequenceOptions& options = config.packed;
-  const BertMatchResult match = matchBertEncoder(network);
+  const BertMatchResult match = matchBertEncoder(network, options.maxSeqLen);
   if (!match.matched) {
     log.push_back("packed sequences: not rewritten, the engine keeps the padded inputs: " + match.reason);
     return false;
   }
   const BertEncoderMatch& m = match.encoder;
   const int64_t positions = m.positionEmbeddings->dims()[0];
-  if (m.positionOffset + options.maxSeqLen > positions) {
-    log.push_back("packed sequences: not rewritten, the engine keeps the padded inputs: maxSequenceLength " +
-                  std::to_string(options.maxSeqLen) + " needs " + std::to_string(m.positionOffset + options.maxSeqLen) +
-                  " position embeddings, the model has " + std::to_string(positions));
-    return false;
-  }
+  // Not a fallback: the padded engine could not take such sequences either.
+  if (m.positionOffset + options.maxSeqLen > positions)
+    fail(ErrorCode::InvalidArgument, "packedSequences.maxSequenceLength ", options.maxSeqLen, " needs ",
+         m.positionOffset + options.maxSeqLen, " position embeddings (positions start at ", m.positionOffset,
+         "), the model has ", positions);
   Network packed = PackedBuilder(network, m, options).build();
   packed.validate();
   network = std::move(packed);
@@ -206,14 +207,16 @@ bool packBertEncoder(Network& network, BuildConfig& config, BuildLog& log) {
   profile["input_ids"] = range(1, options.optTokens, options.maxTokens);
   if (m.tokenTypeInput) profile["segment_ids"] = range(1, options.optTokens, options.maxTokens);
   profile["cu_seqlens"] = range(2, options.optBatch + 1, options.maxBatch + 1);
+  const size_t paddedProfiles = config.profiles.size();
   config.profiles = {profile};
   log.push_back("packed sequences: BERT encoder of " + std::to_string(m.layers.size()) + " layers (hidden " +
                 std::to_string(m.hidden) + ", " + std::to_string(m.layers.front().heads) +
                 " heads) rewritten to packed-token plugins: inputs input_ids [T]" +
                 (m.tokenTypeInput ? ", segment_ids [T]" : "") + ", cu_seqlens [B+1]; T <= " +
                 std::to_string(options.maxTokens) + ", B <= " + std::to_string(options.maxBatch) +
-                ", sequences <= " + std::to_string(options.maxSeqLen) + " tokens; position ids start at " +
-                std::to_string(m.positionOffset));
+                ", sequences of 1 to " + std::to_string(options.maxSeqLen) + " tokens; position ids start at " +
+                std::to_string(m.positionOffset) + "; the padded profile" + (paddedProfiles > 1 ? "s are" : " is") +
+                " replaced by the packed one");
   return true;
 }
 

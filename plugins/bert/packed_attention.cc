@@ -21,6 +21,7 @@ PackedAttentionAttrs readPackedAttentionAttrs(const Layer& layer) {
     fail(ErrorCode::InvalidArgument, kPlugin, " layer '", layer.name, "': attribute 'num_heads' must be > 0, got ",
          a.numHeads);
   a.maxSeqLen = packedMaxSeqLen(layer, kPlugin);
+  a.minSeqLen = packedMinSeqLen(layer, kPlugin);
   a.hasAlpha = layer.attrs.has("alpha");
   if (a.hasAlpha) {
     const double alpha = layer.attrs.getFloat("alpha");
@@ -50,7 +51,7 @@ std::vector<TensorDesc> inferPackedAttention(const Layer& layer, const std::vect
       fail(ErrorCode::ShapeMismatch, kPlugin, " input 0 (qkv) has hidden size ", hidden, " (", columns,
            " columns / 3), not divisible by num_heads ", attrs.numHeads);
   }
-  checkSequenceOffsetsInput(kPlugin, layer, in, 1, tokens, attrs.maxSeqLen);
+  checkSequenceOffsetsInput(kPlugin, layer, in, 1, tokens, attrs.maxSeqLen, attrs.minSeqLen);
   return {makeDesc(in[0].dtype, {tokens, hidden})};
 }
 

@@ -14,6 +14,7 @@ namespace inferrt {
 struct PackedAttentionAttrs {
   int64_t numHeads = 0;
   int64_t maxSeqLen = 0;
+  int64_t minSeqLen = 0;  // min_seq_len (default 0): shorter sequences are an error
   bool hasAlpha = false;  // false: alpha is 1/sqrt(D), known once D is
   float alpha = 1.0f;
 };

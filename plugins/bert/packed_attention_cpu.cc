@@ -38,7 +38,7 @@ void runPackedAttentionCpu(const Layer& layer, const std::vector<const Tensor*>&
     fail(ErrorCode::Internal, kPlugin, " output is not allocated as ", dtypeName(qkv->dtype()), " [", tokens, ", ",
          hidden, "]");
   const int32_t* offsets = cu->data<int32_t>();
-  validateSequenceOffsets(kPlugin, layer, offsets, cu->numel(), tokens, attrs.maxSeqLen);
+  validateSequenceOffsets(kPlugin, layer, offsets, cu->numel(), tokens, attrs.maxSeqLen, attrs.minSeqLen);
   if (hidden == 0) return;
   const float alpha = packedAttentionAlpha(attrs, d);
 

@@ -24,6 +24,7 @@ PackedEmbLayerNormAttrs readPackedEmbLayerNormAttrs(const Layer& layer) {
     fail(ErrorCode::InvalidArgument, kPlugin, " layer '", layer.name, "': attribute 'position_offset' must be >= 0, got ",
          a.positionOffset);
   a.maxSeqLen = packedMaxSeqLen(layer, kPlugin);
+  a.minSeqLen = packedMinSeqLen(layer, kPlugin);
   return a;
 }
 
@@ -64,7 +65,7 @@ std::vector<TensorDesc> inferPackedEmbLayerNorm(const Layer& layer, const std::v
   if (positions >= 0 && attrs.positionOffset > positions - attrs.maxSeqLen)
     fail(ErrorCode::ShapeMismatch, kPlugin, " input 4 (position_embeddings) has ", positions,
          " rows, fewer than position_offset ", attrs.positionOffset, " + max_seq_len ", attrs.maxSeqLen);
-  checkSequenceOffsetsInput(kPlugin, layer, in, 2, tokens, attrs.maxSeqLen);
+  checkSequenceOffsetsInput(kPlugin, layer, in, 2, tokens, attrs.maxSeqLen, attrs.minSeqLen);
   return {makeDesc(in[3].dtype, {tokens, hidden})};
 }
 

@@ -17,6 +17,7 @@ struct PackedEmbLayerNormAttrs {
   double epsilon = 1e-12;
   int64_t positionOffset = 0;
   int64_t maxSeqLen = 0;
+  int64_t minSeqLen = 0;  // min_seq_len (default 0): shorter sequences are an error
 };
 PackedEmbLayerNormAttrs readPackedEmbLayerNormAttrs(const Layer& layer);
 

@@ -74,7 +74,7 @@ void runPackedEmbLayerNormCpu(const Layer& layer, const std::vector<const Tensor
 
   const int32_t* offsets = cu->data<int32_t>();
   const int64_t batch = cu->numel() - 1;
-  validateSequenceOffsets(kPlugin, layer, offsets, cu->numel(), tokens, attrs.maxSeqLen);
+  validateSequenceOffsets(kPlugin, layer, offsets, cu->numel(), tokens, attrs.maxSeqLen, attrs.minSeqLen);
   if (attrs.positionOffset > position->dims()[0] - attrs.maxSeqLen)
     fail(ErrorCode::InvalidArgument, kPlugin, " layer '", layer.name, "': position_embeddings has ",
          position->dims()[0], " rows, fewer than position_offset ", attrs.positionOffset, " + max_seq_len ",

@@ -25,11 +25,11 @@ const REWRITTEN = [
   'distilbert_torchscript_op17.onnx', 'distilbert_dynamo_op18.onnx', 'bert_sdpa_torchscript_op17.onnx',
 ];
 
-async function buildPacked(file: string, maxBatch = 8): Promise<Plan> {
+async function buildPacked(file: string, maxBatch = 8, maxSequenceLength = MAX_SEQ): Promise<Plan> {
   const builder = new Builder({ backend: 'cpu' });
   using network = builder.createNetwork();
   OnnxParser.parse(network, new Uint8Array(fs.readFileSync(path.join(modelsDir, file))));
-  return builder.build(network, builder.createConfig({ packedSequences: { maxSequenceLength: MAX_SEQ, maxBatch } }));
+  return builder.build(network, builder.createConfig({ packedSequences: { maxSequenceLength, maxBatch } }));
 }
 
 interface Request {
@@ -57,7 +57,7 @@ async function ortAlone(bytes: Uint8Array, file: ManifestFile, r: Request): Prom
 }
 
 async function runPacked(engine: Engine, batch: Request[]): Promise<{ outputs: Record<string, Float32Array>; cuSeqlens: Int32Array }> {
-  const packed = packSequences(batch, { maxSeqLen: MAX_SEQ });
+  const packed = packSequences(batch, { maxSequenceLength: MAX_SEQ });
   using ctx = engine.createContext();
   const names = engine.inputs.map((i) => i.name);
   const feeds: Record<string, { data: Int32Array; shape: number[] }> = {
@@ -114,6 +114,7 @@ describe.skipIf(!manifest)('packed-sequence rewrite of BERT-family exports (CPU 
       ['decreasing', [0, 6, 4, 9], 9, /cu_seqlens/],
       ['ending before the token count', [0, 4, 8], 9, /cu_seqlens/],
       ['a sequence longer than maxSequenceLength', [0, MAX_SEQ + 1], MAX_SEQ + 1, /cu_seqlens|max_seq_len|longer/],
+      ['an empty sequence (the pooler reads each first token)', [0, 4, 4, 9], 9, /cu_seqlens\[2\] = 4 makes sequence 1 0 tokens long, fewer than min_seq_len 1/],
     ];
     for (const [what, offsets, tokens, message] of cases) {
       it(what, async () => {
@@ -129,6 +130,32 @@ describe.skipIf(!manifest)('packed-sequence rewrite of BERT-family exports (CPU 
         expect((err as InferrtError).message).toMatch(message);
       });
     }
+  });
+
+  it('maxSequenceLength beyond the position embeddings fails the build, naming both', async () => {
+    const err = await buildPacked('roberta_torchscript_op17.onnx', 8, 10_000).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InferrtError);
+    expect((err as InferrtError).message).toMatch(/packedSequences\.maxSequenceLength 10000 needs 10002 position embeddings \(positions start at 2\), the model has \d+/);
+  });
+
+  it('a user profile is replaced by the packed one, and the log says so', async () => {
+    const builder = new Builder({ backend: 'cpu' });
+    using network = builder.createNetwork();
+    OnnxParser.parse(network, new Uint8Array(fs.readFileSync(path.join(modelsDir, 'bert_torchscript_op13.onnx'))));
+    const range = { min: [1, 1], opt: [2, 8], max: [2, 16] };
+    const plan = await builder.build(network, builder.createConfig({
+      packedSequences: { maxSequenceLength: MAX_SEQ, maxBatch: 8 },
+      profiles: [{ input_ids: range, attention_mask: range, token_type_ids: range }],
+    }));
+    expect(plan.buildLog.find((l) => l.startsWith('packed sequences:'))).toMatch(/the padded profile is replaced by the packed one$/);
+    using engine = await Runtime.load(plan);
+    expect(engine.inputs.map((i) => i.name)).toEqual(['input_ids', 'segment_ids', 'cu_seqlens']);
+  });
+
+  it('createConfig rejects packedSequences with int8', () => {
+    const builder = new Builder({ backend: 'cpu' });
+    expect(() => builder.createConfig({ precision: ['fp16', 'int8'], packedSequences: { maxSequenceLength: 8, maxBatch: 2 } }))
+      .toThrow(/packedSequences runs the encoder's plugins in fp16 \/ fp32; it cannot be combined with 'int8'/);
   });
 
   it('createConfig rejects malformed packedSequences options, naming the field', () => {

@@ -8,12 +8,10 @@
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  Builder, Runtime, tensor, toFloat16Bits, type BuilderConfigOptions, type Engine, type NetworkDefinition, type Tensor,
-} from '../../lib/index.js';
+import { tensor, toFloat16Bits, type BuilderConfigOptions, type Engine, type NetworkDefinition, type Tensor } from '../../lib/index.js';
 import { defineBert } from '../../bench/bert-network.js';
 import { randomFloats } from '../api/helpers.js';
-import { checkAgreement, cudaSkipReason, reportSkipped, type Tolerance } from './helpers.js';
+import { checkAgreement, cudaSkipReason, reportSkipped, type Tolerance, loadNetwork } from './helpers.js';
 
 const TF32_TOL: Tolerance = { relL2: 5e-3, maxRel: 2e-2, absFloor: 1e-6 };
 const FP32_TOL: Tolerance = { relL2: 1e-4, maxRel: 1e-4, absFloor: 1e-6 };
@@ -26,13 +24,6 @@ const FP16: Mode = ['fp16', { precision: ['fp16'] }, FP16_TOL];
 
 const numel = (d: readonly number[]): number => d.reduce((a, b) => a * b, 1);
 
-async function load(define: (n: NetworkDefinition) => void, backend: 'cpu' | 'cuda', config: BuilderConfigOptions): Promise<Engine> {
-  const builder = new Builder({ backend });
-  using network = builder.createNetwork();
-  define(network);
-  return Runtime.load(await builder.build(network, builder.createConfig(config)));
-}
-
 async function run(engine: Engine, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
   using ctx = engine.createContext();
   return ctx.infer(feeds);
@@ -42,8 +33,8 @@ async function run(engine: Engine, feeds: Record<string, Tensor>): Promise<Recor
 async function compare(define: (n: NetworkDefinition) => void, feeds: Record<string, Tensor>, modes: Mode[], kinds: string[]): Promise<string[]> {
   const problems: string[] = [];
   for (const [label, config, tol] of modes) {
-    using cpu = await load(define, 'cpu', label === 'tf32' ? { strictFp32: true } : config);
-    using cuda = await load(define, 'cuda', config);
+    using cpu = await loadNetwork(define, 'cpu', label === 'tf32' ? { strictFp32: true } : config);
+    using cuda = await loadNetwork(define, 'cuda', config);
     expect(cuda.layers.map((l) => `${l.kind} on ${l.runsOn}`), label).toEqual(kinds.map((k) => `${k} on cuda`));
     const want = await run(cpu, feeds), got = await run(cuda, feeds);
     for (const name of Object.keys(want)) {
@@ -144,8 +135,8 @@ describe.skipIf(cudaSkipReason !== '')('fused attention in the hand-built BERT: 
     const modes: Mode[] = [FP32, TF32, FP16].map(([l, config, tol]) => [l, { ...config, profiles }, tol]);
     const problems: string[] = [];
     for (const [label, config, tol] of modes) {
-      using cpu = await load((n) => defineBert(n), 'cpu', label === 'tf32' ? { strictFp32: true, profiles } : config);
-      using cuda = await load((n) => defineBert(n), 'cuda', config);
+      using cpu = await loadNetwork((n) => defineBert(n), 'cpu', label === 'tf32' ? { strictFp32: true, profiles } : config);
+      using cuda = await loadNetwork((n) => defineBert(n), 'cuda', config);
       // The scale and masked-softmax fusions feed the attention fusion: each block ends as one Attention layer
       // reading q, k, v and the mask.
       expect(cuda.layers.filter((l) => l.kind === 'Softmax'), label).toEqual([]);

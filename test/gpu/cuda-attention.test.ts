@@ -17,10 +17,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Builder, Runtime, halfBitsToFloat, tensor, toFloat16Bits, type BuilderConfigOptions, type DType, type Engine, type NetworkDefinition, type Tensor,
+  halfBitsToFloat, tensor, toFloat16Bits, type BuilderConfigOptions, type DType, type Engine, type NetworkDefinition, type Tensor,
 } from '../../lib/index.js';
 import { randomFloats } from '../api/helpers.js';
-import { checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Tolerance } from './helpers.js';
+import { checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Tolerance, loadNetwork } from './helpers.js';
 
 /**
  * fp32 engines (strict and TF32) vs the CPU's fp32: the same fp32 math in another order (dot products, an online
@@ -129,13 +129,6 @@ function fullyMaskedRows(c: AttentionCase): number {
 const nanCount = (t: Tensor): number =>
   (t.dtype === 'float16' ? Array.from(t.data as Uint16Array, halfBitsToFloat) : Array.from(t.data as Float32Array)).filter(Number.isNaN).length;
 
-async function load(define: (n: NetworkDefinition) => void, backend: 'cpu' | 'cuda', config: BuilderConfigOptions): Promise<Engine> {
-  const builder = new Builder({ backend });
-  using network = builder.createNetwork();
-  define(network);
-  return Runtime.load(await builder.build(network, builder.createConfig(config)));
-}
-
 async function run(engine: Engine, feeds: Record<string, Tensor>): Promise<Tensor> {
   using ctx = engine.createContext();
   return (await ctx.infer(feeds)).out!;
@@ -169,8 +162,8 @@ describe.skipIf(cudaSkipReason !== '')('Attention: CUDA vs CPU', () => {
       if (mDims.length) feeds.mask = tensor(maskValues(c, mDims), mDims);
       const problems: string[] = [];
       for (const [label, config, tol] of c.modes) {
-        using cpu = await load(define, 'cpu', label === 'tf32' ? { strictFp32: true } : config);
-        using cuda = await load(define, 'cuda', config);
+        using cpu = await loadNetwork(define, 'cpu', label === 'tf32' ? { strictFp32: true } : config);
+        using cuda = await loadNetwork(define, 'cuda', config);
         expect(describeFallback(fallbackLayers(cuda)), label).toBe('none');
         expect(cuda.layers.map((l) => `${l.kind} on ${l.runsOn}`), label).toEqual(['Attention on cuda']);
         const want = await run(cpu, feeds), got = await run(cuda, feeds);

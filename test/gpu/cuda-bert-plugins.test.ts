@@ -19,11 +19,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Builder, Runtime, hasPlugin, tensor, type BuilderConfigOptions, type Engine, type NetworkDefinition, type NetworkTensor, type Tensor,
+  hasPlugin, tensor, type BuilderConfigOptions, type Engine, type NetworkDefinition, type NetworkTensor, type Tensor,
 } from '../../lib/index.js';
 import { randomFloats } from '../api/helpers.js';
 import { rejection } from '../inferrt-errors.js';
-import { checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Tolerance } from './helpers.js';
+import { checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Tolerance, loadNetwork } from './helpers.js';
 
 const PLUGINS = ['PackedEmbLayerNorm', 'PackedAttention', 'SkipLayerNorm', 'FullyConnected'];
 const missing = PLUGINS.filter((p) => !hasPlugin(p, '1'));
@@ -84,13 +84,6 @@ function addPluginOutput(n: NetworkDefinition, name: string, inputs: ReadonlyArr
   n.markOutput(n.addPlugin(name, inputs, attrs, { name: LAYER }).output(), 'y');
 }
 
-async function load(define: (n: NetworkDefinition) => void, backend: 'cpu' | 'cuda', config: BuilderConfigOptions): Promise<Engine> {
-  const builder = new Builder({ backend });
-  using network = builder.createNetwork();
-  define(network);
-  return Runtime.load(await builder.build(network, builder.createConfig(config)));
-}
-
 async function run(engine: Engine, feeds: Record<string, Tensor>): Promise<Tensor> {
   using ctx = engine.createContext();
   return (await ctx.infer(feeds)).y!;
@@ -107,8 +100,8 @@ interface PluginCase {
 async function compareWithCpu(c: PluginCase): Promise<void> {
   const problems: string[] = [];
   for (const [label, config, tol] of c.modes) {
-    using cpu = await load(c.define, 'cpu', label === 'tf32' ? { strictFp32: true } : config);
-    using cuda = await load(c.define, 'cuda', config);
+    using cpu = await loadNetwork(c.define, 'cpu', label === 'tf32' ? { strictFp32: true } : config);
+    using cuda = await loadNetwork(c.define, 'cuda', config);
     expect(describeFallback(fallbackLayers(cuda)), label).toBe('none');
     expect(cuda.layers.map((l) => `${l.kind} on ${l.runsOn}`), label).toEqual(['Plugin on cuda']);
     const want = await run(cpu, c.feeds);
@@ -324,8 +317,8 @@ const cuMessage = (layer: string): string =>
  */
 async function expectDeviceErrors(define: (n: NetworkDefinition) => void, config: BuilderConfigOptions, tol: Tolerance, good: Record<string, Tensor>,
   bad: Array<[string, Record<string, Tensor>, string]>): Promise<void> {
-  using cpu = await load(define, 'cpu', config);
-  using cuda = await load(define, 'cuda', config);
+  using cpu = await loadNetwork(define, 'cpu', config);
+  using cuda = await loadNetwork(define, 'cuda', config);
   expect(cuda.layers.map((l) => `${l.kind} on ${l.runsOn}`)).toEqual(['Plugin on cuda']);
   const want = await run(cpu, good);
   for (const cudaGraphs of [true, false]) {

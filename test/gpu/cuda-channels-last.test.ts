@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import { Builder, OnnxParser, Runtime, tensor, type BuilderConfigOptions, type Engine, type NetworkDefinition, type Tensor } from '../../lib/index.js';
 import { randomFloats } from '../api/helpers.js';
 import { modelsDir } from '../fixtures/manifest.js';
-import { checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Tolerance } from './helpers.js';
+import { checkAgreement, cudaSkipReason, describeFallback, fallbackLayers, reportSkipped, type Tolerance, loadNetwork } from './helpers.js';
 
 // The fixture suite's tolerances (cuda-fixtures.test.ts says where they come from).
 const TF32_TOL: Tolerance = { relL2: 5e-3, maxRel: 2e-2, absFloor: 1e-6 };
@@ -174,13 +174,6 @@ function definePool(c: PoolCase) {
     const params = global ? { channelsLast: true } : { kernelShape: c.kernel, strides: c.strides, pads: c.pads, countIncludePad: c.countIncludePad, ceilMode: c.ceilMode, channelsLast: true };
     n.markOutput(n.addPooling(x, c.mode, params).output(), 'z');
   };
-}
-
-async function loadNetwork(define: (n: NetworkDefinition) => void, backend: 'cpu' | 'cuda', config: BuilderConfigOptions): Promise<Engine> {
-  const builder = new Builder({ backend });
-  using network = builder.createNetwork();
-  define(network);
-  return Runtime.load(await builder.build(network, builder.createConfig(config)));
 }
 
 const precisions: Array<[string, BuilderConfigOptions, BuilderConfigOptions, Tolerance]> = [

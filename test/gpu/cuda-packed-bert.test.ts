@@ -60,7 +60,7 @@ async function build(file: string, backend: 'cuda' | 'cpu', config: BuilderConfi
 
 /** The packed engine's rows per request (float32 copies) and the pooler rows, if any. */
 async function runPacked(engine: Engine, batch: Request[]): Promise<{ rows: Float32Array[]; pooler?: Float32Array[]; dtype: string }> {
-  const packed = packSequences(batch, { maxSeqLen: MAX_SEQ });
+  const packed = packSequences(batch, { maxSequenceLength: MAX_SEQ });
   using ctx = engine.createContext();
   const feeds: Record<string, Tensor> = {
     input_ids: { dtype: 'int32', data: packed.inputIds, shape: [packed.totalTokens] },
@@ -166,6 +166,7 @@ if (cudaSkipReason) {
         ['decreasing', [0, 6, 4, 9], 9],
         ['ending before the token count', [0, 4, 8], 9],
         ['a sequence longer than maxSequenceLength', [0, MAX_SEQ + 1], MAX_SEQ + 1],
+        ['an empty sequence', [0, 4, 4, 9], 9],
       ];
       for (const [what, offsets, tokens] of cases) {
         it(what, async () => {

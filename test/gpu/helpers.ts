@@ -1,10 +1,14 @@
 /**
  * Shared by the GPU suite's CUDA-vs-CPU tests: why the suite is skipped here, where an engine's layers run
- * (CUDA kernel or CPU fallback), numeric comparison of two backends' outputs, and an event-loop tick counter.
+ * (CUDA kernel or CPU fallback), numeric comparison of two backends' outputs, engines built from a network
+ * definition, and an event-loop tick counter.
  * Nothing here needs onnxruntime-node (the GPU machine has none).
  */
 import { describe, it } from 'vitest';
-import { cudaCompiled, cudaDevices, halfBitsToFloat, type Engine, type Tensor, type TensorData } from '../../lib/index.js';
+import {
+  Builder, Runtime, cudaCompiled, cudaDevices, halfBitsToFloat, type BuilderConfigOptions, type Engine, type NetworkDefinition,
+  type Tensor, type TensorData,
+} from '../../lib/index.js';
 
 export const MiB = 2 ** 20;
 
@@ -173,4 +177,12 @@ export async function pollUntil<T>(read: () => T, done: (v: T) => boolean, ms = 
   let v = read();
   for (const end = Date.now() + ms; !done(v) && Date.now() < end; v = read()) await new Promise((resolve) => setTimeout(resolve, 10));
   return v;
+}
+
+/** The engine of the network `define` builds, on `backend` under `config`. */
+export async function loadNetwork(define: (n: NetworkDefinition) => void, backend: 'cpu' | 'cuda', config: BuilderConfigOptions): Promise<Engine> {
+  const builder = new Builder({ backend });
+  using network = builder.createNetwork();
+  define(network);
+  return Runtime.load(await builder.build(network, builder.createConfig(config)));
 }

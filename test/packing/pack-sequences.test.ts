@@ -22,7 +22,7 @@ describe('packSequences', () => {
     const packed = packSequences(requests);
     expect(Array.from(packed.cuSeqlens)).toEqual([0, 1, 3, 66, 130, 195, 579, 1091]);
     expect(packed.totalTokens).toBe(1091);
-    expect(packed.maxSeqLen).toBe(512);
+    expect(packed.longestSequence).toBe(512);
     requests.forEach((r, b) => {
       const [start, end] = [packed.cuSeqlens[b]!, packed.cuSeqlens[b + 1]!];
       expect(Array.from(packed.inputIds.subarray(start, end))).toEqual(Array.from(r.inputIds));
@@ -63,12 +63,12 @@ describe('packing errors', () => {
   it('packSequences names the request and what is wrong', () => {
     bad(() => packSequences([]), /requests must be a non-empty array/);
     bad(() => packSequences([{ inputIds: [1] }, { inputIds: [] }]), /requests\[1\]\.inputIds is empty/);
-    bad(() => packSequences([{ inputIds: new Int32Array(513) }], { maxSeqLen: 512 }), /requests\[0\] has 513 tokens, more than maxSeqLen 512/);
+    bad(() => packSequences([{ inputIds: new Int32Array(513) }], { maxSequenceLength: 512 }), /requests\[0\] has 513 tokens, more than maxSequenceLength 512/);
     bad(() => packSequences([{ inputIds: [1, 2.5] }]), /requests\[0\]\.inputIds\[1\] must be an integer id in \[0, 2\^31\), got 2\.5/);
     bad(() => packSequences([{ inputIds: [-1] }]), /inputIds\[0\] must be an integer id/);
     bad(() => packSequences([{ inputIds: [1, 2], segmentIds: [0] }]), /segmentIds must have inputIds' length 2, got 1/);
     bad(() => packSequences([{ inputIds: 'abc' as never }]), /inputIds must be an array or typed array/);
-    bad(() => packSequences([{ inputIds: [1] }], { maxSeqLen: 0 }), /maxSeqLen must be an integer >= 1, got 0/);
+    bad(() => packSequences([{ inputIds: [1] }], { maxSequenceLength: 0 }), /maxSequenceLength must be an integer >= 1, got 0/);
   });
   it('unpackSequences rejects offsets that do not increase or do not fit the data', () => {
     bad(() => unpackSequences(new Float32Array(6), Int32Array.from([0, 2, 2]), 3), /cuSeqlens must increase, but cuSeqlens\[2\] = 2 after 2/);

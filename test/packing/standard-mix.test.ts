@@ -106,7 +106,7 @@ describe('padBatch and packBatch', () => {
       expect(Array.from(k.inputIds.subarray(start, end))).toEqual(Array.from(p.inputIds.subarray(b * longest, b * longest + end - start), Number));
       expect(Array.from(k.segmentIds.subarray(start, end))).toEqual(Array.from(r.segmentIds));
     });
-    expect(() => packBatch(requests, longest - 1)).toThrow(/more than maxSeqLen/);
+    expect(() => packBatch(requests, longest - 1)).toThrow(/more than maxSequenceLength/);
   });
 });
 

@@ -204,7 +204,7 @@ describe('PackedAttention v1 errors', () => {
     ['no num_heads', 384, { max_seq_len: 8 }, 'int32', 'INVALID_ARGUMENT', "attribute 'num_heads' is required"],
     ['num_heads 0', 384, { num_heads: 0, max_seq_len: 8 }, 'int32', 'INVALID_ARGUMENT', "attribute 'num_heads' must be > 0, got 0"],
     ['no max_seq_len', 384, { num_heads: 2 }, 'int32', 'INVALID_ARGUMENT', "attribute 'max_seq_len' is required"],
-    ['max_seq_len -1', 384, { num_heads: 2, max_seq_len: -1 }, 'int32', 'INVALID_ARGUMENT', "attribute 'max_seq_len' must be > 0, got -1"],
+    ['max_seq_len -1', 384, { num_heads: 2, max_seq_len: -1 }, 'int32', 'INVALID_ARGUMENT', "attribute 'max_seq_len' must be in [1, 2147483647], got -1"],
   ];
   for (const [what, columns, attrs, cuDtype, code, message] of shapeErrors) {
     it(`rejects ${what} when the layer is added`, () => {

@@ -73,6 +73,7 @@ void runPackedAttention(CudaKernelArgs& args) {
   a.cuSeqlens = cu->as<const int32_t>();
   a.totalTokens = tokens;
   a.maxSeqLen = attrs.maxSeqLen;
+  a.minSeqLen = attrs.minSeqLen;
   a.deviceError = args.env.deviceError;
   a.device = args.env.device;
   a.multiProcessors = args.env.multiProcessors;

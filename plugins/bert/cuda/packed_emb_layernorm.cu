@@ -160,8 +160,8 @@ void launchFor(const PackedEmbLayerNormLaunch& a) {
 }  // namespace
 
 void launchPackedEmbLayerNorm(const PackedEmbLayerNormLaunch& a) {
-  cudakernels::launchValidateCuSeqlens(a.cuSeqlens, a.batch, a.tokens, a.maxSeqLen, a.deviceError, a.multiProcessors,
-                                       a.stream);
+  cudakernels::launchValidateCuSeqlens(a.cuSeqlens, a.batch, a.tokens, a.maxSeqLen, a.minSeqLen, a.deviceError,
+                                       a.multiProcessors, a.stream);
   if (a.tokens <= 0 || a.hidden <= 0) return;
   if (a.half) launchFor<__half>(a);
   else launchFor<float>(a);

@@ -120,6 +120,7 @@ void runPackedEmbLayerNorm(CudaKernelArgs& args) {
   a.types = in[5] ? in[5]->dims[0] : 0;
   a.positionOffset = attrs.positionOffset;
   a.maxSeqLen = attrs.maxSeqLen;
+  a.minSeqLen = attrs.minSeqLen;
   a.epsilon = static_cast<float>(attrs.epsilon);
   a.deviceError = args.env.deviceError;
   a.multiProcessors = args.env.multiProcessors;

@@ -21,7 +21,7 @@ struct PackedEmbLayerNormLaunch {
   const void* beta = nullptr;           // [hidden]
   void* out = nullptr;                  // [tokens, hidden]
   int64_t tokens = 0, batch = 0, hidden = 0, vocab = 0, positions = 0, types = 0;
-  int64_t positionOffset = 0, maxSeqLen = 0;
+  int64_t positionOffset = 0, maxSeqLen = 0, minSeqLen = 0;
   float epsilon = 1e-12f;
   int32_t* deviceError = nullptr;  // the layer's flag: IndexOutOfRange, InvalidSequenceOffsets
   int multiProcessors = 0;

@@ -125,14 +125,16 @@ std::string deviceErrorMeaning(const Layer& layer, int32_t code) {
       if (layer.kind == "Plugin") return "an id is out of range (ids must be in [0, n-1] for a table of n rows)";
       return "an index is out of range (indices must be in [-n, n-1] for an axis of size n)";
     case DeviceErrorCode::InvalidSequenceOffsets: {
-      std::string limit;
+      std::string limit, shortest;
       try {
         if (layer.attrs.has("max_seq_len")) limit = " " + std::to_string(layer.attrs.getInt("max_seq_len"));
+        if (layer.attrs.getInt("min_seq_len", 0) > 0)
+          shortest = " or shorter than min_seq_len " + std::to_string(layer.attrs.getInt("min_seq_len"));
       } catch (const Error&) {
         // a malformed attribute: the message goes without the number
       }
       return "cu_seqlens is invalid (must start at 0, never decrease, end at the token count, and no sequence may "
-             "be longer than max_seq_len" + limit + ")";
+             "be longer than max_seq_len" + limit + shortest + ")";
     }
     default: return "a device-side check failed (error code " + std::to_string(code) + ")";
   }

@@ -133,8 +133,8 @@ void launchGeneric(const AttentionLaunch& a) {
 void launchAttention(const AttentionLaunch& a) {
   if (a.cuSeqlens) {
     // Checked even when there is nothing to write: a bad cu_seqlens is an error whatever the token count.
-    launchValidateCuSeqlens(a.cuSeqlens, a.batch, a.totalTokens, a.maxSeqLen, a.deviceError, a.multiProcessors,
-                            a.stream);
+    launchValidateCuSeqlens(a.cuSeqlens, a.batch, a.totalTokens, a.maxSeqLen, a.minSeqLen, a.deviceError,
+                            a.multiProcessors, a.stream);
     if (a.batch <= 0 || a.maxSeqLen <= 0) return;  // no sequence can hold a token (the check flagged any)
   }
   const int64_t outElems = (a.cuSeqlens ? a.totalTokens : a.batch * a.seqQ) * a.heads * a.valueDim;

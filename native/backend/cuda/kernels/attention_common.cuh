@@ -42,10 +42,13 @@ __device__ inline HeadRange headRange(const AttentionLaunch& p, int64_t b, int64
   return r;
 }
 
-// Query / key rows per (b, h) that the grid covers: seqQ / seqK, or maxSeqLen for packed sequences (whose rows past
-// a sequence's own length do nothing).
-__host__ __device__ inline int64_t gridSeqQ(const AttentionLaunch& p) { return p.cuSeqlens ? p.maxSeqLen : p.seqQ; }
-__host__ __device__ inline int64_t gridSeqK(const AttentionLaunch& p) { return p.cuSeqlens ? p.maxSeqLen : p.seqK; }
+// Query / key rows per (b, h) that the grid covers: seqQ / seqK, or for packed sequences the longest a valid one can
+// be, min(maxSeqLen, totalTokens) (rows past a sequence's own length do nothing).
+__host__ __device__ inline int64_t packedGridRows(const AttentionLaunch& p) {
+  return p.maxSeqLen < p.totalTokens ? p.maxSeqLen : p.totalTokens;
+}
+__host__ __device__ inline int64_t gridSeqQ(const AttentionLaunch& p) { return p.cuSeqlens ? packedGridRows(p) : p.seqQ; }
+__host__ __device__ inline int64_t gridSeqK(const AttentionLaunch& p) { return p.cuSeqlens ? packedGridRows(p) : p.seqK; }
 
 // The mask value at element offset `off` (fp16 or fp32 mask, a uniform branch).
 __device__ inline float maskAt(const AttentionLaunch& p, int64_t off) {

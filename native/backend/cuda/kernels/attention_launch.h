@@ -41,6 +41,7 @@ struct AttentionLaunch {
   const int32_t* cuSeqlens = nullptr;
   int64_t totalTokens = 0;
   int64_t maxSeqLen = 0;
+  int64_t minSeqLen = 0;  // checked by the validation only (a shorter sequence is reported, still computed)
   int32_t* deviceError = nullptr;  // the layer's device error flag (CudaLaunchEnv::deviceError)
   int device = 0;
   int multiProcessors = 0;

@@ -10,11 +10,11 @@ namespace inferrt::cudakernels {
 namespace {
 
 __global__ void validateCuSeqlensKernel(const int32_t* cu, int64_t batch, int64_t totalTokens, int64_t maxSeqLen,
-                                        int32_t* deviceError) {
+                                        int64_t minSeqLen, int32_t* deviceError) {
   for (int64_t i = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; i <= batch;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     const int64_t v = cu[i];
-    bool ok = i == 0 ? v == 0 : (v >= cu[i - 1] && v - cu[i - 1] <= maxSeqLen);
+    bool ok = i == 0 ? v == 0 : (v >= cu[i - 1] && v - cu[i - 1] <= maxSeqLen && v - cu[i - 1] >= minSeqLen);
     if (i == batch) ok = ok && v == totalTokens;
     if (!ok) reportDeviceError(deviceError, kInvalidSequenceOffsets);
   }
@@ -23,10 +23,10 @@ __global__ void validateCuSeqlensKernel(const int32_t* cu, int64_t batch, int64_
 }  // namespace
 
 void launchValidateCuSeqlens(const int32_t* cuSeqlens, int64_t batch, int64_t totalTokens, int64_t maxSeqLen,
-                             int32_t* deviceError, int multiProcessors, cudaStream_t stream) {
+                             int64_t minSeqLen, int32_t* deviceError, int multiProcessors, cudaStream_t stream) {
   if (batch < 0 || !cuSeqlens) return;
   validateCuSeqlensKernel<<<gridFor(batch + 1, multiProcessors), kBlock, 0, stream>>>(cuSeqlens, batch, totalTokens,
-                                                                                      maxSeqLen, deviceError);
+                                                                                      maxSeqLen, minSeqLen, deviceError);
   INFERRT_CUDA_CHECK(cudaGetLastError());
 }
 

@@ -12,10 +12,10 @@ namespace inferrt::cudakernels {
 constexpr int32_t kInvalidSequenceOffsets = 2;
 
 // Checks every entry of cuSeqlens [batch + 1] (device memory) against the rules: cu[0] = 0, never decreasing, no
-// sequence longer than maxSeqLen, cu[batch] = totalTokens; sets *deviceError (if not already set) to
+// sequence longer than maxSeqLen or shorter than minSeqLen, cu[batch] = totalTokens; sets *deviceError (if not already set) to
 // kInvalidSequenceOffsets when one fails. Reads only those batch + 1 entries. Kernels that use the offsets stay in
 // bounds on their own (sequenceSpan), so they may run after it on the same stream whatever it finds.
 void launchValidateCuSeqlens(const int32_t* cuSeqlens, int64_t batch, int64_t totalTokens, int64_t maxSeqLen,
-                             int32_t* deviceError, int multiProcessors, cudaStream_t stream);
+                             int64_t minSeqLen, int32_t* deviceError, int multiProcessors, cudaStream_t stream);
 
 }  // namespace inferrt::cudakernels
