@@ -21,8 +21,12 @@ export function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-/** HEAD, marked "-dirty" when tracked files differ from it (a copied tree whose .git is stale reads as dirty). */
+/**
+ * INFERRT_COMMIT when set (a tree copied to another machine may carry stale git metadata: pass the commit along),
+ * else HEAD, marked "-dirty" when tracked files differ from it.
+ */
 function gitCommit(): string {
+  if (process.env.INFERRT_COMMIT) return process.env.INFERRT_COMMIT;
   const git = (...args: string[]): string => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
   try {
     const head = git('rev-parse', '--short', 'HEAD');
