@@ -118,8 +118,10 @@ __global__ void rowNormKernel(RowNormLaunch a) {
 
 // ---- Fast path: a warp per row, the row in registers ----
 
-// Elements per vector access of the fast path: 4 (8-byte fp16 / 16-byte fp32 loads) when the row allows, else 1.
-constexpr int kNormVec = 4;
+// Elements per vector access of the fast path when the row allows (else 1): 8 for fp16 (16-byte accesses), 4 for
+// fp32 (16 bytes).
+template <typename T>
+constexpr int kNormVec = sizeof(T) == 2 ? 8 : 4;
 constexpr int64_t kNormRegsMaxN = 4096;
 
 
@@ -160,7 +162,19 @@ __device__ inline void paramVec(const NormParam& p, int64_t k0, float rowValue, 
 
 // A warp per row of [rows, n]; lane l holds elements (c * 32 + l) * V + j for c < kChunks, j < V. V > 1 needs
 // n % V == 0 and x, skip, skipBias, y aligned to V elements; 1 <= n <= kChunks * 32 * V; scale / bias not General.
-// Several rows (warps) per block.
+// Several rows (warps) per block. Rows of up to 32 elements per lane have every load (x, then skip, then its bias)
+// issued before the first sum, under uniform branches only, so a warp has all of its row in flight at once; longer
+// rows load chunk by chunk (holding skip too would spill).
+// The lane's chunks of one row of n elements (chunks past n left as they are).
+template <typename T, int V, int kChunks>
+__device__ inline void loadRowChunks(const T* row, int n, int lane, float (&o)[kChunks][V]) {
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+    const int k0 = (c * kWarp + lane) * V;
+    if (k0 < n) loadVecF<V>(row + k0, o[c]);
+  }
+}
+
 template <typename T, int V, int kChunks>
 __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
   const auto plus = [](double u, double v) { return u + v; };
@@ -175,19 +189,49 @@ __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
     const T* xr = x + row * n;
     T* yr = y + row * n;
     float v[kChunks][V] = {};
+    if constexpr (kChunks * V <= 32) {
+      loadRowChunks<T, V, kChunks>(xr, n, lane, v);
+      if (skip) {
+        float s[kChunks][V] = {};  // skip, then its bias
+        loadRowChunks<T, V, kChunks>(skip + row * n, n, lane, s);
+#pragma unroll
+        for (int c = 0; c < kChunks; ++c)
+#pragma unroll
+          for (int j = 0; j < V; ++j) v[c][j] = __fadd_rn(v[c][j], s[c][j]);
+        // skipSum's two forms: SkipLayerNorm keeps (x + skip) + bias in fp32, the fused Add rounds x + skip to T.
+        if (a.skipSumFp32 && a.skipBias) {
+          loadRowChunks<T, V, kChunks>(static_cast<const T*>(a.skipBias), n, lane, s);
+#pragma unroll
+          for (int c = 0; c < kChunks; ++c)
+#pragma unroll
+            for (int j = 0; j < V; ++j) v[c][j] = __fadd_rn(v[c][j], s[c][j]);
+        } else if (!a.skipSumFp32) {
+#pragma unroll
+          for (int c = 0; c < kChunks; ++c)
+#pragma unroll
+            for (int j = 0; j < V; ++j) v[c][j] = roundToStorage<T>(v[c][j]);
+        }
+      }
+    } else {
+#pragma unroll
+      for (int c = 0; c < kChunks; ++c) {
+        const int k0 = (c * kWarp + lane) * V;
+        if (k0 < n) {
+          loadVecF<V>(xr + k0, v[c]);
+          if (skip) {
+            float s[V], b[V] = {};
+            loadVecF<V>(skip + row * n + k0, s);
+            if (a.skipBias) loadVecF<V>(static_cast<const T*>(a.skipBias) + k0, b);
+#pragma unroll
+            for (int j = 0; j < V; ++j) v[c][j] = skipSum<T>(a, v[c][j], s[j], b[j]);
+          }
+        }
+      }
+    }
     double sum = 0;
 #pragma unroll
     for (int c = 0; c < kChunks; ++c) {
-      const int k0 = (c * kWarp + lane) * V;
-      if (k0 < n) {
-        loadVecF<V>(xr + k0, v[c]);
-        if (skip) {
-          float s[V], b[V] = {};
-          loadVecF<V>(skip + row * n + k0, s);
-          if (a.skipBias) loadVecF<V>(static_cast<const T*>(a.skipBias) + k0, b);
-#pragma unroll
-          for (int j = 0; j < V; ++j) v[c][j] = skipSum<T>(a, v[c][j], s[j], b[j]);
-        }
+      if ((c * kWarp + lane) * V < n) {
 #pragma unroll
         for (int j = 0; j < V; ++j) sum += v[c][j];
       }
@@ -241,21 +285,22 @@ void launchRowNormRegs(const RowNormLaunch& a) {
   rowNormRegsKernel<T, V, kChunks><<<grid, w * kWarp, 0, a.stream>>>(a);
 }
 
-// Launches the fast path when it applies (1 <= n <= 4096; n % 4 != 0 or unaligned x / skip / skipBias / y:
+// Launches the fast path when it applies (1 <= n <= 4096; n % kNormVec != 0 or unaligned x / skip / skipBias / y:
 // n <= 1024; no General scale / bias).
 template <typename T>
 bool rowNormRegs(const RowNormLaunch& a) {
   if (a.n < 1 || a.n > kNormRegsMaxN) return false;
   if (a.scale.mode == NormParamMode::General || a.bias.mode == NormParamMode::General) return false;
-  constexpr uintptr_t align = kNormVec * sizeof(T);
-  const bool vec = a.n % kNormVec == 0 && reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
+  constexpr int kVec = kNormVec<T>;
+  constexpr uintptr_t align = kVec * sizeof(T);
+  const bool vec = a.n % kVec == 0 && reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
                    reinterpret_cast<uintptr_t>(a.skip) % align == 0 && reinterpret_cast<uintptr_t>(a.y) % align == 0 &&
                    reinterpret_cast<uintptr_t>(a.skipBias) % align == 0;
-  const int64_t per = vec ? kWarp * kNormVec : kWarp;  // elements per chunk
+  const int64_t per = vec ? kWarp * kVec : kWarp;  // elements per chunk
   const int64_t chunks = (a.n + per - 1) / per;
 #define INFERRT_ROWNORM_REGS(C)                                 \
   if (chunks <= (C)) {                                          \
-    if (vec) launchRowNormRegs<T, kNormVec, (C)>(a);            \
+    if (vec) launchRowNormRegs<T, kVec, (C)>(a);                \
     else launchRowNormRegs<T, 1, (C)>(a);                       \
     return true;                                                \
   }
