@@ -31,6 +31,7 @@ export const buildOptions = {
   backend: { type: 'string', valueName: 'NAME', description: "auto | cpu | cuda (default auto: cuda where usable, else cpu)" },
   'timing-cache': { type: 'string', valueName: 'FILE', description: 'timing cache file: GEMM timings reused across builds, updated by this one (created if missing)' },
   'sparse-weights': { type: 'boolean', description: 'time 2:4 sparse kernels for layers whose weights are already 2:4 and keep the faster (never prunes; see `inferrt prune`)' },
+  'packed-sequences': { type: 'string', valueName: 'SEQxBATCH', description: "rebuild a BERT / RoBERTa / DistilBERT encoder over packed tokens (inputs input_ids, segment_ids, cu_seqlens), e.g. '384x64': sequences of at most 384 tokens, at most 64 per run" },
 } as const satisfies OptionSpecs;
 
 /** The parsed build flags. */
@@ -43,6 +44,7 @@ export interface BuildFlags extends ShapeFlags {
   'timing-cache': string | undefined;
   'sparse-weights': boolean;
   calib: string | undefined;
+  'packed-sequences': string | undefined;
 }
 
 const backendChoices = ['auto', 'cpu', 'cuda'] as const;
@@ -65,6 +67,7 @@ export function givenBuildFlags(flags: BuildFlags): string[] {
   if (flags['timing-cache'] !== undefined) given.push('--timing-cache');
   if (flags['sparse-weights']) given.push('--sparse-weights');
   if (flags.calib !== undefined) given.push('--calib');
+  if (flags['packed-sequences'] !== undefined) given.push('--packed-sequences');
   return given;
 }
 
@@ -124,6 +127,7 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     ...(flags['timing-cache'] !== undefined ? { timingCache: flags['timing-cache'] } : {}),
     ...(flags['sparse-weights'] ? { sparseWeights: true } : {}),
     ...(flags.calib !== undefined ? { int8Calibrator: await cacheOnlyCalibrator(lib, flags.calib) } : {}),
+    ...(flags['packed-sequences'] !== undefined ? { packedSequences: parsePackedFlag(flags['packed-sequences']) } : {}),
   };
   if (flags.calib !== undefined && !flags.int8) throw new UsageError("option '--calib' needs '--int8'");
   builder.createConfig(config0); // validates the flags before the (possibly long) parse
@@ -139,7 +143,8 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     const inputs = network.inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims }));
     const hookProfile = options.beforeBuild?.(inputs);
     const profile = flagProfile ?? hookProfile;
-    checkProfileCoversInputs(inputs, profile);
+    // Packed builds make their own profile (the padded one too, for a model that is not rewritten).
+    if (flags['packed-sequences'] === undefined) checkProfileCoversInputs(inputs, profile);
     const config = builder.createConfig({ ...config0, profiles: profile ? [profile] : [] });
     start = performance.now();
     const plan = await builder.build(network, config, {
@@ -151,6 +156,13 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     progress.done();
     network.dispose();
   }
+}
+
+/** `--packed-sequences 384x64`: the longest sequence and the most sequences per run. */
+function parsePackedFlag(value: string): { maxSequenceLength: number; maxBatch: number } {
+  const m = /^(\d+)x(\d+)$/.exec(value);
+  if (!m) throw new UsageError(`option '--packed-sequences' must be SEQxBATCH, e.g. 384x64 (sequences of at most 384 tokens, 64 per run), got '${value}'`);
+  return { maxSequenceLength: Number(m[1]), maxBatch: Number(m[2]) };
 }
 
 /** Friendlier than the builder's own check: names the flag to use. */

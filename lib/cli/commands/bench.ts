@@ -81,6 +81,11 @@ export const benchCommand = defineCommand({
       beforeBuild: (slots) => (args.length > 0 ? profileFromInputs(slots, matchInputs(slots, args)) : undefined),
     });
     const { engine } = opened;
+    if (engine.inputs.some((t) => t.name === 'cu_seqlens')) {
+      engine.dispose();
+      // Its requests are whole packed batches: stacking them along axis 0 as the batcher does is not a batch.
+      throw new UsageError(`${model} is a packed-sequence engine (input cu_seqlens): inferrt bench does not pack requests into it yet; measure it with npm run example:bert (or bench/gpu-bert-packed.ts)`);
+    }
     let runner: RequestRunner;
     let samples: Request[];
     try {
