@@ -1,16 +1,14 @@
-// Recognizing a BERT / RoBERTa encoder in the fused network (builder/bert_encoder_match.h). Every step either
-// takes a layer whose meaning is certain (a MatMul with constant weights, a layer-mode Normalization, an
-// Attention reading [B, S, heads, D] views) or evaluates the subgraph on probe inputs; anything else ends the
+// Recognizing a BERT / RoBERTa / DistilBERT encoder in the fused network (builder/bert_encoder_match.h). Every step
+// either takes a layer whose meaning is certain (a MatMul with constant weights, a layer-mode Normalization, an
+// Attention reading [B, S, heads, D] views) or evaluates the subgraph on probe inputs (encoder_probes.h); anything else ends the
 // match with a reason naming the layer, so the build log can say why the engine stays padded.
 #include "builder/bert_encoder_match.h"
 
 #include <algorithm>
-#include <cmath>
-#include <map>
 #include <set>
 #include <sstream>
 
-#include "builder/graph_probe.h"
+#include "builder/encoder_probes.h"
 #include "ir/error.h"
 
 namespace inferrt {
@@ -36,15 +34,18 @@ template <typename... Parts>
 class EncoderMatcher {
  public:
   EncoderMatcher(const Network& network, int64_t longProbe)
-      : net_(network), readers_(network.tensors().size()), longProbe_(longProbe) {
+      : net_(network),
+        readers_(network.tensors().size()),
+        idsInput_(inputNamed("input_ids")),
+        maskInput_(inputNamed("attention_mask")),
+        typeInput_(inputNamed("token_type_ids")),
+        probes_(network, idsInput_, maskInput_, typeInput_),
+        longProbe_(longProbe) {
     const auto& layers = net_.layers();
     for (size_t l = 0; l < layers.size(); ++l)
       for (int t : layers[l].inputs)
         if (t >= 0 && (readers_[t].empty() || readers_[t].back() != static_cast<int>(l)))
           readers_[t].push_back(static_cast<int>(l));
-    idsInput_ = inputNamed("input_ids");
-    maskInput_ = inputNamed("attention_mask");
-    typeInput_ = inputNamed("token_type_ids");
   }
 
   BertEncoderMatch run() {
@@ -210,113 +211,30 @@ class EncoderMatcher {
     const Layer& g = net_.layers()[r[0]];
     if (g.kind != "Pointwise" && g.kind != "Activation")
       noMatch("'", net_.tensor(y).name, "' is read by ", g.name, " (", g.kind, "), expected GELU");
-    constexpr int kProbe = 41;
-    Tensor x(DType::Float32, {kProbe});
-    for (int i = 0; i < kProbe; ++i) x.data<float>()[i] = -6.0f + 0.3f * static_cast<float>(i);
-    std::vector<TensorPtr> values(g.inputs.size());
-    for (size_t i = 0; i < g.inputs.size(); ++i)
-      if (g.inputs[i] == y) values[i] = std::make_shared<const Tensor>(x);
-    const std::vector<TensorPtr> out = probeLayer(net_, r[0], values);
-    if (out.size() != 1 || out[0]->numel() != kProbe || out[0]->dtype() != DType::Float32)
-      noMatch(g.kind, " '", g.name, "' could not be evaluated as a function of '", net_.tensor(y).name, "' alone");
-    for (int i = 0; i < kProbe; ++i) {
-      const double v = x.data<float>()[i];
-      const double want = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
-      if (std::fabs(out[0]->data<float>()[i] - want) > 1e-5 * (1.0 + std::fabs(want)))
-        noMatch(g.kind, " '", g.name, "' is not exact GELU (at ", v, " it gives ", out[0]->data<float>()[i], ")");
-    }
+    const std::string problem = probes_.exactGelu(r[0], y);
+    if (!problem.empty()) noMatch(problem);
     return g.outputs[0];
   }
 
   // The dims of `t` for a [kProbeBatch, kProbeLength] probe: a head split's static sizes when the network's
   // dims are symbolic (its Reshape target is computed from the input's shape).
   Dims probedDims(int t) const {
-    const std::optional<TensorDesc> d = probeDesc(net_, t, probeInputs(kProbeBatch, kProbeLength, 5));
-    if (!d) noMatch("the dims of '", net_.tensor(t).name, "' could not be worked out for a [", kProbeBatch, ", ", kProbeLength, "] input");
-    return d->dims;
-  }
-
-  // The probe inputs: `length` copies of token `token` in `batch` sequences, all attended, of type `type`.
-  std::map<int, TensorPtr> probeInputs(int64_t batch, int64_t length, int64_t token, int64_t type = 0) const {
-    std::map<int, TensorPtr> in;
-    auto filled = [&](int input, int64_t value) {
-      const TensorInfo& info = net_.tensor(input);
-      Tensor t(info.dtype, {batch, length});
-      for (int64_t i = 0; i < t.numel(); ++i) {
-        if (info.dtype == DType::Int64) t.data<int64_t>()[i] = value;
-        else if (info.dtype == DType::Int32) t.data<int32_t>()[i] = static_cast<int32_t>(value);
-        else if (info.dtype == DType::Float32) t.data<float>()[i] = static_cast<float>(value);
-        else noMatch("input '", info.name, "' has dtype ", dtypeName(info.dtype));
-      }
-      in[input] = std::make_shared<const Tensor>(std::move(t));
-    };
-    filled(idsInput_, token);
-    if (maskInput_ >= 0) filled(maskInput_, 1);
-    if (typeInput_ >= 0) filled(typeInput_, type);
-    return in;
-  }
-
-  // What an embedding's index tensor holds for probes of several lengths, token ids and token types: each token's
-  // position plus a constant offset (returns 0: position, with `offset`), all zeros whatever the inputs (1: a
-  // constant type 0), or neither (throws).
-  // `rows`: the table's row count (a position buffer sliced to the probe's length must have that many).
-  int classifyIndices(int indices, const std::string& what, int64_t rows, int64_t& offset) const {
-    struct Probe {
-      int64_t length, token, type;
-    };
-    bool positions = true, zeros = true;
-    int64_t first = -1;
-    const int64_t longest = std::max<int64_t>(9, std::min(longProbe_, rows));
-    for (const Probe& p : {Probe{5, 5, 0}, Probe{9, 7, 1}, Probe{longest, 6, 1}}) {
-      TensorPtr v = probeTensor(net_, indices, probeInputs(1, p.length, p.token, p.type));
-      if (!v || v->numel() != p.length || (v->dtype() != DType::Int64 && v->dtype() != DType::Int32))
-        noMatch("the indices of ", what, " could not be evaluated for a [1, ", p.length, "] input_ids probe");
-      for (int64_t i = 0; i < p.length; ++i) {
-        const int64_t x = v->getInt(i);
-        if (first < 0 && i == 0) first = x;
-        positions = positions && x == first + i;
-        zeros = zeros && x == 0;
-      }
-    }
-    offset = first;
-    if (positions && first >= 0) return 0;
-    if (zeros) return 1;
-    noMatch("the indices of ", what, " are neither the input ids, the token types, nor positions (0, 1, ... plus an offset)");
+    Dims d;
+    if (!probes_.dims(t, kProbeBatch, kProbeLength, d))
+      noMatch("the dims of '", net_.tensor(t).name, "' could not be worked out for a [", kProbeBatch, ", ", kProbeLength, "] input");
+    return d;
   }
 
   void collectSumTerms(int t, std::vector<int>& terms) const {
     const int p = net_.tensor(t).producer;
     const Layer* l = p >= 0 ? &net_.layers()[p] : nullptr;
-    if (l && l->kind == "ElementWise" && l->attrs.getString("op", "") == "add" && l->inputs.size() == 2) {
-      for (int in : l->inputs) collectSumTerms(in, terms);
+    const bool sum = l && ((l->kind == "ElementWise" && l->attrs.getString("op", "") == "add" && l->inputs.size() == 2) ||
+                           (l->kind == "Pointwise" && probes_.addsInputs(p)));
+    if (!sum) {
+      terms.push_back(t);
       return;
     }
-    if (l && l->kind == "Pointwise" && isSumOfInputs(p)) {
-      for (int in : l->inputs) collectSumTerms(in, terms);
-      return;
-    }
-    terms.push_back(t);
-  }
-
-  // Whether the Pointwise layer `p` adds its inputs (checked on distinct probe values).
-  bool isSumOfInputs(int p) const {
-    const Layer& l = net_.layers()[p];
-    std::vector<TensorPtr> values;
-    Tensor want(DType::Float32, {4});
-    for (size_t i = 0; i < l.inputs.size(); ++i) {
-      if (l.inputs[i] < 0 || net_.tensor(l.inputs[i]).value) return false;
-      Tensor v(DType::Float32, {4});
-      for (int k = 0; k < 4; ++k) {
-        v.data<float>()[k] = static_cast<float>((i + 1) * 0.25 + k * 1.5);
-        want.data<float>()[k] += v.data<float>()[k];
-      }
-      values.push_back(std::make_shared<const Tensor>(std::move(v)));
-    }
-    const std::vector<TensorPtr> out = probeLayer(net_, p, values);
-    if (out.size() != 1 || out[0]->numel() != 4 || out[0]->dtype() != DType::Float32) return false;
-    for (int k = 0; k < 4; ++k)
-      if (out[0]->data<float>()[k] != want.data<float>()[k]) return false;
-    return true;
+    for (int in : l->inputs) collectSumTerms(in, terms);
   }
 
   // word + position (+ token type) embeddings -> LayerNorm. Returns the LayerNorm's output.
@@ -367,15 +285,18 @@ class EncoderMatcher {
         continue;
       }
       int64_t offset = 0;
-      const int kind = classifyIndices(idx, what, table->dims()[0], offset);
-      if (kind == 0 && !havePosition) {
+      EncoderProbes::Indices kind;
+      const std::string problem = probes_.classifyIndices(idx, std::max<int64_t>(9, std::min(longProbe_, table->dims()[0])), kind, offset);
+      if (!problem.empty()) noMatch("the indices of ", what, " ", problem);
+      const bool positions = kind == EncoderProbes::Indices::Positions;
+      if (positions && !havePosition) {
         havePosition = true;
         m.positionEmbeddings = table;
         m.positionOffset = offset;
-      } else if (kind == 1 && !m.tokenTypeEmbeddings) {
+      } else if (!positions && !m.tokenTypeEmbeddings) {
         m.tokenTypeEmbeddings = table;
       } else {
-        noMatch("the embedding sum has two ", kind == 0 ? "position" : "token type", " terms");
+        noMatch("the embedding sum has two ", positions ? "position" : "token type", " terms");
       }
     }
     if (!havePosition) noMatch("the embedding sum has no position embeddings");
@@ -493,22 +414,17 @@ class EncoderMatcher {
   // Every attention mask is all zeros for an all-ones attention_mask, short and long: packed sequences need no mask
   // (a causal, banded or windowed mask is not all zeros).
   void checkMasks() const {
-    for (int mask : masks_) {
+    for (int mask : masks_)
       for (const int64_t length : {kProbeLength, longProbe_}) {
-        TensorPtr v = probeTensor(net_, mask, probeInputs(length == kProbeLength ? kProbeBatch : 1, length, 5));
-        if (!v) noMatch("the attention mask '", net_.tensor(mask).name, "' could not be evaluated for an all-ones attention_mask");
-        const Tensor f = toFloat32(*v);
-        for (int64_t i = 0; i < f.numel(); ++i)
-          if (f.data<float>()[i] != 0.0f)
-            noMatch("the attention mask '", net_.tensor(mask).name, "' is not all zeros for an all-ones attention_mask of length ",
-                    length, " (a causal or other mask)");
+        const std::string problem = probes_.maskAllZeros(mask, length == kProbeLength ? kProbeBatch : 1, length);
+        if (!problem.empty()) noMatch(problem);
       }
-    }
   }
 
   const Network& net_;
   std::vector<std::vector<int>> readers_;
   int idsInput_ = -1, maskInput_ = -1, typeInput_ = -1;
+  EncoderProbes probes_;
   int64_t longProbe_;  // the longest probe: masks and positions must hold there too
   std::set<int> masks_;
 };
