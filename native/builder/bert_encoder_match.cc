@@ -1,7 +1,7 @@
 // Recognizing a BERT / RoBERTa / DistilBERT encoder in the fused network (builder/bert_encoder_match.h). Every step
 // either takes a layer whose meaning is certain (a MatMul with constant weights, a layer-mode Normalization, an
-// Attention reading [B, S, heads, D] views) or evaluates the subgraph on probe inputs (encoder_probes.h); anything else ends the
-// match with a reason naming the layer, so the build log can say why the engine stays padded.
+// Attention reading [B, S, heads, D] views) or evaluates the subgraph on probe inputs (encoder_probes.h); anything
+// else ends the match with a reason naming the layer, so the build log can say why the engine stays padded.
 #include "builder/bert_encoder_match.h"
 
 #include <algorithm>
