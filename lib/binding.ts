@@ -118,6 +118,8 @@ export interface NativeEngineLayer {
   channelsLast?: true;
   /** The plan's sparsity record for the layer (sparseWeights builds; MatMul / Convolution layers with constant weights). */
   sparsity?: { eligible: boolean; sparse: boolean; note?: string; denseMs?: number; sparseMs?: number };
+  /** Plugin layers: the registered plugin and the layer's scalar attributes (lists left out). */
+  plugin?: { name: string; version: string; attributes: Record<string, number | string> };
 }
 
 export interface NativeEngine {

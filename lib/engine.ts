@@ -10,6 +10,7 @@ import { didYouMean } from './suggest.js';
 import { ExecutionContext, checkProfileIndex } from './context.js';
 import { dtypeFromCode, type DType } from './dtypes.js';
 import { DisposedError, InferrtError } from './errors.js';
+import { packedSequenceInfo, type PackedSequenceInfo } from './packing/packed-engine.js';
 
 /** An input or output of an engine. */
 export interface TensorInfo {
@@ -95,6 +96,18 @@ export interface EngineLayer {
    * are not constant, and engines built without `sparseWeights`.
    */
   sparsity?: LayerSparsityInfo;
+  /** Plugin layers: the plugin they run. Undefined for other layers. */
+  plugin?: PluginLayerInfo;
+}
+
+/** The plugin a Plugin layer runs ({@link EngineLayer.plugin}). */
+export interface PluginLayerInfo {
+  /** The registered plugin's name, e.g. 'PackedAttention'. */
+  name: string;
+  /** Its registered version, e.g. '1'. */
+  version: string;
+  /** The layer's scalar attributes (numbers and strings, e.g. max_seq_len), by name; list attributes are left out. */
+  attributes: Record<string, number | string>;
 }
 
 /** Options of `engine.createContext()`. Unknown keys are rejected. */
@@ -124,6 +137,7 @@ export class Engine implements Disposable {
   readonly #io: TensorInfo[];
   readonly #info: EngineInfo;
   readonly #numProfiles: number;
+  readonly #packed: PackedSequenceInfo | undefined;
   #contexts = new Set<WeakRef<ExecutionContext>>();
 
   /** @internal Engines come from `Runtime.load()`. */
@@ -139,6 +153,7 @@ export class Engine implements Disposable {
     const info = native.info();
     this.#info = { ...info, backend: info.backend as Backend, precision: [...info.precision] };
     this.#numProfiles = native.numProfiles();
+    this.#packed = packedSequenceInfo(this.#io, () => native.layers());
   }
 
   /** @internal */
@@ -178,6 +193,16 @@ export class Engine implements Disposable {
   /** Number of optimization profiles (at least 1). */
   get numProfiles(): number {
     return this.#numProfiles;
+  }
+
+  /**
+   * The bounds of an engine built by the packed-sequence rewrite (`packedSequences` in the build config): inputs
+   * input_ids [T], segment_ids [T] (when `segmentIds`) and cu_seqlens [B + 1]. Undefined for every other engine,
+   * including a packed build that kept the padded engine. `createBatcher` packs single-sequence requests into
+   * such an engine. Readable after `dispose()`, like the I/O metadata.
+   */
+  get packedSequences(): PackedSequenceInfo | undefined {
+    return this.#packed && { ...this.#packed };
   }
 
   /** Plan header and build summary. */

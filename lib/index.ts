@@ -31,7 +31,7 @@ export { BuilderConfig, type BuilderConfigOptions, type OptimizationProfile, typ
 export { Builder, type BuildOptions, type BuildProgress, type BuilderOptions, type LogSeverity, type Logger } from './builder.js';
 export { Plan } from './plan.js';
 export { Runtime } from './runtime.js';
-export { Engine, type ContextOptions, type EngineInfo, type EngineLayer, type LayerSparsityInfo, type TensorInfo } from './engine.js';
+export { Engine, type ContextOptions, type EngineInfo, type EngineLayer, type LayerSparsityInfo, type PluginLayerInfo, type TensorInfo } from './engine.js';
 export { ExecutionContext, type LayerTimes } from './context.js';
 export { plugins, hasPlugin, type PluginInfo } from './plugins.js';
 export { backends, backendSupports, cudaCompiled, cudaDevices, layerKinds, version, type Backend, type CudaDevice } from './backends.js';
@@ -40,7 +40,9 @@ export {
   type DeviceBufferOptions, type HostMemory, type MemoryInfo,
 } from './cuda.js';
 export { OnnxParser, type OnnxParseOptions, type OnnxParseProgress, type OnnxParseResult, type UnsupportedNode } from './onnx/index.js';
-export { createBatcher, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_QUEUE, type Batcher, type BatcherOptions, type BatcherStats } from './batcher/index.js';
+export {
+  createBatcher, DEFAULT_MAX_DELAY_MS, DEFAULT_MAX_QUEUE, type Batcher, type BatcherInputs, type BatcherOptions, type BatcherStats, type SequenceInput,
+} from './batcher/index.js';
 export { pruneModel, type PruneOptions, type PruneResult, type PruneSummary, type PrunedLayerReport, type PruneWeightUser } from './sparsity/index.js';
 export {
   CALIBRATION_CACHE_FORMAT_VERSION, KNOWN_CALIBRATION_ALGORITHMS, amaxOf, formatCalibrationCache, parseCalibrationCache,
@@ -54,6 +56,7 @@ export {
 export {
   packSequences, unpackSequences, type PackedRows, type PackedSequences, type PackOptions, type SequenceRequest,
 } from './packing/pack-sequences.js';
+export type { PackedSequenceInfo } from './packing/packed-engine.js';
 export {
   Calibrator, EntropyCalibrator, MinMaxCalibrator, PercentileCalibrator, type CalibrationBatch, type CalibrationBatches,
   type CalibratorOptions, type EntropyCalibratorOptions, type PercentileCalibratorOptions, type TensorStatistic,

@@ -6,11 +6,11 @@
 import type { ExecutionContext } from '../context.js';
 import type { Engine } from '../engine.js';
 import { InferrtError } from '../errors.js';
-import type { Tensor, TensorInput } from '../tensor.js';
-import { runBatch } from './batch.js';
+import type { Tensor } from '../tensor.js';
+import { batchLayout, type BatcherInputs, type BatchLayout } from './layout.js';
 import { resolveOptions, type BatcherOptions, type ResolvedOptions } from './options.js';
 import { RequestQueue, type Queued } from './queue.js';
-import { prepareRequest, type PreparedRequest, type RequestSpec } from './request.js';
+import type { PreparedRequest } from './request.js';
 import { StatsCounter, type BatcherStats } from './stats.js';
 
 /** Batches single requests to one engine. Create with {@link createBatcher}; `close()` it (or `await using`) when done. */
@@ -23,8 +23,16 @@ export interface Batcher extends AsyncDisposable {
    * queued (INVALID_ARGUMENT, DTYPE_MISMATCH or SHAPE_MISMATCH, as `ctx.infer`); a full queue rejects with
    * 'OVERLOADED', a request that waits past timeoutMs with 'TIMEOUT', and one whose batch fails with that batch's
    * error. Rejects with 'DISPOSED' once `close()` has been called.
+   *
+   * On a packed-sequence engine (`engine.packedSequences`) a request is ONE sequence: `{ input_ids: { data,
+   * shape: [L] }, segment_ids?: { data, shape: [L] } }` (data: any integer ids, as `packSequences` takes them;
+   * or a bare array of L ids); segment_ids default to 0 and the batcher makes cu_seqlens. It resolves with the
+   * sequence's rows of each per-token output ([L, H] of last_hidden_state) and its row of each per-sequence output
+   * ([1, H] of pooler_output). A bad sequence (unknown input, rank ≠ 1, L = 0, L above maxSequenceLength or
+   * maxTokens, ids that are not integers in [0, 2^31), segment_ids of another length) rejects alone with
+   * INVALID_ARGUMENT naming the input.
    */
-  infer(inputs: Record<string, TensorInput>): Promise<Record<string, Tensor>>;
+  infer(inputs: BatcherInputs): Promise<Record<string, Tensor>>;
   /**
    * Stops accepting requests, runs everything queued without waiting for maxDelayMs (a queued request whose
    * timeoutMs passes before a context is free still rejects with 'TIMEOUT'), resolves once every request has
@@ -44,9 +52,15 @@ export interface Batcher extends AsyncDisposable {
  * batches of at most `maxBatch` rows, run on a pool of `contexts` execution contexts, and each request gets its own
  * rows back. Every engine input and output must have a dynamic axis 0. INVALID_ARGUMENT naming the option when an
  * option is wrong or the engine cannot be batched.
+ *
+ * A packed-sequence engine (`engine.packedSequences`) is batched by packing instead: each request is one sequence,
+ * and a batch holds at most `maxBatch` sequences (at most the engine's maxBatch) and the engine's maxTokens tokens
+ * (a sequence that would overflow either waits for the next batch), packed with cu_seqlens.
  * @example
  * await using batcher = createBatcher(engine, { maxBatch: 32, maxDelayMs: 2, contexts: 2 });
  * const { logits } = await batcher.infer({ input_ids: { data: ids, shape: [1, 128] } });
+ * // a packed-sequence BERT engine:
+ * const { last_hidden_state } = await packedBatcher.infer({ input_ids: { data: ids, shape: [ids.length] } });  // [L, H]
  */
 export function createBatcher(engine: Engine, options: BatcherOptions): Batcher {
   return new DynamicBatcher(engine, options);
@@ -63,7 +77,7 @@ interface Pending extends PreparedRequest, Queued {
 
 class DynamicBatcher implements Batcher {
   readonly #options: ResolvedOptions;
-  readonly #spec: RequestSpec;
+  readonly #layout: BatchLayout;
   readonly #queue = new RequestQueue<Pending>();
   readonly #contexts: ExecutionContext[] = [];
   readonly #idle: ExecutionContext[] = [];
@@ -78,8 +92,8 @@ class DynamicBatcher implements Batcher {
 
   constructor(engine: Engine, options: BatcherOptions) {
     this.#options = resolveOptions(engine, options);
-    const { profile, maxBatch } = this.#options;
-    this.#spec = { inputs: engine.inputs, outputNames: engine.outputs.map((t) => t.name), profile, maxBatch };
+    const { profile } = this.#options;
+    this.#layout = batchLayout(engine, this.#options);
     try {
       for (let i = 0; i < this.#options.contexts; i++) this.#contexts.push(engine.createContext({ profile }));
     } catch (e) {
@@ -101,13 +115,13 @@ class DynamicBatcher implements Batcher {
     return this.#stats.snapshot();
   }
 
-  infer(inputs: Record<string, TensorInput>): Promise<Record<string, Tensor>> {
+  infer(inputs: BatcherInputs): Promise<Record<string, Tensor>> {
     if (this.#closed) {
       return Promise.reject(new InferrtError('DISPOSED', 'batcher.infer: the batcher is closed (close() was called) and accepts no new requests'));
     }
     let prepared: PreparedRequest;
     try {
-      prepared = prepareRequest(inputs, this.#spec);
+      prepared = this.#layout.prepare(inputs);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -160,7 +174,7 @@ class DynamicBatcher implements Batcher {
     }
     const flush = this.#closed !== undefined;
     while (this.#idle.length > 0) {
-      const batch = this.#queue.take({ now, maxBatch, maxDelayMs, flush });
+      const batch = this.#queue.take({ now, maxBatch, maxTokens: this.#layout.maxTokens, maxDelayMs, flush });
       if (!batch) break;
       this.start(this.#idle.pop()!, batch);
     }
@@ -170,13 +184,13 @@ class DynamicBatcher implements Batcher {
 
   private start(ctx: ExecutionContext, batch: Pending[]): void {
     this.#running++;
-    this.#stats.batch(batch.length, batch.reduce((n, r) => n + r.rows, 0));
+    this.#stats.batch(batch.length, batch.reduce((n, r) => n + r.rows, 0), batch.reduce((n, r) => n + (r.tokens ?? 0), 0));
     const done = (): void => {
       this.#running--;
       this.#idle.push(ctx);
       this.pump();
     };
-    runBatch(ctx, batch, this.#spec).then(
+    this.#layout.run(ctx, batch).then(
       (results) => {
         batch.forEach((r, i) => r.resolve(results[i]!));
         done();

@@ -12,7 +12,8 @@ import { describeValue, formatShape } from '../tensor.js';
 export interface BatcherOptions {
   /**
    * Most rows (the sum of the requests' axis-0 sizes) in one batch. Required; at most every input's axis-0 max in
-   * the profile (and at least its min).
+   * the profile (and at least its min). On a packed-sequence engine: most sequences (requests) in one batch, at
+   * most `engine.packedSequences.maxBatch`.
    */
   maxBatch: number;
   /**
@@ -75,6 +76,14 @@ export function resolveOptions(engine: unknown, options: unknown): ResolvedOptio
 
 /** Every input and output must batch along a dynamic axis 0, and maxBatch must fit each input's profile range. */
 function checkEngineFits(engine: Engine, o: ResolvedOptions): void {
+  const packed = engine.packedSequences;
+  if (packed) {
+    // Requests are sequences packed along the token axis (the layout checks each output's axis 0 after the run).
+    if (o.maxBatch > packed.maxBatch) {
+      throw new InferrtError('INVALID_ARGUMENT', `${what}: maxBatch (${o.maxBatch}) exceeds the packed-sequence engine's maxBatch ${packed.maxBatch} (sequences per run; cu_seqlens takes at most ${packed.maxBatch + 1} offsets); use maxBatch <= ${packed.maxBatch} or build with a larger packedSequences.maxBatch`);
+    }
+    return;
+  }
   for (const t of [...engine.inputs, ...engine.outputs]) {
     if (t.dims[0] !== -1) {
       throw new InferrtError(

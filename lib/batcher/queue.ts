@@ -9,16 +9,20 @@ export interface Queued {
   key: string;
   /** Rows the request adds to a batch. */
   rows: number;
+  /** Tokens the request adds to a batch (packed sequences); 0 or absent where batches count rows only. */
+  tokens?: number;
   /** When it was queued (performance.now() ms). */
   at: number;
   /** Arrival order, unique and increasing; breaks ties between equal `at`. */
   seq: number;
 }
 
-/** When a batch may run: now, how many rows it may hold, how long its oldest request waits, and whether to wait at all. */
+/** When a batch may run: now, how many rows (and tokens) it may hold, how long its oldest request waits, and whether to wait at all. */
 export interface Readiness {
   now: number;
   maxBatch: number;
+  /** Most tokens in one batch (packed sequences). Default: no limit. */
+  maxTokens?: number;
   maxDelayMs: number;
   /** Closing: every group is ready, however small. */
   flush: boolean;
@@ -61,18 +65,26 @@ export class RequestQueue<T extends Queued> {
 
   /**
    * Removes and returns the next batch to run, or undefined when none is ready. A group's batch is its longest
-   * prefix within maxBatch rows (FIFO: a request that does not fit is not skipped); it is ready when it is full
-   * (maxBatch rows, or the next request would not fit), its oldest request has waited maxDelayMs, or on flush.
+   * prefix within maxBatch rows and maxTokens tokens (FIFO: a request that does not fit is not skipped); it is
+   * ready when it is full (maxBatch rows, maxTokens tokens, or the next request would not fit), its oldest request
+   * has waited maxDelayMs, or on flush.
    * Of the ready groups, the one whose oldest request came first runs.
    */
   take(r: Readiness): T[] | undefined {
+    const maxTokens = r.maxTokens ?? Infinity;
     let best: { key: string; group: T[]; count: number } | undefined;
     for (const [key, group] of this.#groups) {
       if (best && group[0]!.seq > best.group[0]!.seq) continue;
       let rows = 0;
+      let tokens = 0;
       let count = 0;
-      while (count < group.length && rows + group[count]!.rows <= r.maxBatch) rows += group[count++]!.rows;
-      const full = rows === r.maxBatch || count < group.length;
+      for (; count < group.length; count++) {
+        const next = group[count]!;
+        if (rows + next.rows > r.maxBatch || tokens + (next.tokens ?? 0) > maxTokens) break;
+        rows += next.rows;
+        tokens += next.tokens ?? 0;
+      }
+      const full = rows === r.maxBatch || tokens === maxTokens || count < group.length;
       if (r.flush || full || r.now - group[0]!.at >= r.maxDelayMs) best = { key, group, count };
     }
     return best && this.remove(best.key, best.group, best.count);

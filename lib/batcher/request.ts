@@ -25,6 +25,8 @@ export interface PreparedRequest {
   rows: number;
   /** The non-batch dims of every input; only requests with equal keys share a batch. */
   key: string;
+  /** Tokens the request adds to a batch: its sequence's length (packed sequences); absent for stacked rows. */
+  tokens?: number;
   /** Each input's data (a copy) and shape, by name. */
   tensors: Map<string, { data: TensorData; shape: number[] }>;
 }

@@ -12,11 +12,15 @@ export interface BatcherStats {
   meanBatchRows: number;
   /** The most rows one batch held. */
   maxBatchRows: number;
+  /** Tokens run, over all batches: batchers over packed-sequence engines (0 for other engines). */
+  tokens: number;
+  /** The most tokens one batch held (packed-sequence engines; 0 for other engines). */
+  maxBatchTokens: number;
   /** Requests rejected with 'OVERLOADED' because the queue was full. */
   overloaded: number;
   /** Requests rejected with 'TIMEOUT' because they waited longer than timeoutMs. */
   timedOut: number;
-  /** Requests rejected because their batch failed (inference failed, or an output did not have one row per input row). */
+  /** Requests rejected because their batch failed (inference failed, or an output could not be split per request). */
   failed: number;
 }
 
@@ -26,20 +30,24 @@ export class StatsCounter {
   batches = 0;
   rows = 0;
   maxBatchRows = 0;
+  tokens = 0;
+  maxBatchTokens = 0;
   overloaded = 0;
   timedOut = 0;
   failed = 0;
 
-  /** Counts a batch of `requests` requests holding `rows` rows as it starts. */
-  batch(requests: number, rows: number): void {
+  /** Counts a batch of `requests` requests holding `rows` rows (and `tokens` tokens) as it starts. */
+  batch(requests: number, rows: number, tokens = 0): void {
     this.requests += requests;
     this.batches++;
     this.rows += rows;
     this.maxBatchRows = Math.max(this.maxBatchRows, rows);
+    this.tokens += tokens;
+    this.maxBatchTokens = Math.max(this.maxBatchTokens, tokens);
   }
 
   snapshot(): BatcherStats {
-    const { requests, batches, rows, maxBatchRows, overloaded, timedOut, failed } = this;
-    return { requests, batches, rows, meanBatchRows: batches === 0 ? 0 : rows / batches, maxBatchRows, overloaded, timedOut, failed };
+    const { requests, batches, rows, maxBatchRows, tokens, maxBatchTokens, overloaded, timedOut, failed } = this;
+    return { requests, batches, rows, meanBatchRows: batches === 0 ? 0 : rows / batches, maxBatchRows, tokens, maxBatchTokens, overloaded, timedOut, failed };
   }
 }

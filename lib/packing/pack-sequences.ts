@@ -38,8 +38,8 @@ function invalid(message: string): InferrtError {
 
 const INT32_MAX = 2 ** 31 - 1;
 
-/** The ids of `values` as int32, each checked to be an integer in [0, 2^31). */
-function copyIds(values: ArrayLike<number | bigint>, into: Int32Array, at: number, what: string): void {
+/** @internal Copies `values` into `into` from `at` as int32, each checked to be an integer in [0, 2^31). */
+export function copyIds(values: ArrayLike<number | bigint>, into: Int32Array, at: number, what: string): void {
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     const n = typeof v === 'bigint' ? Number(v) : v;
@@ -50,7 +50,8 @@ function copyIds(values: ArrayLike<number | bigint>, into: Int32Array, at: numbe
   }
 }
 
-function isArrayLike(v: unknown): v is ArrayLike<unknown> {
+/** @internal An array or a typed array (what ids may come in). */
+export function isArrayLike(v: unknown): v is ArrayLike<unknown> {
   return Array.isArray(v) || (ArrayBuffer.isView(v) && !(v instanceof DataView));
 }
 

@@ -39,6 +39,26 @@ class LoadWorker : public Napi::AsyncWorker {
   CaughtError error_;
 };
 
+// A Plugin layer's plugin: name, version and its scalar attributes (numbers and strings; the plugin_name /
+// plugin_version attributes become name and version, lists are left out).
+Napi::Object pluginInfo(Napi::Env env, const EngineLayerInfo& layer) {
+  Napi::Object attributes = Napi::Object::New(env);
+  for (const auto& [key, value] : layer.pluginAttributes->all()) {
+    if (key == "plugin_name" || key == "plugin_version") continue;
+    if (const auto* i = std::get_if<int64_t>(&value))
+      attributes.Set(key, Napi::Number::New(env, static_cast<double>(*i)));
+    else if (const auto* d = std::get_if<double>(&value))
+      attributes.Set(key, Napi::Number::New(env, *d));
+    else if (const auto* s = std::get_if<std::string>(&value))
+      attributes.Set(key, *s);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("name", layer.pluginName);
+  o.Set("version", layer.pluginVersion);
+  o.Set("attributes", attributes);
+  return o;
+}
+
 }  // namespace
 
 Napi::Function EngineWrap::define(Napi::Env env) {
@@ -150,6 +170,7 @@ Napi::Value EngineWrap::layers(const Napi::CallbackInfo& info) {
       if (s->sparseMs > 0) sparsity.Set("sparseMs", s->sparseMs);
       o.Set("sparsity", sparsity);
     }
+    if (!layers[i].pluginName.empty()) o.Set("plugin", pluginInfo(env, layers[i]));
     list.Set(static_cast<uint32_t>(i), o);
   }
   return list;

@@ -1,6 +1,7 @@
 #include "runtime/engine.h"
 
 #include "ir/error.h"
+#include "ir/plugin_registry.h"
 #include "runtime/devices.h"
 
 namespace inferrt {
@@ -96,6 +97,12 @@ std::vector<EngineLayerInfo> Engine::layers() const {
       info.fallbackReason = p.reason;
     }
 #endif
+    if (l.kind == "Plugin") {
+      const PluginDef& plugin = pluginForLayer(l);  // registered: plan validation looked it up at load
+      info.pluginName = plugin.name;
+      info.pluginVersion = plugin.version;
+      info.pluginAttributes = &l.attrs;
+    }
     info.channelsLast = (l.kind == "Convolution" || l.kind == "Pooling") && l.attrs.getInt("channels_last", 0) == 1;
     for (int t : l.inputs) info.inputs.push_back(t < 0 ? "" : net.tensor(t).name);
     for (int t : l.outputs) info.outputs.push_back(net.tensor(t).name);

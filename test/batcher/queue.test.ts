@@ -35,6 +35,21 @@ describe('RequestQueue', () => {
     expect(ids(q.take({ now: 20, maxBatch: 4, maxDelayMs: 10, flush: false }))).toEqual([old.id]);
   });
 
+  it('with maxTokens, a batch is also full at maxTokens tokens or when the next request would exceed them', () => {
+    const q = new RequestQueue<ReturnType<typeof req>>();
+    const seqs = [10, 20, 15, 5, 3].map((tokens, i) => ({ ...req('', 1, i), tokens }));
+    for (const r of seqs) q.push(r);
+    const ready = { now: 5, maxBatch: 4, maxTokens: 30, maxDelayMs: 100, flush: false };
+    // 10 + 20 = 30 tokens: full by tokens, although 2 of 4 sequences.
+    expect(ids(q.take(ready))).toEqual([seqs[0]!.id, seqs[1]!.id]);
+    // 15 + 5 + 3 = 23 tokens, 3 sequences: not full, waits for its delay (FIFO: nothing jumps ahead).
+    expect(q.take(ready)).toBeUndefined();
+    q.push({ ...req('', 1, 6), tokens: 8 });
+    // 23 + 8 = 31 > 30: the new one would overflow, so the three run now and it waits.
+    expect(ids(q.take(ready))).toEqual([seqs[2]!.id, seqs[3]!.id, seqs[4]!.id]);
+    expect(q.size).toBe(1);
+  });
+
   it('expires requests queued at or before the cutoff', () => {
     const q = new RequestQueue<ReturnType<typeof req>>();
     const rs = [req('a', 1, 0), req('b', 1, 5), req('a', 1, 10)];

@@ -1,11 +1,13 @@
 /**
  * `--packed-sequences SEQxBATCH` on the CLI: an HF BERT export built with it becomes a packed engine (inputs
  * input_ids, segment_ids, cu_seqlens with the packed profile, PackedAttention plugins), a malformed value fails with
- * one line, and `inferrt bench` refuses a packed plan with a message that says why and what to use instead.
+ * one line, and `inferrt bench` builds one in memory and packs the --input sequence (test/cli/bench-packed.test.ts
+ * measures packed plans in detail).
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InspectReport } from '../../lib/cli/commands/inspect.js';
+import { writeNpyFile } from '../../lib/npy.js';
 import { modelsDir } from '../fixtures/manifest.js';
 import { cli, tempDir } from './helpers.js';
 
@@ -29,9 +31,15 @@ describe('inferrt --packed-sequences', () => {
     ]);
     expect(report.layers.filter((l) => l.kind === 'Plugin').length).toBeGreaterThanOrEqual(5);
 
-    const bench = await cli(['bench', plan, '--scenario', 'offline']);
-    expect(bench.code).not.toBe(0);
-    expect(bench.stderr).toMatch(/is a packed-sequence engine \(input cu_seqlens\): inferrt bench does not pack requests into it yet/);
+  });
+
+  it('bench builds the packed engine in memory; --input is one sequence of the packed engine, not the ONNX inputs', async () => {
+    const ids = path.join(dir, 'ids.npy');
+    await writeNpyFile(ids, { dtype: 'int64', shape: [7], data: BigInt64Array.from([5n, 9n, 2n, 11n, 3n, 3n, 8n]) });
+    const bench = await cli(['bench', BERT, '--packed-sequences', '32x4', '--backend', 'cpu', '--scenario', 'offline', '--batch', '4', '--duration', '0.1', '-q', '--input', `input_ids=${ids}`]);
+    expect(bench.code, bench.stderr).toBe(0);
+    expect(bench.stdout).toMatch(/packed-sequence batcher \(max 4 sequences, 128 tokens per run, max delay 1 ms; the --input sequence\)/);
+    expect(bench.stdout).toMatch(/batcher: \d+ sequences in \d+ packed batches .* max 4 sequences, 28 tokens/);
   });
 
   it('rejects a value that is not SEQxBATCH, with one line', async () => {

@@ -1,7 +1,8 @@
 /**
  * The systems under test `inferrt bench` measures: every sample of a query is one request, run either through
- * the dynamic batcher (requests from concurrent queries share batches) or through a pool of execution contexts
- * with one request per `infer` call (the naive loop the batcher is compared against).
+ * the dynamic batcher (requests from concurrent queries share batches; for a packed-sequence engine, requests are
+ * sequences it packs) or through a pool of execution contexts with one request per `infer` call (the naive loop
+ * the batcher is compared against).
  */
 import type { Batcher } from '../../batcher/index.js';
 import type { ExecutionContext } from '../../context.js';
@@ -61,13 +62,17 @@ export function contextPool(engine: Engine, contexts: number, profile: number): 
   };
 }
 
-/** Requests through a dynamic batcher. */
-export function batched(batcher: Batcher): RequestRunner {
+/** Requests through a dynamic batcher; `packed`: one sequence per request, packed into batches of sequences. */
+export function batched(batcher: Batcher, packed = false): RequestRunner {
   return {
     run: (request) => batcher.infer(request),
     close: () => batcher.close(),
     describe() {
       const s = batcher.stats();
+      if (packed) {
+        const meanTokens = s.batches === 0 ? 0 : s.tokens / s.batches;
+        return `batcher: ${s.requests} sequences in ${s.batches} packed batches (mean ${s.meanBatchRows.toFixed(2)} sequences, ${meanTokens.toFixed(1)} tokens; max ${s.maxBatchRows} sequences, ${s.maxBatchTokens} tokens; warm-up included)`;
+      }
       return `batcher: ${s.requests} requests in ${s.batches} batches (mean ${s.meanBatchRows.toFixed(2)} rows, max ${s.maxBatchRows}; warm-up included)`;
     },
   };

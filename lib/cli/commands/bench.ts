@@ -1,7 +1,8 @@
 /**
  * `inferrt bench MODEL --scenario ...`: measures an engine in an MLPerf scenario with `inferrt/loadgen`, running
  * requests through the dynamic batcher (`--batch N` > 1) or one per `infer` call on a pool of contexts, with a
- * live progress line, an MLPerf-style summary, a peak-QPS search for Server, and an optional JSON record.
+ * live progress line, an MLPerf-style summary, a peak-QPS search for Server, and an optional JSON record. A
+ * packed-sequence engine's requests are single sequences, always packed by the batcher (`--batch` sequences a run).
  */
 import { writeFile } from 'node:fs/promises';
 import type { PeakResult, RunSummary, SampleLibrary, SystemUnderTest } from '../../loadgen/index.js';
@@ -9,6 +10,7 @@ import { findPeakQps, formatProgress, formatReport, runScenario, toRecord } from
 import { InferrtError } from '../../errors.js';
 import { UsageError } from '../args.js';
 import { batched, contextPool, type RequestRunner } from '../bench/system.js';
+import { checkSeqLen, sequenceFromFiles, syntheticSequence } from '../bench/packed-samples.js';
 import { requestFromFiles, syntheticRequests, type Request } from '../bench/samples.js';
 import { defineCommand } from '../command.js';
 import { formatMs } from '../format.js';
@@ -19,6 +21,7 @@ import { buildOptions, openModel } from '../model.js';
 import { ProgressLine } from '../progress.js';
 import { didYouMean } from '../../suggest.js';
 import type { Engine } from '../../engine.js';
+import type { PackedSequenceInfo } from '../../packing/packed-engine.js';
 
 const scenarios = { offline: 'Offline', server: 'Server', singlestream: 'SingleStream', multistream: 'MultiStream' } as const;
 type ScenarioFlag = keyof typeof scenarios;
@@ -32,6 +35,9 @@ export const benchCommand = defineCommand({
     'of up to N rows, waiting at most --max-delay-ms); otherwise each request is its own infer call. Samples come',
     'from --input .npy files, else are synthesized (seeded floats, integer inputs 1, dynamic dims at the profile opt).',
     'Server needs --latency-bound-ms and either --target-qps or --find-peak (the highest QPS that stays VALID).',
+    'A packed-sequence engine (built with --packed-sequences) takes one sequence per request: --seq-len tokens of',
+    'id 1 (segment ids 0), or --input input_ids=FILE.npy [--input segment_ids=FILE.npy] of shape [L]. Its requests',
+    "always go through the batcher, which packs up to --batch sequences per run (within the engine's maxTokens).",
   ],
   positionals: [{ name: 'MODEL', description: 'a plan file, or an .onnx model to build in memory' }],
   options: {
@@ -42,7 +48,8 @@ export const benchCommand = defineCommand({
     duration: { type: 'string', valueName: 'S', description: 'minimum run length in seconds (default 10)' },
     'min-queries': { type: 'integer', min: 1, valueName: 'N', description: "fewest queries of a valid run (default: the scenario's MLPerf default)" },
     'samples-per-query': { type: 'integer', min: 1, valueName: 'N', description: 'MultiStream samples per query (default 8)' },
-    batch: { type: 'integer', min: 1, valueName: 'N', description: 'dynamic batcher max rows per batch (default 1: no batcher)' },
+    batch: { type: 'integer', min: 1, valueName: 'N', description: 'dynamic batcher max rows per batch (default 1: no batcher); packed-sequence engines: max sequences per run' },
+    'seq-len': { type: 'integer', min: 1, valueName: 'N', description: 'packed-sequence engines: tokens of each synthesized sequence (default min(128, maxSequenceLength))' },
     'max-delay-ms': { type: 'string', valueName: 'N', description: 'batcher: longest wait for a batch to fill (default 1)' },
     contexts: { type: 'integer', min: 1, valueName: 'N', description: 'execution contexts running at once (default 1)' },
     input: { type: 'string', short: 'i', multiple: true, valueName: 'NAME=FILE.npy', description: 'use this request as every sample instead of synthesized ones' },
@@ -55,6 +62,7 @@ export const benchCommand = defineCommand({
     'inferrt bench model.plan --scenario singlestream --duration 5',
     'inferrt bench model.plan --scenario offline --batch 32 --contexts 2',
     'inferrt bench bert.plan --scenario server --latency-bound-ms 130 --find-peak --batch 16 --contexts 2 --json peak.json',
+    'inferrt bench bert-packed.plan --scenario offline --batch 64 --seq-len 256',
   ],
   async run({ options, positionals }, io) {
     const model = positionals[0]!;
@@ -76,22 +84,28 @@ export const benchCommand = defineCommand({
 
     const args = await readInputArgs(options.input);
     const lib = await loadLibrary();
+    // A packed build replaces the model's inputs (and makes its own profile), so --input is matched after it.
+    const packedBuild = options['packed-sequences'] !== undefined;
     const opened = await openModel(model, options, io, {
       progress: !options.quiet,
-      beforeBuild: (slots) => (args.length > 0 ? profileFromInputs(slots, matchInputs(slots, args)) : undefined),
+      beforeBuild: (slots) => (args.length > 0 && !packedBuild ? profileFromInputs(slots, matchInputs(slots, args)) : undefined),
     });
     const { engine } = opened;
-    if (engine.inputs.some((t) => t.name === 'cu_seqlens')) {
-      engine.dispose();
-      // Its requests are whole packed batches: stacking them along axis 0 as the batcher does is not a batch.
-      throw new UsageError(`${model} is a packed-sequence engine (input cu_seqlens): inferrt bench does not pack requests into it yet; measure it with npm run example:bert (or bench/gpu-bert-packed.ts)`);
-    }
+    const packed = engine.packedSequences;
     let runner: RequestRunner;
     let samples: Request[];
+    let seqLen: number | undefined;
     try {
-      samples = args.length > 0
-        ? [requestFromFiles(matchInputs(engine.inputs, args), engine.inputs)]
-        : syntheticRequests(lib, engine.inputs, 0, seed);
+      if (packed) {
+        if (options['seq-len'] !== undefined && args.length > 0) throw new UsageError('--seq-len sets the length of synthesized sequences; with --input the file gives the sequence');
+        seqLen = args.length > 0 ? undefined : checkSeqLen(options['seq-len'], packed);
+        samples = [seqLen === undefined ? sequenceFromFiles(args, packed) : syntheticSequence(packed, seqLen)];
+      } else {
+        if (options['seq-len'] !== undefined) throw new UsageError(`--seq-len applies to packed-sequence engines (built with --packed-sequences); ${model} is not one`);
+        samples = args.length > 0
+          ? [requestFromFiles(matchInputs(engine.inputs, args), engine.inputs)]
+          : syntheticRequests(lib, engine.inputs, 0, seed);
+      }
       runner = createRunner(lib, engine, batch, maxDelayMs, contexts);
     } catch (e) {
       engine.dispose();
@@ -108,7 +122,7 @@ export const benchCommand = defineCommand({
         seed,
         ...(options['min-queries'] !== undefined ? { minQueryCount: options['min-queries'] } : {}),
       };
-      const lines: string[] = [headline(model, engine, opened.built?.precision, batch, contexts, maxDelayMs, warm)];
+      const lines: string[] = [headline(model, engine, opened.built?.precision, { batch, contexts, maxDelayMs, seqLen }, warm)];
       let summary: RunSummary | null;
       let peak: PeakResult | undefined;
       if (options['find-peak']) {
@@ -145,7 +159,7 @@ export const benchCommand = defineCommand({
       if (summary) lines.push(formatReport(summary));
       lines.push(runner.describe());
       writeLines(io.stdout, lines);
-      if (options.json !== undefined) await writeRecord(options.json, { model, engine, batch, contexts, maxDelayMs, runner, summary, peak });
+      if (options.json !== undefined) await writeRecord(options.json, { model, engine, batch, contexts, maxDelayMs, seqLen, runner, summary, peak });
     } finally {
       progress.done();
       await runner.close();
@@ -154,13 +168,17 @@ export const benchCommand = defineCommand({
   },
 });
 
-/** The batcher (`--batch` > 1) or a context pool; the batcher's option errors name the flag they came from. */
+/**
+ * The batcher (`--batch` > 1, and always for a packed-sequence engine, whose requests must be packed) or a context
+ * pool; the batcher's option errors name the flag they came from.
+ */
 function createRunner(lib: Library, engine: Engine, batch: number, maxDelayMs: number, contexts: number): RequestRunner {
-  if (batch === 1) return contextPool(engine, contexts, 0);
+  const packed = engine.packedSequences !== undefined;
+  if (batch === 1 && !packed) return contextPool(engine, contexts, 0);
   // No queue bound: the load generator sets the load (Offline issues every sample at once) and latency shows overload.
   const unbounded = 2 ** 31 - 1;
   try {
-    return batched(lib.createBatcher(engine, { maxBatch: batch, maxDelayMs, contexts, maxQueue: unbounded }));
+    return batched(lib.createBatcher(engine, { maxBatch: batch, maxDelayMs, contexts, maxQueue: unbounded }), packed);
   } catch (e) {
     if (!(e instanceof InferrtError) || e.code !== 'INVALID_ARGUMENT') throw e;
     throw new InferrtError(e.code, `--batch ${batch}: ${e.message.replace(/^createBatcher: /, '')}`);
@@ -222,16 +240,29 @@ function scenarioSettings(
   }
 }
 
-function headline(model: string, engine: Engine, precision: readonly string[] | undefined, batch: number, contexts: number, maxDelayMs: number, warm: { qps: number; ms: number }): string {
-  const how = batch > 1 ? `batcher (max ${batch} rows, max delay ${maxDelayMs} ms)` : 'one request per infer call';
+interface BenchSettings {
+  batch: number;
+  contexts: number;
+  maxDelayMs: number;
+  /** Packed-sequence engines: the synthesized sequences' length (undefined with --input). */
+  seqLen: number | undefined;
+}
+
+function headline(model: string, engine: Engine, precision: readonly string[] | undefined, s: BenchSettings, warm: { qps: number; ms: number }): string {
+  const { batch, contexts, maxDelayMs } = s;
+  const packed = engine.packedSequences;
+  const how = packed
+    ? `packed-sequence batcher (max ${batch} sequences, ${packed.maxTokens} tokens per run, max delay ${maxDelayMs} ms; ${s.seqLen === undefined ? 'the --input sequence' : `sequences of ${s.seqLen} tokens`})`
+    : batch > 1 ? `batcher (max ${batch} rows, max delay ${maxDelayMs} ms)` : 'one request per infer call';
   const prec = precision ? ['fp32', ...precision].join(' + ') : engine.info.precision.join(' + ');
   return `${model}: backend ${engine.info.backend}, precision ${prec}; ${how} on ${contexts} context${contexts === 1 ? '' : 's'}; warm-up ${formatMs(warm.ms)} (~${warm.qps.toFixed(1)} samples/s)`;
 }
 
 async function writeRecord(
   file: string,
-  r: { model: string; engine: Engine; batch: number; contexts: number; maxDelayMs: number; runner: RequestRunner; summary: RunSummary | null; peak: PeakResult | undefined },
+  r: BenchSettings & { model: string; engine: Engine; runner: RequestRunner; summary: RunSummary | null; peak: PeakResult | undefined },
 ): Promise<void> {
+  const packed: PackedSequenceInfo | undefined = r.engine.packedSequences;
   const bench = {
     model: r.model,
     backend: r.engine.info.backend,
@@ -239,7 +270,8 @@ async function writeRecord(
     precision: r.engine.info.precision,
     batch: r.batch,
     contexts: r.contexts,
-    maxDelayMs: r.batch > 1 ? r.maxDelayMs : null,
+    maxDelayMs: r.batch > 1 || packed ? r.maxDelayMs : null,
+    ...(packed ? { packedSequences: packed, seqLen: r.seqLen ?? null } : {}),
     requests: r.runner.describe(),
   };
   const peak = r.peak && {
