@@ -21,8 +21,9 @@ export interface Batcher extends AsyncDisposable {
    * static); axis 0 is the request's own row count, usually 1. The data is copied before this returns, so the
    * caller may reuse its buffers at once. A request that does not fit the engine rejects alone, before it is
    * queued (INVALID_ARGUMENT, DTYPE_MISMATCH or SHAPE_MISMATCH, as `ctx.infer`); a full queue rejects with
-   * 'OVERLOADED', a request that waits past timeoutMs with 'TIMEOUT', and one whose batch fails with that batch's
-   * error. Rejects with 'DISPOSED' once `close()` has been called.
+   * 'OVERLOADED', a request that waits past timeoutMs with 'TIMEOUT', and one whose inference fails with that
+   * error (a batch failing on a request's data, INVALID_ARGUMENT, runs again one request at a time, so only the
+   * requests at fault reject). Rejects with 'DISPOSED' once `close()` has been called.
    *
    * On a packed-sequence engine (`engine.packedSequences`) a request is ONE sequence: `{ input_ids: { data,
    * shape: [L] }, segment_ids?: { data, shape: [L] } }` (data: any integer ids, as `packSequences` takes them;
@@ -196,11 +197,32 @@ class DynamicBatcher implements Batcher {
         done();
       },
       (error: unknown) => {
+        if (batch.length > 1 && isDataError(error)) {
+          void this.runAlone(ctx, batch).then(done);
+          return;
+        }
         this.#stats.failed += batch.length;
         for (const r of batch) r.reject(error);
         done();
       },
     );
+  }
+
+  /**
+   * A batch that failed on its data (an id or index out of range in some request) runs again one request at a
+   * time, so only the requests at fault reject, each with its own error.
+   */
+  private async runAlone(ctx: ExecutionContext, batch: readonly Pending[]): Promise<void> {
+    this.#stats.isolatedBatches++;
+    for (const r of batch) {
+      try {
+        const [out] = await this.#layout.run(ctx, [r]);
+        r.resolve(out!);
+      } catch (e) {
+        this.#stats.failed++;
+        r.reject(e);
+      }
+    }
   }
 
   /** One timer for the nearest deadline: the oldest request's maxDelayMs (when a context is idle) or its timeoutMs. */
@@ -223,4 +245,9 @@ class DynamicBatcher implements Batcher {
       this.pump();
     }, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(wake - now))));
   }
+}
+
+/** Errors a request's data causes (INVALID_ARGUMENT at run time); others (OUT_OF_MEMORY, DISPOSED, ...) fail the batch. */
+function isDataError(error: unknown): boolean {
+  return error instanceof InferrtError && error.code === 'INVALID_ARGUMENT';
 }

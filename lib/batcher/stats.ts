@@ -20,8 +20,14 @@ export interface BatcherStats {
   overloaded: number;
   /** Requests rejected with 'TIMEOUT' because they waited longer than timeoutMs. */
   timedOut: number;
-  /** Requests rejected because their batch failed (inference failed, or an output could not be split per request). */
+  /**
+   * Requests rejected because their inference failed (or an output could not be split per request). A batch that
+   * fails on a request's data (INVALID_ARGUMENT: an id or index out of range) runs again one request at a time, so
+   * only the requests at fault count here.
+   */
   failed: number;
+  /** Batches that failed on their data and ran again one request at a time. */
+  isolatedBatches: number;
 }
 
 /** @internal The mutable counters behind {@link BatcherStats}. */
@@ -35,6 +41,7 @@ export class StatsCounter {
   overloaded = 0;
   timedOut = 0;
   failed = 0;
+  isolatedBatches = 0;
 
   /** Counts a batch of `requests` requests holding `rows` rows (and `tokens` tokens) as it starts. */
   batch(requests: number, rows: number, tokens = 0): void {
@@ -47,7 +54,10 @@ export class StatsCounter {
   }
 
   snapshot(): BatcherStats {
-    const { requests, batches, rows, maxBatchRows, tokens, maxBatchTokens, overloaded, timedOut, failed } = this;
-    return { requests, batches, rows, meanBatchRows: batches === 0 ? 0 : rows / batches, maxBatchRows, tokens, maxBatchTokens, overloaded, timedOut, failed };
+    const { requests, batches, rows, maxBatchRows, tokens, maxBatchTokens, overloaded, timedOut, failed, isolatedBatches } = this;
+    return {
+      requests, batches, rows, meanBatchRows: batches === 0 ? 0 : rows / batches, maxBatchRows, tokens, maxBatchTokens, overloaded,
+      timedOut, failed, isolatedBatches,
+    };
   }
 }

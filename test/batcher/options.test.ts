@@ -68,7 +68,7 @@ describe('createBatcher options', () => {
     await using batcher = createBatcher(dense, { maxBatch: 8, maxDelayMs: 0, contexts: 2, maxQueue: 10, timeoutMs: 1000, profile: 0 });
     expect(batcher.queued).toBe(0);
     expect(batcher.running).toBe(0);
-    expect(batcher.stats()).toEqual({ requests: 0, batches: 0, rows: 0, meanBatchRows: 0, maxBatchRows: 0, tokens: 0, maxBatchTokens: 0, overloaded: 0, timedOut: 0, failed: 0 });
+    expect(batcher.stats()).toEqual({ requests: 0, batches: 0, rows: 0, meanBatchRows: 0, maxBatchRows: 0, tokens: 0, maxBatchTokens: 0, overloaded: 0, timedOut: 0, failed: 0, isolatedBatches: 0 });
   });
 
   it('runs its contexts on the chosen profile and checks maxBatch and requests against it', async () => {

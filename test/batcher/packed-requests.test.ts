@@ -86,6 +86,28 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
     expect(batcher.stats()).toMatchObject({ requests: 3, batches: 1, rows: 3, tokens: 16, failed: 0 });
   });
 
+  it('an id beyond the vocabulary (caught only at run time) rejects alone: its batch runs again request by request', async () => {
+    const seqs = sequences([5, 9, 2], 37);
+    await using batcher = createBatcher(bert, { maxBatch: MAX_SEQS, maxDelayMs: 10 });
+    const oov = Int32Array.from([2, 3, 10_000_000, 4]);
+    const pending = [
+      batcher.infer({ input_ids: seqs[0]!.ids, segment_ids: seqs[0]!.segments }),
+      batcher.infer({ input_ids: oov }),
+      batcher.infer({ input_ids: seqs[1]!.ids, segment_ids: seqs[1]!.segments }),
+      batcher.infer({ input_ids: seqs[2]!.ids, segment_ids: seqs[2]!.segments }),
+    ];
+    const settled = await Promise.allSettled(pending);
+    expect(settled.map((s) => s.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/10000000/) });
+    for (const [i, s] of [[0, seqs[0]!], [2, seqs[1]!], [3, seqs[2]!]] as const) {
+      const got = (settled[i] as PromiseFulfilledResult<Awaited<(typeof pending)[number]>>).value;
+      const want = await runAlone(bert, s);
+      expect(got.last_hidden_state!.data).toEqual(want.last_hidden_state!.data);
+      expect(got.pooler_output!.data).toEqual(want.pooler_output!.data);
+    }
+    expect(batcher.stats()).toMatchObject({ requests: 4, batches: 1, failed: 1, isolatedBatches: 1 });
+  });
+
   it('segment_ids to an engine without them, and a sequence longer than maxTokens, reject alone', async () => {
     await using batcher = createBatcher(roberta, { maxBatch: 2 });
     const err = await batcher.infer({ input_ids: [2, 3], segment_ids: [0, 0] }).catch((e: unknown) => e);
