@@ -2,6 +2,7 @@
 // (exact integer sums of int8 products); the epilogue is the one the CUDA path runs, in this order and these fp32
 // roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual, then the activation (and, with
 // half_output, v rounded to fp16, as CUDA stores it).
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -66,18 +67,31 @@ void runQuantizedConvolution(const Layer& layer, const std::vector<const Tensor*
   for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], (i / plane) % channels, i);
 }
 
-// The stored [N, K] weight as MatMulInteger's [K, N].
-Tensor transposed(const Tensor& w) {
-  const int64_t n = w.dims()[0], k = w.dims()[1];
-  Tensor t(DType::Int8, {k, n});
-  for (int64_t i = 0; i < n; ++i)
-    for (int64_t j = 0; j < k; ++j) t.data<int8_t>()[j * n + i] = w.data<int8_t>()[i * k + j];
-  return t;
+// acc[m, n] = sum_k x[m, k] * w[n, k] for x [..., K] and the stored weight [N, K]: rows of both are contiguous in k,
+// so no transposed copy of the weight is made per run. Summed in 64 bits and stored as int32, as MatMulInteger does.
+Tensor integerProductNK(const Tensor& x, const Tensor& w, const Dims& dims) {
+  if (x.dtype() != DType::Int8 || w.dtype() != DType::Int8 || w.rank() != 2 || x.rank() < 1 ||
+      x.dims().back() != w.dims()[1])
+    fail(ErrorCode::ShapeMismatch, "QuantizedMatMul a is ", dtypeName(x.dtype()), " ", dimsToString(x.dims()),
+         " and w ", dtypeName(w.dtype()), " ", dimsToString(w.dims()), "; expected int8 [..., K] and int8 [N, K]");
+  const int64_t k = w.dims()[1], n = w.dims()[0], m = k == 0 ? volume(dims) / std::max<int64_t>(n, 1) : x.numel() / k;
+  Tensor acc(DType::Int32, dims);
+  if (acc.numel() != m * n) fail(ErrorCode::Internal, "QuantizedMatMul output ", dimsToString(dims), " is not [", m, ", ", n, "]");
+  const int8_t* xp = x.data<int8_t>();
+  const int8_t* wp = w.data<int8_t>();
+  int32_t* out = acc.data<int32_t>();
+  for (int64_t r = 0; r < m; ++r)
+    for (int64_t c = 0; c < n; ++c) {
+      int64_t sum = 0;
+      for (int64_t j = 0; j < k; ++j) sum += static_cast<int32_t>(xp[r * k + j]) * static_cast<int32_t>(wp[c * k + j]);
+      out[r * n + c] = static_cast<int32_t>(static_cast<uint32_t>(sum));  // wraps past int32, as MatMulInteger
+    }
+  return acc;
 }
 
 void runQuantizedMatMul(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
   Tensor& y = outputs[0];
-  const Tensor acc = integerProduct("MatMulInteger", layer, *inputs[0], transposed(*inputs[1]), y.dims());
+  const Tensor acc = integerProductNK(*inputs[0], *inputs[1], y.dims());
   const Epilogue e = epilogueOf(layer, inputs, 4);  // no residual input
   const int64_t n = y.dims().back();
   const int32_t* a = acc.data<int32_t>();
