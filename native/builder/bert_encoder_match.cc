@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "builder/encoder_probes.h"
+#include "builder/fusion_rewriter.h"
 #include "ir/error.h"
 
 namespace inferrt {
@@ -35,18 +36,12 @@ class EncoderMatcher {
  public:
   EncoderMatcher(const Network& network, int64_t longProbe)
       : net_(network),
-        readers_(network.tensors().size()),
+        graph_(network),
         idsInput_(inputNamed("input_ids")),
         maskInput_(inputNamed("attention_mask")),
         typeInput_(inputNamed("token_type_ids")),
         probes_(network, idsInput_, maskInput_, typeInput_),
-        longProbe_(longProbe) {
-    const auto& layers = net_.layers();
-    for (size_t l = 0; l < layers.size(); ++l)
-      for (int t : layers[l].inputs)
-        if (t >= 0 && (readers_[t].empty() || readers_[t].back() != static_cast<int>(l)))
-          readers_[t].push_back(static_cast<int>(l));
-  }
+        longProbe_(longProbe) {}
 
   BertEncoderMatch run() {
     if (idsInput_ < 0) noMatch("the network has no input named 'input_ids'");
@@ -85,7 +80,7 @@ class EncoderMatcher {
   // Readers of `t` other than Shape layers (shape subgraphs of the padded form, gone once the network is packed).
   std::vector<int> valueReaders(int t) const {
     std::vector<int> out;
-    for (int l : readers_[t])
+    for (int l : graph_.readers(t))
       if (net_.layers()[l].kind != "Shape") out.push_back(l);
     return out;
   }
@@ -422,7 +417,7 @@ class EncoderMatcher {
   }
 
   const Network& net_;
-  std::vector<std::vector<int>> readers_;
+  FusionRewriter graph_;  // read only: who reads each tensor
   int idsInput_ = -1, maskInput_ = -1, typeInput_ = -1;
   EncoderProbes probes_;
   int64_t longProbe_;  // the longest probe: masks and positions must hold there too

@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
 import { Builder, Runtime, type Engine, type PackedSequenceOptions, type Tensor } from '../../lib/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { seededUniform } from '../../examples/seeded-random.js';
@@ -23,6 +24,19 @@ export async function buildPackedEngine(file: string, bounds: Partial<PackedSequ
   OnnxParser.parse(network, new Uint8Array(fs.readFileSync(path.join(modelsDir, file))));
   const plan = await builder.build(network, builder.createConfig({ packedSequences: { maxSequenceLength: MAX_SEQ, maxBatch: MAX_SEQS, ...bounds } }));
   return Runtime.load(plan);
+}
+
+/** The BERT and RoBERTa packed engines, built before the enclosing describe's tests and disposed after them. */
+export function usePackedEngines(): { bert: Engine; roberta: Engine } {
+  const engines = {} as { bert: Engine; roberta: Engine };
+  beforeAll(async () => {
+    [engines.bert, engines.roberta] = await Promise.all([buildPackedEngine(BERT), buildPackedEngine(ROBERTA)]);
+  });
+  afterAll(() => {
+    engines.bert.dispose();
+    engines.roberta.dispose();
+  });
+  return engines;
 }
 
 /** One sequence: ids in [2, 62) (never RoBERTa's padding id 1), segments 0 then 1. */

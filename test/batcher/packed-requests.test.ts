@@ -4,26 +4,18 @@
  * single-sequence requests reject alone with INVALID_ARGUMENT naming the input while the rest of their batch
  * succeeds; maxBatch is bounded by the engine's.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InferrtError, createBatcher, type BatcherInputs, type Engine } from '../../lib/index.js';
+import { describe, expect, it } from 'vitest';
+import { InferrtError, createBatcher, type BatcherInputs } from '../../lib/index.js';
 import { buildDense } from './models.js';
-import { BERT, MAX_SEQ, MAX_SEQS, ROBERTA, buildPackedEngine, haveFixtures, runAlone, sequences } from './packed-models.js';
+import { MAX_SEQ, MAX_SEQS, ROBERTA, buildPackedEngine, haveFixtures, runAlone, sequences, usePackedEngines } from './packed-models.js';
 
 describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences and bad requests', () => {
-  let bert: Engine;
-  let roberta: Engine;
-  beforeAll(async () => {
-    [bert, roberta] = await Promise.all([buildPackedEngine(BERT), buildPackedEngine(ROBERTA)]);
-  });
-  afterAll(() => {
-    bert.dispose();
-    roberta.dispose();
-  });
+  const engines = usePackedEngines();
 
   it('engine.packedSequences comes from the plan; the packed plugins show their attributes', async () => {
-    expect(bert.packedSequences).toEqual({ maxSequenceLength: MAX_SEQ, maxBatch: MAX_SEQS, maxTokens: MAX_SEQ * MAX_SEQS, segmentIds: true });
-    expect(roberta.packedSequences).toEqual({ maxSequenceLength: MAX_SEQ, maxBatch: MAX_SEQS, maxTokens: MAX_SEQ * MAX_SEQS, segmentIds: false });
-    const plugins = bert.layers.filter((l) => l.kind === 'Plugin');
+    expect(engines.bert.packedSequences).toEqual({ maxSequenceLength: MAX_SEQ, maxBatch: MAX_SEQS, maxTokens: MAX_SEQ * MAX_SEQS, segmentIds: true });
+    expect(engines.roberta.packedSequences).toEqual({ maxSequenceLength: MAX_SEQ, maxBatch: MAX_SEQS, maxTokens: MAX_SEQ * MAX_SEQS, segmentIds: false });
+    const plugins = engines.bert.layers.filter((l) => l.kind === 'Plugin');
     const embeddings = plugins.find((l) => l.plugin?.name === 'PackedEmbLayerNorm')!;
     expect(embeddings.plugin).toMatchObject({ version: '1', attributes: { max_seq_len: MAX_SEQ, min_seq_len: 1, position_offset: 0 } });
     expect(embeddings.plugin!.attributes).not.toHaveProperty('plugin_name');
@@ -31,9 +23,9 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
     expect(attention.length).toBeGreaterThan(0);
     for (const l of attention) expect(l.plugin!.attributes).toMatchObject({ max_seq_len: MAX_SEQ, num_heads: expect.any(Number) });
     expect(plugins.every((l) => l.plugin !== undefined)).toBe(true);
-    expect(bert.layers.filter((l) => l.kind !== 'Plugin').every((l) => l.plugin === undefined)).toBe(true);
+    expect(engines.bert.layers.filter((l) => l.kind !== 'Plugin').every((l) => l.plugin === undefined)).toBe(true);
     // RoBERTa's positions start after its padding id.
-    expect(roberta.layers.find((l) => l.plugin?.name === 'PackedEmbLayerNorm')!.plugin!.attributes.position_offset).toBe(2);
+    expect(engines.roberta.layers.find((l) => l.plugin?.name === 'PackedEmbLayerNorm')!.plugin!.attributes.position_offset).toBe(2);
     const other = await buildPackedEngine(ROBERTA, { maxSequenceLength: 10, maxBatch: 3, maxTokens: 16 });
     expect(other.packedSequences).toEqual({ maxSequenceLength: 10, maxBatch: 3, maxTokens: 16, segmentIds: false });
     other.dispose();
@@ -67,7 +59,7 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
       ['not an object', 'input_ids' as never, /inputs must be an object/],
     ];
     const seqs = sequences([5, 9, 2], 31);
-    await using batcher = createBatcher(bert, { maxBatch: MAX_SEQS, maxDelayMs: 10 });
+    await using batcher = createBatcher(engines.bert, { maxBatch: MAX_SEQS, maxDelayMs: 10 });
     const good = seqs.map((s) => batcher.infer({ input_ids: { data: s.ids, shape: [s.ids.length] }, segment_ids: { data: s.segments, shape: [s.ids.length] } }));
     const rejected = bad.map(([, inputs]) => batcher.infer(inputs).then(() => null, (e: unknown) => e));
     const errors = await Promise.all(rejected);
@@ -79,7 +71,7 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
     });
     const outs = await Promise.all(good);
     for (let i = 0; i < seqs.length; i++) {
-      const want = await runAlone(bert, seqs[i]!);
+      const want = await runAlone(engines.bert, seqs[i]!);
       expect(outs[i]!.last_hidden_state!.data).toEqual(want.last_hidden_state!.data);
       expect(outs[i]!.pooler_output!.data).toEqual(want.pooler_output!.data);
     }
@@ -88,7 +80,7 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
 
   it('an id beyond the vocabulary (caught only at run time) rejects alone: its batch runs again request by request', async () => {
     const seqs = sequences([5, 9, 2], 37);
-    await using batcher = createBatcher(bert, { maxBatch: MAX_SEQS, maxDelayMs: 10 });
+    await using batcher = createBatcher(engines.bert, { maxBatch: MAX_SEQS, maxDelayMs: 10 });
     const oov = Int32Array.from([2, 3, 10_000_000, 4]);
     const pending = [
       batcher.infer({ input_ids: seqs[0]!.ids, segment_ids: seqs[0]!.segments }),
@@ -101,7 +93,7 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
     expect((settled[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/10000000/) });
     for (const [i, s] of [[0, seqs[0]!], [2, seqs[1]!], [3, seqs[2]!]] as const) {
       const got = (settled[i] as PromiseFulfilledResult<Awaited<(typeof pending)[number]>>).value;
-      const want = await runAlone(bert, s);
+      const want = await runAlone(engines.bert, s);
       expect(got.last_hidden_state!.data).toEqual(want.last_hidden_state!.data);
       expect(got.pooler_output!.data).toEqual(want.pooler_output!.data);
     }
@@ -109,7 +101,7 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
   });
 
   it('segment_ids to an engine without them, and a sequence longer than maxTokens, reject alone', async () => {
-    await using batcher = createBatcher(roberta, { maxBatch: 2 });
+    await using batcher = createBatcher(engines.roberta, { maxBatch: 2 });
     const err = await batcher.infer({ input_ids: [2, 3], segment_ids: [0, 0] }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/'segment_ids' is not an input of the engine \(its model has no token type ids\)/) });
     const small = await buildPackedEngine(ROBERTA, { maxTokens: 16 });
@@ -122,7 +114,7 @@ describe.skipIf(!haveFixtures)('packed-sequence engines: engine.packedSequences 
   });
 
   it("maxBatch is sequences per batch, at most the engine's maxBatch", () => {
-    expect(() => createBatcher(bert, { maxBatch: MAX_SEQS + 1 })).toThrow(
+    expect(() => createBatcher(engines.bert, { maxBatch: MAX_SEQS + 1 })).toThrow(
       new RegExp(`createBatcher: maxBatch \\(${MAX_SEQS + 1}\\) exceeds the packed-sequence engine's maxBatch ${MAX_SEQS}`),
     );
   });

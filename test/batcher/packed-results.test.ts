@@ -4,10 +4,11 @@
  * and maxTokens tokens, and each request gets exactly the rows its sequence gives when run alone (bitwise: the
  * same CPU kernels), for the per-token last_hidden_state and the per-sequence pooler_output.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bytesOf, createBatcher, type BatcherInputs, type Engine, type Tensor } from '../../lib/index.js';
 import {
-  BERT, MAX_SEQ, MAX_SEQS, ROBERTA, batchLengths, buildPackedEngine, haveFixtures, recordBatches, runAlone, sequences, type Sequence,
+  BERT, MAX_SEQ, MAX_SEQS, ROBERTA, batchLengths, buildPackedEngine, haveFixtures, recordBatches, runAlone, sequences, usePackedEngines,
+  type Sequence,
 } from './packed-models.js';
 
 /** The bits of a tensor's data, for bitwise comparison (a diff shows which words differ). */
@@ -46,15 +47,7 @@ async function expectAloneRows(engine: Engine, seqs: readonly Sequence[], outs: 
 }
 
 describe.skipIf(!haveFixtures)('batcher on packed-sequence engines', () => {
-  let bert: Engine;
-  let roberta: Engine;
-  beforeAll(async () => {
-    [bert, roberta] = await Promise.all([buildPackedEngine(BERT), buildPackedEngine(ROBERTA)]);
-  });
-  afterAll(() => {
-    bert.dispose();
-    roberta.dispose();
-  });
+  const engines = usePackedEngines();
 
   for (const [file, label] of [[BERT, 'BERT (segment_ids, pooler_output)'], [ROBERTA, 'RoBERTa (input_ids only)']] as const) {
     it(`${label}: concurrent requests of mixed lengths get exactly their own rows, in batches of several sequences`, async () => {
@@ -108,17 +101,17 @@ describe.skipIf(!haveFixtures)('batcher on packed-sequence engines', () => {
   });
 
   it('a lone one-token sequence (T = B = 1) gets its rows of both outputs', async () => {
-    await using batcher = createBatcher(bert, { maxBatch: 1 });
+    await using batcher = createBatcher(engines.bert, { maxBatch: 1 });
     const [s] = sequences([1], 3);
     const out = await batcher.infer({ input_ids: { data: s!.ids, shape: [1] }, segment_ids: { data: s!.segments, shape: [1] } });
-    await expectAloneRows(bert, [s!], [out], () => true);
+    await expectAloneRows(engines.bert, [s!], [out], () => true);
   });
 
   it(`sequences of ${MAX_SEQ} tokens, ${MAX_SEQS} to a batch, fill the engine exactly`, async () => {
-    await using batcher = createBatcher(roberta, { maxBatch: MAX_SEQS, maxDelayMs: 50 });
+    await using batcher = createBatcher(engines.roberta, { maxBatch: MAX_SEQS, maxDelayMs: 50 });
     const seqs = sequences([MAX_SEQ, MAX_SEQ, MAX_SEQ, MAX_SEQ], 21);
     const outs = await Promise.all(seqs.map((s) => batcher.infer({ input_ids: { data: s.ids, shape: [MAX_SEQ] } })));
-    await expectAloneRows(roberta, seqs, outs, () => false);
+    await expectAloneRows(engines.roberta, seqs, outs, () => false);
     expect(batcher.stats()).toMatchObject({ batches: 1, rows: MAX_SEQS, tokens: MAX_SEQ * MAX_SEQS });
   });
 });
