@@ -3,8 +3,10 @@
  * uniform in [64, 384], seeded; 20 batches of 64 requests) through our packed FP16 engine (the builder's
  * packedSequences rewrite: no padding), our padded FP16 engine (each batch padded to its longest request) and
  * PyTorch FP16 (HF BertModel, SDPA, padded the same way; bench/pytorch/bert_mix.py, run just before on the same GPU
- * and the same batches). Both engines come from one ONNX export (scripts/export_bert.py: random weights, seed 0;
- * PyTorch builds the same weights from the same seed).
+ * and the same batches). All engines come from one ONNX export (scripts/export_bert.py: random weights, seed 0;
+ * PyTorch builds the same weights from the same seed). The packed and padded engines are built with
+ * approximateGelu (tanh GELU in cuBLASLt's GEMM epilogue); a second packed engine with exact GELU (our pass after
+ * the GEMM) is measured too, and its outputs compared with the first's.
  *
  *   python3 scripts/export_bert.py /tmp/bert-large-packed.onnx
  *   npx tsx bench/bert-mix.ts /tmp/bert-mix.json
@@ -55,6 +57,21 @@ async function buildEngine(label: string, bytes: Uint8Array, options: (inputs: r
   return buildAndLoad(builder, net, builder.createConfig(options(parsed.inputs)));
 }
 
+/** A packed build of `shape`; `error` says why there is none (the build failed, or the network was not rewritten). */
+async function buildPacked(label: string, bytes: Uint8Array, shape: EngineShape, optTokens: number): Promise<{ built: Built | null; error?: string }> {
+  try {
+    const built = await buildEngine(label, bytes, () => packedBuildOptions(shape, optTokens));
+    if (isPackedEngine(built.engine)) return { built };
+    built.engine.dispose();
+    console.log(`!!! ${label}: the builder did not rewrite the network for packed sequences (see the build log lines above)`);
+    return { built: null, error: 'the builder did not rewrite the network for packed sequences (see the build log lines above)' };
+  } catch (e) {
+    const error = `the packed build failed: ${e instanceof Error ? e.message : String(e)}`;
+    console.log(`!!! ${label}: ${error}`);
+    return { built: null, error };
+  }
+}
+
 function summaryJson(s: RunSummary, batchMs: number[]): Record<string, unknown> {
   return {
     samplesPerS: round(s.samplesPerS), tokensPerS: round(s.tokensPerS), totalMs: round(s.totalMs),
@@ -101,24 +118,15 @@ async function main(): Promise<void> {
   const mix = standardMix({ batches, batchSize: batch });
   checkSameMix(pytorch, mix);
   const bytes = readFileSync(onnx);
-  const shape: EngineShape = { maxBatch: batch, maxSeq: STANDARD_MIX.maxLength, precision: ['fp16'] };
+  const shape: EngineShape = { maxBatch: batch, maxSeq: STANDARD_MIX.maxLength, precision: ['fp16'], approximateGelu: true };
   const meanLength = (STANDARD_MIX.minLength + STANDARD_MIX.maxLength) / 2;
 
   const paddedBuilt = await buildEngine('padded engine', bytes, (inputs) => paddedBuildOptions(inputs, shape));
-  let packedBuilt: Built | null = null, packedError: string | undefined;
-  try {
-    packedBuilt = await buildEngine('packed engine', bytes, () => packedBuildOptions(shape, batch * meanLength));
-    if (!isPackedEngine(packedBuilt.engine)) {
-      packedError = 'the builder did not rewrite the network for packed sequences (see the build log lines above)';
-      packedBuilt.engine.dispose();
-      packedBuilt = null;
-    }
-  } catch (e) {
-    packedError = `the packed build failed: ${e instanceof Error ? e.message : String(e)}`;
-  }
-  if (packedError) console.log(`!!! packed engine: ${packedError}`);
+  const { built: packedBuilt, error: packedError } = await buildPacked('packed engine', bytes, shape, batch * meanLength);
+  const { built: exactBuilt, error: exactError } = await buildPacked('packed engine, exact GELU', bytes, { ...shape, approximateGelu: false }, batch * meanLength);
   using paddedEngine = paddedBuilt.engine;
   using packedEngine = packedBuilt?.engine ?? null;
+  using exactEngine = exactBuilt?.engine ?? null;
 
   const padded = mix.map((requests) => padBatch(requests));
   const packed = mix.map((requests) => packBatch(requests, STANDARD_MIX.maxLength));
@@ -126,9 +134,11 @@ async function main(): Promise<void> {
   using paddedRunner = new DeviceRunner(paddedEngine, paddedInputs);
   const packedInputs = packedEngine ? packed.map((k) => packedFeeds(packedEngine, k)) : [];
   using packedRunner = packedEngine ? new DeviceRunner(packedEngine, packedInputs) : null;
+  const exactInputs = exactEngine ? packed.map((k) => packedFeeds(exactEngine, k)) : [];
+  using exactRunner = exactEngine ? new DeviceRunner(exactEngine, exactInputs) : null;
 
-  const times = { padded: [] as number[], packed: [] as number[] };
-  const hidden: SequenceAgreement[] = [], pooled: SequenceAgreement[] = [];
+  const times = { padded: [] as number[], packed: [] as number[], exact: [] as number[] };
+  const hidden: SequenceAgreement[] = [], pooled: SequenceAgreement[] = [], exactVsApproximate: SequenceAgreement[] = [];
   let crossCheck: Record<string, unknown> | string = 'not measured (pass --pytorch-outputs)';
   for (let i = 0; i < mix.length; i++) {
     const a = await paddedRunner.run(paddedInputs[i]!, reps);
@@ -146,6 +156,17 @@ async function main(): Promise<void> {
         pooled.push(compareSequences(floatValues(b.outputs.pooler_output), each, floatValues(a.outputs.pooler_output), 1, h));
       }
     }
+    const e = exactRunner ? await exactRunner.run(exactInputs[i]!, reps) : null;
+    if (e) {
+      times.exact.push(e.ms);
+      line += `, packed with exact GELU ${e.ms.toFixed(2)} ms`;
+      if (b) {
+        const tokensNow = k.cuSeqlens[k.cuSeqlens.length - 1]!;
+        const each = Int32Array.from({ length: tokensNow + 1 }, (_, r) => r);
+        const h = a.outputs.last_hidden_state!.shape[2]!;
+        exactVsApproximate.push(compareSequences(floatValues(b.outputs.last_hidden_state!), each, floatValues(e.outputs.last_hidden_state!), 1, h));
+      }
+    }
     const ptOutputs = arg('--pytorch-outputs');
     if (i === 0 && ptOutputs) crossCheck = await pytorchAgreement(ptOutputs, padded[0]!.lengths, a.outputs.last_hidden_state!, b?.outputs.last_hidden_state ?? null, k.cuSeqlens);
     console.log(line);
@@ -156,6 +177,7 @@ async function main(): Promise<void> {
   const paddedTokens = padded.reduce((n, p) => n + p.shape[0] * p.shape[1], 0);
   const paddedSummary = summarize(times.padded, samples, tokens);
   const packedSummary = packedRunner ? summarize(times.packed, samples, tokens) : null;
+  const exactSummary = exactRunner ? summarize(times.exact, samples, tokens) : null;
   const pt = pytorch as { samplesPerS: number; tokensPerS: number; latencyMs: Record<string, number>; batchMs: number[]; torch: string; model: string } | null;
   console.log('profiling layers (batch 1 of the mix)');
   const profiles = {
@@ -174,17 +196,23 @@ async function main(): Promise<void> {
     packed: packedSummary && packedRunner && packedBuilt
       ? { ...engineSummary(packedRunner.engine, packedRunner.ctx, packedBuilt), ...summaryJson(packedSummary, times.packed), profile: profiles.packed }
       : { error: packedError },
+    packedExactGelu: exactSummary && exactRunner && exactBuilt
+      ? { note: 'the packed engine without approximateGelu: exact erf GELU by our pass after the FFN-in GEMM', ...engineSummary(exactRunner.engine, exactRunner.ctx, exactBuilt), ...summaryJson(exactSummary, times.exact) }
+      : { error: exactError },
     pytorch: pt ? { model: pt.model, torch: pt.torch, samplesPerS: pt.samplesPerS, tokensPerS: pt.tokensPerS, latencyMs: pt.latencyMs, batchMs: pt.batchMs } : 'not measured (pass --pytorch)',
     ratios: {
       packedVsPadded: ratio(packedSummary?.samplesPerS, paddedSummary.samplesPerS),
       packedVsPytorch: ratio(packedSummary?.samplesPerS, pt?.samplesPerS),
       paddedVsPytorch: ratio(paddedSummary.samplesPerS, pt?.samplesPerS),
+      packedExactGeluVsPytorch: ratio(exactSummary?.samplesPerS, pt?.samplesPerS),
+      packedVsPackedExactGelu: ratio(packedSummary?.samplesPerS, exactSummary?.samplesPerS),
     },
     agreement: {
       rule: `every request's packed rows vs its padded rows; pass: no non-finite value and worst request cosine >= ${MIN_COSINE}`,
       pass: agreementOk,
       lastHiddenState: worstHidden ? agreementJson(worstHidden) : 'not measured',
       poolerOutput: pooled.length ? agreementJson(worstAgreement(pooled)) : 'not measured',
+      packedVsPackedExactGelu: exactVsApproximate.length ? { per: 'token row', ...agreementJson(worstAgreement(exactVsApproximate)) } : 'not measured',
       pytorchBatch0: crossCheck,
     },
     goals: { packedVsPadded: '>= 1.5x samples/s', packedVsPytorch: '>= 2.2x samples/s' },
@@ -197,8 +225,9 @@ async function main(): Promise<void> {
   };
   row('packed', packedSummary);
   row('padded', paddedSummary);
+  row('exact', exactSummary);
   row('pytorch', pt);
-  console.log(`bert-packed ratios: ${JSON.stringify(result.ratios)} (goals: packed/padded >= 1.5, packed/pytorch >= 2.2)`);
+  console.log(`bert-packed ratios: ${JSON.stringify(result.ratios)} (goals: packed/padded >= 1.5, packed/pytorch >= 2.2; padded and packed with approximateGelu, exact: packed without it)`);
   console.log(`bert-packed agreement: ${JSON.stringify(result.agreement)}`);
   console.log(`wrote ${writeResult('gpu-bert-packed', result)}`);
   if (!packedSummary || !agreementOk) process.exitCode = 1;

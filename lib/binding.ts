@@ -68,6 +68,7 @@ export interface NativeBuildConfig {
   tf32: boolean;
   sparseWeights: boolean;
   sparseForce?: boolean;
+  approximateGelu?: boolean;
   workspaceBytes: number;
   backend: string;
   /** The channels-last pass: true / false, or 'auto' (default when absent: on for cuda + fp16). */

@@ -14,11 +14,12 @@ import type { PaddedBatch } from './standard-mix.js';
 /** The padded inputs of an HF BERT export, in the order PaddedBatch holds them. */
 const PADDED_INPUTS = ['input_ids', 'attention_mask', 'token_type_ids'] as const;
 
-/** What both engines are built for: the largest batch and request, and the precisions. */
+/** What both engines are built for: the largest batch and request, the precisions, and approximateGelu. */
 export interface EngineShape {
   maxBatch: number;
   maxSeq: number;
   precision: Precision[];
+  approximateGelu?: boolean;
 }
 
 /**
@@ -31,13 +32,14 @@ export function paddedBuildOptions(inputNames: readonly string[], s: EngineShape
     throw new InferrtError('INVALID_ARGUMENT', `the BERT export must have inputs input_ids and optionally attention_mask, token_type_ids; it has ${inputNames.join(', ')}`);
   }
   const range = { min: [1, 1], opt: [s.maxBatch, s.maxSeq], max: [s.maxBatch, s.maxSeq] };
-  return { precision: s.precision, profiles: [Object.fromEntries(inputNames.map((n) => [n, range]))] };
+  return { precision: s.precision, approximateGelu: s.approximateGelu ?? false, profiles: [Object.fromEntries(inputNames.map((n) => [n, range]))] };
 }
 
 /** The packed engine's options: packedSequences for up to maxBatch requests of up to maxSeq tokens. */
 export function packedBuildOptions(s: EngineShape, optTokens?: number): BuilderConfigOptions {
   return {
     precision: s.precision,
+    approximateGelu: s.approximateGelu ?? false,
     packedSequences: { maxSequenceLength: s.maxSeq, maxBatch: s.maxBatch, optBatch: s.maxBatch, ...(optTokens ? { optTokens } : {}) },
   };
 }

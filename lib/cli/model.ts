@@ -31,6 +31,7 @@ export const buildOptions = {
   backend: { type: 'string', valueName: 'NAME', description: "auto | cpu | cuda (default auto: cuda where usable, else cpu)" },
   'timing-cache': { type: 'string', valueName: 'FILE', description: 'timing cache file: GEMM timings reused across builds, updated by this one (created if missing)' },
   'sparse-weights': { type: 'boolean', description: 'time 2:4 sparse kernels for layers whose weights are already 2:4 and keep the faster (never prunes; see `inferrt prune`)' },
+  'approximate-gelu': { type: 'boolean', description: 'compute GELUs fused into GEMMs with the tanh approximation (cuBLASLt fuses it into the GEMM; off by at most about 5e-4)' },
   'packed-sequences': { type: 'string', valueName: 'SEQxBATCH', description: "rebuild a BERT / RoBERTa / DistilBERT encoder over packed tokens (inputs input_ids, segment_ids, cu_seqlens), e.g. '384x64': sequences of at most 384 tokens, at most 64 per run" },
 } as const satisfies OptionSpecs;
 
@@ -43,6 +44,7 @@ export interface BuildFlags extends ShapeFlags {
   backend: string | undefined;
   'timing-cache': string | undefined;
   'sparse-weights': boolean;
+  'approximate-gelu': boolean;
   calib: string | undefined;
   'packed-sequences': string | undefined;
 }
@@ -66,6 +68,7 @@ export function givenBuildFlags(flags: BuildFlags): string[] {
   if (flags.backend !== undefined) given.push('--backend');
   if (flags['timing-cache'] !== undefined) given.push('--timing-cache');
   if (flags['sparse-weights']) given.push('--sparse-weights');
+  if (flags['approximate-gelu']) given.push('--approximate-gelu');
   if (flags.calib !== undefined) given.push('--calib');
   if (flags['packed-sequences'] !== undefined) given.push('--packed-sequences');
   return given;
@@ -126,6 +129,7 @@ export async function buildFromOnnx(file: string, flags: BuildFlags, io: CliIO, 
     workspaceBytes: (flags.workspace ?? 0) * 1024 * 1024,
     ...(flags['timing-cache'] !== undefined ? { timingCache: flags['timing-cache'] } : {}),
     ...(flags['sparse-weights'] ? { sparseWeights: true } : {}),
+    ...(flags['approximate-gelu'] ? { approximateGelu: true } : {}),
     ...(flags.calib !== undefined ? { int8Calibrator: await cacheOnlyCalibrator(lib, flags.calib) } : {}),
     ...(flags['packed-sequences'] !== undefined ? { packedSequences: parsePackedFlag(flags['packed-sequences']) } : {}),
   };

@@ -218,6 +218,7 @@ BuildConfig toBuildConfig(const Napi::Value& v, const std::string& what) {
   flag("tf32", c.tf32);
   flag("sparseWeights", c.sparseWeights);
   flag("sparseForce", c.sparseForce);
+  flag("approximateGelu", c.approximateGelu);
   flag("tacticTiming", c.tacticTiming);
   if (o.Has("timingCache") && !o.Get("timingCache").IsUndefined()) {
     c.timingCache = toString(o.Get("timingCache"), what + ".timingCache");

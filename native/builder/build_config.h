@@ -52,6 +52,8 @@ struct BuildConfig {
   // Layers whose input has a scale here (or from the network's own Q/DQ pairs) may run in int8.
   std::map<std::string, float> int8Scales;
   PackedSequenceOptions packed;
+  // Build-time only: fused exact GELUs become the tanh approximation (builder/gelu_approximation.cc).
+  bool approximateGelu = false;
 };
 
 }  // namespace inferrt

@@ -84,6 +84,11 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
     report("pack", 0.57, "rewriting the BERT encoder for packed sequences");
     packBertEncoder(plan.network, plan.config, log);
   }
+  if (config.approximateGelu) {
+    const size_t gelus = approximateGelus(plan.network);
+    log.push_back("approximateGelu: " + std::to_string(gelus) + " fused GELU" + (gelus == 1 ? "" : "s") +
+                  " computed with the tanh approximation");
+  }
   if (config.int8) {
     report("int8", 0.58, "quantizing MatMul and Convolution layers that have INT8 scales");
     quantizeLayers(plan.network, config, int8Table, log);

@@ -79,8 +79,9 @@ std::string fuseAt(FusionRewriter& g, int matmul) {
   const int act = g.soleReader(y);
   if (act >= 0 && g.layer(act).kind == "Activation") {
     const std::string op = g.layer(act).attrs.getString("op", "");
-    if (op == "relu" || (op == "gelu" && g.layer(act).attrs.getString("approximate", "none") == "none")) {
-      activation = op;
+    const std::string approximate = g.layer(act).attrs.getString("approximate", "none");
+    if (op == "relu" || (op == "gelu" && (approximate == "none" || approximate == "tanh"))) {
+      activation = op == "gelu" && approximate == "tanh" ? "gelu_tanh" : op;
       chain.push_back(act);
     }
   } else if (matchDecomposedGelu(g, y, chain)) {
@@ -106,7 +107,7 @@ GemmFusions fuseGemms(Network& network) {
     if (act.empty()) continue;
     ++fused.gemms;
     fused.relu += act == "relu" ? 1 : 0;
-    fused.gelu += act == "gelu" ? 1 : 0;
+    fused.gelu += act == "gelu" || act == "gelu_tanh" ? 1 : 0;
   }
   if (fused.gemms) g.apply(network);
   return fused;

@@ -73,6 +73,9 @@ struct PointwiseFusions {
 PointwiseFusions fusePointwise(Network& network);
 // Runs the fusion passes in order and logs what they fused (fusion.cc).
 void fuseLayers(Network& network, BuildLog& log);
+// With config.approximateGelu: the exact GELUs fused into MatMul / QuantizedMatMul / FullyConnected layers become
+// "gelu_tanh" (gelu_approximation.cc); returns how many. Runs after fusion and the packed-BERT rewrite.
+size_t approximateGelus(Network& network);
 
 // Resolves each layer's precision (fp32 / fp16) and, for fp16, rounds the fp32 weights fp16 layers read to
 // fp16-representable values (precision.cc).

@@ -1,6 +1,7 @@
 // Shape rule and attributes of FullyConnected v1 (shared by its CPU and CUDA implementations).
 #include "fully_connected.h"
 
+#include "ir/gemm_activation.h"
 #include "plugin_inputs.h"
 
 namespace inferrt {
@@ -11,9 +12,9 @@ constexpr const char* kPlugin = "FullyConnected";
 
 std::string fullyConnectedActivation(const Layer& layer) {
   const std::string act = layer.attrs.getString("activation", "none");
-  if (act != "none" && act != "relu" && act != "gelu")
-    fail(ErrorCode::InvalidArgument, kPlugin, " layer '", layer.name,
-         "': attribute 'activation' must be 'none', 'relu' or 'gelu', got '", act, "'");
+  if (!isGemmActivation(act))
+    fail(ErrorCode::InvalidArgument, kPlugin, " layer '", layer.name, "': attribute 'activation' must be ",
+         gemmActivationNames(), ", got '", act, "'");
   return act;
 }
 

@@ -1,14 +1,15 @@
 /**
  * The builder's fusion stage: decomposed layer norms become one Normalization layer, and MatMul + bias
- * (+ ReLU / exact GELU) one MatMul with a bias input. Each pattern is checked to fuse and to compute what the
- * unfused layers did; near misses (an intermediate read elsewhere, wrong constants or axes) must not fuse.
- * The PyTorch fixtures with these patterns still match onnxruntime after fusion.
+ * (+ ReLU / exact or tanh GELU) one MatMul with a bias input. Each pattern is checked to fuse and to compute what
+ * the unfused layers did; near misses (an intermediate read elsewhere, wrong constants or axes) must not fuse.
+ * The approximateGelu option turns fused exact GELUs into the tanh form. The PyTorch fixtures with these patterns
+ * still match onnxruntime after fusion.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { Builder, Runtime, type NetworkDefinition, type NetworkTensor } from '../../lib/index.js';
+import { Builder, Runtime, type BuilderConfigOptions, type NetworkDefinition, type NetworkTensor } from '../../lib/index.js';
 import { OnnxParser } from '../../lib/onnx/index.js';
 import { expectClose, randomFloats } from '../api/helpers.js';
 import { runOrt, type HostTensor } from '../onnx/run.js';
@@ -24,8 +25,8 @@ interface Built {
 }
 
 /** Builds `define`'s network (static shapes), runs it on `feeds` and returns its layer kinds and outputs. */
-async function buildAndRun(define: (n: NetworkDefinition) => void, feeds: Record<string, [Float32Array, number[]]>): Promise<Built> {
-  const { plan, engine, out } = await runNetwork(define, feeds);
+async function buildAndRun(define: (n: NetworkDefinition) => void, feeds: Record<string, [Float32Array, number[]]>, config?: BuilderConfigOptions): Promise<Built> {
+  const { plan, engine, out } = await runNetwork(define, feeds, { config });
   const result: Built = {
     kinds: engine.layers.map((l) => l.kind),
     inputCounts: engine.layers.map((l) => l.inputs.length),
@@ -207,10 +208,39 @@ describe('GEMM fusion', () => {
     });
   }
 
-  it('fuses the bias but leaves the tanh-approximate GELU', async () => {
+  it('fuses MatMul + bias + tanh-approximate GELU into one MatMul (activation gelu_tanh)', async () => {
     const r = await buildAndRun(defineGemm({ act: 'gelu_tanh' }), feeds);
-    expect(r.kinds).toEqual(['MatMul', 'Activation']);
+    expect(r.kinds).toEqual(['MatMul']);
+    expect(r.log.some((l) => /^fusion: 1 MatMul\+bias GEMM \(1 with GELU/.test(l))).toBe(true);
     expectClose(r.outputs.z!, gemmReference('gelu_tanh'));
+  });
+
+  describe('approximateGelu', () => {
+    // The two GELU forms must differ on these inputs, or the cases below could not tell them apart.
+    it('has inputs on which erf and tanh GELU differ', () => {
+      const exact = gemmReference('gelu'), tanh = gemmReference('gelu_tanh');
+      expect(Math.max(...exact.map((v, i) => Math.abs(v - tanh[i]!)))).toBeGreaterThan(1e-4);
+    });
+
+    for (const act of ['gelu', 'gelu_decomposed'] as const) {
+      it(`computes a fused ${act} with the tanh approximation`, async () => {
+        const r = await buildAndRun(defineGemm({ act }), feeds, { approximateGelu: true });
+        expect(r.kinds).toEqual(['MatMul']);
+        expect(r.log).toContain('approximateGelu: 1 fused GELU computed with the tanh approximation');
+        expectClose(r.outputs.z!, gemmReference('gelu_tanh'));
+      });
+    }
+
+    it('leaves a GELU that stays its own layer exact', async () => {
+      const r = await buildAndRun(defineGemm({ act: 'gelu', exposeProduct: true }), feeds, { approximateGelu: true });
+      expect(r.kinds).not.toEqual(['MatMul']);
+      expect(r.log).toContain('approximateGelu: 0 fused GELUs computed with the tanh approximation');
+      expectClose(r.outputs.z!, gemmReference('gelu'));
+    });
+
+    it('rejects a non-boolean value', () => {
+      expect(() => new Builder({ backend: 'cpu' }).createConfig({ approximateGelu: 'yes' as never })).toThrow(/approximateGelu/);
+    });
   });
 
   it('does not fuse a bias shaped [M, 1]', async () => {

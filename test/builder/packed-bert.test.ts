@@ -25,11 +25,11 @@ const REWRITTEN = [
   'distilbert_torchscript_op17.onnx', 'distilbert_dynamo_op18.onnx', 'bert_sdpa_torchscript_op17.onnx',
 ];
 
-async function buildPacked(file: string, maxBatch = 8, maxSequenceLength = MAX_SEQ): Promise<Plan> {
+async function buildPacked(file: string, maxBatch = 8, maxSequenceLength = MAX_SEQ, approximateGelu = false): Promise<Plan> {
   const builder = new Builder({ backend: 'cpu' });
   using network = builder.createNetwork();
   OnnxParser.parse(network, new Uint8Array(fs.readFileSync(path.join(modelsDir, file))));
-  return builder.build(network, builder.createConfig({ packedSequences: { maxSequenceLength, maxBatch } }));
+  return builder.build(network, builder.createConfig({ packedSequences: { maxSequenceLength, maxBatch }, approximateGelu }));
 }
 
 interface Request {
@@ -99,6 +99,26 @@ describe.skipIf(!manifest)('packed-sequence rewrite of BERT-family exports (CPU 
       }
     });
   }
+
+  it('approximateGelu: the FullyConnected layers take tanh GELU; sequences stay near onnxruntime\'s exact-GELU model', async () => {
+    const name = 'bert_torchscript_op13.onnx';
+    const bytes = new Uint8Array(fs.readFileSync(path.join(modelsDir, name)));
+    const plan = await buildPacked(name, 8, MAX_SEQ, true);
+    expect(plan.buildLog).toContain('approximateGelu: 2 fused GELUs computed with the tanh approximation');
+    using engine = await Runtime.load(plan);
+    const fc = engine.layers.filter((l) => l.plugin?.name === 'FullyConnected');
+    expect(fc.map((l) => l.plugin!.attributes.activation)).toEqual(['gelu_tanh', 'gelu_tanh']);
+    // This tiny model's GELU inputs stay near 0, where the two forms agree to float precision (the formula
+    // itself is checked in test/plugins/fully-connected.test.ts): the outputs stay onnxruntime's.
+    const batch = requests([3, MAX_SEQ, 9], 12);
+    const out = await runPacked(engine, batch);
+    const hidden = out.outputs.last_hidden_state!;
+    const rows = unpackSequences(hidden, out.cuSeqlens, hidden.length / out.cuSeqlens[out.cuSeqlens.length - 1]!);
+    for (let b = 0; b < batch.length; b++) {
+      const want = (await ortAlone(bytes, fileNamed(name)!, batch[b]!)).last_hidden_state!.data as Float32Array;
+      expectNear(rows[b]! as Float32Array, want, 1e-4, `sequence ${b}`);
+    }
+  });
 
   it('a model that is not a BERT encoder (GPT-2, causal) keeps the padded engine, and the log says why', async () => {
     const plan = await buildPacked('gpt2_torchscript_op17.onnx');

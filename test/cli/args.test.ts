@@ -92,7 +92,7 @@ describe('shape flags', () => {
 
 describe('helpers', () => {
   it('maps precision flags like TensorRT: TF32 on unless --strict-fp32', () => {
-    const f = { fp16: false, int8: false, 'strict-fp32': false, workspace: undefined, backend: undefined, 'timing-cache': undefined, 'sparse-weights': false, calib: undefined, 'packed-sequences': undefined, shapes: [], minShapes: [], optShapes: [], maxShapes: [] };
+    const f = { fp16: false, int8: false, 'strict-fp32': false, workspace: undefined, backend: undefined, 'timing-cache': undefined, 'sparse-weights': false, 'approximate-gelu': false, calib: undefined, 'packed-sequences': undefined, shapes: [], minShapes: [], optShapes: [], maxShapes: [] };
     expect(precisionOf(f)).toEqual(['tf32']);
     expect(precisionOf({ ...f, fp16: true })).toEqual(['tf32', 'fp16']);
     expect(precisionOf({ ...f, fp16: true, 'strict-fp32': true })).toEqual(['fp16']);

@@ -94,7 +94,7 @@ interface MatMulCase {
   b: number[];
   transB?: boolean;
   bias?: boolean;
-  activation?: 'relu' | 'gelu';
+  activation?: 'relu' | 'gelu' | 'gelu_tanh';
   alpha: number;
 }
 
@@ -104,6 +104,7 @@ const matmulCases: MatMulCase[] = [
   { name: 'alpha + bias (cuBLASLt bias epilogue)', a: [8, 64], b: [64, 96], bias: true, alpha: 0.6 },
   { name: 'alpha + bias + relu', a: [8, 64], b: [64, 96], bias: true, activation: 'relu', alpha: 1.7 },
   { name: 'alpha + bias + exact GELU (our epilogue)', a: [8, 64], b: [64, 96], bias: true, activation: 'gelu', alpha: 0.45 },
+  { name: 'alpha + bias + tanh GELU (cuBLASLt GELU_BIAS epilogue)', a: [8, 64], b: [64, 96], bias: true, activation: 'gelu_tanh', alpha: 0.45 },
   { name: 'partial batch broadcast (one GEMM per batch index)', a: [2, 3, 16, 24], b: [2, 1, 24, 8], alpha: 0.3 },
 ];
 

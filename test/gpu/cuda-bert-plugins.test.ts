@@ -10,7 +10,7 @@
  * - PackedEmbLayerNorm: hidden 128 / 768 (row in registers), 100 (partial lane chunks), 1100 (recomputing path);
  *   with and without segment ids and the token-type table; position_offset 0 and 2.
  * - SkipLayerNorm: with and without beta / bias, rows of 768, 1000, 1001 and 5000 (the Normalization kernel's paths).
- * - FullyConnected: bias, none / relu / exact-erf gelu, x of rank 2 and 3.
+ * - FullyConnected: bias, none / relu / exact-erf gelu / tanh gelu, x of rank 2 and 3.
  * - Bad cu_seqlens on the GPU (first != 0, decreasing, last != T, a sequence longer than max_seq_len, wild values):
  *   a typed INVALID_ARGUMENT naming the layer with the cu_seqlens message, and the context keeps working; out-of-range
  *   ids and segment ids: INVALID_ARGUMENT "an id is out of range". Both with and without CUDA graphs (a context
@@ -255,11 +255,12 @@ interface FcCase {
   x: number[];  // [..., K]
   n: number;
   bias: boolean;
-  activation: 'none' | 'relu' | 'gelu';
+  activation: 'none' | 'relu' | 'gelu' | 'gelu_tanh';
 }
 
 const fcCases: FcCase[] = [
   { name: 'BERT intermediate: [97, 256] x [256, 512] + bias, gelu', x: [97, 256], n: 512, bias: true, activation: 'gelu' },
+  { name: 'BERT intermediate, approximateGelu: [97, 256] x [256, 512] + bias, gelu_tanh', x: [97, 256], n: 512, bias: true, activation: 'gelu_tanh' },
   { name: '[3, 5, 64] x [64, 96], relu, no bias', x: [3, 5, 64], n: 96, bias: false, activation: 'relu' },
   { name: '[17, 128] x [128, 64] + bias, no activation', x: [17, 128], n: 64, bias: true, activation: 'none' },
 ];

@@ -1,6 +1,6 @@
 /**
  * FullyConnected v1 on the CPU backend against an unfused reference built from ordinary layers (MatMul, Add of the
- * bias, Activation relu / gelu) and, for fp32, against the same math in plain JS. Token counts of the packed BERT
+ * bias, Activation relu / gelu / tanh-approximate gelu) and, for fp32, against the same math in plain JS. Token counts of the packed BERT
  * path (1 to 512 and a mixed batch), rank-3 inputs, fp32 / fp16 builds, float16 tensors, and the typed errors for
  * bad shapes, dtypes and attributes.
  */
@@ -18,7 +18,7 @@ const MAX_TOKENS = LENGTHS.reduce((a, b) => a + b);
 const WEIGHT = randomFloats(K * N, 1, 0.5);
 const BIAS = randomFloats(N, 2, 0.5);
 
-type Activation = 'none' | 'relu' | 'gelu';
+type Activation = 'none' | 'relu' | 'gelu' | 'gelu_tanh';
 
 /**
  * The reference: MatMul, Add (bias), Activation. The weight and bias are network inputs, not constants, so the
@@ -29,7 +29,8 @@ async function reference(x: Float32Array, dims: number[], activation: Activation
   const out = await runNetwork((network) => {
     let y = network.addMatrixMultiply(network.addInput('x', 'float32', dims), network.addInput('w', 'float32', [K, N])).output();
     if (bias) y = network.addElementWise(y, network.addInput('b', 'float32', [N]), 'add').output();
-    if (activation !== 'none') y = network.addActivation(y, activation).output();
+    if (activation === 'gelu_tanh') y = network.addActivation(y, 'gelu', { approximate: 'tanh' }).output();
+    else if (activation !== 'none') y = network.addActivation(y, activation).output();
     network.markOutput(y, 'y');
   }, feeds, configFor(precision));
   return out.y!.data as Float32Array;
@@ -47,6 +48,7 @@ function jsReference(x: Float32Array, activation: Activation, bias: boolean, wei
       if (bias) v = Math.fround(v + biasValues[n]!);
       if (activation === 'relu') v = Math.max(0, v);
       if (activation === 'gelu') v = Math.fround(0.5 * v * (1 + erf(v / Math.SQRT2)));
+      if (activation === 'gelu_tanh') v = Math.fround(0.5 * v * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (v + 0.044715 * v ** 3))));
       y[r * N + n] = v;
     }
   }
@@ -116,6 +118,8 @@ describe('FullyConnected v1 (CPU) matches MatMul + Add + Activation', () => {
     { tokens: MAX_TOKENS, activation: 'none', bias: true, precision: 'fp32' },
     { tokens: MAX_TOKENS, activation: 'relu', bias: true, precision: 'fp32' },
     { tokens: 65, activation: 'gelu', bias: false, precision: 'fp32' },
+    { tokens: MAX_TOKENS, activation: 'gelu_tanh', bias: true, precision: 'fp32' },
+    { tokens: 64, activation: 'gelu_tanh', bias: true, precision: 'fp16' },
     { tokens: MAX_TOKENS, activation: 'gelu', bias: true, precision: 'fp16' },
     { tokens: 384, activation: 'relu', bias: true, precision: 'fp16' },
     { tokens: 63, activation: 'none', bias: false, precision: 'fp16' },
@@ -159,7 +163,7 @@ describe('FullyConnected v1 errors', () => {
     ['a scalar x', (n) => [n.addInput('x', 'float32', []), n.addConstant([K, N], WEIGHT)], {}, 'SHAPE_MISMATCH', 'input 0 (x) must have rank 1 or more'],
     ['an int32 weight', (n) => [n.addInput('x', 'float32', [-1, K]), n.addConstant([K, N], new Int32Array(K * N))], {}, 'DTYPE_MISMATCH', 'input 1 (weight) has dtype int32, expected float32, float16'],
     ['float16 x with a float32 weight', (n) => [n.addInput('x', 'float16', [-1, K]), n.addConstant([K, N], WEIGHT)], {}, 'DTYPE_MISMATCH', 'input 0 (x) has dtype float16 but input 1 (weight) has float32'],
-    ['an unknown activation', (n) => [n.addInput('x', 'float32', [-1, K]), n.addConstant([K, N], WEIGHT)], { activation: 'tanh' }, 'INVALID_ARGUMENT', "attribute 'activation' must be 'none', 'relu' or 'gelu', got 'tanh'"],
+    ['an unknown activation', (n) => [n.addInput('x', 'float32', [-1, K]), n.addConstant([K, N], WEIGHT)], { activation: 'tanh' }, 'INVALID_ARGUMENT', "attribute 'activation' must be 'none', 'relu', 'gelu' or 'gelu_tanh', got 'tanh'"],
     ['no weight', (n) => [n.addInput('x', 'float32', [-1, K])], {}, 'INVALID_MODEL', 'takes 2 to 3 inputs, got 1'],
   ];
   for (const [what, inputs, attrs, code, message] of cases) {

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "ir/gemm_activation.h"
 #include "ir/ops/shape_helpers.h"
 #include "ir/ops/shared_shape_rules.h"
 
@@ -25,8 +26,8 @@ std::vector<TensorDesc> inferMatMul(const Layer& layer, const std::vector<Tensor
                                     layer.attrs.getInt("transB", 0) != 0);
   const bool vecB = in[1].dims.size() == 1;  // else the output's last dim is N
   const std::string act = layer.attrs.getString("activation", "none");
-  if (act != "none" && act != "relu" && act != "gelu")
-    fail(ErrorCode::InvalidArgument, "attribute 'activation' must be 'none', 'relu' or 'gelu', got '", act, "'");
+  if (!isGemmActivation(act))
+    fail(ErrorCode::InvalidArgument, "attribute 'activation' must be ", gemmActivationNames(), ", got '", act, "'");
   const double alpha = layer.attrs.getFloat("alpha", 1.0);
   if (!std::isfinite(alpha)) fail(ErrorCode::InvalidArgument, "attribute 'alpha' must be finite, got ", alpha);
   const bool epilogue = hasInput(in, 2) || act != "none" || alpha != 1.0;  // integer products are never scaled

@@ -1,5 +1,6 @@
 // FullyConnected v1 on CUDA: the MatMul kernel's float GEMM path (matmul_float.h) — cuBLASLt with the bias in its
-// epilogue where it has one, exact-erf GELU by the MatMul epilogue kernel — for x [..., K] · weight [K, N].
+// epilogue where it has one, exact-erf GELU by the MatMul epilogue kernel, tanh GELU by cuBLASLt's GELU epilogue —
+// for x [..., K] · weight [K, N].
 #include <string>
 #include <vector>
 
@@ -16,6 +17,7 @@ namespace {
 cudakernels::GemmActivation gemmActivation(const std::string& act) {
   if (act == "relu") return cudakernels::GemmActivation::Relu;
   if (act == "gelu") return cudakernels::GemmActivation::Gelu;
+  if (act == "gelu_tanh") return cudakernels::GemmActivation::GeluTanh;
   return cudakernels::GemmActivation::None;
 }
 

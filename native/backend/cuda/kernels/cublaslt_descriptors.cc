@@ -85,6 +85,8 @@ GemmDescriptors::GemmDescriptors(const GemmShape& s) {
     if (s.epilogue == GemmEpilogue::Bias) epilogue = CUBLASLT_EPILOGUE_BIAS;
     if (s.epilogue == GemmEpilogue::Relu) epilogue = CUBLASLT_EPILOGUE_RELU;
     if (s.epilogue == GemmEpilogue::ReluBias) epilogue = CUBLASLT_EPILOGUE_RELU_BIAS;
+    if (s.epilogue == GemmEpilogue::Gelu) epilogue = CUBLASLT_EPILOGUE_GELU;
+    if (s.epilogue == GemmEpilogue::GeluBias) epilogue = CUBLASLT_EPILOGUE_GELU_BIAS;
     setDesc(desc, CUBLASLT_MATMUL_DESC_EPILOGUE, epilogue);
     if (s.hasBias()) {
       // The bias vector's type defaults to D's type (fp16 for fp16 GEMMs, our bias tensor's type). The heuristic

@@ -16,6 +16,8 @@ const char* epilogueName(GemmEpilogue e) {
     case GemmEpilogue::Bias: return "bias";
     case GemmEpilogue::Relu: return "relu";
     case GemmEpilogue::ReluBias: return "relu_bias";
+    case GemmEpilogue::Gelu: return "gelu";
+    case GemmEpilogue::GeluBias: return "gelu_bias";
     default: return "none";
   }
 }

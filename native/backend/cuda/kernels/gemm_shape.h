@@ -7,7 +7,8 @@
 
 namespace inferrt::cublaslt {
 
-enum class GemmEpilogue : int32_t { None = 0, Bias = 1, Relu = 2, ReluBias = 3 };
+// Gelu / GeluBias: cuBLASLt's GELU, the tanh approximation (a layer's "gelu_tanh"; exact GELU is never given to it).
+enum class GemmEpilogue : int32_t { None = 0, Bias = 1, Relu = 2, ReluBias = 3, Gelu = 4, GeluBias = 5 };
 
 // Row-major D[b] (M x N, leading dim ldd) = op(A[b]) (M x K) * op(B[b]) (K x N), b < batch, where A is stored
 // [M, K] (lda = K-ish) or, with transA, [K, M]; likewise B [K, N] or, with transB, [N, K]. Strides are in
@@ -29,7 +30,9 @@ struct GemmShape {
   // the heuristic must not pick a kernel that needs more.
   uint32_t alignA = 256, alignB = 256, alignD = 256, alignBias = 256;
 
-  bool hasBias() const { return epilogue == GemmEpilogue::Bias || epilogue == GemmEpilogue::ReluBias; }
+  bool hasBias() const {
+    return epilogue == GemmEpilogue::Bias || epilogue == GemmEpilogue::ReluBias || epilogue == GemmEpilogue::GeluBias;
+  }
 };
 
 bool operator==(const GemmShape& a, const GemmShape& b);

@@ -15,6 +15,7 @@
 #include "backend/cuda/kernels/matmul_launch.h"
 #include "backend/cuda/kernels/sparse_layers.h"
 #include "ir/error.h"
+#include "ir/gemm_activation.h"
 
 namespace inferrt {
 
@@ -29,7 +30,8 @@ GemmActivation activationOf(const Layer& layer) {
   if (act == "none") return GemmActivation::None;
   if (act == "relu") return GemmActivation::Relu;
   if (act == "gelu") return GemmActivation::Gelu;
-  fail(ErrorCode::InvalidArgument, "MatMul activation must be none, relu or gelu, got '", act, "'");
+  if (act == "gelu_tanh") return GemmActivation::GeluTanh;
+  fail(ErrorCode::InvalidArgument, "MatMul activation must be ", gemmActivationNames(), ", got '", act, "'");
 }
 
 uint32_t alignOf(const void* p) { return cublaslt::alignmentOf(reinterpret_cast<uintptr_t>(p)); }

@@ -1,6 +1,6 @@
 // MatMul's own epilogue: exact-erf GELU (cuBLASLt's GELU epilogue is the tanh approximation, and the CPU oracle
-// and LAYERS.md specify erf), bias / relu where cuBLASLt had no fused algorithm, and the K == 0 case (the product
-// is all zeros, so out = act(bias)). Computed in fp32 and rounded once into the output.
+// and LAYERS.md specify erf), bias / relu / tanh GELU where cuBLASLt had no fused algorithm, and the K == 0 case
+// (the product is all zeros, so out = act(bias)). Computed in fp32 and rounded once into the output.
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/matmul_launch.h"
 
@@ -11,6 +11,8 @@ namespace {
 __device__ __forceinline__ float applyEpilogue(float v, GemmActivation act) {
   if (act == GemmActivation::Relu) return v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
   if (act == GemmActivation::Gelu) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
+  if (act == GemmActivation::GeluTanh)  // sqrt(2 / pi)
+    return 0.5f * v * (1.0f + tanhf(0.79788456080286535588f * (v + 0.044715f * v * v * v)));
   return v;
 }
 

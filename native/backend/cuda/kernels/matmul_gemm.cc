@@ -4,6 +4,7 @@
 #include <string>
 
 #include "ir/error.h"
+#include "ir/gemm_activation.h"
 
 namespace inferrt::cudakernels {
 
@@ -60,8 +61,8 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   const MatMulOperand vb = viewMatMulOperand(b, layer.attrs.getInt("transB", 0) != 0, false);
   const Dims outBatch = broadcastDims(va.batch, vb.batch);
   const std::string act = layer.attrs.getString("activation", "none");
-  if (act != "none" && act != "relu" && act != "gelu")
-    fail(ErrorCode::InvalidArgument, "MatMul activation must be none, relu or gelu, got '", act, "'");
+  if (!isGemmActivation(act))
+    fail(ErrorCode::InvalidArgument, "MatMul activation must be ", gemmActivationNames(), ", got '", act, "'");
 
   MatMulGemm g;
   cublaslt::GemmShape& s = g.shape;
@@ -75,12 +76,14 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   s.lda = va.ld;
   s.ldb = vb.ld;
   s.ldd = s.n;
-  // alpha scales the product inside the GEMM (before any epilogue), as act(alpha·AB + bias) asks. GELU: the GEMM
-  // adds the bias, our kernel then applies exact-erf GELU in place (see MatMulGemm::gelu).
+  // alpha scales the product inside the GEMM (before any epilogue), as act(alpha·AB + bias) asks. Exact GELU: the
+  // GEMM adds the bias, our kernel then applies exact-erf GELU in place (see MatMulGemm::gelu); tanh GELU is
+  // cuBLASLt's own.
   g.gelu = act == "gelu";
-  const bool relu = act == "relu";
-  s.epilogue = hasBias ? (relu ? cublaslt::GemmEpilogue::ReluBias : cublaslt::GemmEpilogue::Bias)
-                       : (relu ? cublaslt::GemmEpilogue::Relu : cublaslt::GemmEpilogue::None);
+  using cublaslt::GemmEpilogue;
+  if (act == "relu") s.epilogue = hasBias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
+  else if (act == "gelu_tanh") s.epilogue = hasBias ? GemmEpilogue::GeluBias : GemmEpilogue::Gelu;
+  else s.epilogue = hasBias ? GemmEpilogue::Bias : GemmEpilogue::None;
 
   const int64_t outVolume = volume(outBatch);
   if (volume(vb.batch) == 1 && !va.trans && !va.batch.empty()) {

@@ -56,15 +56,14 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
 // kernel runs the first one cuBLASLt has an algorithm for; the tuner times that same one.
 std::vector<cublaslt::GemmShape> gemmShapesToTry(const MatMulGemm& g);
 
-// Whether our epilogue kernel must run after the GEMM `used` (one of gemmShapesToTry(g)): for GELU, or when
-// cuBLASLt could not take the layer's bias / relu.
+// Whether our epilogue kernel must run after the GEMM `used` (one of gemmShapesToTry(g)): for exact GELU, or when
+// cuBLASLt could not take the layer's bias / relu / tanh GELU.
 inline bool needsOwnEpilogue(const MatMulGemm& g, const cublaslt::GemmShape& used) {
   return g.gelu || used.epilogue != g.shape.epilogue;
 }
 // Whether that kernel must also add the bias: cuBLASLt had no algorithm with the fused bias.
 inline bool epilogueAddsBias(const MatMulGemm& g, const cublaslt::GemmShape& used) {
-  return used.epilogue != g.shape.epilogue &&
-         (g.shape.epilogue == cublaslt::GemmEpilogue::Bias || g.shape.epilogue == cublaslt::GemmEpilogue::ReluBias);
+  return used.epilogue != g.shape.epilogue && g.shape.hasBias();
 }
 
 }  // namespace inferrt::cudakernels

@@ -20,6 +20,7 @@
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/kernels/quantized_launch.h"
 #include "backend/cuda/kernels/sparse_layers.h"
+#include "ir/gemm_activation.h"
 #include "ir/error.h"
 
 namespace inferrt {
@@ -36,13 +37,14 @@ Int8Activation activationOf(const Layer& layer) {
   if (act == "none") return Int8Activation::None;
   if (act == "relu") return Int8Activation::Relu;
   if (act == "gelu") return Int8Activation::Gelu;
-  fail(ErrorCode::InvalidArgument, "QuantizedMatMul activation must be none, relu or gelu, got '", act, "'");
+  if (act == "gelu_tanh") return Int8Activation::GeluTanh;
+  fail(ErrorCode::InvalidArgument, "QuantizedMatMul activation must be ", gemmActivationNames(), ", got '", act, "'");
 }
 
 std::string supportsQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& inputs) {
   if (inputs.size() < 3 || inputs[1].dims.size() != 2) return "";  // the shape rule reports it
   const std::string act = layer.attrs.getString("activation", "none");
-  if (act != "none" && act != "relu" && act != "gelu") return "activation '" + act + "'";
+  if (!isGemmActivation(act)) return "activation '" + act + "'";
   const int64_t k = inputs[1].dims[1];
   if (k > cudakernels::kMaxExactInt8Depth)
     return "K = " + std::to_string(k) + " > " + std::to_string(cudakernels::kMaxExactInt8Depth) +

@@ -57,10 +57,17 @@ __global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale
 // Exact-erf GELU: in double for float32 outputs (bit-identical to the CPU); in float, as the fp16 MatMul epilogue
 // computes it, for fp16 outputs, where double's cost doubled BERT-large's FFN-in layer and the rounding to fp16 hides
 // the difference but for the rare value next to an fp16 rounding boundary (at most one fp16 ulp).
+// Tanh GELU ("gelu_tanh") likewise.
 template <typename Out>
 __device__ __forceinline__ float gelu(float v) {
   if constexpr (std::is_same_v<Out, __half>) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
   return static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
+}
+template <typename Out>
+__device__ __forceinline__ float geluTanh(float v) {
+  if constexpr (std::is_same_v<Out, __half>)  // sqrt(2 / pi)
+    return 0.5f * v * (1.0f + tanhf(0.79788456080286535588f * (v + 0.044715f * v * v * v)));
+  return static_cast<float>(ew::activationDouble(EwActivation::GeluTanh, 0.0, 0.0, static_cast<double>(v)));
 }
 
 // One output element: act(float(acc) * scale + bias (+ residual)) with the CPU's fp32 roundings.
@@ -72,6 +79,7 @@ __device__ __forceinline__ float dequantizeValue(int32_t sum, float scale, const
   if (hasResidual) v = __fadd_rn(v, residual);
   if (act == Int8Activation::Relu) v = v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
   if (act == Int8Activation::Gelu) v = gelu<Out>(v);
+  if (act == Int8Activation::GeluTanh) v = geluTanh<Out>(v);
   return v;
 }
 

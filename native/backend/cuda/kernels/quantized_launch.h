@@ -16,7 +16,7 @@ namespace inferrt::cudakernels {
 bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
                         int multiProcessors, cudaStream_t stream);
 
-enum class Int8Activation : int32_t { None = 0, Relu = 1, Gelu = 2 };
+enum class Int8Activation : int32_t { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
 
 // The output y [images, channels, plane] (row-major, float32) of an INT8 layer from its int32 accumulators:
 // element (b, c, p) reads acc[c * accChannelStride + b * accImageStride + p] (0 when acc is null: an empty sum)

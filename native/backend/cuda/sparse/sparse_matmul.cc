@@ -14,6 +14,7 @@ SparseMatMul sparseMatMulOf(const Layer& layer, const Dims& a, const Dims& b, bo
   SparseMatMul out;
   const std::string act = layer.attrs.getString("activation", "none");
   out.gelu = act == "gelu";
+  out.geluTanh = act == "gelu_tanh";
   out.shape.relu = act == "relu";
   out.shape.bias = hasBias;
   if (layer.attrs.getInt("transA", 0) != 0) {

@@ -15,7 +15,8 @@ namespace inferrt::sparselt {
 
 struct SparseMatMul {
   SparseGemmShape shape;
-  bool gelu = false;   // exact-erf GELU runs after the GEMM, in place, as on the dense path
+  bool gelu = false;      // exact-erf GELU runs after the GEMM, in place, as on the dense path
+  bool geluTanh = false;  // tanh GELU ("gelu_tanh"), likewise
   std::string reason;  // "" when the sparse kernel takes the layer at these dims, else why not
 };
 

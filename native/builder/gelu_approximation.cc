@@ -1,0 +1,35 @@
+// The approximateGelu build option: exact GELUs fused into GEMM layers (MatMul, and the FullyConnected plugin of
+// the packed-BERT rewrite) become "gelu_tanh", which cuBLASLt computes in the GEMM's epilogue, instead of a pass
+// of our own over the GEMM's output that exact GELU needs (cuBLASLt has no erf GELU). On an H200, BERT-large's
+// FFN-in GEMM over 15,172 tokens took 191 us with cuBLASLt's GELU vs 175 + 102 us with our exact-GELU pass.
+// The tanh form is off by at most about 5e-4 (near x = -2.5, where GELU is about -0.015). GELUs left as their own
+// layers stay exact: they cost a pass either way.
+#include <string>
+#include <vector>
+
+#include "builder/passes.h"
+
+namespace inferrt {
+
+namespace {
+
+bool takesFusedActivation(const Layer& layer) {
+  if (layer.kind == "MatMul" || layer.kind == "QuantizedMatMul") return true;
+  return layer.kind == "Plugin" && layer.attrs.getString("plugin_name", "") == "FullyConnected";
+}
+
+}  // namespace
+
+size_t approximateGelus(Network& network) {
+  std::vector<Layer> layers = network.layers();
+  size_t changed = 0;
+  for (Layer& layer : layers) {
+    if (!takesFusedActivation(layer) || layer.attrs.getString("activation", "none") != "gelu") continue;
+    layer.attrs.set("activation", std::string("gelu_tanh"));
+    ++changed;
+  }
+  if (changed) network.assign(network.tensors(), std::move(layers), network.inputs(), network.outputs());
+  return changed;
+}
+
+}  // namespace inferrt
