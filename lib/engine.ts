@@ -82,9 +82,9 @@ export interface EngineLayer {
   /**
    * The tactic the builder chose for this layer and recorded in the plan, described, e.g. "algo 21, tile
    * 128x256, stages 64x3, split-K 1, reduction 0, swizzle 1, custom 0": the fastest cuBLASLt algorithm timed
-   * for a MatMul layer's GEMM at the first profile's opt shapes. Runs at those shapes use it (when the loaded
+   * for a MatMul (or FullyConnected plugin) layer's GEMM at the first profile's opt shapes. Runs at those shapes use it (when the loaded
    * cuBLASLt is the version that chose it and accepts it); other shapes use cuBLASLt's heuristic. Undefined when
-   * the plan has none for the layer (CPU plans, layers that are not MatMul, builds with `tacticTiming: false`);
+   * the plan has none for the layer (CPU plans, layers that are not GEMMs, builds with `tacticTiming: false`);
    * the CPU backend ignores tactics.
    */
   tactic?: string;

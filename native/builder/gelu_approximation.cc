@@ -8,23 +8,16 @@
 #include <vector>
 
 #include "builder/passes.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt {
-
-namespace {
-
-bool takesFusedActivation(const Layer& layer) {
-  if (layer.kind == "MatMul" || layer.kind == "QuantizedMatMul") return true;
-  return layer.kind == "Plugin" && layer.attrs.getString("plugin_name", "") == "FullyConnected";
-}
-
-}  // namespace
 
 size_t approximateGelus(Network& network) {
   std::vector<Layer> layers = network.layers();
   size_t changed = 0;
   for (Layer& layer : layers) {
-    if (!takesFusedActivation(layer) || layer.attrs.getString("activation", "none") != "gelu") continue;
+    const bool gemm = layer.kind == "MatMul" || layer.kind == "QuantizedMatMul" || isFullyConnectedPlugin(layer);
+    if (!gemm || layer.attrs.getString("activation", "none") != "gelu") continue;
     layer.attrs.set("activation", std::string("gelu_tanh"));
     ++changed;
   }

@@ -7,6 +7,7 @@
 #include <new>
 
 #include "ir/error.h"
+#include "ir/gemm_layers.h"
 #include "plan/byte_io.h"
 #include "plan/crc32.h"
 #include "plan/plan.h"
@@ -183,7 +184,7 @@ void readTactics(ByteReader& r, RawPlan& plan) {
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": tactics out of order or twice for layer '",
            layer.name, "' (", t.layer, ")");
     previous = t.layer;
-    if (layer.kind != "MatMul")
+    if (!runsFloatGemm(layer))
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": a GEMM tactic for layer '", layer.name, "', a ",
            layer.kind, " layer");
     t.gemmKey = r.str();

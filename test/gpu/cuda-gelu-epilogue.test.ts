@@ -67,6 +67,21 @@ describe.skipIf(cudaSkipReason !== '')('tanh GELU in the cuBLASLt epilogue (appr
     }
   }
 
+  it('a FullyConnected plugin layer with gelu_tanh gets a timed tactic for its GELU_BIAS GEMM, and agrees with the CPU', async () => {
+    const cache = path.join(dir, 'fc.cache');
+    const define = (n: NetworkDefinition): void => {
+      const x = n.addInput('x', 'float32', [M, K]);
+      const w = n.addConstant([K, N], randomFloats(K * N, 71).map((v) => v * Math.sqrt(27 / K)));
+      const fc = n.addPlugin('FullyConnected', [x, w, n.addConstant([N], randomFloats(N, 72))], { activation: 'gelu_tanh' }, { name: 'fc' });
+      n.markOutput(fc.output(), 'y');
+    };
+    using cuda = await loadNetwork(define, 'cuda', { precision: ['fp16'], timingCache: cache });
+    expect(cuda.layers.map((l) => [l.kind, l.runsOn, l.tactic !== undefined])).toEqual([['Plugin', 'cuda', true]]);
+    expect(await readFile(cache, 'utf8')).toMatch(/epi=gelu_bias/);
+    using cpu = await loadNetwork(define, 'cpu', { precision: ['fp16'] });
+    expect(checkAgreement(await infer(cpu), await infer(cuda), TOL.fp16!)).toBeNull();
+  });
+
   it('without the option the GEMM keeps the bias epilogue and exact GELU, which the tanh form differs from', async () => {
     const cache = path.join(dir, 'exact.cache');
     using exact = await loadNetwork(defineGemmGelu(true), 'cuda', { strictFp32: true, timingCache: cache });

@@ -55,10 +55,10 @@ async function infer(engine: Engine, batch: number): Promise<Record<string, Tens
   return ctx.infer({ x: tensor(randomFloats(batch * SEQ * D, 99 + batch), [batch, SEQ, D]) });
 }
 
-/** The tactics line: "tactics: 5 MatMul layers, 3 distinct GEMMs (3 timed, 0 from the timing cache) in 0.4 s; ...". */
+/** The tactics line: "tactics: 5 GEMM layers, 3 distinct GEMMs (3 timed, 0 from the timing cache) in 0.4 s; ...". */
 function tacticsLine(plan: Plan): { line: string; matmuls: number; distinct: number; timed: number; cached: number } {
   const line = plan.buildLog.find((l) => l.startsWith('tactics: ')) ?? '';
-  const m = /^tactics: (\d+) MatMul layers, (\d+) distinct GEMMs \((\d+) timed, (\d+) from the timing cache\) in [\d.]+ s; heuristic's first choice kept for \d+, replaced for \d+/.exec(line);
+  const m = /^tactics: (\d+) GEMM layers, (\d+) distinct GEMMs \((\d+) timed, (\d+) from the timing cache\) in [\d.]+ s; heuristic's first choice kept for \d+, replaced for \d+/.exec(line);
   expect(m, `build log: ${plan.buildLog.join(' | ')}`).not.toBeNull();
   return { line, matmuls: Number(m![1]), distinct: Number(m![2]), timed: Number(m![3]), cached: Number(m![4]) };
 }

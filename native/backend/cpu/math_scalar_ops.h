@@ -130,7 +130,7 @@ inline bool fusedActivation(const Attributes& layerAttrs, Activation* out) {
   const std::string act = layerAttrs.getString("activation", "none");
   if (act == "none") return false;
   Attributes attrs;
-  attrs.set("op", act == "gelu_tanh" ? std::string("gelu") : act);  // ir/gemm_activation.h
+  attrs.set("op", act == "gelu_tanh" ? std::string("gelu") : act);  // ir/gemm_layers.h
   if (act == "gelu_tanh") attrs.set("approximate", std::string("tanh"));
   *out = parseActivation(attrs);
   return true;

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "ir/gemm_activation.h"
+#include "ir/gemm_layers.h"
 #include "ir/ops/shape_helpers.h"
 #include "ir/ops/shared_shape_rules.h"
 

@@ -15,7 +15,7 @@
 #include "backend/cuda/kernels/matmul_launch.h"
 #include "backend/cuda/kernels/sparse_layers.h"
 #include "ir/error.h"
-#include "ir/gemm_activation.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "ir/error.h"
-#include "ir/gemm_activation.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt::cudakernels {
 

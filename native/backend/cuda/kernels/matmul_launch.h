@@ -29,7 +29,7 @@ struct IntGemmGeometry {
 bool launchIntGemm(int elementBytes, const void* a, const void* b, void* c, const IntGemmGeometry& g,
                    cudaStream_t stream);
 
-enum class GemmActivation : int32_t { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };  // ir/gemm_activation.h
+enum class GemmActivation : int32_t { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };  // ir/gemm_layers.h
 
 // out[i] = act((src ? src[i] : 0) + (bias ? bias[i % n] : 0)), computed in fp32 and rounded once into out.
 // srcHalf / outHalf: fp16 (else fp32) src and out; bias has out's type. src may equal out (in place).

@@ -195,8 +195,35 @@ __device__ inline void loadRawChunks(const T* row, int n, int lane, RawVec<T, V>
   }
 }
 
+// The lane's chunks of x + skip (+ skipBias with kBias), summed as skipSum does. skip and the bias are held as
+// loaded (fp16: half the registers of floats: 3 blocks per SM instead of 2), and every load is issued before the
+// first add: a bias loaded in a branch after the skip adds cost a second memory latency per row.
+template <typename T, int V, int kChunks, bool kBias>
+__device__ inline void loadSkipSum(const RowNormLaunch& a, const T* xr, const T* sr, int n, int lane,
+                                   float (&v)[kChunks][V]) {
+  RawVec<T, V> s[kChunks] = {}, b[kBias ? kChunks : 1] = {};
+  loadRowChunks<T, V, kChunks>(xr, n, lane, v);
+  loadRawChunks<T, V, kChunks>(sr, n, lane, s);
+  if constexpr (kBias) loadRawChunks<T, V, kChunks>(static_cast<const T*>(a.skipBias), n, lane, b);
+#pragma unroll
+  for (int c = 0; c < kChunks; ++c) {
+#pragma unroll
+    for (int j = 0; j < V; ++j) {
+      const float sum = __fadd_rn(v[c][j], loadAsFloat(s[c].e, j));
+      // skipSum's two forms: SkipLayerNorm keeps (x + skip) + bias in fp32, the fused Add rounds x + skip to T.
+      if constexpr (kBias) v[c][j] = __fadd_rn(sum, loadAsFloat(b[c].e, j));
+      else v[c][j] = a.skipSumFp32 ? sum : roundToStorage<T>(sum);
+    }
+  }
+}
+
+// Vectorized fp16 rows of up to 1024 elements (BERT's hidden sizes) are capped at 85 registers for 3 blocks per SM
+// (no spills); the others keep the compiler's choice (the cap spills fp32 and wide rows).
 template <typename T, int V, int kChunks>
-__global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
+constexpr int kRowNormMinBlocks = sizeof(T) == 2 && V > 1 && kChunks * V <= 32 ? 3 : 1;
+
+template <typename T, int V, int kChunks>
+__global__ void __launch_bounds__(kBlock, (kRowNormMinBlocks<T, V, kChunks>)) rowNormRegsKernel(RowNormLaunch a) {
   using Acc = std::conditional_t<sizeof(T) == 2, float, double>;  // the statistics' type (see the file comment)
   const auto plus = [](Acc u, Acc v) { return u + v; };
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
@@ -211,30 +238,11 @@ __global__ void __launch_bounds__(kBlock) rowNormRegsKernel(RowNormLaunch a) {
     T* yr = y + row * n;
     float v[kChunks][V] = {};
     if constexpr (kChunks * V <= 32) {
-      loadRowChunks<T, V, kChunks>(xr, n, lane, v);
-      if (skip) {
-        // skip, then its bias, held as loaded (fp16: half the registers of floats, which kept the kernel at 2
-        // blocks per SM and 40% slower on BERT-large rows).
-        RawVec<T, V> s[kChunks] = {};
-        loadRawChunks<T, V, kChunks>(skip + row * n, n, lane, s);
-#pragma unroll
-        for (int c = 0; c < kChunks; ++c)
-#pragma unroll
-          for (int j = 0; j < V; ++j) v[c][j] = __fadd_rn(v[c][j], loadAsFloat(s[c].e, j));
-        // skipSum's two forms: SkipLayerNorm keeps (x + skip) + bias in fp32, the fused Add rounds x + skip to T.
-        if (a.skipSumFp32 && a.skipBias) {
-          loadRawChunks<T, V, kChunks>(static_cast<const T*>(a.skipBias), n, lane, s);
-#pragma unroll
-          for (int c = 0; c < kChunks; ++c)
-#pragma unroll
-            for (int j = 0; j < V; ++j) v[c][j] = __fadd_rn(v[c][j], loadAsFloat(s[c].e, j));
-        } else if (!a.skipSumFp32) {
-#pragma unroll
-          for (int c = 0; c < kChunks; ++c)
-#pragma unroll
-            for (int j = 0; j < V; ++j) v[c][j] = roundToStorage<T>(v[c][j]);
-        }
-      }
+      // One branch per input set, each issuing all of its loads before the first use.
+      const T* sr = skip ? skip + row * n : nullptr;
+      if (sr && a.skipSumFp32 && a.skipBias) loadSkipSum<T, V, kChunks, true>(a, xr, sr, n, lane, v);
+      else if (sr) loadSkipSum<T, V, kChunks, false>(a, xr, sr, n, lane, v);
+      else loadRowChunks<T, V, kChunks>(xr, n, lane, v);
     } else {
 #pragma unroll
       for (int c = 0; c < kChunks; ++c) {

@@ -20,7 +20,7 @@
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/kernels/quantized_launch.h"
 #include "backend/cuda/kernels/sparse_layers.h"
-#include "ir/gemm_activation.h"
+#include "ir/gemm_layers.h"
 #include "ir/error.h"
 
 namespace inferrt {

@@ -1,6 +1,7 @@
-// Build-time tactic selection for MatMul layers (TensorRT's tactic timing): at the first profile's opt shapes,
-// each layer's GEMM is derived exactly as the kernel derives it (matmul_gemm.h), the algorithms cuBLASLt's
-// heuristic offers for it are timed on pseudo-random operands, and the fastest is recorded for the layer.
+// Build-time tactic selection for GEMM layers (MatMul and the FullyConnected plugin, ir/gemm_layers.h; TensorRT's
+// tactic timing): at the first profile's opt shapes, each layer's GEMM is derived exactly as the kernel derives it
+// (matmul_gemm.h), the algorithms cuBLASLt's heuristic offers for it are timed on pseudo-random operands, and the
+// fastest is recorded for the layer.
 // Identical GEMMs are timed once; the timing cache answers for GEMMs timed by earlier builds.
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/scoped_device.h"
 #include "builder/timing_cache.h"
+#include "ir/gemm_layers.h"
 #include "ir/error.h"
 #include "ir/half.h"
 #include "runtime/cuda_hooks.h"
@@ -149,7 +151,7 @@ std::vector<LayerTactic> selectGemmTactics(const Network& network, const BuildCo
   const auto& layers = network.layers();
   for (size_t l = 0; l < layers.size(); ++l) {
     const Layer& layer = layers[l];
-    if (layer.kind != "MatMul") continue;
+    if (!runsFloatGemm(layer)) continue;
     ++matmuls;
     const TensorDesc& a = descs[layer.inputs[0]];
     const TensorDesc& b = descs[layer.inputs[1]];
@@ -236,12 +238,12 @@ std::vector<LayerTactic> selectGemmTactics(const Network& network, const BuildCo
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   char gain[32];
   std::snprintf(gain, sizeof(gain), "%.2fx", bestGain);
-  std::string line = "tactics: " + std::to_string(matmuls) + " MatMul layers, " + std::to_string(order.size()) +
+  std::string line = "tactics: " + std::to_string(matmuls) + " GEMM layers, " + std::to_string(order.size()) +
                      " distinct GEMMs (" + std::to_string(timed) + " timed, " + std::to_string(fromCache) +
                      " from the timing cache) in " + formatSeconds(seconds) + "; heuristic's first choice kept for " +
                      std::to_string(kept) + ", replaced for " + std::to_string(replaced) +
                      (bestGain > 1 ? std::string(" (best gain ") + gain + ")" : "");
-  if (elsewhere) line += "; " + std::to_string(elsewhere) + " MatMul layers not on cuBLASLt at the opt shapes";
+  if (elsewhere) line += "; " + std::to_string(elsewhere) + " GEMM layers not on cuBLASLt at the opt shapes";
   if (untimed) line += "; " + std::to_string(untimed) + " GEMMs left to the heuristic (out of memory or no algorithm ran)";
   log.push_back(line);
   return tactics;

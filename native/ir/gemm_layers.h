@@ -1,0 +1,28 @@
+// What the GEMM layers have in common: MatMul, QuantizedMatMul and the FullyConnected plugin (plugins/bert: a
+// MatMul's inputs x, weight [K, N], bias? and its 'activation' attribute).
+//
+// Activations, put in the 'activation' attribute by the builder's fusions: "none", "relu", "gelu" (exact, with
+// erf) and "gelu_tanh" (0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): ONNX Gelu with approximate="tanh", what
+// the approximateGelu build option makes of exact GELUs, and what cuBLASLt's GELU epilogue computes).
+#pragma once
+#include <string>
+
+#include "ir/network.h"
+
+namespace inferrt {
+
+inline bool isGemmActivation(const std::string& act) {
+  return act == "none" || act == "relu" || act == "gelu" || act == "gelu_tanh";
+}
+
+// For error messages: "'none', 'relu', 'gelu' or 'gelu_tanh'".
+inline const char* gemmActivationNames() { return "'none', 'relu', 'gelu' or 'gelu_tanh'"; }
+
+inline bool isFullyConnectedPlugin(const Layer& layer) {
+  return layer.kind == "Plugin" && layer.attrs.getString("plugin_name", "") == "FullyConnected";
+}
+
+// Layers whose float GEMM the CUDA MatMul path runs on cuBLASLt, so a CUDA build times a tactic for them.
+inline bool runsFloatGemm(const Layer& layer) { return layer.kind == "MatMul" || isFullyConnectedPlugin(layer); }
+
+}  // namespace inferrt
