@@ -35,6 +35,7 @@ const HELP = `npm run example:bert -- [options]
   --repeats N          timed runs of each batch after its untimed first run (default 3; on the CPU 1)
   --backend auto|cuda|cpu   (default auto)
   --precision fp16|fp32     (default fp16 on the GPU, fp32 on the CPU)
+  --gelu exact|tanh    tanh: build both engines with approximateGelu (GELU in cuBLASLt's GEMM epilogue; default exact)
   --lengths MIN-MAX    request lengths (default ${STANDARD_MIX.minLength}-${STANDARD_MIX.maxLength}: the standard mix); for models with fewer positions
   --token-ids LO-HI    token ids drawn from [LO, HI) (default ${STANDARD_MIX.firstTokenId}-${STANDARD_MIX.endTokenId}); for models with a smaller vocabulary
 Example on the CPU: npm run example:bert -- --size tiny`;
@@ -48,6 +49,7 @@ interface Options {
   repeats?: number;
   backend: Backend | 'auto';
   precision?: Precision[];
+  approximateGelu: boolean;
   lengths: [number, number];
   tokenIds: [number, number];
 }
@@ -88,6 +90,8 @@ function parseArgs(argv: string[]): Options {
   if (!['auto', 'cuda', 'cpu'].includes(backend)) throw new Error(`--backend must be auto, cuda or cpu, got '${backend}'`);
   const precision = take('precision');
   if (precision !== undefined && precision !== 'fp16' && precision !== 'fp32') throw new Error(`--precision must be fp16 or fp32, got '${precision}'`);
+  const gelu = take('gelu') ?? 'exact';
+  if (gelu !== 'exact' && gelu !== 'tanh') throw new Error(`--gelu must be exact or tanh, got '${gelu}'`);
   const options: Options = {
     onnx: take('onnx'),
     size,
@@ -97,6 +101,7 @@ function parseArgs(argv: string[]): Options {
     repeats: int('repeats'),
     backend: backend as Backend | 'auto',
     precision: precision === undefined ? undefined : precision === 'fp16' ? ['fp16'] : [],
+    approximateGelu: gelu === 'tanh',
     lengths: pair('lengths', [STANDARD_MIX.minLength, STANDARD_MIX.maxLength]),
     tokenIds: pair('token-ids', [STANDARD_MIX.firstTokenId, STANDARD_MIX.endTokenId]),
   };
@@ -179,8 +184,8 @@ async function main(): Promise<void> {
   if (cpu && !o.onnx && o.size !== 'tiny') console.log(`note: BERT-${o.size} on the CPU backend is slow; --size tiny is the CPU's size`);
   const run = { batches: o.batches ?? (cpu ? 2 : 10), batch: o.batch ?? (cpu ? 8 : 64), repeats: o.repeats ?? (cpu ? 1 : 3) };
   const bytes = fs.readFileSync(onnxFile(o));
-  const shape: EngineShape = { maxBatch: run.batch, maxSeq: o.lengths[1], precision: o.precision ?? (cpu ? [] : ['fp16']) };
-  console.log(`backend ${backend}, precision ${shape.precision.length ? shape.precision.join('+') : 'fp32'}; ${run.batches} batches of ${run.batch} requests, lengths ${o.lengths.join('-')}`);
+  const shape: EngineShape = { maxBatch: run.batch, maxSeq: o.lengths[1], precision: o.precision ?? (cpu ? [] : ['fp16']), approximateGelu: o.approximateGelu };
+  console.log(`backend ${backend}, precision ${shape.precision.length ? shape.precision.join('+') : 'fp32'}${o.approximateGelu ? ', tanh GELU' : ''}; ${run.batches} batches of ${run.batch} requests, lengths ${o.lengths.join('-')}`);
   const padded = await build('padded engine', bytes, backend, (inputs) => paddedBuildOptions(inputs, shape));
   using paddedEngine = padded.engine;
   using paddedCtx = paddedEngine.createContext();
