@@ -63,8 +63,9 @@ async function buildPacked(label: string, bytes: Uint8Array, shape: EngineShape,
     const built = await buildEngine(label, bytes, () => packedBuildOptions(shape, optTokens));
     if (isPackedEngine(built.engine)) return { built };
     built.engine.dispose();
-    console.log(`!!! ${label}: the builder did not rewrite the network for packed sequences (see the build log lines above)`);
-    return { built: null, error: 'the builder did not rewrite the network for packed sequences (see the build log lines above)' };
+    const error = 'the builder did not rewrite the network for packed sequences (see the build log lines above)';
+    console.log(`!!! ${label}: ${error}`);
+    return { built: null, error };
   } catch (e) {
     const error = `the packed build failed: ${e instanceof Error ? e.message : String(e)}`;
     console.log(`!!! ${label}: ${error}`);

@@ -2,8 +2,8 @@
 // MatMul's inputs x, weight [K, N], bias? and its 'activation' attribute).
 //
 // Activations, put in the 'activation' attribute by the builder's fusions: "none", "relu", "gelu" (exact, with
-// erf) and "gelu_tanh" (0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): ONNX Gelu with approximate="tanh", what
-// the approximateGelu build option makes of exact GELUs, and what cuBLASLt's GELU epilogue computes).
+// erf) and "gelu_tanh" (0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))): a fused GELU Activation with approximate
+// "tanh", what the approximateGelu build option makes of exact GELUs, and what cuBLASLt's GELU epilogue computes).
 #pragma once
 #include <string>
 

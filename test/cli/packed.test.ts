@@ -2,7 +2,7 @@
  * `--packed-sequences SEQxBATCH` on the CLI: an HF BERT export built with it becomes a packed engine (inputs
  * input_ids, segment_ids, cu_seqlens with the packed profile, PackedAttention plugins), a malformed value fails with
  * one line, and `inferrt bench` builds one in memory and packs the --input sequence (test/cli/bench-packed.test.ts
- * measures packed plans in detail).
+ * measures packed plans in detail). With --approximate-gelu the build log counts the GELUs that took the tanh form.
  */
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,6 +40,12 @@ describe('inferrt --packed-sequences', () => {
     expect(bench.code, bench.stderr).toBe(0);
     expect(bench.stdout).toMatch(/packed-sequence batcher \(max 4 sequences, 128 tokens per run, max delay 1 ms; the --input sequence\)/);
     expect(bench.stdout).toMatch(/batcher: \d+ sequences in \d+ packed batches .* max 4 sequences, 28 tokens/);
+  });
+
+  it('with --approximate-gelu, the packed FullyConnected GELUs take the tanh form and the build log says so', async () => {
+    const built = await cli(['build', BERT, '-o', path.join(dir, 'tanh.plan'), '--packed-sequences', '32x4', '--approximate-gelu', '--backend', 'cpu', '--verbose']);
+    expect(built.code, built.stderr).toBe(0);
+    expect(built.stdout).toContain('approximateGelu: 2 fused GELUs computed with the tanh approximation');
   });
 
   it('rejects a value that is not SEQxBATCH, with one line', async () => {

@@ -20,8 +20,8 @@
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/kernels/quantized_launch.h"
 #include "backend/cuda/kernels/sparse_layers.h"
-#include "ir/gemm_layers.h"
 #include "ir/error.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt {
 
