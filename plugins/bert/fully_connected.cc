@@ -1,7 +1,7 @@
 // Shape rule and attributes of FullyConnected v1 (shared by its CPU and CUDA implementations).
 #include "fully_connected.h"
 
-#include "ir/gemm_activation.h"
+#include "ir/gemm_layers.h"
 #include "plugin_inputs.h"
 
 namespace inferrt {

@@ -1,7 +1,7 @@
 // FullyConnected v1 (BERT): y = act(x · W + bias), the GEMM of an encoder's projections and feed-forward layers
 // with its bias and activation in one layer. Inputs: 0 x float [..., K], 1 weight [K, N] (ONNX MatMul's B layout),
 // 2 bias? [N], one float dtype. Attribute: activation "none" (default) | "relu" | "gelu" (exact erf GELU) |
-// "gelu_tanh" (its tanh approximation, ir/gemm_activation.h).
+// "gelu_tanh" (its tanh approximation, ir/gemm_layers.h).
 // Output [..., N], x's dtype; fp32 accumulation, rounded once.
 #pragma once
 #include <string>
