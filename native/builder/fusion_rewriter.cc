@@ -96,22 +96,26 @@ int FusionRewriter::addIntermediate(const std::string& name, DType dtype, Dims d
 
 std::string FusionRewriter::uniqueLayerName(const std::string& base) const { return uniqueName(base, layers_); }
 
-// Whether `layer`'s shape rule accepts it and gives exactly the dtype/dims recorded for its single output.
-bool FusionRewriter::inferredAsRecorded(const Layer& layer) const {
+// What the shape rules know of `layer`'s inputs.
+std::vector<TensorDesc> FusionRewriter::inputDescs(const Layer& layer) const {
   std::vector<TensorDesc> in;
   for (int t : layer.inputs) {
     TensorDesc d;
-    if (t < 0) {
-      d.present = false;
-    } else {
+    d.present = t >= 0;
+    if (t >= 0) {
       d.dtype = tensors_[t].dtype;
       d.dims = tensors_[t].dims;
       d.value = tensors_[t].value;
     }
     in.push_back(std::move(d));
   }
+  return in;
+}
+
+// Whether `layer`'s shape rule accepts it and gives exactly the dtype/dims recorded for its single output.
+bool FusionRewriter::inferredAsRecorded(const Layer& layer) const {
   try {
-    const std::vector<TensorDesc> out = inferLayerShapes(layer, in);
+    const std::vector<TensorDesc> out = inferLayerShapes(layer, inputDescs(layer));
     const TensorInfo& want = tensors_[layer.outputs[0]];
     return out.size() == 1 && out[0].dtype == want.dtype && out[0].dims == want.dims;
   } catch (const Error&) {
@@ -152,6 +156,26 @@ bool FusionRewriter::replace(const std::vector<int>& chain, Layer fused, std::ve
     layers_[slot] = std::move(helper);
   }
   return true;
+}
+
+bool FusionRewriter::replaceKnowingMore(const std::vector<int>& chain, Layer fused) {
+  if (!canFuse(chain)) return false;
+  fused.outputs = layers_[chain.back()].outputs;  // as replace() gives it: the shape rule counts outputs
+  TensorInfo& want = tensors_[fused.outputs[0]];
+  std::vector<TensorDesc> out;
+  try {
+    out = inferLayerShapes(fused, inputDescs(fused));
+  } catch (const Error&) {
+    return false;
+  }
+  if (out.size() != 1 || out[0].dtype != want.dtype || out[0].dims.size() != want.dims.size()) return false;
+  for (size_t i = 0; i < want.dims.size(); ++i)
+    if (want.dims[i] != kDynamic && want.dims[i] != out[0].dims[i]) return false;
+  const Dims recorded = want.dims;
+  want.dims = out[0].dims;
+  if (replace(chain, std::move(fused))) return true;
+  want.dims = recorded;
+  return false;
 }
 
 void FusionRewriter::apply(Network& network) {

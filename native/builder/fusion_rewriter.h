@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ir/network.h"
+#include "ir/op_registry.h"
 
 namespace inferrt {
 
@@ -49,10 +50,15 @@ class FusionRewriter {
   // fused one needs, such as a transpose of an operand, writing a tensor from addIntermediate. A helper may read
   // only tensors that exist before its slot; its shape rule must give its output's dtype/dims.
   bool replace(const std::vector<int>& chain, Layer fused, std::vector<std::pair<int, Layer>> helpers);
+  // The same, where the fused layer's shape rule may also know dims the chain's output records as dynamic (a
+  // rewrite whose proof saw through run-time shape computations): those are recorded as known. The caller must
+  // have proved that the fused layer computes the chain's output.
+  bool replaceKnowingMore(const std::vector<int>& chain, Layer fused);
   // Writes the edits back into `network` and drops the replaced layers.
   void apply(Network& network);
 
  private:
+  std::vector<TensorDesc> inputDescs(const Layer& layer) const;
   bool inferredAsRecorded(const Layer& layer) const;
 
   std::vector<TensorInfo> tensors_;

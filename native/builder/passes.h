@@ -71,6 +71,10 @@ struct PointwiseFusions {
   size_t chains = 0, layers = 0;  // Pointwise layers made, layers they replace
 };
 PointwiseFusions fusePointwise(Network& network);
+// Reshape [B, H, S, D] -> [B*H, S, D], Transpose [0, 2, 1], Reshape -> [B, H, D, S] (PyTorch dynamo's kᵀ of
+// scaled_dot_product_attention) -> one Transpose; returns how many (reshape_transpose_folding.cc). Runs before
+// dead-layer elimination, which drops the shape computations it leaves unread.
+size_t foldReshapeTransposes(Network& network);
 // Runs the fusion passes in order and logs what they fused (fusion.cc).
 void fuseLayers(Network& network, BuildLog& log);
 // With config.approximateGelu: the exact GELUs fused into MatMul / QuantizedMatMul / FullyConnected layers become

@@ -35,6 +35,10 @@ class SymbolicDims {
 
   // Whether dim `axisA` of tensor `a` and dim `axisB` of tensor `b` are equal in every run (false: unknown).
   bool provablyEqual(int a, int64_t axisA, int b, int64_t axisB) const;
+  // The dims of tensor `t` as expressions (empty where not derived).
+  const std::vector<SymDim>& dimsOf(int t) const { return dims_.at(t); }
+  // The elements of `t` as expressions where it is a small integer vector whose value was derived (shape tensors).
+  const std::optional<std::vector<SymDim>>& valueOf(int t) const { return values_.at(t); }
 
  private:
   using Dimv = std::vector<SymDim>;

@@ -19,10 +19,11 @@ const MAX_SEQ = 24;
 const manifest = loadManifest();
 const fileNamed = (name: string): ManifestFile | undefined => manifest?.files.find((f) => f.name === name);
 
-// The eager-attention exports of both exporters must be rewritten.
+// The eager- and SDPA-attention exports of both exporters must be rewritten.
 const REWRITTEN = [
   'bert_torchscript_op13.onnx', 'bert_dynamo_op18.onnx', 'roberta_torchscript_op17.onnx', 'roberta_dynamo_op18.onnx',
   'distilbert_torchscript_op17.onnx', 'distilbert_dynamo_op18.onnx', 'bert_sdpa_torchscript_op17.onnx',
+  'bert_sdpa_dynamo_op18.onnx',
 ];
 
 async function buildPacked(file: string, maxBatch = 8, maxSequenceLength = MAX_SEQ, approximateGelu = false): Promise<Plan> {
