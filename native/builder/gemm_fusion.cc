@@ -1,6 +1,6 @@
-// GEMM fusion: MatMul(a, W constant) -> Add(bias constant [N]) -> optional relu or exact (erf) GELU becomes
-// one MatMul with a bias input and an activation attribute. GELU is taken as the Activation layer (not the
-// tanh approximation) or as the decomposed form exporters emit, y * 0.5 * (1 + erf(y / sqrt(2))) in either
+// GEMM fusion: MatMul(a, W constant) -> Add(bias constant [N]) -> optional relu or GELU becomes one MatMul with a
+// bias input and an activation attribute. GELU is taken as the Activation layer (exact: "gelu"; approximate "tanh":
+// "gelu_tanh") or as the decomposed exact form exporters emit, y * 0.5 * (1 + erf(y / sqrt(2))) in either
 // association. Every intermediate must feed only the next step; tensors must be float32.
 #include <cmath>
 #include <string>

@@ -32,7 +32,7 @@ void eliminateDeadLayers(Network& network, BuildLog& log);
 size_t foldBatchNorms(Network& network);
 // Decomposed layer norms (ReduceMean/Sub/Pow/Sqrt/Div[/Mul/Add]) -> Normalization (layer_norm_fusion.cc).
 size_t fuseLayerNorms(Network& network);
-// MatMul(a, W) + bias [N] (+ relu / exact GELU) -> one MatMul with bias and activation (gemm_fusion.cc).
+// MatMul(a, W) + bias [N] (+ relu / GELU, exact or tanh) -> one MatMul with bias and activation (gemm_fusion.cc).
 struct GemmFusions {
   size_t gemms = 0, relu = 0, gelu = 0;
 };

@@ -7,7 +7,8 @@
 // Taken when the Reshapes' target shapes are provably (SymbolicDims, for every input) [-1, x2, x3] and [x0, x1, x3,
 // x2] for x's dims x0..x3, and the intermediates are read by the chain alone. The proof is on the targets, not on
 // the Reshapes' output dims: those analyses assume a symbolic target element may be 0 (copying an input dim), and
-// only an empty x (a dim 0) makes that differ here, where the unfused chain fails and the Transpose does not. When x
+// only an empty x (a dim 0) makes that differ here, where the unfused chain fails or gives other (still empty)
+// dims than the Transpose. Profiles keep input dims >= 1, so only an empty tensor made inside a network could. When x
 // is itself written by a rank-4 Transpose, the new Transpose reads that one's input through the composed
 // permutation (PyTorch's head split precedes it), which leaves the attention fusion one Transpose to read around.
 // Runs before dead-layer elimination, which then drops the Shape layers that computed the two targets.

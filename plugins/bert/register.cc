@@ -48,7 +48,7 @@ void registerBertPlugins() {
   registerPlugin(makePlugin(
       "FullyConnected",
       "act(x . weight + bias) with weight [K, N]; inputs x, weight, bias?; attribute activation none | relu | gelu "
-      "(exact erf GELU; default none)",
+      "(exact erf GELU) | gelu_tanh (its tanh approximation); default none",
       2, 3, inferFullyConnected, runFullyConnectedCpu));
 }
 

@@ -238,8 +238,12 @@ describe('GEMM fusion', () => {
       expectClose(r.outputs.z!, gemmReference('gelu'));
     });
 
-    it('rejects a non-boolean value', () => {
-      expect(() => new Builder({ backend: 'cpu' }).createConfig({ approximateGelu: 'yes' as never })).toThrow(/approximateGelu/);
+    it('rejects a non-boolean value, and sparseWeights with it (the sparse timing would not count its GELU pass)', () => {
+      const builder = new Builder({ backend: 'cpu' });
+      expect(() => builder.createConfig({ approximateGelu: 'yes' as never })).toThrow(/approximateGelu/);
+      for (const sparseWeights of [true, 'force'] as const)
+        expect(() => builder.createConfig({ approximateGelu: true, sparseWeights })).toThrow(/approximateGelu cannot be combined with sparseWeights/);
+      expect(() => builder.createConfig({ approximateGelu: true, sparseWeights: false })).not.toThrow();
     });
   });
 

@@ -146,6 +146,21 @@ describe('plans with tactic records', () => {
     expect(() => addon.testing.planTactics(write([record(999)]))).toThrow(/a tactic for layer 999/);
   });
 
+  it('takes a tactic on a FullyConnected plugin layer (a GEMM) and rejects one on another plugin', async () => {
+    const builder = new Builder({ backend: 'cpu' });
+    const network = builder.createNetwork();
+    const x = network.addInput('x', 'float32', [2, 4]);
+    const fc = network.addPlugin('FullyConnected', [x, network.addConstant([4, 6], W1)], { activation: 'relu' }, { name: 'fc' }).output();
+    network.markOutput(network.addPlugin('SkipLayerNorm', [fc, fc, network.addConstant([6], B1)], {}, { name: 'ln' }).output(), 'y');
+    const plan = (await builder.build(network, builder.createConfig())).bytes;
+    network.dispose();
+    const write = (records: NativeLayerTactic[]): Uint8Array => addon.testing.withPlanTactics(plan, records);
+    const engine = await Runtime.load(write([record(0)]));
+    expect(engine.layers.map((l) => [l.plugin?.name, l.tactic !== undefined])).toEqual([['FullyConnected', true], ['SkipLayerNorm', false]]);
+    engine.dispose();
+    expect(await loadError(write([record(1)]))).toMatch(/a GEMM tactic for layer 'ln', a Plugin layer$/);
+  });
+
   it('rejects truncated, oversized, duplicated and newer tactic sections', async () => {
     const plan = (await buildPlan()).bytes;
     const engine = await Runtime.load(plan);

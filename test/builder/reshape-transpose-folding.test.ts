@@ -34,6 +34,9 @@ interface ChainOptions {
   dynamic?: boolean;  // x [-1, H, -1, D]: both targets computed from Shape layers at run time
   headsFirst?: boolean;  // x written by Transpose(input [B, S, H, D], [0, 2, 1, 3]), as PyTorch's head split
   secondTarget?: number[];  // the second Reshape's static target instead of [B, H, D, S]
+  // Dynamic targets in other orders of x's dims (-1 for the inferred one): default [-1, 2, 3] and [0, 1, 3, 2].
+  firstOrder?: number[];
+  secondOrder?: number[];
 }
 
 function defineChain(o: ChainOptions) {
@@ -44,20 +47,21 @@ function defineChain(o: ChainOptions) {
     if (o.dynamic) {
       const shape = n.addShape(x).output();
       const slice = (a: number, b: number): NetworkTensor => n.addSlice(shape, [a], [b]).output();
-      first = n.addConcat([n.addConstant([1], new BigInt64Array([-1n]), { dtype: 'int64' }), slice(2, 3), slice(3, 4)], 0).output();
-      second = n.addConcat([slice(0, 2), slice(3, 4), slice(2, 3)], 0).output();
+      const dim = (a: number): NetworkTensor => (a < 0 ? n.addConstant([1], new BigInt64Array([-1n]), { dtype: 'int64' }) : slice(a, a + 1));
+      first = n.addConcat((o.firstOrder ?? [-1, 2, 3]).map(dim), 0).output();
+      second = n.addConcat((o.secondOrder ?? [0, 1, 3, 2]).map(dim), 0).output();
     }
     const merged = n.addReshape(x, first).output();
     n.markOutput(n.addReshape(n.addTranspose(merged, [0, 2, 1]).output(), second).output(), 'y');
   };
 }
 
-async function run(o: ChainOptions): Promise<{ kinds: string[]; log: readonly string[]; y: Float32Array }> {
+async function run(o: ChainOptions): Promise<{ kinds: string[]; log: readonly string[]; y: Float32Array; shape: readonly number[] }> {
   const dims = o.headsFirst ? [B, S, H, D] : [B, H, S, D];
   const { plan, engine, out } = await runNetwork(defineChain(o), { x: [input, dims] }, { fixedProfile: o.dynamic });
   const kinds = engine.layers.map((l) => l.kind);
   engine.dispose();
-  return { kinds, log: plan.buildLog, y: out.y!.data as Float32Array };
+  return { kinds, log: plan.buildLog, y: out.y!.data as Float32Array, shape: out.y!.shape };
 }
 
 const FOLDED = 'transposes: 1 reshape-transpose-reshape chain folded into one Transpose';
@@ -67,6 +71,7 @@ describe('reshape-transpose folding', () => {
     const r = await run({});
     expect(r.log).toContain(FOLDED);
     expect(r.kinds).toEqual(['Transpose']);
+    expect(r.shape).toEqual([B, H, D, S]);
     expectClose(r.y, transpose(input, [B, H, S, D], [0, 1, 3, 2]), 0);
   });
 
@@ -74,6 +79,7 @@ describe('reshape-transpose folding', () => {
     const r = await run({ dynamic: true });
     expect(r.log).toContain(FOLDED);
     expect(r.kinds).toEqual(['Transpose']);  // the Shape, Slice and Concat layers are left unread and removed
+    expect(r.shape).toEqual([B, H, D, S]);
     expectClose(r.y, transpose(input, [B, H, S, D], [0, 1, 3, 2]), 0);
   });
 
@@ -81,6 +87,7 @@ describe('reshape-transpose folding', () => {
     const r = await run({ headsFirst: true });
     expect(r.log).toContain(FOLDED);
     expect(r.kinds).toEqual(['Transpose']);
+    expect(r.shape).toEqual([B, H, D, S]);
     expectClose(r.y, transpose(input, [B, S, H, D], [0, 2, 3, 1]), 0);
   });
 
@@ -89,6 +96,19 @@ describe('reshape-transpose folding', () => {
     expect(r.log.some((l) => l.startsWith('transposes:'))).toBe(false);
     expect(r.kinds).toContain('Reshape');
     // The chain reinterprets the [B*H, D, S] transpose as [H, B, D, S]: the same bytes as the swap, other dims.
+    expect(r.shape).toEqual([H, B, D, S]);
     expectClose(r.y, transpose(input, [B, H, S, D], [0, 1, 3, 2]), 0);
+  });
+
+  it('leaves dynamic targets in another order: second [x1, x0, x3, x2], first [-1, x3, x2]', async () => {
+    const heads = await run({ dynamic: true, secondOrder: [1, 0, 3, 2] });
+    expect(heads.log.some((l) => l.startsWith('transposes:'))).toBe(false);
+    expect(heads.shape).toEqual([H, B, D, S]);
+    expectClose(heads.y, transpose(input, [B, H, S, D], [0, 1, 3, 2]), 0);
+    // [B*H, D, S] is a reinterpretation of x's bytes, not a transpose; the Transpose [0, 2, 1] then swaps those.
+    const reread = await run({ dynamic: true, firstOrder: [-1, 3, 2], secondOrder: [0, 1, 2, 3] });
+    expect(reread.log.some((l) => l.startsWith('transposes:'))).toBe(false);
+    expect(reread.shape).toEqual([B, H, S, D]);
+    expectClose(reread.y, transpose(input, [B * H, D, S], [0, 2, 1]), 0);
   });
 });

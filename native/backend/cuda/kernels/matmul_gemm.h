@@ -35,7 +35,7 @@ struct GemmBaseAlignment {
 };
 
 struct MatMulGemm {
-  // The GEMM with cuBLASLt's epilogue where it can do the layer's (bias, relu); alignments included.
+  // The GEMM with cuBLASLt's epilogue where it can do the layer's (bias, relu, tanh GELU); alignments included.
   cublaslt::GemmShape shape;
   // Element offsets into A and B per GEMM call (usually one call, {0}); call z writes D + z * m * n.
   std::vector<int64_t> aOffsets{0}, bOffsets{0};

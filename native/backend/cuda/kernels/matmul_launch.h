@@ -1,5 +1,6 @@
 // Host launchers of the MatMul family's own kernels: the integer GEMM (matmul_int.cu; cuBLASLt has no wrapping
-// int32/int64 GEMM) and the float epilogue (matmul_epilogue.cu: bias + exact-erf GELU, and the K == 0 fill).
+// int32/int64 GEMM) and the float epilogue (matmul_epilogue.cu: bias + exact-erf GELU, the fallbacks of what
+// cuBLASLt could not fuse, and the K == 0 fill).
 // Plain C++ parameters only, so nvcc never sees ir/ headers. A launcher returns false, launching nothing, for a
 // type it has no kernel for (the caller validates first, so false means a bug); the caller then checks
 // cudaGetLastError().

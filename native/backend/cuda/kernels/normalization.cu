@@ -1,6 +1,7 @@
 // Normalization kernels. Statistics follow the CPU reference (backend/cpu/normalization.cc): two passes in
 // double (mean, then the mean of squared deviations), invStdDev = 1 / sqrt(var + eps) in double; the output
-// (x - mean) * invStdDev * scale + bias is formed in float from the double statistics, rounded once.
+// (x - mean) * invStdDev * scale + bias is formed in float from the double statistics, rounded once. The fast
+// path below takes fp16 rows' statistics in float instead, so an fp16 row may round one ulp differently there.
 //
 // Rows of at most 4096 elements (layer and instance modes) take rowNormRegsKernel: a warp per row holding the
 // row in registers, so x is read once and y written once; same two passes and output formula as rowNormKernel,

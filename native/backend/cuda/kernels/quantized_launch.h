@@ -21,7 +21,7 @@ enum class Int8Activation : int32_t { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3
 // The output y [images, channels, plane] (row-major, float32) of an INT8 layer from its int32 accumulators:
 // element (b, c, p) reads acc[c * accChannelStride + b * accImageStride + p] (0 when acc is null: an empty sum)
 // and stores act(float(acc) * scale[c] + bias[c] + residual[i]), each step an fp32 rounding (bias and residual
-// optional; GELU exact-erf, in double, rounded once: the CPU kernel's applyActivation). acc may alias y when
+// optional; GELU exact-erf or tanh, in double, rounded once: the CPU kernel's applyActivation). acc may alias y when
 // element (b, c, p) of both is at the same address (in-place conversion).
 struct Int8EpilogueGeometry {
   int64_t images = 0, channels = 0, plane = 1;
