@@ -23,7 +23,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Builder, OnnxParser, fromFloat16Bits, type BuilderConfigOptions, type Engine, type Tensor } from '../lib/index.js';
 import { readNpyFile } from '../lib/npy.js';
-import { floatValues, isPackedEngine, packedBuildOptions, packedFeeds, paddedBuildOptions, paddedFeeds, type EngineShape } from '../examples/bert/bert-engines.js';
+import { floatValues, packedBuildOptions, packedOrWhy, packedFeeds, paddedBuildOptions, paddedFeeds, type EngineShape } from '../examples/bert/bert-engines.js';
 import { compareSequences, unpadRows, worstAgreement, type SequenceAgreement } from '../examples/bert/sequence-agreement.js';
 import { BENCH_MIX, STANDARD_MIX, packBatch, padBatch, standardMix, tokenCount, type MixRequest } from '../examples/bert/standard-mix.js';
 import { summarize, type RunSummary } from '../examples/bert/throughput.js';
@@ -59,18 +59,9 @@ async function buildEngine(label: string, bytes: Uint8Array, options: (inputs: r
 
 /** A packed build of `shape`; `error` says why there is none (the build failed, or the network was not rewritten). */
 async function buildPacked(label: string, bytes: Uint8Array, shape: EngineShape, optTokens: number): Promise<{ built: Built | null; error?: string }> {
-  try {
-    const built = await buildEngine(label, bytes, () => packedBuildOptions(shape, optTokens));
-    if (isPackedEngine(built.engine)) return { built };
-    built.engine.dispose();
-    const error = 'the builder did not rewrite the network for packed sequences (see the build log lines above)';
-    console.log(`!!! ${label}: ${error}`);
-    return { built: null, error };
-  } catch (e) {
-    const error = `the packed build failed: ${e instanceof Error ? e.message : String(e)}`;
-    console.log(`!!! ${label}: ${error}`);
-    return { built: null, error };
-  }
+  const { built, why } = await packedOrWhy(() => buildEngine(label, bytes, () => packedBuildOptions(shape, optTokens)));
+  if (why) console.log(`!!! ${label}: ${why}`);
+  return { built: built ?? null, error: why };
 }
 
 function summaryJson(s: RunSummary, batchMs: number[]): Record<string, unknown> {

@@ -49,6 +49,22 @@ export function isPackedEngine(engine: Engine): boolean {
   return engine.inputs.some((t) => t.name === 'cu_seqlens');
 }
 
+/**
+ * Runs a packed build (`build` returns its engine, with whatever else the caller keeps) and keeps it only when the
+ * engine is packed; otherwise disposes of it and says why there is none: the build failed, or the builder did not
+ * rewrite the network (its log says why).
+ */
+export async function packedOrWhy<T extends { engine: Engine }>(build: () => Promise<T>): Promise<{ built?: T; why?: string }> {
+  try {
+    const built = await build();
+    if (isPackedEngine(built.engine)) return { built };
+    built.engine.dispose();
+    return { why: 'the builder did not rewrite this network for packed sequences (the build log lines above say why)' };
+  } catch (e) {
+    return { why: `the packed build failed: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
 /** int32 or int64 ids in the dtype the engine input wants. */
 function ids(dtype: DType, values: BigInt64Array | Int32Array, shape: number[], name: string): Tensor {
   if (dtype === 'int64') return { dtype, shape, data: values instanceof BigInt64Array ? values : BigInt64Array.from(values, (v) => BigInt(v)) };

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import {
   Builder, OnnxParser, Runtime, type Backend, type BuilderConfigOptions, type Engine, type ExecutionContext, type Precision, type Tensor,
 } from '../../lib/index.js';
-import { floatValues, isPackedEngine, packedBuildOptions, packedFeeds, paddedBuildOptions, paddedFeeds, type EngineShape } from './bert-engines.js';
+import { floatValues, packedBuildOptions, packedOrWhy, packedFeeds, paddedBuildOptions, paddedFeeds, type EngineShape } from './bert-engines.js';
 import { compareSequences, worstAgreement, type SequenceAgreement } from './sequence-agreement.js';
 import { STANDARD_MIX, packBatch, padBatch, standardMix, tokenCount } from './standard-mix.js';
 import { summarize, type RunSummary } from './throughput.js';
@@ -155,16 +155,15 @@ async function runBatch(ctx: ExecutionContext, feeds: Record<string, Tensor>, re
 
 /** The packed engine, or why there is none (the option is unknown to this inferrt, or the network was not recognized). */
 async function buildPacked(bytes: Uint8Array, backend: Backend, shape: EngineShape, optTokens: number): Promise<{ engine?: Engine; why?: string }> {
-  try {
-    const { engine, log } = await build('packed engine', bytes, backend, () => packedBuildOptions(shape, optTokens));
-    for (const line of log) if (/packed|packing|cu_seqlens/i.test(line)) console.log(`  build: ${line}`);
-    if (isPackedEngine(engine)) return { engine };
-    engine.dispose();
-    return { why: 'the builder did not rewrite this network for packed sequences (the build log lines above say why)' };
-  } catch (e) {
-    process.stdout.write('\n');
-    return { why: `the packed build failed: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const { built, why } = await packedOrWhy(async () => {
+    const b = await build('packed engine', bytes, backend, () => packedBuildOptions(shape, optTokens)).catch((e: unknown) => {
+      process.stdout.write('\n');  // ends the progress line the failed build left
+      throw e;
+    });
+    for (const line of b.log) if (/packed|packing|cu_seqlens/i.test(line)) console.log(`  build: ${line}`);
+    return b;
+  });
+  return built ? { engine: built.engine } : { why };
 }
 
 function printSummary(label: string, s: RunSummary): void {
