@@ -7,9 +7,10 @@
 // row in registers, so x is read once and y written once; same two passes and output formula as rowNormKernel,
 // with the statistics in double for float32 rows and in float for float16 rows. A float16 row's statistics in
 // float differ from double's by a few 2^-24 relative, which moved an fp16 output by one ulp in 920 to 1,219 of
-// 15.5 M (BERT-large rows, harness runs); double arithmetic there (dependent adds, 64-bit shuffles, a double sqrt and divide per row) made the
-// kernel latency-bound at half the memory bandwidth (BERT-large's 15,172 x 1024 skip layernorm on an H200, in a
-// standalone harness: 48 us with double statistics, 26 us for a bare kernel with float ones).
+// 15.5 M (BERT-large rows, harness runs); double arithmetic there (dependent adds, 64-bit shuffles, a double sqrt
+// and divide per row) made the kernel latency-bound at half the memory bandwidth (BERT-large's 15,172 x 1024 skip
+// layernorm on an H200, in a standalone harness: 48 us with double statistics, 26 us for a bare kernel with float
+// ones).
 //
 // Layer mode's optional skip (a fused residual Add) is read like x and added in fp32; the sum is rounded to the
 // storage type (what the unfused Add would have stored) before the statistics. A null skip costs one uniform branch.
