@@ -50,8 +50,8 @@ export interface BuilderConfigOptions {
    * the GEMM instead of a separate pass over its output (cuBLASLt has no erf GELU). On BERT-large's feed-forward
    * GEMM this saves about a third of the layer's time. The two forms differ by at most about 5e-4 (near x = −2.7),
    * so outputs move slightly: check them against your accuracy needs. TensorRT's BERT sample makes the same
-   * trade. GELUs that stay separate layers remain exact; both backends compute the same formula. Not combinable
-   * with `sparseWeights` yet. Default `false`.
+   * trade. GELUs that stay separate layers remain exact; both backends compute the same formula. With
+   * `sparseWeights`, the sparse kernel's timing counts the GELU pass it still needs. Default `false`.
    */
   approximateGelu?: boolean;
   /** Upper bound in bytes on scratch memory any one layer's implementation may use. Default `0`: no limit. */
@@ -188,11 +188,6 @@ export class BuilderConfig {
     if (this.packedSequences && this.precision.includes('int8')) {
       // The rewrite renames the tensors that calibration scales are keyed by, and its plugins have no int8 kernels.
       throw new InferrtError('INVALID_ARGUMENT', `${what}: packedSequences runs the encoder's plugins in fp16 / fp32; it cannot be combined with 'int8' in precision yet`);
-    }
-    if (this.approximateGelu && this.sparseWeights !== false) {
-      // The sparse-vs-dense timing would compare the dense GEMM with tanh GELU in its epilogue against the sparse
-      // GEMM alone, while the sparse path then adds a GELU pass of its own: it could pick the slower one.
-      throw new InferrtError('INVALID_ARGUMENT', `${what}: approximateGelu cannot be combined with sparseWeights yet (the sparse kernel's timing does not count its GELU pass)`);
     }
     if (options.profiles !== undefined) {
       if (!Array.isArray(options.profiles)) {

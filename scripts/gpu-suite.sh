@@ -63,7 +63,8 @@ if has bench; then
   if [[ "$models" == *" sparse "* ]]; then
     # 2:4 sparsity: PyTorch dense vs semi-structured GEMMs and BERT-large (exporting BERT-large to ONNX first when
     # absent), `inferrt prune` on the export, then our dense vs sparseWeights engines (bench/gpu-sparse.ts).
-    # SPARSE_TOKENS: GEMM token counts (default 24576,4096); SPARSE_PRUNING_COST=1 also builds the unpruned export.
+    # SPARSE_TOKENS: GEMM token counts (default 24576,4096); SPARSE_PRUNING_COST=1 also builds the unpruned export;
+    # SPARSE_ARGS: more bench/gpu-sparse.ts flags (e.g. --no-int8).
     bert_onnx=/tmp/bert-large.onnx; [ "$layers" = 24 ] || bert_onnx=/tmp/bert-large-${layers}layers.onnx
     pruned_onnx=${bert_onnx%.onnx}-24.onnx
     export_arg=(); [ -f "$bert_onnx" ] || export_arg=(--export-bert "$bert_onnx")
@@ -75,9 +76,9 @@ if has bench; then
       echo "inferrt prune: rc=$? $(tail -3 "$logs/prune-bert.log" | tr '\n' ' ' | cut -c1-600)"
     fi
     npx tsx bench/gpu-sparse.ts "$logs/pytorch-sparse.json" --tokens "${SPARSE_TOKENS:-24576,4096}" --bert-pruned "$pruned_onnx" --bert "$bert_onnx" \
-      ${SPARSE_PRUNING_COST:+--pruning-cost} > "$logs/bench-sparse.log" 2>&1
+      ${SPARSE_PRUNING_COST:+--pruning-cost} --approximate-gelu ${SPARSE_ARGS:-} > "$logs/bench-sparse.log" 2>&1
     rc=$?; echo "inferrt sparse: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-sparse.log"
-    grep -E "^(gemm T=[0-9]+ [a-z_]+:|bert batch [0-9]+:|bert (sparsity|dense build|sparseWeights build|pruning cost)|parsed|!!!|wrote)" "$logs/bench-sparse.log" | cut -c1-900
+    grep -E "^(gemm T=[0-9]+ [a-z_]+:|bert batch [0-9]+( approximateGelu)?:|bert (sparsity|dense build|sparseWeights build|approximateGelu|pruning cost)|parsed|!!!|wrote)" "$logs/bench-sparse.log" | cut -c1-900
     grep -E "^  build: .*(sparse|2:4)" "$logs/bench-sparse.log" | tail -2 | cut -c1-600
   fi
   if [[ "$models" == *" int8 "* ]]; then

@@ -4,7 +4,8 @@
  * sparse (with `'force'`, so the sparse path runs whatever the timings say), the sparse engine's outputs against
  * the dense fp16 engine on the same pruned weights and against the fp32 CPU backend (at the opt rows, at other
  * rows the kernel tiles, and at a row count it cannot tile, where the dense GEMM runs), graph replays, a saved
- * and reloaded plan (compressed weights from the plan), and a `true` build that keeps whichever is faster.
+ * and reloaded plan (compressed weights from the plan), a `true` build that keeps whichever is faster, and
+ * `approximateGelu` builds (the sparse path's tanh-GELU pass, and its place in the timing).
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -233,6 +234,25 @@ describe.skipIf(cudaSkipReason !== '')('2:4 sparse weights on CUDA', () => {
     // Sparse was timed faster at the opt rows only: other row counts run the dense GEMMs, as the dense engine does.
     const [other, dense40] = [await infer(engine, 40), await infer(dense, 40)];
     for (const name of OUTPUTS) expect(checkAgreement(dense40[name]!, other[name]!, { relL2: 1e-6, maxRel: 1e-5, absFloor: 1e-6 }), `${name} rows 40`).toBeNull();
+  });
+
+  it('approximateGelu: the tanh-GELU layer runs sparse, and a true build counts its GELU pass in the sparse time', async () => {
+    const tanh: BuilderConfigOptions = { precision: ['fp16'], approximateGelu: true };
+    using sparseTanh = await Runtime.load(await build('cuda', { ...tanh, sparseWeights: 'force' }));
+    using denseTanh = await Runtime.load(await build('cuda', tanh));
+    using cpuTanh = await Runtime.load(await build('cpu', { approximateGelu: true }));
+    expect(sparseTanh.layers.filter((l) => l.sparsity?.sparse)).toHaveLength(3);
+    for (const rows of [OPT, 40]) {
+      const [s, d, c] = [await infer(sparseTanh, rows), await infer(denseTanh, rows), await infer(cpuTanh, rows)];
+      for (const name of OUTPUTS) {
+        expect(checkAgreement(d[name]!, s[name]!, SAME_WEIGHTS_TOL), `${name} rows ${rows} vs dense`).toBeNull();
+        expect(checkAgreement(c[name]!, s[name]!, FP16_TOL), `${name} rows ${rows} vs cpu`).toBeNull();
+      }
+    }
+    const chosen = await build('cuda', { ...tanh, sparseWeights: true });
+    const lines = chosen.buildLog.filter((l) => l.startsWith('sparse weights: '));
+    console.log(lines.join('\n'));
+    expect(lines.join('\n')).toMatch(/the sparse time of 1 layer with tanh GELU includes the GELU pass/);
   });
 });
 

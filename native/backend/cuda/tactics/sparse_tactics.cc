@@ -5,7 +5,10 @@
 // int8 GEMM) the layer would otherwise run; the layer goes sparse only when that is faster. The compressed weight
 // and the configuration go into the plan.
 // Identical GEMMs are timed once. (Our own sweep rather than cusparseLtMatmulSearch: the sweep times exactly the
-// plans a load makes, with CUDA events like the dense tuner.)
+// plans a load makes, with CUDA events like the dense tuner; and on an H100 with cuSPARSELt 0.8.0 the search itself
+// stopped on an illegal instruction, as did configurations 36-49 of each BERT-large GEMM.)
+// A tanh GELU that the dense GEMM applies in cuBLASLt's epilogue costs the sparse path a pass of its own
+// (cuSPARSELt 0.8 has GELU epilogues for int8 and fp8 outputs only): that pass is timed and counted on its side.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +24,7 @@
 #include "backend/cuda/executor/library_handles.h"
 #include "backend/cuda/kernels/cublaslt_tuning.h"
 #include "backend/cuda/kernels/cudnn_convolution.h"
+#include "backend/cuda/kernels/matmul_launch.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/scoped_device.h"
@@ -36,7 +40,9 @@ namespace {
 
 constexpr int kWarmupRuns = 3;
 constexpr int kTimedRuns = 15;
-constexpr int32_t kMaxConfigs = 16;  // kernel configurations timed per distinct sparse GEMM (each plan takes ~0.5 s)
+// Kernel configurations timed per distinct sparse GEMM (each plan takes ~0.5 s). On an H100 (cuSPARSELt 0.8.0) none
+// of ids 16-35 beat the best of 0-15 for any BERT-large GEMM, and ids 36-49 died with an illegal instruction.
+constexpr int32_t kMaxConfigs = 16;
 constexpr int kSweepWarmupRuns = 1;
 constexpr int kSweepRuns = 3;
 constexpr size_t kDenseLinesInLog = 5;
@@ -113,26 +119,48 @@ struct SparseTiming {
   sparselt::SparseAlgo algo;
   int32_t configs = 0;  // kernel configurations timed
   double sparseMs = 0, denseMs = 0;
+  double geluPassMs = 0;  // counted in sparseMs: the GELU pass the sparse path adds where dense fuses it
+};
+
+// A dense GEMM's time, and whether it applies the layer's whole epilogue (bias, activation) inside cuBLASLt.
+struct DenseTiming {
+  double ms = 0;
+  bool wholeEpilogue = false;
 };
 
 // The dense cuBLASLt GEMM's time: the layer's tactic's when the tactic stage timed it, else the heuristic's
 // first choice timed here.
-double denseTime(cublaslt::GemmTimer& timer, const cudakernels::MatMulGemm& derived, const LayerTactic* tactic,
-                 int device) {
-  if (tactic && tactic->timeMs > 0) return tactic->timeMs;
+// The first GEMM of gemmShapesToTry carries the whole epilogue; the others leave it to our epilogue kernel.
+DenseTiming denseTime(cublaslt::GemmTimer& timer, const cudakernels::MatMulGemm& derived, const LayerTactic* tactic,
+                      int device) {
+  if (tactic && tactic->timeMs > 0) return {tactic->timeMs, tactic->gemmKey == cublaslt::gemmKey(derived.shape)};
   const cublaslt::GemmShape& s = derived.shape;
   auto a = randomHalves(s.m * s.k, device, 11);
   auto b = randomHalves(s.k * s.n, device, 12);
   auto bias = randomHalves(s.n, device, 13);
   DeviceMemory d(static_cast<size_t>(s.m * s.n) * 2, device);
   DeviceMemory workspace(cublaslt::kGemmMaxWorkspace, device);
-  for (const cublaslt::GemmShape& shape : cudakernels::gemmShapesToTry(derived)) {
+  const std::vector<cublaslt::GemmShape> shapes = cudakernels::gemmShapesToTry(derived);
+  for (size_t i = 0; i < shapes.size(); ++i) {
+    const cublaslt::GemmShape& shape = shapes[i];
     cublaslt::GemmPointers call{a->data(), b->data(), d.data(), shape.hasBias() ? bias->data() : nullptr};
     const std::vector<cublaslt::TimedAlgo> timed =
         timer.timeCandidates(shape, {call}, workspace.data(), 1, kWarmupRuns, kTimedRuns);
-    if (!timed.empty() && timed[0].ms >= 0) return timed[0].ms;
+    if (!timed.empty() && timed[0].ms >= 0) return {timed[0].ms, i == 0};
   }
-  return 0;
+  return {};
+}
+
+// The in-place tanh-GELU pass the sparse path runs after its GEMM (sparse_layers.cc), on [m, n] fp16.
+double geluPassTime(const sparselt::SparseGemmShape& s, int device, CudaStream& stream) {
+  int multiProcessors = 0;
+  INFERRT_CUDA_CHECK(cudaDeviceGetAttribute(&multiProcessors, cudaDevAttrMultiProcessorCount, device));
+  auto y = randomHalves(s.m * s.n, device, 51);
+  return medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
+    if (!cudakernels::launchGemmEpilogue(y->data(), true, y->data(), true, nullptr, s.m * s.n, s.n,
+                                         cudakernels::GemmActivation::GeluTanh, multiProcessors, stream.handle()))
+      fail(ErrorCode::Internal, "sparse tactics: bad GELU pass arguments");
+  });
 }
 
 // The dense cuDNN convolution a 1x1 channels-last layer runs otherwise (x NHWC, `s` its GEMM view), timed with
@@ -295,7 +323,7 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
   cublaslt::GemmTimer timer(device);
   const uint64_t version = sparselt::loadedVersion();
   std::map<std::string, SparseTiming> timings;  // by sparse GEMM key
-  size_t done = 0, madeSparse = 0, configsTimed = 0;
+  size_t done = 0, madeSparse = 0, configsTimed = 0, geluPasses = 0;
   double denseTotal = 0, chosenTotal = 0;
   std::vector<std::string> sparseNames;
   for (LayerSparsity& r : records) {
@@ -344,7 +372,9 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       continue;
     }
     const std::string key = sparselt::sparseGemmKey(sparse.shape);
-    auto found = timings.find(key);
+    // The activations run outside the GEMM are part of what was timed (the plan's key leaves them out).
+    const std::string timingKey = key + (sparse.gelu ? " gelu" : sparse.geluTanh ? " gelu_tanh" : "");
+    auto found = timings.find(timingKey);
     if (found == timings.end()) {
       SparseTiming t = timeSparse(handle, sparse.shape, compressed, stream);
       if (t.ok && conv) {
@@ -354,10 +384,16 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
       } else if (t.ok) {
         const cudakernels::MatMulGemm derived =
             cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
-        t.denseMs = denseTime(timer, derived, tacticOf[r.layer], device);
+        const DenseTiming dense = denseTime(timer, derived, tacticOf[r.layer], device);
+        t.denseMs = dense.ms;
+        // Exact GELU is a pass of our own on both paths; tanh GELU only on the sparse one, where dense fuses it.
+        if (sparse.geluTanh && dense.wholeEpilogue) {
+          t.geluPassMs = geluPassTime(sparse.shape, device, stream);
+          t.sparseMs += t.geluPassMs;
+        }
       }
       configsTimed += static_cast<size_t>(t.configs);
-      found = timings.emplace(key, t).first;
+      found = timings.emplace(timingKey, t).first;
     }
     const SparseTiming& t = found->second;
     if (!t.ok) {
@@ -366,9 +402,11 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     }
     r.denseMs = t.denseMs;
     r.sparseMs = t.sparseMs;
+    geluPasses += t.geluPassMs > 0 ? 1 : 0;
     denseTotal += t.denseMs;
     if (!config.sparseForce && t.denseMs > 0 && t.sparseMs * kMinGain > t.denseMs) {
-      r.note = "dense is faster (" + formatMs(t.denseMs) + " vs sparse " + formatMs(t.sparseMs) + ")";
+      r.note = "dense is faster (" + formatMs(t.denseMs) + " vs sparse " + formatMs(t.sparseMs) +
+               (t.geluPassMs > 0 ? ", of which its GELU pass " + formatMs(t.geluPassMs) : "") + ")";
       chosenTotal += t.denseMs;
       continue;
     }
@@ -404,6 +442,10 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
                 "timed in %.1f s); their GEMMs at the opt shapes: %.3f ms dense -> %.3f ms chosen",
                 madeSparse, eligible, timings.size(), configsTimed, seconds, denseTotal, chosenTotal);
   log.push_back(line);
+  if (geluPasses > 0)
+    log.push_back("sparse weights: the sparse time of " + std::to_string(geluPasses) +
+                  (geluPasses == 1 ? " layer" : " layers") +
+                  " with tanh GELU includes the GELU pass the sparse path adds (the dense GEMM fuses it)");
 }
 
 }  // namespace inferrt
