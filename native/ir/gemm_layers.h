@@ -7,6 +7,8 @@
 #pragma once
 #include <string>
 
+#include "ir/error.h"
+#include "ir/gemm_activation.h"
 #include "ir/network.h"
 
 namespace inferrt {
@@ -17,6 +19,17 @@ inline bool isGemmActivation(const std::string& act) {
 
 // For error messages: "'none', 'relu', 'gelu' or 'gelu_tanh'".
 inline const char* gemmActivationNames() { return "'none', 'relu', 'gelu' or 'gelu_tanh'"; }
+
+// The layer's 'activation' attribute; INVALID_ARGUMENT naming the layer when it is none of the above.
+inline GemmActivation gemmActivationOf(const Layer& layer) {
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act == "none") return GemmActivation::None;
+  if (act == "relu") return GemmActivation::Relu;
+  if (act == "gelu") return GemmActivation::Gelu;
+  if (act == "gelu_tanh") return GemmActivation::GeluTanh;
+  fail(ErrorCode::InvalidArgument, layer.kind, " layer '", layer.name, "': attribute 'activation' must be ",
+       gemmActivationNames(), ", got '", act, "'");
+}
 
 inline bool isFullyConnectedPlugin(const Layer& layer) {
   return layer.kind == "Plugin" && layer.attrs.getString("plugin_name", "") == "FullyConnected";

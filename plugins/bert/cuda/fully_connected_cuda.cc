@@ -7,21 +7,10 @@
 #include "backend/cuda/kernels/matmul_float.h"
 #include "bert_cuda.h"
 #include "ir/error.h"
+#include "ir/gemm_layers.h"
 #include "bert/fully_connected.h"
 
 namespace inferrt::bert_cuda {
-
-namespace {
-
-// The validated activation attribute (fully_connected.h) as the GEMM epilogue's.
-cudakernels::GemmActivation gemmActivation(const std::string& act) {
-  if (act == "relu") return cudakernels::GemmActivation::Relu;
-  if (act == "gelu") return cudakernels::GemmActivation::Gelu;
-  if (act == "gelu_tanh") return cudakernels::GemmActivation::GeluTanh;
-  return cudakernels::GemmActivation::None;
-}
-
-}  // namespace
 
 std::string supportsFullyConnected(const Layer& layer, const std::vector<TensorDesc>& in) {
   try {
@@ -43,7 +32,7 @@ std::string supportsFullyConnected(const Layer& layer, const std::vector<TensorD
 }
 
 void runFullyConnected(CudaKernelArgs& args) {
-  const std::string act = fullyConnectedActivation(args.layer);
+  fullyConnectedActivation(args.layer);  // the plugin's own message for a bad attribute
   const DeviceTensor* x = inputAt(args, 0);
   const DeviceTensor* w = inputAt(args, 1);
   const DeviceTensor* bias = inputAt(args, 2);
@@ -67,7 +56,7 @@ void runFullyConnected(CudaKernelArgs& args) {
   if (out.numel() == 0) return;
   // The MatMul path reads inputs 0, 1 and (optional) 2 as A, B and bias, and the layer's activation attribute,
   // which FullyConnected names and spells as MatMul does; transA / transB are absent (0). No alpha.
-  cudakernels::runFloatMatMulLayer(args, gemmActivation(act), 1.0f);
+  cudakernels::runFloatMatMulLayer(args, gemmActivationOf(args.layer), 1.0f);
 }
 
 }  // namespace inferrt::bert_cuda

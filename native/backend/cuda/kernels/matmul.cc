@@ -25,15 +25,6 @@ using cudakernels::GemmActivation;
 using cudakernels::MatMulGemm;
 using cudakernels::MatMulOperand;
 
-GemmActivation activationOf(const Layer& layer) {
-  const std::string act = layer.attrs.getString("activation", "none");
-  if (act == "none") return GemmActivation::None;
-  if (act == "relu") return GemmActivation::Relu;
-  if (act == "gelu") return GemmActivation::Gelu;
-  if (act == "gelu_tanh") return GemmActivation::GeluTanh;
-  fail(ErrorCode::InvalidArgument, "MatMul activation must be ", gemmActivationNames(), ", got '", act, "'");
-}
-
 uint32_t alignOf(const void* p) { return cublaslt::alignmentOf(reinterpret_cast<uintptr_t>(p)); }
 
 void runIntMatMul(const CudaKernelArgs& args, const MatMulOperand& va, const MatMulOperand& vb, const Dims& outBatch) {
@@ -162,7 +153,7 @@ void runMatMul(CudaKernelArgs& args) {
   if (out.dims != expected || out.dtype != a.dtype)
     fail(ErrorCode::Internal, "MatMul output is ", dtypeName(out.dtype), " ", dimsToString(out.dims), ", expected ",
          dtypeName(a.dtype), " ", dimsToString(expected));
-  const GemmActivation act = activationOf(layer);
+  const GemmActivation act = gemmActivationOf(layer);
   const float alpha = static_cast<float>(layer.attrs.getFloat("alpha", 1.0));
   const bool floats = isFloat(a.dtype);
   if (!floats && (bias || act != GemmActivation::None || alpha != 1.0f))

@@ -1,20 +1,13 @@
 // MatMul's own epilogue: exact-erf GELU (cuBLASLt's GELU epilogue is the tanh approximation, and the CPU oracle
 // and LAYERS.md specify erf), bias / relu / tanh GELU where cuBLASLt had no fused algorithm, and the K == 0 case
 // (the product is all zeros, so out = act(bias)). Computed in fp32 and rounded once into the output.
+#include "backend/cuda/kernels/gemm_activation.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/matmul_launch.h"
 
 namespace inferrt::cudakernels {
 
 namespace {
-
-__device__ __forceinline__ float applyEpilogue(float v, GemmActivation act) {
-  if (act == GemmActivation::Relu) return v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
-  if (act == GemmActivation::Gelu) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
-  if (act == GemmActivation::GeluTanh)  // sqrt(2 / pi)
-    return 0.5f * v * (1.0f + tanhf(0.79788456080286535588f * (v + 0.044715f * v * v * v)));
-  return v;
-}
 
 // fp16 in place (the GEMM's output), 8 halves (16 bytes) per step; n % 8 == 0, so a step stays within one row.
 __global__ void epilogueHalf8InPlaceKernel(uint4* data, const __half* bias, int64_t vectors, int64_t n,
@@ -31,7 +24,7 @@ __global__ void epilogueHalf8InPlaceKernel(uint4* data, const __half* bias, int6
         v.x += __half2float(bias[col + 2 * j]);
         v.y += __half2float(bias[col + 2 * j + 1]);
       }
-      h[j] = __floats2half2_rn(applyEpilogue(v.x, act), applyEpilogue(v.y, act));
+      h[j] = __floats2half2_rn(applyGemmActivation(v.x, act), applyGemmActivation(v.y, act));
     }
     data[i] = word;
   }
@@ -44,7 +37,7 @@ __global__ void epilogueKernel(const TSrc* src, TOut* out, const TOut* bias, int
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float v = src ? loadAsFloat(src, i) : 0.0f;
     if (bias) v += loadAsFloat(bias, i % n);
-    storeFromFloat(out, i, applyEpilogue(v, act));
+    storeFromFloat(out, i, applyGemmActivation(v, act));
   }
 }
 

@@ -60,9 +60,7 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   const MatMulOperand va = viewMatMulOperand(a, layer.attrs.getInt("transA", 0) != 0, true);
   const MatMulOperand vb = viewMatMulOperand(b, layer.attrs.getInt("transB", 0) != 0, false);
   const Dims outBatch = broadcastDims(va.batch, vb.batch);
-  const std::string act = layer.attrs.getString("activation", "none");
-  if (!isGemmActivation(act))
-    fail(ErrorCode::InvalidArgument, "MatMul activation must be ", gemmActivationNames(), ", got '", act, "'");
+  const GemmActivation act = gemmActivationOf(layer);
 
   MatMulGemm g;
   cublaslt::GemmShape& s = g.shape;
@@ -79,10 +77,10 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   // alpha scales the product inside the GEMM (before any epilogue), as act(alpha·AB + bias) asks. Exact GELU: the
   // GEMM adds the bias, our kernel then applies exact-erf GELU in place (see MatMulGemm::gelu); tanh GELU is
   // cuBLASLt's own.
-  g.gelu = act == "gelu";
+  g.gelu = act == GemmActivation::Gelu;
   using cublaslt::GemmEpilogue;
-  if (act == "relu") s.epilogue = hasBias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
-  else if (act == "gelu_tanh") s.epilogue = hasBias ? GemmEpilogue::GeluBias : GemmEpilogue::Gelu;
+  if (act == GemmActivation::Relu) s.epilogue = hasBias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;
+  else if (act == GemmActivation::GeluTanh) s.epilogue = hasBias ? GemmEpilogue::GeluBias : GemmEpilogue::Gelu;
   else s.epilogue = hasBias ? GemmEpilogue::Bias : GemmEpilogue::None;
 
   const int64_t outVolume = volume(outBatch);

@@ -1,13 +1,15 @@
 // Host launchers of the MatMul family's own kernels: the integer GEMM (matmul_int.cu; cuBLASLt has no wrapping
 // int32/int64 GEMM) and the float epilogue (matmul_epilogue.cu: bias + exact-erf GELU, the fallbacks of what
 // cuBLASLt could not fuse, and the K == 0 fill).
-// Plain C++ parameters only, so nvcc never sees ir/ headers. A launcher returns false, launching nothing, for a
-// type it has no kernel for (the caller validates first, so false means a bug); the caller then checks
-// cudaGetLastError().
+// Plain C++ parameters only (ir/gemm_activation.h is a bare enum), so nvcc never sees the IR. A launcher returns
+// false, launching nothing, for a type it has no kernel for (the caller validates first, so false means a bug); the
+// caller then checks cudaGetLastError().
 #pragma once
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+
+#include "ir/gemm_activation.h"
 
 namespace inferrt::cudakernels {
 
@@ -30,7 +32,7 @@ struct IntGemmGeometry {
 bool launchIntGemm(int elementBytes, const void* a, const void* b, void* c, const IntGemmGeometry& g,
                    cudaStream_t stream);
 
-enum class GemmActivation : int32_t { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };  // ir/gemm_layers.h
+using ::inferrt::GemmActivation;
 
 // out[i] = act((src ? src[i] : 0) + (bias ? bias[i % n] : 0)), computed in fp32 and rounded once into out.
 // srcHalf / outHalf: fp16 (else fp32) src and out; bias has out's type. src may equal out (in place).

@@ -30,16 +30,7 @@ void registerCudaQuantizeLinearKernel();        // quantize_linear.cc
 
 namespace {
 
-using cudakernels::Int8Activation;
-
-Int8Activation activationOf(const Layer& layer) {
-  const std::string act = layer.attrs.getString("activation", "none");
-  if (act == "none") return Int8Activation::None;
-  if (act == "relu") return Int8Activation::Relu;
-  if (act == "gelu") return Int8Activation::Gelu;
-  if (act == "gelu_tanh") return Int8Activation::GeluTanh;
-  fail(ErrorCode::InvalidArgument, "QuantizedMatMul activation must be ", gemmActivationNames(), ", got '", act, "'");
-}
+using cudakernels::GemmActivation;
 
 std::string supportsQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& inputs) {
   if (inputs.size() < 3 || inputs[1].dims.size() != 2) return "";  // the shape rule reports it
@@ -82,7 +73,7 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
     fail(ErrorCode::Internal, "QuantizedMatMul output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
          ", expected float32 (or its fp16 storage) ", dimsToString(expected));
   const bool outHalf = out.dtype == DType::Float16;
-  const Int8Activation act = activationOf(args.layer);
+  const GemmActivation act = gemmActivationOf(args.layer);
   if (out.numel() == 0) return;
 
   const int64_t rows = volume(Dims(a.dims.begin(), a.dims.end() - 1));

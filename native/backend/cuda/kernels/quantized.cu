@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "backend/cuda/kernels/elementwise_math.cuh"
+#include "backend/cuda/kernels/gemm_activation.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/quantized_launch.h"
 
@@ -54,33 +55,28 @@ __global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale
   }
 }
 
-// Exact-erf GELU: in double for float32 outputs (bit-identical to the CPU); in float, as the fp16 MatMul epilogue
-// computes it, for fp16 outputs, where double's cost doubled BERT-large's FFN-in layer and the rounding to fp16 hides
-// the difference but for the rare value next to an fp16 rounding boundary (at most one fp16 ulp).
-// Tanh GELU ("gelu_tanh") likewise.
+// GELU (exact-erf and tanh): in double for float32 outputs (bit-identical to the CPU); in float, as the fp16 MatMul
+// epilogue computes it, for fp16 outputs, where double's cost doubled BERT-large's FFN-in layer and the rounding to
+// fp16 hides the difference but for the rare value next to an fp16 rounding boundary (at most one fp16 ulp).
 template <typename Out>
-__device__ __forceinline__ float gelu(float v) {
-  if constexpr (std::is_same_v<Out, __half>) return 0.5f * v * (1.0f + erff(v * 0.70710678118654752440f));
-  return static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
-}
-template <typename Out>
-__device__ __forceinline__ float geluTanh(float v) {
-  if constexpr (std::is_same_v<Out, __half>)  // sqrt(2 / pi)
-    return 0.5f * v * (1.0f + tanhf(0.79788456080286535588f * (v + 0.044715f * v * v * v)));
-  return static_cast<float>(ew::activationDouble(EwActivation::GeluTanh, 0.0, 0.0, static_cast<double>(v)));
+__device__ __forceinline__ float activate(float v, GemmActivation act) {
+  if constexpr (!std::is_same_v<Out, __half>) {
+    if (act == GemmActivation::Gelu)
+      return static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
+    if (act == GemmActivation::GeluTanh)
+      return static_cast<float>(ew::activationDouble(EwActivation::GeluTanh, 0.0, 0.0, static_cast<double>(v)));
+  }
+  return applyGemmActivation(v, act);
 }
 
 // One output element: act(float(acc) * scale + bias (+ residual)) with the CPU's fp32 roundings.
 template <typename Out>
 __device__ __forceinline__ float dequantizeValue(int32_t sum, float scale, const float* bias, int64_t c, float residual,
-                                                 bool hasResidual, Int8Activation act) {
+                                                 bool hasResidual, GemmActivation act) {
   float v = __fmul_rn(__int2float_rn(sum), scale);
   if (bias) v = __fadd_rn(v, bias[c]);
   if (hasResidual) v = __fadd_rn(v, residual);
-  if (act == Int8Activation::Relu) v = v < 0.0f ? 0.0f : v;  // NaN passes through, as the CPU's relu
-  if (act == Int8Activation::Gelu) v = gelu<Out>(v);
-  if (act == Int8Activation::GeluTanh) v = geluTanh<Out>(v);
-  return v;
+  return activate<Out>(v, act);
 }
 
 __device__ __forceinline__ void storeValue(float* y, int64_t i, float v) { y[i] = v; }
@@ -92,7 +88,7 @@ __device__ __forceinline__ void storeValue(__half* y, int64_t i, float v) { y[i]
 template <typename Out>
 __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__ scale, const float* __restrict__ bias,
                                    const float* __restrict__ residual, Out* y, Int8EpilogueGeometry g,
-                                   Int8Activation act) {
+                                   GemmActivation act) {
   const int64_t planes = g.images * g.channels;
   for (int64_t plane = blockIdx.x; plane < planes; plane += gridDim.x) {
     const int64_t b = plane / g.channels, c = plane % g.channels;
@@ -110,7 +106,7 @@ __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__
 template <typename Out>
 __global__ void int8RowsEpilogueKernel(const int32_t* acc, const float* __restrict__ scale,
                                        const float* __restrict__ bias, Out* y, int64_t rows, int64_t channels,
-                                       int64_t accStride, Int8Activation act) {
+                                       int64_t accStride, GemmActivation act) {
   const int64_t c = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (c >= channels) return;
   const float s = scale[c];
@@ -140,7 +136,7 @@ bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scale
 }
 
 bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, void* y,
-                        bool yHalf, const Int8EpilogueGeometry& g, Int8Activation act, int multiProcessors,
+                        bool yHalf, const Int8EpilogueGeometry& g, GemmActivation act, int multiProcessors,
                         cudaStream_t stream) {
   const int64_t n = g.images * g.channels * g.plane;
   if (n <= 0) return true;
@@ -155,7 +151,7 @@ bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bia
 }
 
 bool launchInt8RowsEpilogue(const int32_t* acc, int64_t accStride, const float* scale, const float* bias, void* y,
-                            bool yHalf, int64_t rows, int64_t channels, Int8Activation act, int multiProcessors,
+                            bool yHalf, int64_t rows, int64_t channels, GemmActivation act, int multiProcessors,
                             cudaStream_t stream) {
   if (rows <= 0 || channels <= 0) return true;
   if (!scale || !y || (acc && accStride < channels)) return false;

@@ -100,7 +100,7 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
   const int64_t depth = (channels / groups) * volume(kernel), kPadded = cudakernels::roundUpTo4(depth);
   const int64_t outPerGroup = outChannels / groups;
   const int64_t inImage = volume(x.dims) / batch, outImage = outChannels * positions;
-  const auto activation = act == "relu" ? cudakernels::Int8Activation::Relu : cudakernels::Int8Activation::None;
+  const auto activation = act == "relu" ? cudakernels::GemmActivation::Relu : cudakernels::GemmActivation::None;
   // y[b, c, p] for the images [first, first + images) from acc [M][rows] (0 when null: empty sums).
   auto epilogue = [&](const int32_t* acc, int64_t first, int64_t images, int64_t accRows) {
     cudakernels::Int8EpilogueGeometry e;

@@ -1,13 +1,15 @@
 // Host launchers of the INT8 family's own kernels: QuantizeLinear (quantized.cu), the dequantizing epilogue of
 // QuantizedMatMul / QuantizedConvolution (quantized.cu), and the int8 operand preparation and GEMM fallback
 // (quantized_im2col.cu: zero-padded copies, im2col, a plain tiled int8 GEMM for shapes cuBLASLt declines).
-// Plain C++ parameters only, so nvcc never sees ir/ headers. A launcher returns false, launching nothing, for
+// Plain C++ parameters only (ir/gemm_activation.h is a bare enum), so nvcc never sees the IR. A launcher returns false, launching nothing, for
 // arguments it has no kernel for (the caller validates first, so false means a bug); the caller then checks
 // cudaGetLastError().
 #pragma once
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+
+#include "ir/gemm_activation.h"
 
 namespace inferrt::cudakernels {
 
@@ -16,7 +18,7 @@ namespace inferrt::cudakernels {
 bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
                         int multiProcessors, cudaStream_t stream);
 
-enum class Int8Activation : int32_t { None = 0, Relu = 1, Gelu = 2, GeluTanh = 3 };
+using ::inferrt::GemmActivation;
 
 // The output y [images, channels, plane] (row-major, float32) of an INT8 layer from its int32 accumulators:
 // element (b, c, p) reads acc[c * accChannelStride + b * accImageStride + p] (0 when acc is null: an empty sum)
@@ -29,12 +31,12 @@ struct Int8EpilogueGeometry {
 };
 // y (float32, or fp16 when yHalf) = act(float(acc) * scale[c] + bias[c] + residual): acc may alias a float32 y.
 bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, void* y,
-                        bool yHalf, const Int8EpilogueGeometry& g, Int8Activation act, int multiProcessors,
+                        bool yHalf, const Int8EpilogueGeometry& g, GemmActivation act, int multiProcessors,
                         cudaStream_t stream);
 // The same for a row-major y [rows, channels] from acc [rows, accStride] (null acc: empty sums), no residual; acc
 // may alias a float32 y when accStride == channels (each element is read, then written, by one thread).
 bool launchInt8RowsEpilogue(const int32_t* acc, int64_t accStride, const float* scale, const float* bias, void* y,
-                            bool yHalf, int64_t rows, int64_t channels, Int8Activation act, int multiProcessors,
+                            bool yHalf, int64_t rows, int64_t channels, GemmActivation act, int multiProcessors,
                             cudaStream_t stream);
 
 // dst [dstRows, dstCols] = src [rows, cols] (row-major, contiguous) in its top-left corner, zeros elsewhere:

@@ -84,10 +84,9 @@ bool runSparseGemmLayer(CudaKernelArgs& args, const sparselt::SparseMatMul& spar
   void* workspace = workspaceBytes > 0 ? args.env.scratch(workspaceBytes) : nullptr;
   sparselt::runSparseGemm(*plan, args.sparse->compressed, x.data, out.data, workspace, alpha, args.env.stream,
                           residual ? residual->data : nullptr);
-  if (sparse.gelu || sparse.geluTanh) {
+  if (sparse.geluAfter != GemmActivation::None) {
     // GELU in place on the fp16 pre-activation, as the dense path's own epilogue does (matmul_gemm.h).
-    const GemmActivation act = sparse.gelu ? GemmActivation::Gelu : GemmActivation::GeluTanh;
-    if (!launchGemmEpilogue(out.data, true, out.data, true, nullptr, out.numel(), s.n, act,
+    if (!launchGemmEpilogue(out.data, true, out.data, true, nullptr, out.numel(), s.n, sparse.geluAfter,
                             args.env.multiProcessors, args.env.stream))
       fail(ErrorCode::Internal, "MatMul: bad epilogue arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());

@@ -5,6 +5,7 @@
 #include "backend/cuda/device_memory.h"
 #include "backend/cuda/scoped_device.h"
 #include "ir/error.h"
+#include "ir/gemm_layers.h"
 #include "ir/half.h"
 #include "ir/ops/shape_helpers.h"
 
@@ -12,10 +13,9 @@ namespace inferrt::sparselt {
 
 SparseMatMul sparseMatMulOf(const Layer& layer, const Dims& a, const Dims& b, bool hasBias) {
   SparseMatMul out;
-  const std::string act = layer.attrs.getString("activation", "none");
-  out.gelu = act == "gelu";
-  out.geluTanh = act == "gelu_tanh";
-  out.shape.relu = act == "relu";
+  const GemmActivation act = gemmActivationOf(layer);
+  if (act == GemmActivation::Gelu || act == GemmActivation::GeluTanh) out.geluAfter = act;
+  out.shape.relu = act == GemmActivation::Relu;
   out.shape.bias = hasBias;
   if (layer.attrs.getInt("transA", 0) != 0) {
     out.reason = "A is transposed";

@@ -9,14 +9,15 @@
 
 #include "backend/cuda/device_memory.h"
 #include "backend/cuda/sparse/sparse_gemm.h"
+#include "ir/gemm_activation.h"
 #include "ir/network.h"
 
 namespace inferrt::sparselt {
 
 struct SparseMatMul {
   SparseGemmShape shape;
-  bool gelu = false;      // exact-erf GELU runs after the GEMM, in place, as on the dense path
-  bool geluTanh = false;  // tanh GELU ("gelu_tanh"), likewise
+  // The layer's GELU (exact or tanh), run after the GEMM in place (cuSPARSELt has no fp16 GELU epilogue); else None.
+  GemmActivation geluAfter = GemmActivation::None;
   std::string reason;  // "" when the sparse kernel takes the layer at these dims, else why not
 };
 

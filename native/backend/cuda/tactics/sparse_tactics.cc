@@ -373,7 +373,9 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     }
     const std::string key = sparselt::sparseGemmKey(sparse.shape);
     // The activations run outside the GEMM are part of what was timed (the plan's key leaves them out).
-    const std::string timingKey = key + (sparse.gelu ? " gelu" : sparse.geluTanh ? " gelu_tanh" : "");
+    const std::string timingKey = key + (sparse.geluAfter == GemmActivation::Gelu       ? " gelu"
+                                         : sparse.geluAfter == GemmActivation::GeluTanh ? " gelu_tanh"
+                                                                                         : "");
     auto found = timings.find(timingKey);
     if (found == timings.end()) {
       SparseTiming t = timeSparse(handle, sparse.shape, compressed, stream);
@@ -387,7 +389,7 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
         const DenseTiming dense = denseTime(timer, derived, tacticOf[r.layer], device);
         t.denseMs = dense.ms;
         // Exact GELU is a pass of our own on both paths; tanh GELU only on the sparse one, where dense fuses it.
-        if (sparse.geluTanh && dense.wholeEpilogue) {
+        if (sparse.geluAfter == GemmActivation::GeluTanh && dense.wholeEpilogue) {
           t.geluPassMs = geluPassTime(sparse.shape, device, stream);
           t.sparseMs += t.geluPassMs;
         }
