@@ -96,6 +96,9 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
     report("int8", 0.58, "quantizing MatMul and Convolution layers that have INT8 scales");
     quantizeLayers(plan.network, config, int8Table, log);
   }
+  if (const size_t merged = eliminateCommonSubexpressions(plan.network))
+    log.push_back("common subexpressions: " + std::to_string(merged) + " layer" + (merged == 1 ? "" : "s") +
+                  " merged into earlier identical ones");
   report("precision", 0.6, config.fp16 ? "assigning fp16 where allowed" : "assigning precisions");
   assignPrecision(plan.network, config, log);
   report("layout", 0.62, "choosing channels-last layouts");

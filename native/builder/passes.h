@@ -81,6 +81,11 @@ void fuseLayers(Network& network, BuildLog& log);
 // "gelu_tanh" (gelu_approximation.cc); returns how many. Runs after fusion and the packed-BERT rewrite.
 size_t approximateGelus(Network& network);
 
+// Layers with the same kind, attributes, precision and inputs (one tensor, or equal small constants) as an earlier
+// one: their readers read the earlier one's outputs and they go; plugins and layers writing network outputs stay.
+// Returns how many went (common_subexpressions.cc). Runs after the INT8 pass, before precision assignment.
+size_t eliminateCommonSubexpressions(Network& network);
+
 // Resolves each layer's precision (fp32 / fp16) and, for fp16, rounds the fp32 weights fp16 layers read to
 // fp16-representable values (precision.cc).
 void assignPrecision(Network& network, const BuildConfig& config, BuildLog& log);
