@@ -24,8 +24,8 @@
 #include "backend/cuda/executor/library_handles.h"
 #include "backend/cuda/kernels/cublaslt_tuning.h"
 #include "backend/cuda/kernels/cudnn_convolution.h"
-#include "backend/cuda/kernels/matmul_launch.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
+#include "backend/cuda/kernels/matmul_launch.h"
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/scoped_device.h"
 #include "backend/cuda/sparse/sparse_matmul.h"
@@ -129,8 +129,8 @@ struct DenseTiming {
 };
 
 // The dense cuBLASLt GEMM's time: the layer's tactic's when the tactic stage timed it, else the heuristic's
-// first choice timed here.
-// The first GEMM of gemmShapesToTry carries the whole epilogue; the others leave it to our epilogue kernel.
+// first choice timed here. Only the first GEMM of gemmShapesToTry carries the whole epilogue (the others leave it
+// to our epilogue kernel).
 DenseTiming denseTime(cublaslt::GemmTimer& timer, const cudakernels::MatMulGemm& derived, const LayerTactic* tactic,
                       int device) {
   if (tactic && tactic->timeMs > 0) return {tactic->timeMs, tactic->gemmKey == cublaslt::gemmKey(derived.shape)};
