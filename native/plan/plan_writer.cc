@@ -1,6 +1,7 @@
 // Serializes a built network and its config into plan bytes (layout in plan.h and sections.h).
 #include <cstring>
 
+#include "plan/attribute_bytes.h"
 #include "plan/byte_io.h"
 #include "plan/crc32.h"
 #include "plan/plan.h"
@@ -28,28 +29,6 @@ void section(ByteWriter& w, const char* tag, Body body) {
   const size_t start = w.size();
   body();
   w.patchU64(lengthAt, w.size() - start);
-}
-
-void writeAttr(ByteWriter& w, const AttrValue& value) {
-  if (auto p = std::get_if<int64_t>(&value)) {
-    w.u8(kAttrInt);
-    w.i64(*p);
-  } else if (auto d = std::get_if<double>(&value)) {
-    w.u8(kAttrFloat);
-    w.f64(*d);
-  } else if (auto s = std::get_if<std::string>(&value)) {
-    w.u8(kAttrString);
-    w.str(*s);
-  } else if (auto v = std::get_if<std::vector<int64_t>>(&value)) {
-    w.u8(kAttrInts);
-    w.u32(static_cast<uint32_t>(v->size()));
-    for (int64_t x : *v) w.i64(x);
-  } else {
-    const auto& f = std::get<std::vector<double>>(value);
-    w.u8(kAttrFloats);
-    w.u32(static_cast<uint32_t>(f.size()));
-    for (double x : f) w.f64(x);
-  }
 }
 
 // Values of constants are stored; values folded onto layer outputs are recomputed at run time.
@@ -80,7 +59,7 @@ void writeBody(ByteWriter& w, const PlanModel& plan) {
       w.u32(static_cast<uint32_t>(l.attrs.all().size()));
       for (const auto& [key, value] : l.attrs.all()) {
         w.str(key);
-        writeAttr(w, value);
+        writeAttributeValue(w, value);
       }
     }
   });

@@ -78,6 +78,46 @@ describe('common-subexpression elimination', () => {
     expectClose(perms.out.y!.data as Float32Array, twice, 0);
   });
 
+  it('keeps twins whose requested layer precisions differ', async () => {
+    const define = (pinned: boolean) => (n: NetworkDefinition): void => {
+      const input = n.addInput('x', 'float32', [R, C]);
+      const [a, b] = [n.addTranspose(input, [1, 0]), n.addTranspose(input, [1, 0])];
+      if (pinned) b.setPrecision('fp32');
+      n.markOutput(n.addElementWise(a.output(), b.output(), 'add').output(), 'y');
+    };
+    for (const pinned of [false, true]) {
+      const r = await runNetwork(define(pinned), { x: [x, [R, C]] }, { config: { precision: ['fp16'] } });
+      const kinds = r.engine.layers.map((l) => l.kind);
+      r.engine.dispose();
+      expect(mergedCount(r.plan.buildLog), `pinned ${pinned}`).toBe(pinned ? 0 : 1);
+      expect(kinds.filter((k) => k === 'Transpose'), `pinned ${pinned}`).toHaveLength(pinned ? 2 : 1);
+      const twice = new Float32Array(R * C);
+      for (let i = 0; i < R; i++) for (let j = 0; j < C; j++) twice[j * R + i] = 2 * x[i * C + j]!;
+      expectClose(r.out.y!.data as Float32Array, twice, 2e-3);
+    }
+  });
+
+  it('merges shape computations over dynamic dims and gives the right values at other row counts', async () => {
+    const define = (n: NetworkDefinition): void => {
+      const input = n.addInput('x', 'float32', [-1, C]);
+      const fill = n.addConstant([1], new Float32Array([3]));
+      const [a, b] = [0, 1].map(() => n.addConstantOfShape(n.addShape(input).output(), fill).output());
+      n.markOutput(n.addElementWise(n.addElementWise(a!, b!, 'add').output(), input, 'mul').output(), 'y');
+    };
+    for (const rows of [2, 5]) {
+      const input = randomFloats(rows * C, 40 + rows);
+      const builder = new Builder({ backend: 'cpu' });
+      using network = builder.createNetwork();
+      define(network);
+      const plan = await builder.build(network, builder.createConfig({ profiles: [{ x: { min: [1, C], opt: [3, C], max: [8, C] } }] }));
+      expect(mergedCount(plan.buildLog), `rows ${rows}`).toBeGreaterThan(0);
+      using engine = await Runtime.load(plan);
+      using ctx = engine.createContext();
+      const out = await ctx.infer({ x: tensor(input, [rows, C]) });
+      expectClose(out.y!.data as Float32Array, input.map((v) => 6 * v), 0);
+    }
+  });
+
   it('makes the SDPA BERT export\'s attention mask once, and its outputs still match onnxruntime', async () => {
     const file = path.join(import.meta.dirname, '../fixtures/models/bert_sdpa_torchscript_op17.onnx');
     const builder = new Builder({ backend: 'cpu' });

@@ -238,9 +238,11 @@ describe('GEMM fusion', () => {
       expectClose(r.outputs.z!, gemmReference('gelu'));
     });
 
-    it('rejects a non-boolean value', () => {
+    it('rejects a non-boolean value, and takes sparseWeights with it (the sparse timing counts its GELU pass)', () => {
       const builder = new Builder({ backend: 'cpu' });
       expect(() => builder.createConfig({ approximateGelu: 'yes' as never })).toThrow(/approximateGelu/);
+      for (const sparseWeights of [true, 'force'] as const)
+        expect(builder.createConfig({ approximateGelu: true, sparseWeights }).approximateGelu).toBe(true);
     });
   });
 
