@@ -9,7 +9,7 @@
  * - the generic path: every fp32 engine (strict fp32 and TF32: attention math stays plain fp32 in both), fp16 with
  *   D = 80 or Dv != D.
  * Covered: Sq / Sk in {1, 7, 64, 65, 384, 512} (partial tiles on both axes), both storage layouts of each of q, k,
- * v and out, masks [B, 1, 1, Sk], [Sq, Sk] and [B, H, Sq, Sk] (fp32 in fp32 engines and with fp16 inputs, fp16 in
+ * v and out, masks [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk] and [B, 1, Sq, 1] (fp32 in fp32 engines and with fp16 inputs, fp16 in
  * fp16 engines), no mask, scattered -inf logits, a fully -inf row (NaN at the same positions as the CPU's, or 0 with
  * zero_nan_rows), alpha != 1
  * and a grid of many CTAs. Every case asserts the layer runs on 'cuda' (no CPU fallback).
@@ -51,7 +51,7 @@ const TF32_HALF_INPUTS: Mode = ['tf32', {}, FP16_TOL];
  */
 const FP32_HALF_INPUTS: Mode = ['strict fp32', { strictFp32: true }, { relL2: 1e-3, maxRel: 2e-3, absFloor: 1e-6 }];
 
-type MaskKind = 'none' | 'batch' | 'square' | 'full';  // [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk]
+type MaskKind = 'none' | 'batch' | 'square' | 'full' | 'rows';  // [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk], [B, 1, Sq, 1]
 type Layout = [q: number, k: number, v: number, out: number];
 
 interface AttentionCase {
@@ -85,6 +85,7 @@ const cases: AttentionCase[] = [
   { name: 'fp16 inputs with an fp32 mask [B, H, Sq, Sk] (strict fp32: generic path; TF32: tensor cores reading the fp32 mask)', b: 2, h: 2, sq: 64, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', halfInputs: true, modes: [FP32_HALF_INPUTS, TF32_HALF_INPUTS] },
   { name: 'fp16 inputs, D 32, Sq 7 / Sk 64, mask [B, 1, 1, Sk]', b: 2, h: 3, sq: 7, sk: 64, d: 32, alpha: 0.2, mask: 'batch', halfInputs: true, modes: [FP32_HALF_INPUTS] },
   { name: 'zero_nan_rows: fully -inf rows give 0 (both paths), S 65, D 64, mask [B, H, Sq, Sk]', b: 2, h: 2, sq: 65, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', zeroNanRows: true, modes: [FP32, FP16] },
+  { name: 'mask [B, 1, Sq, 1] (one value per query row, broadcast over keys), Sq 65, Sk 130, D 64', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'rows', modes: [FP32, FP16] },
   { name: 'fp16 inputs, D 128, Sq 130 / Sk 65, no mask, layouts [1, 0, 0, 1]', b: 2, h: 2, sq: 130, sk: 65, d: 128, layout: [1, 0, 0, 1], alpha: 0.088, halfInputs: true, modes: [FP32_HALF_INPUTS] },
 ];
 
@@ -98,6 +99,7 @@ function maskDims(c: AttentionCase): number[] {
     case 'batch': return [c.b, 1, 1, c.sk];
     case 'square': return [c.sq, c.sk];
     case 'full': return [c.b, c.h, c.sq, c.sk];
+    case 'rows': return [c.b, 1, c.sq, 1];
     default: return [];
   }
 }

@@ -31,12 +31,19 @@
 //
 // Shared memory: rows of D halves padded to D + 8 (a 16-byte skew per row), so the 8 row addresses of an ldmatrix
 // phase and the 16-byte cp.async stores of a row hit distinct banks. Q: 64 rows; K, V: 2 x 64 rows each; D = 64:
-// 45 KiB, D = 128: 85 KiB (opt-in above 48 KiB). Registers: S 32 floats, O D / 2 floats per thread; Q fragments
-// stay in registers for D <= 64 and are re-read from shared memory per key tile for D = 128.
+// 45 KiB, D = 128: 85 KiB (opt-in above 48 KiB). Mask tiles: 2 x 64 rows (or 2 x 1) of 64 + 8 values, so the
+// pairs a warp reads (rows g, keys 2 tq + 8 n) fall in distinct banks: 18 KiB in fp16, 36 KiB in fp32.
+// Registers: S 32 floats, O D / 2 floats per thread; Q fragments stay in registers for D <= 64 and are re-read from
+// shared memory per key tile for D = 128.
 //
-// Mask: the kernel is instantiated per mask dtype (none, fp32, fp16), and each thread loads its 32 mask values of
-// a key tile with branch-free loads before the tile's S = Q K^T, so their latency overlaps the tensor-core work
-// (loads interleaved with conditionals made an earlier version 3x slower). exp is ex2.approx on base-2 logits.
+// Mask: the kernel is instantiated per mask dtype (none, fp32, fp16) and per mask form: one mask row shared by
+// every query row (a key-padding mask [B, 1, 1, Sk]) or a row per query (e.g. the [B, 1, Sq, Sk] mask of an eager
+// BERT export). The mask values of a key tile are staged in shared memory together with its K and V (cp.async, 16
+// bytes per copy, when the mask's rows allow it; plain loads otherwise), so each thread reads its values as pairs
+// from shared memory instead of issuing a global load per value (that made a full mask cost 40% of the kernel).
+//
+// Softmax arithmetic, per score: logit x = alpha s + mask (one fma), the row max, p = 2^(x log2 e - m log2 e) (one
+// fma and ex2.approx), the row sum. Keys past Sk are set to -inf on the last, partial key tile only.
 //
 // Packed sequences (cuSeqlens): the grid covers maxSeqLen query rows per (b, h); a CTA whose tile starts past its
 // sequence's length exits at once (before any barrier, so the whole CTA), and Sq = Sk = that length below.
@@ -46,8 +53,8 @@
 // (in bounds) and are never stored. Online softmax guard: while a row's running max is -inf, exp uses 0 as the max
 // (P = 0, rescale 0); a row whose logits are all -inf ends with max -inf and is stored as NaN (as Softmax gives).
 //
-// Measured on an H100 (standalone harness, fp16, alpha 1/8, mask [B, 1, 1, S] fp32): B 64, H 16, S 384, D 64:
-// 0.243 ms (159 TFLOP/s counting 4 B H S^2 D); D 128: 0.48 ms (160 TFLOP/s).
+// Measured before the mask staging (H100, bench/probes/attention-variants.ts, B 64, H 16, S 384, D 64, alpha 1/8):
+// no mask 0.250 ms, mask [B, 1, 1, S] fp16 0.270 ms, mask [B, 1, S, S] fp16 0.350 ms.
 #include <cuda_fp16.h>
 #include <math_constants.h>
 
@@ -78,6 +85,19 @@ struct FlashShape {
   static constexpr int kLd = D + 8;  // halves per shared-memory row (16-byte skew)
   static constexpr int kTileHalves = kBlockN * kLd;
   static constexpr size_t kSmemBytes = static_cast<size_t>(kBlockM + 4 * kBlockN) * kLd * sizeof(__half);
+};
+
+// The staged mask of one key tile: kRows rows (kBlockM: a row per query; 1: one row for all) of kLd values.
+template <typename MaskT, bool kRowPerQuery>
+struct MaskTile {
+  static constexpr int kRows = kRowPerQuery ? kBlockM : 1;
+  static constexpr int kLd = kBlockN + 8;  // see the top of the file: conflict-free pair reads
+  static constexpr int kTileValues = kRows * kLd;
+  static constexpr size_t kBytes = 2 * kTileValues * sizeof(MaskT);  // double-buffered like K and V
+};
+template <bool kRowPerQuery>
+struct MaskTile<void, kRowPerQuery> {
+  static constexpr size_t kBytes = 0;
 };
 
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
@@ -120,9 +140,6 @@ __device__ inline float exp2Approx(float x) {
   return y;
 }
 
-__device__ inline float toFloat(float x) { return x; }
-__device__ inline float toFloat(__half x) { return __half2float(x); }
-
 __device__ inline uint32_t packHalf2(float lo, float hi) {
   const __half2 h = __floats2half2_rn(lo, hi);  // .x (lo) in the low 16 bits
   uint32_t u;
@@ -130,60 +147,85 @@ __device__ inline uint32_t packHalf2(float lo, float hi) {
   return u;
 }
 
-// mv[hr][n][e] = mask value (times log2 e) of row hr (g, g + 8) and tile key n * 8 + 2 tq + e. Three uniform
-// cases keep the addresses cheap: a mask broadcast over keys (one value per row), a full tile (constant offsets
-// from one pointer per row), and the last partial tile, whose keys past Sk read key 0 instead (in bounds; their
-// logits become -inf anyway).
-template <int kNt, typename MaskT>
-__device__ inline void loadMaskTile(float (&mv)[2][kNt][2], const MaskT* mask, const int64_t (&maskRow)[2],
-                                    int64_t kv0, int keysLeft, int keyStep, int tq) {
+__device__ inline float2 maskPair(const float* p) { return *reinterpret_cast<const float2*>(p); }
+__device__ inline float2 maskPair(const __half* p) { return __half22float2(*reinterpret_cast<const __half2*>(p)); }
+
+// Stages the mask values of key tile [kv0, kv0 + keysLeft) into dst (MaskTile rows). Row r is query row q0 + r
+// (clamped to the last one: padded rows read in bounds and are never stored), at element rowBase + row * rowStride
+// of `mask`, its keys keyStep apart (1, or 0 for a mask broadcast over keys). `vector`: keyStep is 1 and every row
+// start is 16-byte aligned, so whole chunks go by cp.async; the rest (a partial tile's end, other masks) by plain
+// loads. Keys past keysLeft are stored as 0 (their logits are set to -inf anyway).
+template <typename MaskT, bool kRowPerQuery>
+__device__ inline void stageMaskTile(MaskT* dst, const MaskT* mask, int64_t rowBase, int64_t rowStride, int64_t q0,
+                                     int64_t seqQ, int64_t kv0, int keysLeft, int keyStep, bool vector) {
+  using Tile = MaskTile<MaskT, kRowPerQuery>;
+  constexpr int kPerChunk = 16 / static_cast<int>(sizeof(MaskT));
+  constexpr int kChunks = kBlockN / kPerChunk;  // per row
+  if (vector && keysLeft == kBlockN && q0 + Tile::kRows <= seqQ) {  // every chunk whole: fixed offsets, as loadTile
+    constexpr int kRowsPerPass = kThreads / kChunks;
+    const int r0 = threadIdx.x / kChunks, col = (threadIdx.x % kChunks) * kPerChunk;
+    MaskT* d = dst + r0 * Tile::kLd + col;
+    const MaskT* from = mask + rowBase + (q0 + r0) * rowStride + kv0 + col;
 #pragma unroll
-  for (int hr = 0; hr < 2; ++hr) {
-    const MaskT* mrow = mask + maskRow[hr] + kv0 * keyStep;
-    if (keyStep == 0) {
-      const float v = toFloat(mrow[0]) * kLog2e;
-#pragma unroll
-      for (int n = 0; n < kNt; ++n) mv[hr][n][0] = mv[hr][n][1] = v;
-    } else if (keysLeft == kNt * 8) {
-#pragma unroll
-      for (int n = 0; n < kNt; ++n)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) mv[hr][n][e] = toFloat(mrow[2 * tq + n * 8 + e]) * kLog2e;
+    for (int r = 0; r < Tile::kRows; r += kRowsPerPass)
+      if (Tile::kRows >= kRowsPerPass || r0 < Tile::kRows) cpAsync16(d + r * Tile::kLd, from + r * rowStride);
+    return;
+  }
+  for (int c = threadIdx.x; c < Tile::kRows * kChunks; c += kThreads) {
+    const int r = c / kChunks, col = (c % kChunks) * kPerChunk;
+    const int64_t row = q0 + r < seqQ ? q0 + r : seqQ - 1;
+    const MaskT* src = mask + rowBase + row * rowStride + (kv0 + col) * keyStep;
+    MaskT* d = dst + r * Tile::kLd + col;
+    if (vector && col + kPerChunk <= keysLeft) {
+      cpAsync16(d, src);
     } else {
 #pragma unroll
-      for (int n = 0; n < kNt; ++n)
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int key = n * 8 + 2 * tq + e;
-          mv[hr][n][e] = toFloat(mrow[key < keysLeft ? key : 0]) * kLog2e;
-        }
+      for (int e = 0; e < kPerChunk; ++e) d[e] = col + e < keysLeft ? src[e * keyStep] : static_cast<MaskT>(0.0f);
     }
   }
 }
 
-// Stages `rows` rows of D halves (global row r at src + (row0 + r) * stride) into smem rows of kLd halves;
-// rows at or past `valid` are zero-filled instead of loaded.
+// Stages 64 rows of D halves (global row r at src + (row0 + r) * stride) into smem rows of kLd halves; rows at or
+// past `valid` are zero-filled instead of loaded. Thread t copies the 16-byte chunk t % (D / 8) of rows t / (D / 8)
+// + k * kRowsPerPass: its addresses are fixed offsets from one pointer, and a full tile (the usual case) checks no
+// row (an earlier loop that divided out each chunk's row and column made a third of the kernel's instructions).
 template <int D>
-__device__ inline void loadTile(__half* dst, const __half* src, int64_t stride, int64_t row0, int64_t valid,
-                                int rows) {
-  constexpr int kChunks = D / 8;  // 16-byte chunks per row
-  for (int c = threadIdx.x; c < rows * kChunks; c += kThreads) {
-    const int r = c / kChunks, col = (c % kChunks) * 8;
-    __half* d = dst + r * FlashShape<D>::kLd + col;
-    if (row0 + r < valid) cpAsync16(d, src + (row0 + r) * stride + col);
-    else *reinterpret_cast<uint4*>(d) = make_uint4(0, 0, 0, 0);
+__device__ inline void loadTile(__half* dst, const __half* src, int64_t stride, int64_t row0, int64_t valid) {
+  constexpr int kRows = 64, kChunks = D / 8, kRowsPerPass = kThreads / kChunks, kLd = FlashShape<D>::kLd;
+  static_assert(kRows == kBlockM && kRows == kBlockN, "Q and K / V tiles have the same row count");
+  const int r0 = threadIdx.x / kChunks, col = (threadIdx.x % kChunks) * 8;
+  __half* d = dst + r0 * kLd + col;
+  const __half* from = src + (row0 + r0) * stride + col;
+  if (row0 + kRows <= valid) {
+#pragma unroll
+    for (int r = 0; r < kRows; r += kRowsPerPass) cpAsync16(d + r * kLd, from + r * stride);
+  } else {
+#pragma unroll
+    for (int r = 0; r < kRows; r += kRowsPerPass) {
+      if (row0 + r0 + r < valid) cpAsync16(d + r * kLd, from + r * stride);
+      else *reinterpret_cast<uint4*>(d + r * kLd) = make_uint4(0, 0, 0, 0);
+    }
   }
 }
 
 #endif  // __CUDA_ARCH__ >= 800
 
 // One CTA per (b, h, query tile); blockIdx.x = bh * qTiles + tile, so the tiles of one head run side by side
-// and share its K / V in L2. MaskT: float or __half (the mask's dtype), void without a mask.
-// D <= 64: registers capped for 4 CTAs per SM (measured faster on an H100 than 3 CTAs without the cap, despite a
-// few spilled bytes); D = 128 keeps the compiler's choice (the cap made it 30% slower).
+// and share its K / V in L2. MaskT: float or __half (the mask's dtype), void without a mask; kRowPerQuery: the
+// mask has a row per query (else one row for all, maskStride[2] = 0). maskVector: see stageMaskTile.
+// D <= 64: registers capped for as many CTAs per SM as shared memory allows (4 without a staged row per query: 4
+// was measured faster on an H100 than 3 without the cap, despite a few spilled bytes); D = 128 keeps the compiler's
+// choice (the cap made it 30% slower).
 template <int D, typename MaskT>
-__global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
-    flashAttentionKernel(const AttentionLaunch p, int64_t qTiles) {
+constexpr int minCtasPerSm(bool rowPerQuery) {
+  if (D > 64) return 1;
+  if constexpr (std::is_void_v<MaskT>) return 4;
+  else return !rowPerQuery ? 4 : sizeof(MaskT) == 2 ? 3 : 2;
+}
+
+template <int D, typename MaskT, bool kRowPerQuery>
+__global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery))
+    flashAttentionKernel(const AttentionLaunch p, int64_t qTiles, bool maskVector) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   using Shape = FlashShape<D>;
   constexpr int kLd = Shape::kLd;
@@ -191,10 +233,14 @@ __global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
   constexpr int kNt = kBlockN / 8;    // key n-tiles of S per tile
   constexpr int kOt = D / 8;          // column n-tiles of O
   constexpr bool kQInRegs = D <= 64;  // keep Q fragments in registers (D = 128: re-read them per key tile)
+  constexpr bool kMask = !std::is_void_v<MaskT>;
+  using MaskValue = std::conditional_t<kMask, MaskT, __half>;  // a placeholder type without a mask
+  using Mask = MaskTile<MaskValue, kRowPerQuery>;
   extern __shared__ __align__(16) unsigned char smemRaw[];
   __half* sQ = reinterpret_cast<__half*>(smemRaw);
   __half* sK = sQ + kBlockM * kLd;              // 2 buffers of kBlockN rows
   __half* sV = sK + 2 * Shape::kTileHalves;     // 2 buffers of kBlockN rows
+  MaskValue* sMask = reinterpret_cast<MaskValue*>(sV + 2 * Shape::kTileHalves);  // 2 Mask tiles (with a mask)
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane >> 2, tq = lane & 3;
   const int64_t bh = blockIdx.x / qTiles;
@@ -205,41 +251,36 @@ __global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
   const __half* Q = static_cast<const __half*>(p.q) + r.q;
   const __half* K = static_cast<const __half*>(p.k) + r.k;
   const __half* V = static_cast<const __half*>(p.v) + r.v;
+  const MaskValue* maskIn = static_cast<const MaskValue*>(p.mask);
+  const int maskKeyStep = static_cast<int>(p.maskStride[3]);  // 1, or 0 for a mask broadcast over keys
   const int64_t nTiles = (r.seqK + kBlockN - 1) / kBlockN;
+  auto keysOf = [&](int64_t t) { return r.seqK - t * kBlockN < kBlockN ? static_cast<int>(r.seqK - t * kBlockN) : kBlockN; };
+  auto stageTile = [&](int64_t t, int buf) {
+    loadTile<D>(sK + buf * Shape::kTileHalves, K, p.kStride.s, t * kBlockN, r.seqK);
+    loadTile<D>(sV + buf * Shape::kTileHalves, V, p.vStride.s, t * kBlockN, r.seqK);
+    if constexpr (kMask)
+      stageMaskTile<MaskValue, kRowPerQuery>(sMask + buf * Mask::kTileValues, maskIn, r.mask, p.maskStride[2], q0,
+                                              r.seqQ, t * kBlockN, keysOf(t), maskKeyStep, maskVector);
+    cpAsyncCommit();
+  };
 
-  loadTile<D>(sQ, Q, p.qStride.s, q0, r.seqQ, kBlockM);
-  loadTile<D>(sK, K, p.kStride.s, 0, r.seqK, kBlockN);
-  loadTile<D>(sV, V, p.vStride.s, 0, r.seqK, kBlockN);
-  cpAsyncCommit();
+  loadTile<D>(sQ, Q, p.qStride.s, q0, r.seqQ);
+  stageTile(0, 0);
 
-  // This thread's two rows (g and g + 8 of the warp's 16) and the mask offsets of their key 0. A padded row
-  // (past Sq) reads the last row's mask values instead: loads stay branch-free and in bounds, and the row is
-  // never stored.
-  constexpr bool kMask = !std::is_void_v<MaskT>;
-  int64_t maskRow[2];
-#pragma unroll
-  for (int hr = 0; hr < 2; ++hr) {
-    const int64_t row = q0 + warp * 16 + g + 8 * hr;
-    maskRow[hr] = r.mask + (row < r.seqQ ? row : r.seqQ - 1) * p.maskStride[2];
-  }
-  // The mask's key dim is its last one: its stride is 1, or 0 where the mask broadcasts over keys.
-  const int maskKeyStep = static_cast<int>(p.maskStride[3]);
-  const float scaleLog2 = p.alpha * kLog2e;  // logits in base 2: exp2(x log2 e) = exp(x)
-
+  const float alpha = p.alpha;
   float o[kOt][4];
 #pragma unroll
   for (int n = 0; n < kOt; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};  // l: this thread's partial row sums
+  // m: each row's running max logit; mScaled: m log2 e as the exponents used it (0 while m is -inf: the guard at
+  // the top of the file); l: this thread's partial row sums.
+  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, mScaled[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};
   uint32_t qf[kQInRegs ? kSteps : 1][4];
   const __half* qBase = sQ + (warp * 16 + (lane & 15)) * kLd + 8 * (lane >> 4);
 
   for (int64_t t = 0; t < nTiles; ++t) {
     const int buf = static_cast<int>(t & 1);
     if (t + 1 < nTiles) {
-      const int nb = buf ^ 1;
-      loadTile<D>(sK + nb * Shape::kTileHalves, K, p.kStride.s, (t + 1) * kBlockN, r.seqK, kBlockN);
-      loadTile<D>(sV + nb * Shape::kTileHalves, V, p.vStride.s, (t + 1) * kBlockN, r.seqK, kBlockN);
-      cpAsyncCommit();
+      stageTile(t + 1, buf ^ 1);
       cpAsyncWait<1>();  // all but the tile just issued have landed
     } else {
       cpAsyncWait<0>();
@@ -252,88 +293,107 @@ __global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
       for (int ks = 0; ks < kSteps; ++ks) ldmatrixX4(qf[kQInRegs ? ks : 0], qBase + ks * 16);
     }
 
-    // This tile's mask values, loaded before the tensor-core work so that their latency overlaps it.
-    const int64_t kv0 = t * kBlockN;
-    const int keysLeft = r.seqK - kv0 < kBlockN ? static_cast<int>(r.seqK - kv0) : kBlockN;
-    float mv[kMask ? 2 : 1][kMask ? kNt : 1][2];
-    if constexpr (kMask)
-      loadMaskTile<kNt>(mv, static_cast<const MaskT*>(p.mask), maskRow, kv0, keysLeft, maskKeyStep, tq);
-
-    // S = Q K^T for this warp's 16 rows x 64 keys.
-    float s[kNt][4];
+    // This tile's S, softmax and P V. A partial tile (the last one of a sequence that is not a multiple of 64 keys)
+    // is a separate instantiation, so full tiles carry no key-bound selects (the compiler predicates them otherwise).
+    auto processTile = [&](auto partialTile) {
+      // S = Q K^T for this warp's 16 rows x 64 keys.
+      float s[kNt][4];
 #pragma unroll
-    for (int n = 0; n < kNt; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
+      for (int n = 0; n < kNt; ++n) s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0.0f;
 #pragma unroll
-    for (int ks = 0; ks < kSteps; ++ks) {
-      uint32_t a[4];
-      if constexpr (kQInRegs) {
+      for (int ks = 0; ks < kSteps; ++ks) {
+        uint32_t a[4];
+        if constexpr (kQInRegs) {
 #pragma unroll
-        for (int e = 0; e < 4; ++e) a[e] = qf[ks][e];
-      } else {
-        ldmatrixX4(a, qBase + ks * 16);
-      }
+          for (int e = 0; e < 4; ++e) a[e] = qf[ks][e];
+        } else {
+          ldmatrixX4(a, qBase + ks * 16);
+        }
 #pragma unroll
-      for (int np = 0; np < kNt / 2; ++np) {
-        uint32_t bk[4];
-        ldmatrixX4(bk, sKt + (np * 16 + 8 * (lane >> 4) + (lane & 7)) * kLd + ks * 16 + 8 * ((lane >> 3) & 1));
-        mma16816(s[2 * np], a, bk[0], bk[1]);
-        mma16816(s[2 * np + 1], a, bk[2], bk[3]);
-      }
-    }
-
-    // Logits (base 2), online softmax update, P in s.
-#pragma unroll
-    for (int hr = 0; hr < 2; ++hr) {  // rows g (hr = 0) and g + 8 (hr = 1): C elements 2 hr, 2 hr + 1
-      float mx = -CUDART_INF_F;
-#pragma unroll
-      for (int n = 0; n < kNt; ++n) {
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          float x = s[n][2 * hr + e] * scaleLog2;
-          if constexpr (kMask) x += mv[hr][n][e];
-          x = n * 8 + 2 * tq + e < keysLeft ? x : -CUDART_INF_F;
-          s[n][2 * hr + e] = x;
-          mx = fmaxf(mx, x);
+        for (int np = 0; np < kNt / 2; ++np) {
+          uint32_t bk[4];
+          ldmatrixX4(bk, sKt + (np * 16 + 8 * (lane >> 4) + (lane & 7)) * kLd + ks * 16 + 8 * ((lane >> 3) & 1));
+          mma16816(s[2 * np], a, bk[0], bk[1]);
+          mma16816(s[2 * np + 1], a, bk[2], bk[3]);
         }
       }
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
-      mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-      const float mNew = fmaxf(m[hr], mx);
-      const float mUse = mNew == -CUDART_INF_F ? 0.0f : mNew;  // the guard (see the top of the file)
-      const float scale = exp2Approx(m[hr] - mUse);
-      m[hr] = mNew;
-      float sum = 0.0f;
+
+      // Logits alpha S + mask (C elements 2 hr, 2 hr + 1 are rows g (hr = 0) and g + 8 (hr = 1)); -inf past Sk.
 #pragma unroll
-      for (int n = 0; n < kNt; ++n) {
+      for (int hr = 0; hr < 2; ++hr) {
+        if constexpr (kMask) {
+          const MaskValue* mrow =
+              sMask + buf * Mask::kTileValues + (kRowPerQuery ? warp * 16 + g + 8 * hr : 0) * Mask::kLd + 2 * tq;
 #pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const float pe = exp2Approx(s[n][2 * hr + e] - mUse);
-          s[n][2 * hr + e] = pe;
-          sum += pe;
+          for (int n = 0; n < kNt; ++n) {
+            const float2 mv = maskPair(mrow + n * 8);
+            s[n][2 * hr] = fmaf(s[n][2 * hr], alpha, mv.x);
+            s[n][2 * hr + 1] = fmaf(s[n][2 * hr + 1], alpha, mv.y);
+          }
+        } else {
+#pragma unroll
+          for (int n = 0; n < kNt; ++n) {
+            s[n][2 * hr] *= alpha;
+            s[n][2 * hr + 1] *= alpha;
+          }
         }
       }
-      l[hr] = l[hr] * scale + sum;
+      if constexpr (decltype(partialTile)::value) {
+        const int keysLeft = keysOf(t);
 #pragma unroll
-      for (int n = 0; n < kOt; ++n) {
-        o[n][2 * hr] *= scale;
-        o[n][2 * hr + 1] *= scale;
+        for (int n = 0; n < kNt; ++n)
+#pragma unroll
+          for (int e = 0; e < 4; ++e)
+            if (n * 8 + 2 * tq + (e & 1) >= keysLeft) s[n][e] = -CUDART_INF_F;
       }
-    }
 
-    // O += P V: P from the S fragments (see the top of the file), V through ldmatrix.trans.
+      // Online softmax update; P replaces the logits in s.
 #pragma unroll
-    for (int kk = 0; kk < kNt / 2; ++kk) {
-      const uint32_t a[4] = {packHalf2(s[2 * kk][0], s[2 * kk][1]), packHalf2(s[2 * kk][2], s[2 * kk][3]),
-                             packHalf2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                             packHalf2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      for (int hr = 0; hr < 2; ++hr) {
+        float mx = -CUDART_INF_F;
 #pragma unroll
-      for (int np = 0; np < kSteps; ++np) {
-        uint32_t bv[4];
-        ldmatrixX4Trans(bv, sVt + (kk * 16 + (lane & 15)) * kLd + np * 16 + 8 * (lane >> 4));
-        mma16816(o[2 * np], a, bv[0], bv[1]);
-        mma16816(o[2 * np + 1], a, bv[2], bv[3]);
+        for (int n = 0; n < kNt; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * hr], s[n][2 * hr + 1]));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+        mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+        m[hr] = fmaxf(m[hr], mx);
+        const float mNew = m[hr] == -CUDART_INF_F ? 0.0f : m[hr] * kLog2e;  // the guard (see the top of the file)
+        const float scale = exp2Approx(mScaled[hr] - mNew);
+        mScaled[hr] = mNew;
+        float sum = 0.0f;
+#pragma unroll
+        for (int n = 0; n < kNt; ++n) {
+#pragma unroll
+          for (int e = 0; e < 2; ++e) {
+            const float pe = exp2Approx(fmaf(s[n][2 * hr + e], kLog2e, -mNew));
+            s[n][2 * hr + e] = pe;
+            sum += pe;
+          }
+        }
+        l[hr] = l[hr] * scale + sum;
+#pragma unroll
+        for (int n = 0; n < kOt; ++n) {
+          o[n][2 * hr] *= scale;
+          o[n][2 * hr + 1] *= scale;
+        }
       }
-    }
+
+      // O += P V: P from the S fragments (see the top of the file), V through ldmatrix.trans.
+#pragma unroll
+      for (int kk = 0; kk < kNt / 2; ++kk) {
+        const uint32_t a[4] = {packHalf2(s[2 * kk][0], s[2 * kk][1]), packHalf2(s[2 * kk][2], s[2 * kk][3]),
+                               packHalf2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                               packHalf2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+        for (int np = 0; np < kSteps; ++np) {
+          uint32_t bv[4];
+          ldmatrixX4Trans(bv, sVt + (kk * 16 + (lane & 15)) * kLd + np * 16 + 8 * (lane >> 4));
+          mma16816(o[2 * np], a, bv[0], bv[1]);
+          mma16816(o[2 * np + 1], a, bv[2], bv[3]);
+        }
+      }
+    };
+    if (keysOf(t) < kBlockN) processTile(std::true_type{});
+    else processTile(std::false_type{});
     __syncthreads();  // buffer `buf` is refilled by the next iteration's prefetch
   }
 
@@ -364,35 +424,49 @@ __global__ void __launch_bounds__(kThreads, D <= 64 ? 4 : 1)
 #endif  // __CUDA_ARCH__ >= 800
 }
 
-template <int D, typename MaskT>
-void launchFlashKernel(const AttentionLaunch& a) {
-  constexpr size_t bytes = FlashShape<D>::kSmemBytes;
+bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
+
+template <int D, typename MaskT, bool kRowPerQuery>
+void launchFlashKernel(const AttentionLaunch& a, size_t bytes) {
+  auto kernel = flashAttentionKernel<D, MaskT, kRowPerQuery>;
   if (bytes > 48 * 1024)
-    INFERRT_CUDA_CHECK(cudaFuncSetAttribute(flashAttentionKernel<D, MaskT>,
-                                            cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+    INFERRT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+  // Whole 16-byte chunks of mask rows by cp.async: keys contiguous, and every row start 16-byte aligned.
+  bool maskVector = false;
+  if constexpr (!std::is_void_v<MaskT>) {
+    constexpr int64_t kPerChunk = 16 / sizeof(MaskT);
+    maskVector = a.maskStride[3] == 1 && aligned16(a.mask) && a.maskStride[0] % kPerChunk == 0 &&
+                 a.maskStride[1] % kPerChunk == 0 && a.maskStride[2] % kPerChunk == 0;
+  }
   const int64_t qTiles = (gridSeqQ(a) + kBlockM - 1) / kBlockM;
-  flashAttentionKernel<D, MaskT>
-      <<<static_cast<unsigned>(a.batch * a.heads * qTiles), kThreads, bytes, a.stream>>>(a, qTiles);
+  kernel<<<static_cast<unsigned>(a.batch * a.heads * qTiles), kThreads, bytes, a.stream>>>(a, qTiles, maskVector);
   INFERRT_CUDA_CHECK(cudaGetLastError());
+}
+
+template <int D, typename MaskT, bool kRowPerQuery>
+bool launchFlashIfFits(const AttentionLaunch& a, int smemOptin) {
+  const size_t bytes = FlashShape<D>::kSmemBytes + MaskTile<MaskT, kRowPerQuery>::kBytes;
+  if (bytes > static_cast<size_t>(smemOptin)) return false;
+  launchFlashKernel<D, MaskT, kRowPerQuery>(a, bytes);
+  return true;
 }
 
 template <int D>
 bool launchFlash(const AttentionLaunch& a, int smemOptin) {
-  if (FlashShape<D>::kSmemBytes > static_cast<size_t>(smemOptin)) return false;
-  if (!a.mask) launchFlashKernel<D, void>(a);
-  else if (a.maskHalf) launchFlashKernel<D, __half>(a);
-  else launchFlashKernel<D, float>(a);
-  return true;
+  if (!a.mask) return launchFlashIfFits<D, void, false>(a, smemOptin);
+  const bool rowPerQuery = a.maskStride[2] != 0;
+  if (a.maskHalf)
+    return rowPerQuery ? launchFlashIfFits<D, __half, true>(a, smemOptin) : launchFlashIfFits<D, __half, false>(a, smemOptin);
+  return rowPerQuery ? launchFlashIfFits<D, float, true>(a, smemOptin) : launchFlashIfFits<D, float, false>(a, smemOptin);
 }
 
-bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; }
 bool strideOk(int64_t s) { return s % 8 == 0; }  // 8 halves: every row start stays 16-byte aligned
 
 }  // namespace
 
 bool launchFlashAttention(const AttentionLaunch& a) {
   if (!a.half || a.headDim != a.valueDim || (a.headDim != 32 && a.headDim != 64 && a.headDim != 128)) return false;
-  if (a.mask && a.maskStride[3] != 0 && a.maskStride[3] != 1) return false;  // loadMaskTile's key steps
+  if (a.mask && a.maskStride[3] != 0 && a.maskStride[3] != 1) return false;  // stageMaskTile's key steps
   if (gridSeqK(a) < 1 || !aligned16(a.q) || !aligned16(a.k) || !aligned16(a.v) || !aligned16(a.out)) return false;
   for (const AttentionStrides* s : {&a.qStride, &a.kStride, &a.vStride, &a.outStride})
     if (!strideOk(s->b) || !strideOk(s->h) || !strideOk(s->s)) return false;
