@@ -53,8 +53,10 @@
 // (in bounds) and are never stored. Online softmax guard: while a row's running max is -inf, exp uses 0 as the max
 // (P = 0, rescale 0); a row whose logits are all -inf ends with max -inf and is stored as NaN (as Softmax gives).
 //
-// Measured before the mask staging (H100, bench/probes/attention-variants.ts, B 64, H 16, S 384, D 64, alpha 1/8):
-// no mask 0.250 ms, mask [B, 1, 1, S] fp16 0.270 ms, mask [B, 1, S, S] fp16 0.350 ms.
+// Measured (H100, bench/probes/attention-variants.ts, B 64, H 16, S 384, D 64, alpha 1/8), before -> after the mask
+// staging, the fma logits, the partial-tile instantiation and the fixed-offset tile loads: no mask 0.25 -> 0.21 ms,
+// mask [B, 1, 1, S] fp16 0.27 -> 0.18 ms, mask [B, 1, S, S] fp16 0.35 -> 0.22 ms. Two m-tiles per warp (K / V
+// fragments reused for 32 query rows) took 255 registers (8 warps per SM) and was no faster.
 #include <cuda_fp16.h>
 #include <math_constants.h>
 
