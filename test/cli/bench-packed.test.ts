@@ -5,25 +5,21 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { writeNpyFile } from '../../lib/npy.js';
 import { loadManifest, modelsDir } from '../fixtures/manifest.js';
-import { cli, tempDir, tinyModel } from './helpers.js';
+import { cli, tinyModel, useTempDir } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const at = (f: string) => path.join(dir, f);
+const at = useTempDir();
 
 const haveFixtures = loadManifest() !== null;
 const STATS = /batcher: (\d+) sequences in (\d+) packed batches \(mean ([\d.]+) sequences, ([\d.]+) tokens; max (\d+) sequences, (\d+) tokens; warm-up included\)/;
 
 describe.skipIf(!haveFixtures)('inferrt bench on a packed-sequence plan', () => {
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
     const built = await cli(['build', path.join(modelsDir, 'bert_torchscript_op13.onnx'), '-o', at('bert.plan'), '--packed-sequences', '24x4', '-q']);
     expect(built.code, built.stderr).toBe(0);
   });
-  afterAll(() => cleanup());
 
   it('runs Offline with synthesized sequences packed several to a run, and records the packed settings', async () => {
     const r = await cli(['bench', at('bert.plan'), '--scenario', 'offline', '--batch', '4', '--seq-len', '6', '--duration', '0.2', '-q', '--json', at('packed.json')]);

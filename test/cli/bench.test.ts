@@ -4,22 +4,17 @@
  * settings; Server's peak search reports its trials; usage errors name the flag.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, tempDir, tinyModel, type CliResult } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { cli, tinyModel, useTempDir, type CliResult } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const at = (f: string) => path.join(dir, f);
+const at = useTempDir();
 const SHAPES = 'x:min=1x4,opt=4x4,max=16x4;mask:min=1x3,opt=4x3,max=16x3';
 
 beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
   await writeFile(at('tiny.onnx'), tinyModel());
   const built = await cli(['build', at('tiny.onnx'), '-o', at('tiny.plan'), '--shapes', SHAPES, '-q']);
   expect(built.code, built.stderr).toBe(0);
 });
-afterAll(() => cleanup());
 
 function expectUsage(r: CliResult, pattern: RegExp): void {
   expect(r.code).toBe(1);

@@ -1,21 +1,16 @@
 /** CLI defects found in review. */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Engine } from '../../lib/index.js';
-import { cli, tempDir, tinyModel } from './helpers.js';
+import { cli, tinyModel, useTempDir } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const at = (f: string) => path.join(dir, f);
+const at = useTempDir();
 
 beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
   await writeFile(at('tiny.onnx'), tinyModel());
   const built = await cli(['build', at('tiny.onnx'), '-o', at('tiny.plan'), '--shapes', 'x:min=1x4,opt=4x4,max=16x4;mask:min=1x3,opt=4x3,max=16x3', '-q']);
   expect(built.code, built.stderr).toBe(0);
 });
-afterAll(() => cleanup());
 
 describe('inferrt bench', () => {
   it('disposes the engine when the batcher cannot be made, and names --batch', async () => {

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import onnxProto from 'onnx-proto';
 import type { onnx as pb } from 'onnx-proto';
 import * as ort from 'onnxruntime-node';
+import { afterAll, beforeAll } from 'vitest';
 import { runCli } from '../../lib/cli/cli.js';
 import type { CliIO } from '../../lib/cli/io.js';
 
@@ -47,6 +48,23 @@ export async function cli(argv: string[], tty = false): Promise<CliResult> {
 export async function tempDir(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'inferrt-cli-'));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * A temporary directory for the calling test file: made before its tests (and before `beforeAll` hooks registered
+ * after this call), removed after them. Returns `at(name)`, the path of `name` in it.
+ */
+export function useTempDir(): (name: string) => string {
+  let dir = '';
+  let cleanup = async (): Promise<void> => {};
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+  });
+  afterAll(() => cleanup());
+  return (name) => {
+    if (!dir) throw new Error('useTempDir: the directory exists only while the tests run');
+    return path.join(dir, name);
+  };
 }
 
 /** Deterministic floats in [-1, 1). */

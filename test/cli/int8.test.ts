@@ -3,23 +3,18 @@
  * model's MatMul an INT8 scale, `inspect` shows the layer's precision, and the flag's misuse fails with one line.
  */
 import { writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { InspectReport } from '../../lib/cli/commands/inspect.js';
-import { cli, tempDir, tinyModel } from './helpers.js';
+import { cli, tinyModel, useTempDir } from './helpers.js';
 
-let dir = '';
-let cleanup: () => Promise<void> = async () => {};
-const at = (name: string): string => path.join(dir, name);
+const at = useTempDir();
 const SHAPES = 'x:min=1x4,opt=2x4,max=8x4;mask:min=1x3,opt=2x3,max=8x3';
 
 beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
   await writeFile(at('tiny.onnx'), tinyModel());
   await writeFile(at('trt.cache'), 'TRT-8601-EntropyCalibration2\nx: 3c23d70a\n');
   await writeFile(at('bad.cache'), 'TRT-8601-EntropyCalibration2\nx 3c23d70a\n');
 });
-afterAll(() => cleanup());
 
 describe('inferrt build --int8 --calib', () => {
   it('builds the MatMul in int8 from a TensorRT cache, as inspect shows', async () => {

@@ -5,24 +5,18 @@
  * measures packed plans in detail). With --approximate-gelu the build log counts the GELUs that took the tanh form.
  */
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { InspectReport } from '../../lib/cli/commands/inspect.js';
 import { writeNpyFile } from '../../lib/npy.js';
 import { modelsDir } from '../fixtures/manifest.js';
-import { cli, tempDir } from './helpers.js';
+import { cli, useTempDir } from './helpers.js';
 
 const BERT = path.join(modelsDir, 'bert_torchscript_op13.onnx');
-let dir = '';
-let cleanup: () => Promise<void> = async () => {};
-
-beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterAll(() => cleanup());
+const at = useTempDir();
 
 describe('inferrt --packed-sequences', () => {
   it('builds the packed engine: packed inputs and profile, PackedAttention layers', async () => {
-    const plan = path.join(dir, 'packed.plan');
+    const plan = at('packed.plan');
     const built = await cli(['build', BERT, '-o', plan, '--packed-sequences', '32x4', '--backend', 'cpu']);
     expect(built.code, built.stderr).toBe(0);
     const report = JSON.parse((await cli(['inspect', '--json', plan])).stdout) as InspectReport;
@@ -34,7 +28,7 @@ describe('inferrt --packed-sequences', () => {
   });
 
   it('bench builds the packed engine in memory; --input is one sequence of the packed engine, not the ONNX inputs', async () => {
-    const ids = path.join(dir, 'ids.npy');
+    const ids = at('ids.npy');
     await writeNpyFile(ids, { dtype: 'int64', shape: [7], data: BigInt64Array.from([5n, 9n, 2n, 11n, 3n, 3n, 8n]) });
     const bench = await cli(['bench', BERT, '--packed-sequences', '32x4', '--backend', 'cpu', '--scenario', 'offline', '--batch', '4', '--duration', '0.1', '-q', '--input', `input_ids=${ids}`]);
     expect(bench.code, bench.stderr).toBe(0);
@@ -43,7 +37,7 @@ describe('inferrt --packed-sequences', () => {
   });
 
   it('with --approximate-gelu, the packed FullyConnected GELUs take the tanh form and the build log says so', async () => {
-    const built = await cli(['build', BERT, '-o', path.join(dir, 'tanh.plan'), '--packed-sequences', '32x4', '--approximate-gelu', '--backend', 'cpu', '--verbose']);
+    const built = await cli(['build', BERT, '-o', at('tanh.plan'), '--packed-sequences', '32x4', '--approximate-gelu', '--backend', 'cpu', '--verbose']);
     expect(built.code, built.stderr).toBe(0);
     expect(built.stdout).toContain('approximateGelu: 2 fused GELUs computed with the tanh approximation');
   });

@@ -2,22 +2,18 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { pruneModel } from '../../lib/index.js';
 import { decode, expectTwoFour, mlpModel, weightOf } from '../sparsity/helpers.js';
-import { cli, demoCnnPath, tempDir } from './helpers.js';
+import { cli, demoCnnPath, useTempDir } from './helpers.js';
 
-let dir: string;
-let cleanup: () => Promise<void>;
-const at = (f: string) => path.join(dir, f);
+const at = useTempDir();
 const cnn = demoCnnPath();
 
 beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
   await writeFile(at('mlp.onnx'), mlpModel());
   await writeFile(at('junk.onnx'), new Uint8Array([0xff, 0xff, 0xff, 0x0f, 1, 2, 3]));
 });
-afterAll(() => cleanup());
 
 describe('inferrt prune', () => {
   it.skipIf(!cnn)('prunes the demo CNN: writes the 2:4 model and reports each layer and the total', async () => {

@@ -5,16 +5,14 @@
 import { existsSync } from 'node:fs';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { InspectReport } from '../../lib/cli/commands/inspect.js';
 import { readNpyFile, writeNpyFile } from '../../lib/npy.js';
 import { formatNumber } from '../../lib/cli/format.js';
 import { safeFileName } from '../../lib/cli/outputs.js';
-import { cli, demoCnnPath, maxRelError, negModel, onnxInputs, ort, ortRun, randomFloats, tempDir, tinyModel, type CliResult } from './helpers.js';
+import { cli, demoCnnPath, maxRelError, negModel, onnxInputs, ort, ortRun, randomFloats, tinyModel, useTempDir, type CliResult } from './helpers.js';
 
-let dir = '';
-let cleanup: () => Promise<void> = async () => {};
-const at = (name: string): string => path.join(dir, name);
+const at = useTempDir();
 const SHAPES = 'x:min=1x4,opt=2x4,max=8x4;mask:min=1x3,opt=2x3,max=8x3';
 const x = randomFloats(2 * 4, 11);
 const mask = BigInt64Array.from([0n, 1n, 0n, 2n, 0n, 0n]);
@@ -35,12 +33,10 @@ async function oracle(): Promise<Record<string, ort.Tensor>> {
 }
 
 beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
   await writeFile(at('tiny.onnx'), tinyModel());
   await writeNpyFile(at('x.npy'), { dtype: 'float32', shape: [2, 4], data: x });
   await writeNpyFile(at('mask.npy'), { dtype: 'int64', shape: [2, 3], data: mask });
 });
-afterAll(() => cleanup());
 
 describe('inferrt build', () => {
   it('builds a plan, with plain progress lines off a terminal', async () => {

@@ -3,21 +3,16 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeNpyFile } from '../../lib/npy.js';
-import { randomFloats, repoRoot, tempDir, tinyModel } from './helpers.js';
+import { randomFloats, repoRoot, tinyModel, useTempDir } from './helpers.js';
 
 function inferrt(...args: string[]): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'lib/cli/main.ts'), ...args], { encoding: 'utf8', cwd: repoRoot, env: { ...process.env, INFERRT_DEBUG: '' } });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-let dir = '';
-let cleanup: () => Promise<void> = async () => {};
-beforeAll(async () => {
-  ({ dir, cleanup } = await tempDir());
-});
-afterAll(() => cleanup());
+const at = useTempDir();
 
 describe('the inferrt executable', () => {
   it('starts with a node shebang (package.json bin points at its compiled form)', () => {
@@ -37,24 +32,24 @@ describe('the inferrt executable', () => {
   });
 
   it('builds, inspects and runs a model; a corrupted plan is BAD_PLAN with exit code 1', async () => {
-    const model = path.join(dir, 'tiny.onnx');
-    const plan = path.join(dir, 'tiny.plan');
+    const model = at('tiny.onnx');
+    const plan = at('tiny.plan');
     await writeFile(model, tinyModel());
-    await writeNpyFile(path.join(dir, 'x.npy'), { dtype: 'float32', shape: [1, 4], data: randomFloats(4, 3) });
-    await writeNpyFile(path.join(dir, 'mask.npy'), { dtype: 'int64', shape: [1, 3], data: new BigInt64Array(3) });
+    await writeNpyFile(at('x.npy'), { dtype: 'float32', shape: [1, 4], data: randomFloats(4, 3) });
+    await writeNpyFile(at('mask.npy'), { dtype: 'int64', shape: [1, 3], data: new BigInt64Array(3) });
     const b = inferrt('build', model, '-o', plan, '--shapes', 'x:min=1x4,max=4x4;mask:min=1x3,max=4x3');
     expect(b.status, b.stderr).toBe(0);
     expect(b.stdout).toMatch(/^built /);
     const i = inferrt('inspect', plan);
     expect(i.status, i.stderr).toBe(0);
     expect(i.stdout).toMatch(/inputs \(2\):/);
-    const r = inferrt('run', plan, '--input', `x=${path.join(dir, 'x.npy')}`, '--input', `mask=${path.join(dir, 'mask.npy')}`, '--save-outputs', path.join(dir, 'out'));
+    const r = inferrt('run', plan, '--input', `x=${at('x.npy')}`, '--input', `mask=${at('mask.npy')}`, '--save-outputs', at('out'));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^probs: float32 \[1, 3\]$/m);
 
     const bytes = readFileSync(plan);
     bytes[bytes.length >> 1]! ^= 0xff;
-    const broken = path.join(dir, 'broken.plan');
+    const broken = at('broken.plan');
     await writeFile(broken, bytes);
     const c = inferrt('inspect', broken);
     expect(c.status).toBe(1);
