@@ -4,7 +4,7 @@
 # not counted: the suite provokes some on purpose, e.g. an out-of-memory cudaMalloc), the CPU-side tests with the
 # CUDA build, the demo, and the GPU benchmarks against PyTorch. Logs go to $1 (default ./gpu-logs); prints a
 # summary. STAGES picks stages (default: build test sanitizer cpu demo bench serverpeak); BENCH_LAYERS shrinks BERT-large;
-# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark; int8, INT8 vs FP16; bert-packed, variable-length BERT packed vs padded); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
+# BENCH_MODELS picks benchmark models (default: bert resnet; also: sparse, the 2:4 sparsity benchmark (SPARSE_* below); int8, INT8 vs FP16; bert-packed, variable-length BERT packed vs padded); SANITIZER_TIMEOUT bounds the memcheck run (default 540 s).
 set -uo pipefail
 logs=${1:-gpu-logs}
 stages=" ${STAGES:-build test sanitizer cpu demo bench serverpeak} "
@@ -64,7 +64,8 @@ if has bench; then
     # 2:4 sparsity: PyTorch dense vs semi-structured GEMMs and BERT-large (exporting BERT-large to ONNX first when
     # absent), `inferrt prune` on the export, then our dense vs sparseWeights engines (bench/gpu-sparse.ts).
     # SPARSE_TOKENS: GEMM token counts (default 24576,4096); SPARSE_PRUNING_COST=1 also builds the unpruned export;
-    # SPARSE_ARGS: more bench/gpu-sparse.ts flags (e.g. --no-int8).
+    # SPARSE_ARGS: more bench/gpu-sparse.ts flags (e.g. --no-int8); SPARSE_APPROXIMATE_GELU=0 leaves out the
+    # approximateGelu builds (about 100 s: the whole sparse stage with the build then fits a 600 s call).
     bert_onnx=/tmp/bert-large.onnx; [ "$layers" = 24 ] || bert_onnx=/tmp/bert-large-${layers}layers.onnx
     pruned_onnx=${bert_onnx%.onnx}-24.onnx
     export_arg=(); [ -f "$bert_onnx" ] || export_arg=(--export-bert "$bert_onnx")
@@ -76,7 +77,7 @@ if has bench; then
       echo "inferrt prune: rc=$? $(tail -3 "$logs/prune-bert.log" | tr '\n' ' ' | cut -c1-600)"
     fi
     npx tsx bench/gpu-sparse.ts "$logs/pytorch-sparse.json" --tokens "${SPARSE_TOKENS:-24576,4096}" --bert-pruned "$pruned_onnx" --bert "$bert_onnx" \
-      ${SPARSE_PRUNING_COST:+--pruning-cost} --approximate-gelu ${SPARSE_ARGS:-} > "$logs/bench-sparse.log" 2>&1
+      ${SPARSE_PRUNING_COST:+--pruning-cost} $([ "${SPARSE_APPROXIMATE_GELU:-1}" = 0 ] || echo --approximate-gelu) ${SPARSE_ARGS:-} > "$logs/bench-sparse.log" 2>&1
     rc=$?; echo "inferrt sparse: rc=$rc"; [ $rc -ne 0 ] && tail -5 "$logs/bench-sparse.log"
     grep -E "^(gemm T=[0-9]+ [a-z_]+:|bert batch [0-9]+( approximateGelu)?:|bert (sparsity|dense build|sparseWeights build|approximateGelu|pruning cost)|parsed|!!!|wrote)" "$logs/bench-sparse.log" | cut -c1-900
     grep -E "^  build: .*(sparse|2:4)" "$logs/bench-sparse.log" | tail -2 | cut -c1-600
