@@ -9,9 +9,9 @@
  * - the generic path: every fp32 engine (strict fp32 and TF32: attention math stays plain fp32 in both), fp16 with
  *   D = 80 or Dv != D.
  * Covered: Sq / Sk in {1, 7, 64, 65, 384, 512} (partial tiles on both axes), both storage layouts of each of q, k,
- * v and out, masks [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk] and [B, 1, Sq, 1] (fp32 in fp32 engines and with fp16 inputs, fp16 in
+ * v and out, masks [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk], [B, 1, Sq, 1] and [Sk] (fp32 in fp32 engines and with fp16 inputs, fp16 in
  * fp16 engines), no mask, scattered -inf logits, a fully -inf row (NaN at the same positions as the CPU's, or 0 with
- * zero_nan_rows), alpha != 1
+ * zero_nan_rows), a whole masked key tile before far-negative logits, -FLT_MAX mask values, alpha != 1
  * and a grid of many CTAs. Every case asserts the layer runs on 'cuda' (no CPU fallback).
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
@@ -51,7 +51,7 @@ const TF32_HALF_INPUTS: Mode = ['tf32', {}, FP16_TOL];
  */
 const FP32_HALF_INPUTS: Mode = ['strict fp32', { strictFp32: true }, { relL2: 1e-3, maxRel: 2e-3, absFloor: 1e-6 }];
 
-type MaskKind = 'none' | 'batch' | 'square' | 'full' | 'rows';  // [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk], [B, 1, Sq, 1]
+type MaskKind = 'none' | 'batch' | 'square' | 'full' | 'rows' | 'keys';  // [B, 1, 1, Sk], [Sq, Sk], [B, H, Sq, Sk], [B, 1, Sq, 1], [Sk]
 type Layout = [q: number, k: number, v: number, out: number];
 
 interface AttentionCase {
@@ -68,6 +68,10 @@ interface AttentionCase {
   negInf?: 'some' | 'row'; // some: scattered -inf logits (never a whole row); row: also one fully -inf row
   halfInputs?: boolean;    // q, k, v float16 network inputs with a float32 mask, in an fp32 engine
   zeroNanRows?: boolean;   // attribute zero_nan_rows = 1: the fully -inf rows come out 0 instead of NaN
+  // The first 64 keys (one whole key tile of the flash kernel) masked in every row, the others kept: 'negInf'
+  // with -inf there and -200 + small offsets elsewhere (every logit far below 0), 'floatMin' with -FLT_MAX
+  // (PyTorch's finfo(float32).min) there and also in the mask's whole last row (equal weights: the mean of V).
+  firstTile?: 'negInf' | 'floatMin';
   modes: Mode[];
 }
 
@@ -86,6 +90,10 @@ const cases: AttentionCase[] = [
   { name: 'fp16 inputs, D 32, Sq 7 / Sk 64, mask [B, 1, 1, Sk]', b: 2, h: 3, sq: 7, sk: 64, d: 32, alpha: 0.2, mask: 'batch', halfInputs: true, modes: [FP32_HALF_INPUTS] },
   { name: 'zero_nan_rows: fully -inf rows give 0 (both paths), S 65, D 64, mask [B, H, Sq, Sk]', b: 2, h: 2, sq: 65, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', zeroNanRows: true, modes: [FP32, FP16] },
   { name: 'mask [B, 1, Sq, 1] (one value per query row, broadcast over keys), Sq 65, Sk 130, D 64', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'rows', modes: [FP32, FP16] },
+  { name: 'full mask [B, H, Sq, Sk] with whole 16-byte mask rows: Sq 128, Sk 128, D 64', b: 1, h: 2, sq: 128, sk: 128, d: 64, alpha: 0.125, mask: 'full', modes: [FP32, FP16] },
+  { name: 'mask [Sk] (one row for all), Sk 65: whole 16-byte chunks and a partial one, D 64', b: 2, h: 2, sq: 70, sk: 65, d: 64, alpha: 0.125, mask: 'keys', modes: [FP32, FP16] },
+  { name: 'first key tile all -inf, every later logit near -200: Sq 65, Sk 130, mask [B, 1, 1, Sk]', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'batch', firstTile: 'negInf', modes: [FP32, FP16] },
+  { name: 'fp32 mask with -FLT_MAX: the first key tile and one whole row (equal weights there), Sq 65, Sk 130', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'full', firstTile: 'floatMin', halfInputs: true, modes: [FP32_HALF_INPUTS, TF32_HALF_INPUTS] },
   { name: 'fp16 inputs, D 128, Sq 130 / Sk 65, no mask, layouts [1, 0, 0, 1]', b: 2, h: 2, sq: 130, sk: 65, d: 128, layout: [1, 0, 0, 1], alpha: 0.088, halfInputs: true, modes: [FP32_HALF_INPUTS] },
 ];
 
@@ -100,6 +108,7 @@ function maskDims(c: AttentionCase): number[] {
     case 'square': return [c.sq, c.sk];
     case 'full': return [c.b, c.h, c.sq, c.sk];
     case 'rows': return [c.b, 1, c.sq, 1];
+    case 'keys': return [c.sk];
     default: return [];
   }
 }
@@ -117,6 +126,11 @@ function maskValues(c: AttentionCase, dims: number[]): Float32Array {
     return key % 4 === 1 ? -10000 : v;
   });
   if (c.negInf === 'row') values.fill(-Infinity, values.length - sk);
+  if (c.firstTile) {
+    const masked = c.firstTile === 'negInf' ? -Infinity : -3.4028234663852886e38;
+    values.forEach((v, i) => { values[i] = i % sk < 64 ? masked : c.firstTile === 'negInf' ? -200 + v : v; });
+    if (c.firstTile === 'floatMin') values.fill(masked, values.length - sk);
+  }
   return values;
 }
 

@@ -42,8 +42,11 @@
 // bytes per copy, when the mask's rows allow it; plain loads otherwise), so each thread reads its values as pairs
 // from shared memory instead of issuing a global load per value (that made a full mask cost 40% of the kernel).
 //
-// Softmax arithmetic, per score: logit x = alpha s + mask (one fma), the row max, p = 2^(x log2 e - m log2 e) (one
-// fma and ex2.approx), the row sum. Keys past Sk are set to -inf on the last, partial key tile only.
+// Softmax arithmetic, per score: the logit, the row max, p = 2^((x - m) c) by ex2.approx, the row sum. Without a mask
+// the logits are in base 2 (x = alpha log2 e s, c = 1: one multiply); with one they stay in natural units (x =
+// alpha s + mask, one fma; c = log2 e), so a mask value such as -FLT_MAX (PyTorch's finfo.min) is never multiplied
+// by log2 e into -inf (that would turn a row masked with it everywhere into NaN, where Softmax gives equal weights),
+// and x - m never overflows. Keys past Sk are set to -inf on the last, partial key tile only.
 //
 // Packed sequences (cuSeqlens): the grid covers maxSeqLen query rows per (b, h); a CTA whose tile starts past its
 // sequence's length exits at once (before any barrier, so the whole CTA), and Sq = Sk = that length below.
@@ -51,7 +54,8 @@
 // Padding: key rows past Sk are zero-filled in shared memory (never loaded) and their logits are set to -inf, so
 // they add nothing (P = 0 times a zero V row). Query rows past Sq are zero-filled, read the last row's mask values
 // (in bounds) and are never stored. Online softmax guard: while a row's running max is -inf, exp uses 0 as the max
-// (P = 0, rescale 0); a row whose logits are all -inf ends with max -inf and is stored as NaN (as Softmax gives).
+// (P = 0; the rescale of the previous max, -inf, is 0); a row whose logits are all -inf ends with max -inf and is
+// stored as NaN (as Softmax gives).
 //
 // Measured (H100, bench/probes/attention-variants.ts, B 64, H 16, S 384, D 64, alpha 1/8), before -> after the mask
 // staging, the fma logits, the partial-tile instantiation and the fixed-offset tile loads: no mask 0.25 -> 0.21 ms,
@@ -215,9 +219,9 @@ __device__ inline void loadTile(__half* dst, const __half* src, int64_t stride, 
 // One CTA per (b, h, query tile); blockIdx.x = bh * qTiles + tile, so the tiles of one head run side by side
 // and share its K / V in L2. MaskT: float or __half (the mask's dtype), void without a mask; kRowPerQuery: the
 // mask has a row per query (else one row for all, maskStride[2] = 0). maskVector: see stageMaskTile.
-// D <= 64: registers capped for as many CTAs per SM as shared memory allows (4 without a staged row per query: 4
-// was measured faster on an H100 than 3 without the cap, despite a few spilled bytes); D = 128 keeps the compiler's
-// choice (the cap made it 30% slower).
+// D <= 64: registers capped for as many CTAs per SM as shared memory allows for D = 64 on an H100 (4 without a
+// staged row per query: 4 was measured faster than 3 without the cap, despite a few spilled bytes); D = 128 keeps
+// the compiler's choice (the cap made it 30% slower).
 template <int D, typename MaskT>
 constexpr int minCtasPerSm(bool rowPerQuery) {
   if (D > 64) return 1;
@@ -269,13 +273,12 @@ __global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery)
   loadTile<D>(sQ, Q, p.qStride.s, q0, r.seqQ);
   stageTile(0, 0);
 
-  const float alpha = p.alpha;
+  constexpr float kExpScale = kMask ? kLog2e : 1.0f;       // c above: p = 2^((x - m) c)
+  const float logitScale = kMask ? p.alpha : p.alpha * kLog2e;
   float o[kOt][4];
 #pragma unroll
   for (int n = 0; n < kOt; ++n) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.0f;
-  // m: each row's running max logit; mScaled: m log2 e as the exponents used it (0 while m is -inf: the guard at
-  // the top of the file); l: this thread's partial row sums.
-  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, mScaled[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};
+  float m[2] = {-CUDART_INF_F, -CUDART_INF_F}, l[2] = {0.0f, 0.0f};  // running row max logit; partial row sums
   uint32_t qf[kQInRegs ? kSteps : 1][4];
   const __half* qBase = sQ + (warp * 16 + (lane & 15)) * kLd + 8 * (lane >> 4);
 
@@ -320,7 +323,7 @@ __global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery)
         }
       }
 
-      // Logits alpha S + mask (C elements 2 hr, 2 hr + 1 are rows g (hr = 0) and g + 8 (hr = 1)); -inf past Sk.
+      // Logits (C elements 2 hr, 2 hr + 1 are rows g (hr = 0) and g + 8 (hr = 1)); -inf past Sk.
 #pragma unroll
       for (int hr = 0; hr < 2; ++hr) {
         if constexpr (kMask) {
@@ -329,14 +332,14 @@ __global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery)
 #pragma unroll
           for (int n = 0; n < kNt; ++n) {
             const float2 mv = maskPair(mrow + n * 8);
-            s[n][2 * hr] = fmaf(s[n][2 * hr], alpha, mv.x);
-            s[n][2 * hr + 1] = fmaf(s[n][2 * hr + 1], alpha, mv.y);
+            s[n][2 * hr] = fmaf(s[n][2 * hr], logitScale, mv.x);
+            s[n][2 * hr + 1] = fmaf(s[n][2 * hr + 1], logitScale, mv.y);
           }
         } else {
 #pragma unroll
           for (int n = 0; n < kNt; ++n) {
-            s[n][2 * hr] *= alpha;
-            s[n][2 * hr + 1] *= alpha;
+            s[n][2 * hr] *= logitScale;
+            s[n][2 * hr + 1] *= logitScale;
           }
         }
       }
@@ -357,16 +360,16 @@ __global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery)
         for (int n = 0; n < kNt; ++n) mx = fmaxf(mx, fmaxf(s[n][2 * hr], s[n][2 * hr + 1]));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
         mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
-        m[hr] = fmaxf(m[hr], mx);
-        const float mNew = m[hr] == -CUDART_INF_F ? 0.0f : m[hr] * kLog2e;  // the guard (see the top of the file)
-        const float scale = exp2Approx(mScaled[hr] - mNew);
-        mScaled[hr] = mNew;
+        const float mPrev = m[hr];
+        m[hr] = fmaxf(mPrev, mx);
+        const float mUse = m[hr] == -CUDART_INF_F ? 0.0f : m[hr];  // the guard (see the top of the file)
+        const float scale = exp2Approx((mPrev - mUse) * kExpScale);
         float sum = 0.0f;
 #pragma unroll
         for (int n = 0; n < kNt; ++n) {
 #pragma unroll
           for (int e = 0; e < 2; ++e) {
-            const float pe = exp2Approx(fmaf(s[n][2 * hr + e], kLog2e, -mNew));
+            const float pe = exp2Approx((s[n][2 * hr + e] - mUse) * kExpScale);
             s[n][2 * hr + e] = pe;
             sum += pe;
           }
