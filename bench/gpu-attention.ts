@@ -11,21 +11,12 @@
  */
 import { Builder, tensor, toFloat16Bits, type NetworkDefinition, type Tensor } from '../lib/index.js';
 import { environment, round } from './environment.js';
+import { halfValues } from './lcg-values.js';
 import { buildAndLoad, engineSummary, layerProfile, timeEnqueue, writeResult } from './gpu-timing.js';
 
 const B = 64, H = 16, S = 384, D = 64, ALPHA = 0.125;
 const FLOPS = 4 * B * H * S * S * D;
 
-/** Deterministic values in [-1, 1) as fp16 bits. */
-function halfValues(n: number, seed: number): Uint16Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return toFloat16Bits(out);
-}
 
 function inputs(): Record<string, Tensor> {
   const qkv = [B, H, S, D];

@@ -36,6 +36,7 @@ import {
 import { random } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
+import { lcgValues } from './lcg-values.js';
 import { agreement } from '../examples/output-agreement.js';
 
 const USAGE = `usage: npx tsx bench/gpu-sparse.ts [PYTORCH-SPARSE.json] [--bert-pruned PRUNED.onnx [--approximate-gelu]] [--bert DENSE.onnx --pruning-cost]
@@ -103,16 +104,6 @@ function prune24(w: Float32Array, k: number, n: number): Float32Array {
   return w;
 }
 
-/** Deterministic activations in [-1, 1) (an LCG: T x 4096 values must be quick to make). */
-function activations(length: number, seed: number): Float32Array {
-  const out = new Float32Array(length);
-  let s = seed >>> 0;
-  for (let i = 0; i < length; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 function asFloat32(t: Tensor | undefined): Float32Array {
   if (!t) throw new Error('the engine returned no output');
@@ -321,7 +312,7 @@ async function gemmSection(tokensList: number[], baseline: Baseline, seconds: nu
     const rows: Record<string, unknown> = {};
     const inputs = new Map<number, Float32Array>();
     for (const shape of SHAPES) {
-      if (!inputs.has(shape.k)) inputs.set(shape.k, activations(tokens * shape.k, 11 + shape.k));
+      if (!inputs.has(shape.k)) inputs.set(shape.k, lcgValues(tokens * shape.k, 11 + shape.k));
       const { w, b } = weights.get(shape.name)!;
       rows[shape.name] = await gemmPair(builder, shape, tokens, inputs.get(shape.k)!, w, b, baseline, seconds, withInt8 && tokens === INT8_TOKENS);
     }

@@ -9,6 +9,7 @@
  */
 import { Builder, Runtime, tensor, toFloat16Bits, type Tensor } from '../../lib/index.js';
 import { layerProfile } from '../gpu-timing.js';
+import { halfValues } from '../lcg-values.js';
 
 const B = 64, H = 16, S = 384, D = 64, ALPHA = 0.125;
 const FLOPS = 4 * B * H * S * S * D;
@@ -24,15 +25,6 @@ const variants: Variant[] = [
   { name: 'layout 1, mask [B,1,S,S] fp16', mask: 'full', maskType: 'float16', layout: 1 },
 ];
 
-function halfValues(n: number, seed: number): Uint16Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return toFloat16Bits(out);
-}
 
 /** Batch entry b masks its last (b % 32) keys. */
 function maskValues(v: Variant): Float32Array {
