@@ -36,7 +36,7 @@ import {
 import { random } from './bert-network.js';
 import { environment, round } from './environment.js';
 import { buildAndLoad, readBaseline, timeEnqueue, writeResult } from './gpu-timing.js';
-import { lcgValues } from './lcg-values.js';
+import { lcgFloats } from '../examples/seeded-random.js';
 import { agreement } from '../examples/output-agreement.js';
 
 const USAGE = `usage: npx tsx bench/gpu-sparse.ts [PYTORCH-SPARSE.json] [--bert-pruned PRUNED.onnx [--approximate-gelu]] [--bert DENSE.onnx --pruning-cost]
@@ -312,7 +312,7 @@ async function gemmSection(tokensList: number[], baseline: Baseline, seconds: nu
     const rows: Record<string, unknown> = {};
     const inputs = new Map<number, Float32Array>();
     for (const shape of SHAPES) {
-      if (!inputs.has(shape.k)) inputs.set(shape.k, lcgValues(tokens * shape.k, 11 + shape.k));
+      if (!inputs.has(shape.k)) inputs.set(shape.k, lcgFloats(tokens * shape.k, 11 + shape.k));
       const { w, b } = weights.get(shape.name)!;
       rows[shape.name] = await gemmPair(builder, shape, tokens, inputs.get(shape.k)!, w, b, baseline, seconds, withInt8 && tokens === INT8_TOKENS);
     }

@@ -1,5 +1,6 @@
 /** Shared by the API tests: a small hand-built network and the same math in plain JS loops. */
 import { Builder, type NetworkDefinition } from '../../lib/index.js';
+import { lcgFloats } from '../../examples/seeded-random.js';
 
 export const K = 4;
 export const N = 5;
@@ -7,15 +8,7 @@ export const VOCAB = 10;
 export const SEQ = 3;
 
 /** Deterministic pseudo-random floats in [-1, 1). */
-export function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+export const randomFloats = lcgFloats;
 
 export const weights = {
   table: randomFloats(VOCAB * K, 1),

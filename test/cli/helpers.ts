@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll } from 'vitest';
 import { runCli } from '../../lib/cli/cli.js';
 import type { CliIO } from '../../lib/cli/io.js';
+import { lcgFloats } from '../../examples/seeded-random.js';
 
 const onnx = onnxProto.onnx;
 const T = onnx.TensorProto.DataType;
@@ -68,15 +69,7 @@ export function useTempDir(): (name: string) => string {
 }
 
 /** Deterministic floats in [-1, 1). */
-export function randomFloats(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+export const randomFloats = lcgFloats;
 
 export const TINY = { features: 4, hidden: 3 };
 
