@@ -17,8 +17,9 @@ export function environment(): Record<string, string | number | null> {
 }
 
 /** Two decimals. */
-export function round(x: number): number {
-  return Math.round(x * 100) / 100;
+export function round(x: number, digits = 2): number {
+  const scale = 10 ** digits;
+  return Math.round(x * scale) / scale;
 }
 
 /**

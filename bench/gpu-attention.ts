@@ -11,12 +11,10 @@
  */
 import { Builder, tensor, toFloat16Bits, type NetworkDefinition, type Tensor } from '../lib/index.js';
 import { environment, round } from './environment.js';
-import { halfValues } from './lcg-values.js';
-import { buildAndLoad, engineSummary, layerProfile, timeEnqueue, writeResult } from './gpu-timing.js';
+import { buildAndLoad, engineSummary, halfValues, layerProfile, timeEnqueue, writeResult } from './gpu-timing.js';
 
 const B = 64, H = 16, S = 384, D = 64, ALPHA = 0.125;
 const FLOPS = 4 * B * H * S * S * D;
-
 
 function inputs(): Record<string, Tensor> {
   const qkv = [B, H, S, D];
@@ -67,9 +65,9 @@ async function measure(label: string, define: (n: NetworkDefinition) => void, ki
   const enqueue = await timeEnqueue(`${label} enqueue`, engine, ctx, feeds);
   const row = {
     layers: ran,
-    layerMs: round(layerMs * 1000) / 1000,
+    layerMs: round(layerMs, 3),
     layerTflops: round(FLOPS / layerMs / 1e9),
-    enqueueMeanMs: round(enqueue.meanMs * 1000) / 1000,
+    enqueueMeanMs: round(enqueue.meanMs, 3),
     profileByLayerKind: profile,
     ...engineSummary(engine, ctx, built),
   };

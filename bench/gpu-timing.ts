@@ -4,9 +4,15 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   DeviceBuffer, Runtime, Stream, cudaDevices, dtypeSize, type Builder, type BuilderConfig, type Engine, type ExecutionContext,
-  type NetworkDefinition, type Tensor, type TensorInput,
+  type NetworkDefinition, type Tensor, type TensorInput, toFloat16Bits,
 } from '../lib/index.js';
+import { lcgFloats } from '../examples/seeded-random.js';
 import { round } from './environment.js';
+
+/** Deterministic fp16 benchmark data: lcgFloats (values in [-1, 1)) as fp16 bits. */
+export function halfValues(n: number, seed: number): Uint16Array {
+  return toFloat16Bits(lcgFloats(n, seed));
+}
 
 export interface Timing {
   runs: number;
@@ -94,9 +100,8 @@ export type TimeBreakdown = Record<string, { msPerRun: number; share: number }>;
 
 function breakdown(msByKey: Record<string, number>, runs: number): TimeBreakdown {
   const total = Object.values(msByKey).reduce((a, b) => a + b, 0);
-  // Microseconds: a 0.2 ms layer (one fused attention) needs more than round()'s two decimals.
-  const perRun = (ms: number): number => Math.round((ms / runs) * 1000) / 1000;
-  return Object.fromEntries(Object.entries(msByKey).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: perRun(ms), share: round(ms / total) }]));
+  // Microseconds: a 0.2 ms layer (one fused attention) needs more than two decimals.
+  return Object.fromEntries(Object.entries(msByKey).sort((a, b) => b[1] - a[1]).map(([k, ms]) => [k, { msPerRun: round(ms / runs, 3), share: round(ms / total) }]));
 }
 
 /**

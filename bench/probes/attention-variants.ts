@@ -1,15 +1,15 @@
 /**
  * Probe: the fused Attention layer at BERT-large's shape (B 64, H 16, S 384, D 64, fp16, alpha 1/8) with each mask
  * form and storage layout the builder hands it: no mask, a key-padding mask [B, 1, 1, S], a full mask [B, 1, S, S]
- * (what the eager BERT export makes) in fp16 and fp32, and q / k / v / out stored [B, S, H, D] (layout 1, as the
- * attention fusion reads BERT's projections). Prints each variant's layer time (CUDA events, 5 runs) and TFLOP/s.
+ * (what the eager BERT export makes) given in fp16 and fp32 (an fp16 engine converts an fp32 mask to fp16 in a layer
+ * of its own, so both time the same kernel), and q / k / v / out stored [B, S, H, D] (layout 1, as the attention
+ * fusion reads BERT's projections). Prints each variant's Attention layer time (CUDA events, 5 runs) and TFLOP/s.
  *
  *   npx tsx bench/probes/attention-variants.ts            # timing
  *   PROBE_ONCE=1 ncu -k regex:flashAttention ... npx tsx bench/probes/attention-variants.ts   # one run each
  */
 import { Builder, Runtime, tensor, toFloat16Bits, type Tensor } from '../../lib/index.js';
-import { layerProfile } from '../gpu-timing.js';
-import { halfValues } from '../lcg-values.js';
+import { halfValues, layerProfile } from '../gpu-timing.js';
 
 const B = 64, H = 16, S = 384, D = 64, ALPHA = 0.125;
 const FLOPS = 4 * B * H * S * S * D;
@@ -24,7 +24,6 @@ const variants: Variant[] = [
   { name: 'layout 1, mask [B,1,S,S] fp32', mask: 'full', maskType: 'float32', layout: 1 },
   { name: 'layout 1, mask [B,1,S,S] fp16', mask: 'full', maskType: 'float16', layout: 1 },
 ];
-
 
 /** Batch entry b masks its last (b % 32) keys. */
 function maskValues(v: Variant): Float32Array {

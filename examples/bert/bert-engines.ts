@@ -45,7 +45,7 @@ export function packedBuildOptions(s: EngineShape, optTokens?: number): BuilderC
 }
 
 /** Whether `engine` takes packed inputs (the builder recognized the network and rewrote it). */
-export function isPackedEngine(engine: Engine): boolean {
+function isPackedEngine(engine: Engine): boolean {
   return engine.inputs.some((t) => t.name === 'cu_seqlens');
 }
 

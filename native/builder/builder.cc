@@ -77,8 +77,8 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   report("fold", 0.2, "folding constants");
   foldConstants(plan.network, log);
   if (const size_t folded = foldReshapeTransposes(plan.network))
-    log.push_back("transposes: " + std::to_string(folded) + " reshape-transpose-reshape chain" + (folded == 1 ? "" : "s") +
-                  " folded into one Transpose");
+    log.push_back("transposes: " + std::to_string(folded) + " reshape-transpose-reshape chain" +
+                  (folded == 1 ? "" : "s") + " folded into one Transpose");
   report("prune", 0.5, "removing layers no output depends on");
   eliminateDeadLayers(plan.network, log);
   report("fuse", 0.55, "fusing layer norms, GEMM epilogues and attention blocks");

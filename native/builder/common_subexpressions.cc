@@ -76,7 +76,7 @@ size_t eliminateCommonSubexpressions(Network& network) {
     if (layer.kind == "Plugin") continue;
     std::string key = layer.kind + "#" + std::to_string(static_cast<int>(layer.precision)) + "#" +
                       std::to_string(layer.outputs.size()) + "#";
-    for (int t : layer.inputs) key += std::to_string(t < 0 ? -1 : constants.of(t)) + ",";
+    for (int t : layer.inputs) key += std::to_string(constants.of(t)) + ",";  // absent inputs stay -1
     key += "#" + attributesKey(layer.attrs);
     const auto [first, added] = seen.emplace(std::move(key), l);
     if (added) continue;

@@ -97,25 +97,30 @@ int FusionRewriter::addIntermediate(const std::string& name, DType dtype, Dims d
 std::string FusionRewriter::uniqueLayerName(const std::string& base) const { return uniqueName(base, layers_); }
 
 // What the shape rules know of `layer`'s inputs.
-std::vector<TensorDesc> FusionRewriter::inputDescs(const Layer& layer) const {
+namespace {
+
+// The shape rule's view of `layer`'s inputs.
+std::vector<TensorDesc> inputDescs(const std::vector<TensorInfo>& tensors, const Layer& layer) {
   std::vector<TensorDesc> in;
   for (int t : layer.inputs) {
     TensorDesc d;
     d.present = t >= 0;
     if (t >= 0) {
-      d.dtype = tensors_[t].dtype;
-      d.dims = tensors_[t].dims;
-      d.value = tensors_[t].value;
+      d.dtype = tensors[t].dtype;
+      d.dims = tensors[t].dims;
+      d.value = tensors[t].value;
     }
     in.push_back(std::move(d));
   }
   return in;
 }
 
+}  // namespace
+
 // Whether `layer`'s shape rule accepts it and gives exactly the dtype/dims recorded for its single output.
 bool FusionRewriter::inferredAsRecorded(const Layer& layer) const {
   try {
-    const std::vector<TensorDesc> out = inferLayerShapes(layer, inputDescs(layer));
+    const std::vector<TensorDesc> out = inferLayerShapes(layer, inputDescs(tensors_, layer));
     const TensorInfo& want = tensors_[layer.outputs[0]];
     return out.size() == 1 && out[0].dtype == want.dtype && out[0].dims == want.dims;
   } catch (const Error&) {
@@ -164,7 +169,7 @@ bool FusionRewriter::replaceKnowingMore(const std::vector<int>& chain, Layer fus
   TensorInfo& want = tensors_[fused.outputs[0]];
   std::vector<TensorDesc> out;
   try {
-    out = inferLayerShapes(fused, inputDescs(fused));
+    out = inferLayerShapes(fused, inputDescs(tensors_, fused));
   } catch (const Error&) {
     return false;
   }

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "ir/network.h"
-#include "ir/op_registry.h"
 
 namespace inferrt {
 
@@ -58,7 +57,6 @@ class FusionRewriter {
   void apply(Network& network);
 
  private:
-  std::vector<TensorDesc> inputDescs(const Layer& layer) const;
   bool inferredAsRecorded(const Layer& layer) const;
 
   std::vector<TensorInfo> tensors_;

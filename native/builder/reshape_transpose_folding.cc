@@ -58,7 +58,8 @@ size_t foldReshapeTransposes(Network& network) {
     if (t.kind != "Transpose" || t.inputs.size() != 1 || permOf(t, 3) != std::vector<int64_t>{0, 2, 1}) continue;
     const int first = g.producer(t.inputs[0], "Reshape");
     const int second = g.soleReader(t.outputs[0]);
-    if (first < 0 || second < 0 || g.layer(second).kind != "Reshape" || g.layer(second).inputs[0] != t.outputs[0]) continue;
+    if (first < 0 || second < 0 || g.layer(second).kind != "Reshape" || g.layer(second).inputs[0] != t.outputs[0])
+      continue;
     if (!g.readOnlyBy(t.inputs[0], {static_cast<int>(l)})) continue;
     const int x = g.layer(first).inputs[0];
     if (!targetIs(sym, g.layer(first), {{}, 2, 3}, x) || !targetIs(sym, g.layer(second), {0, 1, 3, 2}, x)) continue;

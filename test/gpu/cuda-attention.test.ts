@@ -89,7 +89,8 @@ const cases: AttentionCase[] = [
   { name: 'fp16 inputs with an fp32 mask [B, H, Sq, Sk] (strict fp32: generic path; TF32: tensor cores reading the fp32 mask)', b: 2, h: 2, sq: 64, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', halfInputs: true, modes: [FP32_HALF_INPUTS, TF32_HALF_INPUTS] },
   { name: 'fp16 inputs, D 32, Sq 7 / Sk 64, mask [B, 1, 1, Sk]', b: 2, h: 3, sq: 7, sk: 64, d: 32, alpha: 0.2, mask: 'batch', halfInputs: true, modes: [FP32_HALF_INPUTS] },
   { name: 'zero_nan_rows: fully -inf rows give 0 (both paths), S 65, D 64, mask [B, H, Sq, Sk]', b: 2, h: 2, sq: 65, sk: 65, d: 64, alpha: 0.125, mask: 'full', negInf: 'row', zeroNanRows: true, modes: [FP32, FP16] },
-  { name: 'mask [B, 1, Sq, 1] (one value per query row, broadcast over keys), Sq 65, Sk 130, D 64', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'rows', modes: [FP32, FP16] },
+  // A per-row constant alone changes no softmax: the -inf row (NaN in every head) checks that each row reads its own value.
+  { name: 'mask [B, 1, Sq, 1] (one value per query row, broadcast over keys) with a -inf row, Sq 65, Sk 130, D 64', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'rows', negInf: 'row', modes: [FP32, FP16] },
   { name: 'full mask [B, H, Sq, Sk] with whole 16-byte mask rows: Sq 128, Sk 128, D 64', b: 1, h: 2, sq: 128, sk: 128, d: 64, alpha: 0.125, mask: 'full', modes: [FP32, FP16] },
   { name: 'mask [Sk] (one row for all), Sk 65: whole 16-byte chunks and a partial one, D 64', b: 2, h: 2, sq: 70, sk: 65, d: 64, alpha: 0.125, mask: 'keys', modes: [FP32, FP16] },
   { name: 'first key tile all -inf, every later logit near -200: Sq 65, Sk 130, mask [B, 1, 1, Sk]', b: 2, h: 2, sq: 65, sk: 130, d: 64, alpha: 0.125, mask: 'batch', firstTile: 'negInf', modes: [FP32, FP16] },
@@ -139,6 +140,7 @@ function fullyMaskedRows(c: AttentionCase): number {
   if (c.mask === 'full') return 1;             // (B-1, H-1, Sq-1)
   if (c.mask === 'square') return c.b * c.h;   // row Sq-1 of every (b, h)
   if (c.mask === 'batch') return c.h * c.sq;   // every row of batch entry B-1
+  if (c.mask === 'rows') return c.h;           // row Sq-1 of batch entry B-1, in every head
   return 0;
 }
 

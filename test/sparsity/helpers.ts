@@ -5,6 +5,7 @@
 import type { onnx as pb } from 'onnx-proto';
 import { expect } from 'vitest';
 import { halfBitsToFloat } from '../../lib/dtypes.js';
+import { lcgFloats } from '../../examples/seeded-random.js';
 import { model, node, onnx, T, tensor, valueInfo } from '../onnx/helpers.js';
 
 /** A weight's values as numbers (float32 or float16, raw_data or typed fields). */
@@ -62,11 +63,7 @@ export function isTwoFour(values: number[], dims: number[], axis: number): boole
 
 /** Deterministic floats in [-1, 1) with distinct magnitudes in practice. */
 export function seeded(n: number, seed: number): number[] {
-  let s = seed >>> 0;
-  return Array.from({ length: n }, () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return Math.fround(s / 2 ** 31 - 1);
-  });
+  return Array.from(lcgFloats(n, seed));
 }
 
 /** Decodes model bytes. */

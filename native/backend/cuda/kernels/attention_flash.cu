@@ -261,7 +261,9 @@ __global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery)
   const MaskValue* maskIn = static_cast<const MaskValue*>(p.mask);
   const int maskKeyStep = static_cast<int>(p.maskStride[3]);  // 1, or 0 for a mask broadcast over keys
   const int64_t nTiles = (r.seqK + kBlockN - 1) / kBlockN;
-  auto keysOf = [&](int64_t t) { return r.seqK - t * kBlockN < kBlockN ? static_cast<int>(r.seqK - t * kBlockN) : kBlockN; };
+  auto keysOf = [&](int64_t t) {
+    return r.seqK - t * kBlockN < kBlockN ? static_cast<int>(r.seqK - t * kBlockN) : kBlockN;
+  };
   auto stageTile = [&](int64_t t, int buf) {
     loadTile<D>(sK + buf * Shape::kTileHalves, K, p.kStride.s, t * kBlockN, r.seqK);
     loadTile<D>(sV + buf * Shape::kTileHalves, V, p.vStride.s, t * kBlockN, r.seqK);
@@ -436,7 +438,8 @@ template <int D, typename MaskT, bool kRowPerQuery>
 void launchFlashKernel(const AttentionLaunch& a, size_t bytes) {
   auto kernel = flashAttentionKernel<D, MaskT, kRowPerQuery>;
   if (bytes > 48 * 1024)
-    INFERRT_CUDA_CHECK(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
+    INFERRT_CUDA_CHECK(
+        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(bytes)));
   // Whole 16-byte chunks of mask rows by cp.async: keys contiguous, and every row start 16-byte aligned.
   bool maskVector = false;
   if constexpr (!std::is_void_v<MaskT>) {
@@ -462,8 +465,10 @@ bool launchFlash(const AttentionLaunch& a, int smemOptin) {
   if (!a.mask) return launchFlashIfFits<D, void, false>(a, smemOptin);
   const bool rowPerQuery = a.maskStride[2] != 0;
   if (a.maskHalf)
-    return rowPerQuery ? launchFlashIfFits<D, __half, true>(a, smemOptin) : launchFlashIfFits<D, __half, false>(a, smemOptin);
-  return rowPerQuery ? launchFlashIfFits<D, float, true>(a, smemOptin) : launchFlashIfFits<D, float, false>(a, smemOptin);
+    return rowPerQuery ? launchFlashIfFits<D, __half, true>(a, smemOptin)
+                       : launchFlashIfFits<D, __half, false>(a, smemOptin);
+  return rowPerQuery ? launchFlashIfFits<D, float, true>(a, smemOptin)
+                     : launchFlashIfFits<D, float, false>(a, smemOptin);
 }
 
 bool strideOk(int64_t s) { return s % 8 == 0; }  // 8 halves: every row start stays 16-byte aligned

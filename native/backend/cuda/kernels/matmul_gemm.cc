@@ -76,7 +76,7 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
   s.ldd = s.n;
   // alpha scales the product inside the GEMM (before any epilogue), as act(alpha·AB + bias) asks. Exact GELU: the
   // GEMM adds the bias, our kernel then applies exact-erf GELU in place (see MatMulGemm::gelu); tanh GELU is
-  // cuBLASLt's own.
+  // cuBLASLt's epilogue (ours where cuBLASLt has no fused algorithm: gemmShapesToTry).
   g.gelu = act == GemmActivation::Gelu;
   using cublaslt::GemmEpilogue;
   if (act == GemmActivation::Relu) s.epilogue = hasBias ? GemmEpilogue::ReluBias : GemmEpilogue::Relu;

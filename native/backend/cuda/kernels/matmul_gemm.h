@@ -52,8 +52,8 @@ MatMulGemm deriveMatMulGemm(const Layer& layer, const Dims& a, const Dims& b, bo
                             const GemmBaseAlignment& align);
 
 // The GEMMs cuBLASLt is asked for, in this order: `g.shape`, then, when it has a fused epilogue, the same GEMM
-// without it (bias / relu then done by our epilogue kernel) for shapes cuBLASLt has no fused algorithm for. The
-// kernel runs the first one cuBLASLt has an algorithm for; the tuner times that same one.
+// without it (bias / relu / tanh GELU then done by our epilogue kernel) for shapes cuBLASLt has no fused algorithm
+// for. The kernel runs the first one cuBLASLt has an algorithm for; the tuner times that same one.
 std::vector<cublaslt::GemmShape> gemmShapesToTry(const MatMulGemm& g);
 
 // Whether our epilogue kernel must run after the GEMM `used` (one of gemmShapesToTry(g)): for exact GELU, or when

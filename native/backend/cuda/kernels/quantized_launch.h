@@ -1,9 +1,9 @@
 // Host launchers of the INT8 family's own kernels: QuantizeLinear (quantized.cu), the dequantizing epilogue of
 // QuantizedMatMul / QuantizedConvolution (quantized.cu), and the int8 operand preparation and GEMM fallback
 // (quantized_im2col.cu: zero-padded copies, im2col, a plain tiled int8 GEMM for shapes cuBLASLt declines).
-// Plain C++ parameters only (ir/gemm_activation.h is a bare enum), so nvcc never sees the IR. A launcher returns false, launching nothing, for
-// arguments it has no kernel for (the caller validates first, so false means a bug); the caller then checks
-// cudaGetLastError().
+// Plain C++ parameters only (ir/gemm_activation.h is a bare enum), so nvcc never sees the IR. A launcher returns
+// false, launching nothing, for arguments it has no kernel for (the caller validates first, so false means a bug);
+// the caller then checks cudaGetLastError().
 #pragma once
 #include <cuda_runtime_api.h>
 
@@ -23,8 +23,8 @@ using ::inferrt::GemmActivation;
 // The output y [images, channels, plane] (row-major, float32) of an INT8 layer from its int32 accumulators:
 // element (b, c, p) reads acc[c * accChannelStride + b * accImageStride + p] (0 when acc is null: an empty sum)
 // and stores act(float(acc) * scale[c] + bias[c] + residual[i]), each step an fp32 rounding (bias and residual
-// optional; GELU exact-erf or tanh, in double, rounded once: the CPU kernel's applyActivation). acc may alias y when
-// element (b, c, p) of both is at the same address (in-place conversion).
+// optional; GELU exact-erf or tanh in double for float32 y, in float for fp16 y: the CPU kernel's applyActivation,
+// rounded once). acc may alias y when element (b, c, p) of both is at the same address (in-place conversion).
 struct Int8EpilogueGeometry {
   int64_t images = 0, channels = 0, plane = 1;
   int64_t accChannelStride = 0, accImageStride = 0;
