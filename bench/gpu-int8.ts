@@ -10,7 +10,8 @@
  *   python3 bench/pytorch/baselines.py resnet /tmp/pt-resnet.json --onnx /tmp/resnet50.onnx
  *   npx tsx bench/gpu-int8.ts --bert-baseline /tmp/pt-bert.json --resnet /tmp/resnet50.onnx --resnet-baseline /tmp/pt-resnet.json [--layers N]
  *
- * Writes bench/results/gpu-int8-<gpu>.json.
+ * Writes bench/results/gpu-int8-<gpu>.json; with --resnet-only (no BERT section, no --bert-baseline) it writes
+ * bench/results/gpu-int8-resnet50-<gpu>.json instead, leaving the full run's record as it was.
  */
 import {
   Builder, MinMaxCalibrator, OnnxParser, PercentileCalibrator, type BuilderConfigOptions, type Calibrator, type Engine,
@@ -50,6 +51,7 @@ async function measure(
     using ctx = engine.createContext();
     const row: Record<string, unknown> = { ...engineSummary(engine, ctx, built) };
     row.int8Layers = engine.layers.filter((l) => l.precision === 'int8').length;
+    row.channelsLastLayers = engine.layers.filter((l) => l.channelsLast).length;
     if (v.label !== 'fp32') {
       const t = await timeEnqueue(`${name} ${v.label}`, engine, ctx, timed);
       row.enqueueMeanMs = round(t.meanMs);
@@ -130,11 +132,13 @@ async function resnet(model: string, baselineFile: string | undefined): Promise<
 
 async function main(): Promise<void> {
   const layers = Number(arg('--layers') ?? BERT_LARGE.layers);
+  const resnetOnly = process.argv.includes('--resnet-only');
   const out: Record<string, unknown> = { ...environment() };
-  out.bert = await bert(layers, arg('--bert-baseline'));
+  if (!resnetOnly) out.bert = await bert(layers, arg('--bert-baseline'));
   const resnetModel = arg('--resnet');
+  if (resnetOnly && !resnetModel) throw new Error('--resnet-only needs --resnet MODEL.onnx');
   if (resnetModel) out.resnet50 = await resnet(resnetModel, arg('--resnet-baseline'));
-  console.log(`wrote ${writeResult('gpu-int8', out)}`);
+  console.log(`wrote ${writeResult(resnetOnly ? 'gpu-int8-resnet50' : 'gpu-int8', out)}`);
 }
 
 main().catch((e: unknown) => {

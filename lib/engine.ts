@@ -88,7 +88,7 @@ export interface EngineLayer {
    * the CPU backend ignores tactics.
    */
   tactic?: string;
-  /** Set on Convolution and Pooling layers the builder's channels-last pass made NHWC (attribute channels_last = 1). */
+  /** Set on Convolution, QuantizedConvolution and Pooling layers the builder's channels-last pass made NHWC (attribute channels_last = 1). */
   channelsLast?: true;
   /**
    * Builds with `sparseWeights`: whether this MatMul / QuantizedMatMul / Convolution layer's constant weights are

@@ -5,7 +5,10 @@
 //   'auto' mode only when it runs in fp16. A stem convolution (group 1, C = 1..7, M a multiple of 8) converts with
 //   its channels zero-padded to 8: weights [M, kH, kW, 8] and a Pad layer after its input's transpose, whose
 //   output only padded convolutions read (the extra channels meet zero weights, so the result is unchanged);
-// - a 2-D Pooling converts when its input was written in NHWC by a converted layer;
+// - a QuantizedConvolution (the INT8 pass's) converts when it is 2-D, group 1, with symmetric pads, C and M multiples
+//   of 16 (16-byte int8 rows for cuDNN's int8 kernels); in 'auto' mode only in fp16 engines (half_output = 1);
+// - a 2-D Pooling converts when its input was written in NHWC by a converted layer, and so does a QuantizeLinear
+//   with one scale (it does not care about the layout);
 // - ElementWise / Activation / Unary / Pointwise layers and channel Concats convert when an input was written in NHWC and
 //   every other input is available in NHWC or a constant (permuted here): layers between converted ones stay NHWC.
 // Every tensor a converted layer writes gets an NHWC twin (the new output); the original tensor, under its old
@@ -115,8 +118,24 @@ class ChannelsLastRewriter {
     return *padTo || depthwise || ((c / group) % 8 == 0 && (m / group) % 8 == 0);
   }
 
-  // Whether `layer` (not a Convolution) reads a tensor written in NHWC and can read all its inputs in NHWC.
+  // Whether QuantizedConvolution `layer` converts: 2-D, group 1, constant weights, 16-byte int8 rows (C and M
+  // multiples of 16) and symmetric pads, what the CUDA kernel's cuDNN graph takes. In 'auto' mode only in fp16
+  // engines (half_output = 1): an int8-only engine keeps the NCHW kernel, whose results equal the CPU's bit for bit.
+  bool eligibleQuantizedConvolution(const Layer& layer) const {
+    if (layer.inputs.size() < 3 || (fp16Only_ && layer.attrs.getInt("half_output", 0) != 1)) return false;
+    const TensorInfo& x = tensors_[layer.inputs[0]];
+    const int w = layer.inputs[1];
+    if (x.dims.size() != 4 || x.dtype != DType::Int8 || !isConstant(w) || tensors_[w].dims.size() != 4) return false;
+    const std::vector<int64_t> pads = layer.attrs.getInts("pads", {});  // [top, left, bottom, right]
+    const std::string autoPad = layer.attrs.getString("auto_pad", "NOTSET");
+    if ((pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) || (autoPad != "NOTSET" && autoPad != "VALID"))
+      return false;
+    return layer.attrs.getInt("group", 1) == 1 && x.dims[1] > 0 && x.dims[1] % 16 == 0 && tensors_[w].dims[0] % 16 == 0;
+  }
+
+  // Whether `layer` (not a convolution) reads a tensor written in NHWC and can read all its inputs in NHWC.
   bool followsNhwc(const Layer& layer) const {
+    if (layer.kind == "QuantizeLinear") return isPerTensorQuantize(layer);
     if (layer.kind == "Pooling") {
       const int x = layer.inputs.empty() ? -1 : layer.inputs[0];
       return x >= 0 && writtenNhwc_[x] && tensors_[x].dims.size() == 4;
@@ -137,17 +156,31 @@ class ChannelsLastRewriter {
     return any;
   }
 
+  // A QuantizeLinear of one scale (and zero point) reading an NHWC-written rank-4 tensor: layout-agnostic.
+  bool isPerTensorQuantize(const Layer& layer) const {
+    const int x = layer.inputs.empty() ? -1 : layer.inputs[0];
+    if (x < 0 || !writtenNhwc_[x] || tensors_[x].dims.size() != 4 || layer.outputs.size() != 1) return false;
+    for (size_t i = 1; i < layer.inputs.size(); ++i) {
+      const int t = layer.inputs[i];
+      if (t >= 0 && (!isConstant(t) || tensors_[t].value->numel() != 1)) return false;
+    }
+    return true;
+  }
+
   // Converts `layer` when it qualifies and its shape rule accepts the NHWC form; false leaves everything as it was.
   bool convert(const Layer& layer) {
-    const bool conv = layer.kind == "Convolution";
+    const bool quantizedConv = layer.kind == "QuantizedConvolution";
+    const bool conv = quantizedConv || layer.kind == "Convolution";
+    const bool quantize = layer.kind == "QuantizeLinear";
     if ((conv || layer.kind == "Pooling") && layer.attrs.getInt("channels_last", 0) != 0) return false;  // the user's
     int64_t padTo = 0;  // a stem convolution's padded channel count
-    if (conv ? !eligibleConvolution(layer, &padTo) : !followsNhwc(layer)) return false;
+    const bool eligible = quantizedConv ? eligibleQuantizedConvolution(layer)
+                          : conv        ? eligibleConvolution(layer, &padTo)
+                                        : followsNhwc(layer);
+    if (!eligible) return false;
     Layer nhwc = layer;
     if (conv || layer.kind == "Pooling") nhwc.attrs.set("channels_last", int64_t{1});
     if (layer.kind == "Concat") nhwc.attrs.set("axis", int64_t{3});
-    // Which inputs change layout: activations (x, a conv's residual, elementwise operands); a conv's weights are
-    // permuted constants; its bias stays [M].
     std::vector<TensorDesc> descs;
     std::vector<TensorPtr> values(layer.inputs.size());  // permuted constants, by input
     std::vector<bool> moves(layer.inputs.size(), false);  // activations read through their NHWC twin
@@ -162,14 +195,18 @@ class ChannelsLastRewriter {
       d.dtype = tensors_[t].dtype;
       d.dims = tensors_[t].dims;
       d.value = tensors_[t].value;
-      // A conv's x and residual move; its weights are a permuted constant and its bias stays [M]. Other kinds:
-      // constants are permuted, everything else moves.
+      // A conv's x and residual move; its weights are a permuted constant and its bias (a QuantizedConvolution's
+      // dequantScale and bias) stays [M]; a QuantizeLinear's scalars stay. Other kinds: constants are permuted,
+      // everything else moves.
+      const bool stays = quantize ? i > 0 : quantizedConv ? i == 2 || i == 3 : conv && i == 2;
       const bool weights = conv ? i == 1 : isConstant(t);
-      if (weights) {
+      if (stays) {
+        // read as it is
+      } else if (weights) {
         values[i] = toNhwcValue(*tensors_[t].value, conv ? padTo : 0);
         d.dims = values[i]->dims();
         d.value = values[i];
-      } else if (!(conv && i == 2)) {
+      } else {
         moves[i] = true;
         d.dims = permuted(d.dims, kToNhwc);
         d.value = nullptr;
@@ -186,9 +223,15 @@ class ChannelsLastRewriter {
     } catch (const Error&) {
       return false;
     }
+    // An INT8 layer reads float32 (its residual) and writes float32, or fp16 values with half_output: the
+    // transposes beside it run at those precisions.
+    const LayerPrecision reads = quantizedConv ? LayerPrecision::Float32 : layer.precision;
+    const LayerPrecision writes = !quantizedConv                              ? layer.precision
+                                  : layer.attrs.getInt("half_output", 0) == 1 ? LayerPrecision::Float16
+                                                                              : LayerPrecision::Float32;
     for (size_t i = 0; i < layer.inputs.size(); ++i) {
       if (values[i]) nhwc.inputs[i] = addConstant(layer.inputs[i], values[i]);
-      else if (moves[i]) nhwc.inputs[i] = toNhwc(layer.inputs[i], layer.precision);
+      else if (moves[i]) nhwc.inputs[i] = toNhwc(layer.inputs[i], reads);
     }
     if (padTo) {
       paddedFrom.insert(tensors_[layer.inputs[0]].dims[1]);
@@ -202,7 +245,7 @@ class ChannelsLastRewriter {
       twin_[t] = twin;
       writtenNhwc_[t] = true;
       pending_[t] = true;
-      twinPrecision_[t] = layer.precision;
+      twinPrecision_[t] = writes;
       tensors_[t].producer = -1;  // until a Transpose back writes it (or it is dropped)
       t = twin;
     }

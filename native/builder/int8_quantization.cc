@@ -57,6 +57,22 @@ bool candidateOf(const Layer& layer, const std::vector<TensorInfo>& tensors, Can
   return true;
 }
 
+// With fp16 allowed, a convolution with few input channels per group stays float (fp16): int8 is slower there.
+// ResNet-50's 3-channel stem took 6.1 ms on the im2col INT8 path (H200) and 11 ms in cuDNN's int8 NHWC kernels
+// (H100, bench/probes/cudnn-int8-conv.cu), against 1.2 ms in fp16; the channels-last INT8 path needs 16 channels.
+constexpr int64_t kMinInt8ConvChannels = 16;
+
+std::string fasterInFp16(const Layer& layer, const std::vector<TensorInfo>& tensors, const BuildConfig& config) {
+  if (!config.fp16 || layer.kind != "Convolution") return "";
+  const Dims& x = tensors[layer.inputs[0]].dims;
+  const int64_t group = layer.attrs.getInt("group", 1);
+  if (x.size() < 3 || x[1] < 0 || group < 1) return "";
+  const int64_t perGroup = x[1] / group;
+  if (perGroup >= kMinInt8ConvChannels) return "";
+  return "C/group = " + std::to_string(perGroup) + " < " + std::to_string(kMinInt8ConvChannels) +
+         ": fp16 is faster";
+}
+
 // Per output channel weight scales: the explicit ones when they fit the channel axis, else amax / 127.
 std::vector<float> weightScales(const Tensor& w, int64_t axis, const WeightScales* given) {
   const int64_t channels = w.dims()[axis];
@@ -208,6 +224,7 @@ void quantizeLayers(Network& network, const BuildConfig& config, const Quantizat
       continue;
     }
     const std::optional<float> scale = activationScale(rw.tensors()[c.input].name, config, table);
+    if (why.empty()) why = fasterInFp16(layer, rw.tensors(), config);
     if (why.empty() && (layer.precision == LayerPrecision::Float32 || layer.precision == LayerPrecision::Float16))
       why = "its precision is set to fp" + std::string(layer.precision == LayerPrecision::Float32 ? "32" : "16");
     if (why.empty() && !scale) why = "no INT8 scale for its input '" + rw.tensors()[c.input].name + "'";

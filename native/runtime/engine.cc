@@ -103,7 +103,8 @@ std::vector<EngineLayerInfo> Engine::layers() const {
       info.pluginVersion = plugin.version;
       info.pluginAttributes = &l.attrs;
     }
-    info.channelsLast = (l.kind == "Convolution" || l.kind == "Pooling") && l.attrs.getInt("channels_last", 0) == 1;
+    info.channelsLast = (l.kind == "Convolution" || l.kind == "QuantizedConvolution" || l.kind == "Pooling") &&
+                        l.attrs.getInt("channels_last", 0) == 1;
     for (int t : l.inputs) info.inputs.push_back(t < 0 ? "" : net.tensor(t).name);
     for (int t : l.outputs) info.outputs.push_back(net.tensor(t).name);
     out.push_back(std::move(info));

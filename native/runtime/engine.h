@@ -39,7 +39,7 @@ struct EngineLayerInfo {
   std::string runsOn;          // "cuda" or "cpu"
   std::string fallbackReason;  // why a layer of a CUDA engine runs on the CPU kernel
   std::string tactic;          // the plan's tactic for the layer (its description), "" when none
-  bool channelsLast = false;   // a Convolution / Pooling with channels_last = 1 (NHWC)
+  bool channelsLast = false;   // a Convolution / QuantizedConvolution / Pooling with channels_last = 1 (NHWC)
   const LayerSparsity* sparsity = nullptr;  // the plan's sparsity record for the layer (the engine owns it), or null
   // Plugin layers: the registered plugin they run and their attributes (the engine owns them); empty / null otherwise.
   std::string pluginName{}, pluginVersion{};

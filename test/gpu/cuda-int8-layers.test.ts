@@ -12,6 +12,8 @@
  * before the INT8 pass), C not a multiple of 4; and fp16 + int8 engines where QuantizeLinear reads a tensor an fp16
  * layer stored and fp16 layers read the INT8 layers' float32 outputs (the CPU emulates fp16 by rounding what fp16
  * layers read and write, the CUDA engine converts at those boundaries: the same roundings, so again bit for bit).
+ * Channels-last convolutions (fp16 engines, or channelsLast forced; C and M multiples of 16) run through one cuDNN
+ * graph whose fused epilogue may round a multiply-add once: within 1 fp16 ulp, or 1e-6 relative for fp32 outputs.
  * Every layer must run on the GPU. Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { describe, expect, it } from 'vitest';
@@ -38,6 +40,12 @@ interface Case {
   precision?: BuilderConfigOptions['precision'];
   /** fp16 GELU outputs: CUDA's float erf may differ from the CPU's double one by this many fp16 ulps. */
   halfUlps?: number;
+  /** The builder's channelsLast option for both builds (default 'auto': CUDA fp16 engines only). */
+  channelsLast?: boolean;
+  /** Whether the CUDA engine's QuantizedConvolution runs channels-last (cuDNN's graph API, not bit for bit). */
+  nhwc?: boolean;
+  /** fp32 outputs of the channels-last path: cuDNN may fuse a multiply-add, so within this relative error. */
+  relativeError?: number;
 }
 
 function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: number): NetworkTensor {
@@ -133,17 +141,37 @@ const cases: Case[] = [
     precision: ['fp16', 'int8'],
   },
   {
+    // C = 16 (fewer channels stay fp16 in fp16 builds) and M = 8 (not a multiple of 16): NCHW, bit for bit.
     name: 'fp16 + int8: relu (fp16) -> QuantizedConvolution 3x3 + bias + relu -> max pool (fp16)',
-    inputs: { x: [2, 4, 8, 8] },
+    inputs: { x: [2, 16, 8, 8] },
     define: (n, { x }) => {
       const h = n.addActivation(x!, 'relu').output();
       const b = n.addConstant([8], randomFloats(8, 42).map((v) => v * 0.3));
-      const y = n.addActivation(n.addConvolution(h, weights(n, [8, 4, 3, 3], 41, 36), b, { pads: [1, 1, 1, 1] }).output(), 'relu').output();
+      const y = n.addActivation(n.addConvolution(h, weights(n, [8, 16, 3, 3], 41, 144), b, { pads: [1, 1, 1, 1] }).output(), 'relu').output();
       n.markOutput(n.addPooling(y, 'max', { kernelShape: [2, 2], strides: [2, 2] }).output(), 'y');
     },
     int8: ['QuantizedConvolution'],
     fp16: ['Activation', 1],
     precision: ['fp16', 'int8'],
+    nhwc: false,
+  },
+  {
+    ...convCase('fp16 + int8: channels-last Conv 3x3 (C = M = 16) + bias + residual + relu, fp16 output', [2, 16, 7, 6], 16, [3, 3], { pads: [1, 1, 1, 1] }, { bias: true, residual: true, relu: true }),
+    precision: ['fp16', 'int8'],
+    nhwc: true,
+    halfUlps: 1,
+  },
+  {
+    ...convCase('fp16 + int8: channels-last Conv 1x1 stride 2 (C = 32, M = 64) + bias, fp16 output', [3, 32, 9, 9], 64, [1, 1], { strides: [2, 2] }, { bias: true }),
+    precision: ['fp16', 'int8'],
+    nhwc: true,
+    halfUlps: 1,
+  },
+  {
+    ...convCase('int8, channelsLast forced: Conv 3x3 stride 2 (C = M = 16) + relu, no bias, fp32 output', [2, 16, 9, 8], 16, [3, 3], { pads: [1, 1, 1, 1], strides: [2, 2] }, { relu: true }),
+    channelsLast: true,
+    nhwc: true,
+    relativeError: 1e-6,
   },
 ];
 
@@ -152,7 +180,8 @@ async function load(c: Case, backend: 'cpu' | 'cuda', calibrator: MinMaxCalibrat
   using network = builder.createNetwork();
   const inputs = Object.fromEntries(Object.entries(c.inputs).map(([name, dims]) => [name, network.addInput(name, 'float32', dims)]));
   c.define(network, inputs);
-  const plan = await builder.build(network, builder.createConfig({ precision: c.precision ?? ['int8'], int8Calibrator: calibrator }));
+  const channelsLast = c.channelsLast === undefined ? {} : { channelsLast: c.channelsLast };
+  const plan = await builder.build(network, builder.createConfig({ precision: c.precision ?? ['int8'], int8Calibrator: calibrator, ...channelsLast }));
   return { engine: await Runtime.load(plan), log: [...plan.buildLog] };
 }
 
@@ -174,6 +203,17 @@ function bitDifference(expected: Float32Array, actual: Float32Array): string | n
     if (first < 0) first = i;
   }
   return count === 0 ? null : `${count} of ${e.length} elements differ; first at ${first}: ${actual[first]} (CUDA) vs ${expected[first]} (CPU)`;
+}
+
+/** Null when every element is within `bound` of the expected value, relative (absolute below 1), else what differs. */
+function relativeDifference(expected: Float32Array, actual: Float32Array, bound: number): string | null {
+  let count = 0, worst = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const err = Math.abs(actual[i]! - expected[i]!) / Math.max(1, Math.abs(expected[i]!));
+    if (!(err <= bound)) count++;
+    if (err > worst || Number.isNaN(err)) worst = err;
+  }
+  return count === 0 ? null : `${count} of ${expected.length} elements differ by more than ${bound} (worst ${worst})`;
 }
 
 /** Null when every element is within `ulps` fp16 ulps (of the expected value's binade), else what differs. */
@@ -214,9 +254,15 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
           expect(engine.layers.filter((l) => l.kind === kind && l.precision === 'fp16'), `${kind} layers in fp16`).toHaveLength(count);
       }
 
+      if (c.nhwc !== undefined) {
+        const conv = cudaEngine.layers.find((l) => l.kind === 'QuantizedConvolution');
+        expect(!!conv?.channelsLast, 'the CUDA engine\'s INT8 convolution runs channels-last').toBe(c.nhwc);
+      }
+
       const expected = await run(cpuEngine, feeds);
       const actual = await run(cudaEngine, feeds);
-      if (c.halfUlps === undefined) expect(bitDifference(expected, actual)).toBeNull();
+      if (c.relativeError !== undefined) expect(relativeDifference(expected, actual, c.relativeError)).toBeNull();
+      else if (c.halfUlps === undefined) expect(bitDifference(expected, actual)).toBeNull();
       else expect(halfUlpDifference(expected, actual, c.halfUlps)).toBeNull();
       expect(expected.some((v) => v !== 0), 'a non-trivial output').toBe(true);
     });

@@ -122,6 +122,49 @@ describe('implicit INT8: calibrated convolution', () => {
       expect(r.layers.filter((l) => l.precision === 'int8').map((l) => l.kind)).toEqual(['QuantizedConvolution']);
     });
   }
+
+  it('stays fp16 in an fp16 build when it has fewer than 16 input channels per group, and says why', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(cx, xDims) }] });
+    const r = await run(defineConv, { x: tensor(cx, xDims) }, { precision: ['fp16', 'int8'], int8Calibrator: calibrator });
+    expect(r.log.some((l) => /^int8: stay float: \S+ \(C\/group = 3 < 16: fp16 is faster\)$/.test(l))).toBe(true);
+    expect(r.layers.find((l) => l.kind === 'Convolution')?.precision).toBe('fp16');
+    expect(r.layers.some((l) => l.precision === 'int8')).toBe(false);
+  });
+});
+
+describe('implicit INT8: channels-last convolution (C = M = 16, residual)', () => {
+  const xDims: [number, number, number, number] = [2, 16, 5, 6];
+  const wDims: [number, number, number, number] = [16, 16, 3, 3];
+  const cx = uniform(2 * 16 * 5 * 6, 7, -2, 2);
+  const cw = uniform(16 * 16 * 9, 8);
+  const cb = uniform(16, 9, -0.3, 0.3);
+  // relu(conv(x) + b + x): the conv fusion takes the Add as the INT8 layer's residual.
+  const defineBlock = (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', xDims);
+    const conv = n.addConvolution(input, n.addConstant(wDims, cw, { name: 'W' }), n.addConstant([16], cb, { name: 'b' }), { pads: [1, 1, 1, 1], name: 'conv' });
+    n.markOutput(n.addActivation(n.addElementWise(conv.output(), input, 'add').output(), 'relu').output(), 'y');
+  };
+  const feeds = { x: tensor(cx, xDims) };
+
+  for (const precision of [['int8'], ['fp16', 'int8']] as const) {
+    it(`runs NHWC and gives the NCHW layer's results bit for bit (${precision.join(' + ')})`, async () => {
+      const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+      const nhwc = await run(defineBlock, feeds, { precision: [...precision], int8Calibrator: calibrator, channelsLast: true });
+      const nchw = await run(defineBlock, feeds, { precision: [...precision], int8Calibrator: calibrator, channelsLast: false });
+      const conv = nhwc.layers.find((l) => l.kind === 'QuantizedConvolution');
+      expect(conv?.channelsLast).toBe(true);
+      expect(conv?.inputs).toHaveLength(5);  // x, w, dequantScale, bias, residual
+      expect(nchw.layers.find((l) => l.kind === 'QuantizedConvolution')?.channelsLast).toBeUndefined();
+      expect(nhwc.log.find((l) => l.startsWith('channels-last:'))).toMatch(/^channels-last: 1 convolutions, .* 3 transposes inserted$/);
+      expect(Buffer.from(nhwc.y.buffer).equals(Buffer.from(nchw.y.buffer))).toBe(true);
+      if (precision.length === 1) {  // against the reference: relu(int8 conv + x), the residual added before relu
+        const scale = calibrator.scales!.get('x')!;
+        const plain = int8Conv2d(cx, xDims, cw, wDims, cb, 1, scale, false);
+        const want = plain.map((v, i) => Math.max(0, Math.fround(v + cx[i]!)));
+        expect(Array.from(nhwc.y)).toEqual(Array.from(want));
+      }
+    });
+  }
 });
 
 describe('calibration caches', () => {

@@ -1,4 +1,4 @@
-// channels_last = 1 Convolution / Pooling on the CPU: permute to NCHW, run the NCHW kernel, permute back.
+// channels_last = 1 Convolution / QuantizedConvolution / Pooling on the CPU: permute to NCHW, run the NCHW kernel, permute back.
 #include "backend/cpu/channels_last_reference.h"
 
 #include <cstring>
@@ -32,13 +32,15 @@ Tensor permuted(const Tensor& x, const std::vector<int64_t>& perm, const char* w
 
 void runChannelsLastReference(const Layer& layer, const std::vector<const Tensor*>& inputs,
                               std::vector<Tensor>& outputs, CpuKernel nchw) {
-  const bool conv = layer.kind == "Convolution";
+  const bool quantized = layer.kind == "QuantizedConvolution";
+  const bool conv = quantized || layer.kind == "Convolution";
+  const size_t residual = quantized ? 4 : 3;  // QuantizedConvolution has its dequantScale at 2, bias at 3
   std::vector<Tensor> held;  // the permuted copies, alive while the NCHW kernel reads them
   held.reserve(inputs.size());
   std::vector<const Tensor*> nchwInputs(inputs.size(), nullptr);
   for (size_t i = 0; i < inputs.size(); ++i) {
     if (!inputs[i]) continue;
-    const bool permute = i == 0 || (conv && (i == 1 || i == 3));  // x, weights, residual; bias stays [M]
+    const bool permute = i == 0 || (conv && (i == 1 || i == residual));  // x, weights, residual; [M] inputs stay
     if (!permute) {
       nchwInputs[i] = inputs[i];
       continue;

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "backend/cpu/channels_last_reference.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_scalar_ops.h"
 #include "ir/error.h"
@@ -55,7 +56,8 @@ float dequantize(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
   return e.halfOutput ? roundToHalf(v) : v;
 }
 
-void runQuantizedConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
+void runQuantizedConvolutionNchw(const Layer& layer, const std::vector<const Tensor*>& inputs,
+                                 std::vector<Tensor>& outputs) {
   Tensor& y = outputs[0];
   const Tensor acc = integerProduct("ConvInteger", layer, *inputs[0], *inputs[1], y.dims());
   const Epilogue e = epilogueOf(layer, inputs, 4);
@@ -65,6 +67,13 @@ void runQuantizedConvolution(const Layer& layer, const std::vector<const Tensor*
   const int32_t* a = acc.data<int32_t>();
   float* out = y.data<float>();
   for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], (i / plane) % channels, i);
+}
+
+// channels_last = 1 layers (NHWC) run the NCHW kernel on permuted copies.
+void runQuantizedConvolution(const Layer& layer, const std::vector<const Tensor*>& inputs, std::vector<Tensor>& outputs) {
+  if (layer.attrs.getInt("channels_last", 0) == 1)
+    return runChannelsLastReference(layer, inputs, outputs, runQuantizedConvolutionNchw);
+  runQuantizedConvolutionNchw(layer, inputs, outputs);
 }
 
 // acc[m, n] = sum_k x[m, k] * w[n, k] for x [..., K] and the stored weight [N, K]: rows of both are contiguous in k,

@@ -1,10 +1,10 @@
 // Shape rules of the builder's INT8 layers (builder/int8_quantization.cc makes them; they are not imported):
-// QuantizedConvolution (weights [M, C/group, k...], NCHW) and QuantizedMatMul (weights [N, K]: a row per output
-// channel, as for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and
-// int8 constant weights, accumulate in int32, and dequantize in their epilogue:
-// y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32 out (with half_output = 1, rounded to fp16
-// values: in fp16 builds their readers take fp16, and CUDA stores them so). Their geometry is Convolution's and
-// MatMul's: the rules check the int8 operands, then ask those schemas.
+// QuantizedConvolution (weights [M, C/group, k...], NCHW; with channels_last = 1 Convolution's NHWC form, x
+// [N, H, W, C] and weights [M, kH, kW, C/group]) and QuantizedMatMul (weights [N, K]: a row per output channel, as
+// for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and int8 constant weights, accumulate in
+// int32, and dequantize in their epilogue: y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32
+// out (with half_output = 1, rounded to fp16 values: in fp16 builds their readers take fp16, and CUDA stores them
+// so). Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
 #include <string>
 #include <vector>
 
@@ -53,8 +53,6 @@ void requireInt8Operands(const std::vector<TensorDesc>& in) {
 std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
   requireHalfOutputFlag(layer);
-  if (layer.attrs.getInt("channels_last", 0) != 0)
-    fail(ErrorCode::InvalidArgument, "QuantizedConvolution runs NCHW only (channels_last = 0)");
   for (size_t i : {3, 4})
     if (hasInput(in, i)) requireDType(in[i], i, {DType::Float32});
   const std::vector<TensorDesc> out =

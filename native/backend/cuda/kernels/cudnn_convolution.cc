@@ -13,34 +13,14 @@
 #include <string>
 #include <vector>
 
+#include "backend/cuda/kernels/cudnn_status.h"
 #include "ir/error.h"
-
-#ifdef INFERRT_WITH_CUDNN
-#include <cudnn.h>
-#endif
 
 namespace inferrt::cudnnconv {
 
 #ifdef INFERRT_WITH_CUDNN
 
 namespace {
-
-void checkCudnn(cudnnStatus_t status, const std::string& call) {
-  if (status == CUDNN_STATUS_SUCCESS) return;
-#if CUDNN_MAJOR >= 9
-  const bool oom = status == CUDNN_STATUS_INTERNAL_ERROR_HOST_ALLOCATION_FAILED ||
-                   status == CUDNN_STATUS_INTERNAL_ERROR_DEVICE_ALLOCATION_FAILED;
-  char detail[512] = "";
-  cudnnGetLastErrorString(detail, sizeof(detail));
-  const std::string more = detail[0] ? std::string(" (") + detail + ")" : std::string();
-#else
-  const bool oom = status == CUDNN_STATUS_ALLOC_FAILED;
-  const std::string more;
-#endif
-  fail(oom ? ErrorCode::OutOfMemory : ErrorCode::CudaError, call, " failed: ", cudnnGetErrorString(status), more);
-}
-
-#define INFERRT_CUDNN_CHECK(call) checkCudnn((call), #call)
 
 std::string describe(const ConvProblem& p) {
   std::string s = std::string(p.half ? "fp16" : (p.allowTf32 ? "fp32 (tf32)" : "fp32")) +

@@ -1,10 +1,11 @@
-// QuantizedConvolution on the GPU: x int8 NCHW (1 to 3 spatial dims), w int8 [M, C/group, k...] -> y float32 NCHW,
-// with Convolution's geometry (strides, pads, dilations, groups, auto_pad), bias, residual and relu. For each
-// chunk of images: im2col into col [group][rows][Kg] (quantized_im2col.cu; rows = images x output positions and
-// Kg = C/group x taps, both zero-padded to multiples of 4), one int8 GEMM batched over the groups,
-// D_g [M/group, rows] = w_g * col_g^T (w as stored, or zero-padded along K), whose rows are the output's channel
-// planes, then the fp32 epilogue into y (quantized.cu). Exact integer sums, so the result is the CPU kernel's bit
-// for bit whatever the summation order. Chunks keep col + accumulators within kChunkBudget of scratch.
+// QuantizedConvolution on the GPU (channels_last = 1 layers go to quantized_convolution_nhwc.cc): x int8 NCHW (1 to
+// 3 spatial dims), w int8 [M, C/group, k...] -> y float32 NCHW, with Convolution's geometry (strides, pads,
+// dilations, groups, auto_pad), bias, residual and relu. For each chunk of images: im2col into col
+// [group][rows][Kg] (quantized_im2col.cu; rows = images x output positions and Kg = C/group x taps, both
+// zero-padded to multiples of 4), one int8 GEMM batched over the groups, D_g [M/group, rows] = w_g * col_g^T (w as
+// stored, or zero-padded along K), whose rows are the output's channel planes, then the fp32 epilogue into y
+// (quantized.cu). Exact integer sums, so the result is the CPU kernel's bit for bit whatever the summation order.
+// Chunks keep col + accumulators within kChunkBudget of scratch.
 #include <algorithm>
 #include <cstdint>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/quantized_convolution_nhwc.h"
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "backend/cuda/kernels/quantized_launch.h"
 #include "ir/error.h"
@@ -26,7 +28,8 @@ constexpr size_t kChunkBudget = size_t(256) << 20;  // bytes of im2col columns +
 
 std::string supportsQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& inputs) {
   if (inputs.size() < 3) return "";  // the shape rule reports it
-  if (layer.attrs.getInt("channels_last", 0) != 0) return "channels_last";
+  if (layer.attrs.getInt("channels_last", 0) != 0)
+    return cudakernels::channelsLastQuantizedConvolutionLimit(layer, inputs);
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") return "activation '" + act + "'";
   const Dims& w = inputs[1].dims;
@@ -36,12 +39,6 @@ std::string supportsQuantizedConvolution(const Layer& layer, const std::vector<T
     return "C/group x kernel taps = " + std::to_string(depth) + " > " +
            std::to_string(cudakernels::kMaxExactInt8Depth) + " (int32 sums could overflow)";
   return "";
-}
-
-void requireFloat32(const DeviceTensor* t, const char* what, const Dims& dims) {
-  if (t && (t->dtype != DType::Float32 || t->dims != dims))
-    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution ", what, " must be float32 ", dimsToString(dims), ", got ",
-         dtypeName(t->dtype), " ", dimsToString(t->dims));
 }
 
 // The GEMM of one chunk of `images` images: D_g [M/group, rowsPadded] = w_g [M/group, Kg] * col_g^T per group.
@@ -61,6 +58,7 @@ cudakernels::Int8GemmGeometry chunkGemm(int64_t images, int64_t positions, int64
 }
 
 void runQuantizedConvolution(CudaKernelArgs& args) {
+  if (args.layer.attrs.getInt("channels_last", 0) == 1) return cudakernels::runQuantizedConvolutionNhwc(args);
   const Layer& layer = args.layer;
   const CudaLaunchEnv& env = args.env;
   const DeviceTensor& x = *args.inputs[0];
@@ -74,7 +72,7 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
     fail(ErrorCode::ShapeMismatch, "QuantizedConvolution needs int8 x and w of one rank 3 to 5, got ",
          dtypeName(x.dtype), " ", dimsToString(x.dims), " and ", dtypeName(w.dtype), " ", dimsToString(w.dims));
   if (layer.attrs.getInt("channels_last", 0) != 0)
-    fail(ErrorCode::InvalidArgument, "QuantizedConvolution runs NCHW only (channels_last = 0)");
+    fail(ErrorCode::InvalidArgument, "QuantizedConvolution channels_last must be 0 or 1");
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "QuantizedConvolution activation '", act, "'");
   const int64_t batch = x.dims[0], channels = x.dims[1], outChannels = w.dims[0];
@@ -91,9 +89,9 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
          ", expected float32 (or its fp16 storage) ", dimsToString(expected));
   const bool outHalf = out.dtype == DType::Float16;
   const size_t outElementBytes = outHalf ? 2 : 4;
-  requireFloat32(scale, "dequantScale", {outChannels});
-  requireFloat32(bias, "bias", {outChannels});
-  requireFloat32(residual, "residual", expected);
+  cudakernels::requireFloat32Operand(scale, "dequantScale", {outChannels});
+  cudakernels::requireFloat32Operand(bias, "bias", {outChannels});
+  cudakernels::requireFloat32Operand(residual, "residual", expected);
   if (out.numel() == 0) return;
 
   const int64_t positions = volume(win.output);

@@ -1,0 +1,327 @@
+// Int8ConvProblem as a cuDNN operation graph: ConvolutionForward (int8 in, int32 compute, a virtual fp32 result),
+// then pointwise MUL by scale, ADD bias, ADD residual, RELU, the last writing y. Engine configurations come from
+// heuristic mode A; the plan cache keeps the fastest of the first kTimedConfigs that build. Failures become
+// CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason.
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/cuda_check.h"
+#include "backend/cuda/device_memory.h"
+#include "backend/cuda/kernels/cudnn_status.h"
+#include "ir/error.h"
+
+namespace inferrt::cudnnint8 {
+
+#ifdef INFERRT_WITH_CUDNN
+
+namespace {
+
+constexpr int kTimedConfigs = 3;                         // of the heuristic's list, fastest first
+constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
+enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kY, kFirstVirtual };
+
+std::string describe(const Int8ConvProblem& p) {
+  return "int8 NHWC convolution x [N " + std::to_string(p.batch) + ", C " + std::to_string(p.channels) + ", " +
+         std::to_string(p.in[0]) + ", " + std::to_string(p.in[1]) + "], w [K " + std::to_string(p.outChannels) +
+         ", " + std::to_string(p.kernel[0]) + ", " + std::to_string(p.kernel[1]) + "]";
+}
+
+// Backend descriptors of one graph, destroyed together (the plan keeps them alive while it lives).
+class Descriptors {
+ public:
+  Descriptors() = default;
+  Descriptors(const Descriptors&) = delete;
+  Descriptors& operator=(const Descriptors&) = delete;
+  ~Descriptors() {
+    for (cudnnBackendDescriptor_t d : all_) cudnnBackendDestroyDescriptor(d);  // failures ignored in a destructor
+  }
+  cudnnBackendDescriptor_t make(cudnnBackendDescriptorType_t type) {
+    cudnnBackendDescriptor_t d = nullptr;
+    INFERRT_CUDNN_CHECK(cudnnBackendCreateDescriptor(type, &d));
+    all_.push_back(d);
+    return d;
+  }
+
+ private:
+  std::vector<cudnnBackendDescriptor_t> all_;
+};
+
+void set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name, cudnnBackendAttributeType_t type, int64_t count,
+         const void* values) {
+  INFERRT_CUDNN_CHECK(cudnnBackendSetAttribute(d, name, type, count, values));
+}
+
+// [n, c, h, w] logical dims, NHWC strides (a KRSC filter is the same with n = K).
+cudnnBackendDescriptor_t tensor(Descriptors& all, int64_t uid, cudnnDataType_t type, int64_t n, int64_t c, int64_t h,
+                                int64_t w, bool isVirtual) {
+  cudnnBackendDescriptor_t d = all.make(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
+  const int64_t dims[4] = {n, c, h, w}, strides[4] = {h * w * c, 1, w * c, c}, alignment = 16;
+  set(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type);
+  set(d, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims);
+  set(d, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides);
+  set(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
+  set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment);
+  set(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &isVirtual);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(d));
+  return d;
+}
+
+cudnnBackendDescriptor_t pointwise(Descriptors& all, cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
+                                   cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y) {
+  cudnnBackendDescriptor_t pw = all.make(CUDNN_BACKEND_POINTWISE_DESCRIPTOR);
+  const cudnnDataType_t precision = CUDNN_DATA_FLOAT;
+  set(pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode);
+  set(pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &precision);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(pw));
+  cudnnBackendDescriptor_t op = all.make(CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR);
+  set(op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw);
+  set(op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+  if (b) set(op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b);
+  set(op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(op));
+  return op;
+}
+
+std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
+  return {device,        p.batch,       p.channels,  p.outChannels, p.in[0],     p.in[1],   p.kernel[0], p.kernel[1],
+          p.out[0],      p.out[1],      p.pad[0],    p.pad[1],      p.stride[0], p.stride[1], p.dilation[0],
+          p.dilation[1], p.bias,        p.residual,  p.relu,        p.halfOutput};
+}
+
+}  // namespace
+
+class Int8ConvPlan {
+ public:
+  std::shared_ptr<Descriptors> graph;  // the operation graph and engine configurations the plan was made from
+  Descriptors descriptors;             // the execution plan's own
+  cudnnBackendDescriptor_t plan = nullptr;
+  int64_t workspace = 0;
+  Int8ConvProblem problem;
+  int device = -1;
+};
+
+namespace {
+
+// The operation graph of `p`, finalized.
+cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, cudnnHandle_t handle) {
+  const int64_t n = p.batch, k = p.outChannels, oh = p.out[0], ow = p.out[1];
+  const cudnnBackendDescriptor_t x = tensor(all, kX, CUDNN_DATA_INT8, n, p.channels, p.in[0], p.in[1], false);
+  const cudnnBackendDescriptor_t w =
+      tensor(all, kW, CUDNN_DATA_INT8, k, p.channels, p.kernel[0], p.kernel[1], false);
+  cudnnBackendDescriptor_t conv = all.make(CUDNN_BACKEND_CONVOLUTION_DESCRIPTOR);
+  const cudnnDataType_t compute = CUDNN_DATA_INT32;
+  const cudnnConvolutionMode_t mode = CUDNN_CROSS_CORRELATION;
+  const int64_t spatialDims = 2;
+  set(conv, CUDNN_ATTR_CONVOLUTION_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &compute);
+  set(conv, CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_TYPE_CONVOLUTION_MODE, 1, &mode);
+  set(conv, CUDNN_ATTR_CONVOLUTION_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &spatialDims);
+  set(conv, CUDNN_ATTR_CONVOLUTION_DILATIONS, CUDNN_TYPE_INT64, 2, p.dilation);
+  set(conv, CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES, CUDNN_TYPE_INT64, 2, p.stride);
+  set(conv, CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, p.pad);
+  set(conv, CUDNN_ATTR_CONVOLUTION_POST_PADDINGS, CUDNN_TYPE_INT64, 2, p.pad);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(conv));
+
+  // The chain after the convolution, each step's output virtual except the last one's (y).
+  std::vector<cudnnPointwiseMode_t> steps = {CUDNN_POINTWISE_MUL};
+  std::vector<cudnnBackendDescriptor_t> operands = {tensor(all, kScale, CUDNN_DATA_FLOAT, 1, k, 1, 1, false)};
+  if (p.bias) {
+    steps.push_back(CUDNN_POINTWISE_ADD);
+    operands.push_back(tensor(all, kBias, CUDNN_DATA_FLOAT, 1, k, 1, 1, false));
+  }
+  if (p.residual) {
+    steps.push_back(CUDNN_POINTWISE_ADD);
+    operands.push_back(tensor(all, kResidual, CUDNN_DATA_FLOAT, n, k, oh, ow, false));
+  }
+  if (p.relu) {
+    steps.push_back(CUDNN_POINTWISE_RELU_FWD);
+    operands.push_back(nullptr);
+  }
+  int64_t nextUid = kFirstVirtual;
+  cudnnBackendDescriptor_t value = tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
+  std::vector<cudnnBackendDescriptor_t> ops;
+  cudnnBackendDescriptor_t convOp = all.make(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR);
+  const float alpha = 1.0f, beta = 0.0f;
+  set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x);
+  set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &w);
+  set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &value);
+  set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &conv);
+  set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, CUDNN_TYPE_FLOAT, 1, &alpha);
+  set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(convOp));
+  ops.push_back(convOp);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const bool last = i + 1 == steps.size();
+    const cudnnBackendDescriptor_t out =
+        last ? tensor(all, kY, p.halfOutput ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT, n, k, oh, ow, false)
+             : tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
+    ops.push_back(pointwise(all, steps[i], value, operands[i], out));
+    value = out;
+  }
+  cudnnBackendDescriptor_t graph = all.make(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
+  set(graph, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, static_cast<int64_t>(ops.size()),
+      ops.data());
+  set(graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(graph));
+  return graph;
+}
+
+// Device buffers of the problem's size, for timing the candidate plans (zeros: the speed does not depend on them).
+struct TimingBuffers {
+  TimingBuffers(const Int8ConvProblem& p, int device, cudaStream_t stream) {
+    const size_t outputs = static_cast<size_t>(p.batch * p.outChannels * p.out[0] * p.out[1]);
+    for (size_t bytes : {static_cast<size_t>(p.batch * p.channels * p.in[0] * p.in[1]),
+                         static_cast<size_t>(p.outChannels * p.channels * p.kernel[0] * p.kernel[1]),
+                         static_cast<size_t>(p.outChannels) * 4, static_cast<size_t>(p.outChannels) * 4,
+                         p.residual ? outputs * 4 : 16, outputs * (p.halfOutput ? 2 : 4),
+                         static_cast<size_t>(kMaxWorkspace)}) {
+      memory.push_back(std::make_unique<DeviceMemory>(bytes, device));
+      INFERRT_CUDA_CHECK(cudaMemsetAsync(memory.back()->data(), 0, bytes, stream));
+    }
+  }
+  std::vector<std::unique_ptr<DeviceMemory>> memory;  // x, w, scale, bias, residual, y, workspace
+};
+
+void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProblem& p, const void* x, const void* w,
+             const float* scale, const float* bias, const float* residual, void* y, void* workspace) {
+  std::vector<int64_t> uids = {kX, kW, kScale};
+  std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), const_cast<float*>(scale)};
+  if (p.bias) uids.push_back(kBias), pointers.push_back(const_cast<float*>(bias));
+  if (p.residual) uids.push_back(kResidual), pointers.push_back(const_cast<float*>(residual));
+  uids.push_back(kY);
+  pointers.push_back(y);
+  Descriptors all;
+  cudnnBackendDescriptor_t pack = all.make(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
+  set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, static_cast<int64_t>(uids.size()), uids.data());
+  set(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, static_cast<int64_t>(pointers.size()),
+      pointers.data());
+  set(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &workspace);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(pack));
+  INFERRT_CUDNN_CHECK(cudnnBackendExecute(handle, plan.plan, pack));
+}
+
+// Milliseconds of one run of `plan` on the handle's stream (after one untimed run).
+float timeOnce(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProblem& p, TimingBuffers& b) {
+  auto run = [&] {
+    auto& m = b.memory;
+    execute(plan, handle, p, m[0]->data(), m[1]->data(), static_cast<float*>(m[2]->data()),
+            static_cast<float*>(m[3]->data()), static_cast<float*>(m[4]->data()), m[5]->data(), m[6]->data());
+  };
+  cudaStream_t stream = nullptr;
+  INFERRT_CUDNN_CHECK(cudnnGetStream(handle, &stream));
+  run();
+  cudaEvent_t start, stop;
+  INFERRT_CUDA_CHECK(cudaEventCreate(&start));
+  INFERRT_CUDA_CHECK(cudaEventCreate(&stop));
+  float ms = 0;
+  cudaError_t status = cudaEventRecord(start, stream);
+  if (status == cudaSuccess) {
+    run();
+    status = cudaEventRecord(stop, stream);
+  }
+  if (status == cudaSuccess) status = cudaEventSynchronize(stop);
+  if (status == cudaSuccess) status = cudaEventElapsedTime(&ms, start, stop);
+  ignoreCudaError(cudaEventDestroy(start));
+  ignoreCudaError(cudaEventDestroy(stop));
+  INFERRT_CUDA_CHECK(status);
+  return ms;
+}
+
+}  // namespace
+
+std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device) {
+  if (!cudnnHandle) fail(ErrorCode::Internal, "QuantizedConvolution: no cuDNN handle");
+  static std::mutex cacheMutex;
+  static std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>> cache;
+  const std::vector<int64_t> key = keyOf(p, device);
+  std::lock_guard<std::mutex> lock(cacheMutex);
+  auto found = cache.find(key);
+  if (found != cache.end()) return found->second;
+
+  auto handle = static_cast<cudnnHandle_t>(cudnnHandle);
+  auto graphDescriptors = std::make_shared<Descriptors>();
+  const cudnnBackendDescriptor_t graph = buildGraph(*graphDescriptors, p, handle);
+  cudnnBackendDescriptor_t heuristics = graphDescriptors->make(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+  const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
+  set(heuristics, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph);
+  set(heuristics, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
+  INFERRT_CUDNN_CHECK(cudnnBackendFinalize(heuristics));
+  int64_t count = 0;
+  INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(heuristics, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                               CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
+  std::vector<cudnnBackendDescriptor_t> configs(static_cast<size_t>(count));
+  for (cudnnBackendDescriptor_t& c : configs) c = graphDescriptors->make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+  INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(heuristics, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                               CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, configs.data()));
+
+  // Each candidate plan lives in its own object; the fastest is kept with the graph's descriptors.
+  std::shared_ptr<Int8ConvPlan> best;
+  float bestMs = 0;
+  std::unique_ptr<TimingBuffers> buffers;
+  int timed = 0;
+  for (int64_t i = 0; i < count && timed < kTimedConfigs; ++i) {
+    auto candidate = std::make_shared<Int8ConvPlan>();
+    cudnnBackendDescriptor_t plan = candidate->descriptors.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+    set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
+    set(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &configs[i]);
+    if (cudnnBackendFinalize(plan) != CUDNN_STATUS_SUCCESS) continue;  // this engine does not take the graph
+    int64_t got = 0;
+    INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,
+                                                 &got, &candidate->workspace));
+    if (candidate->workspace > kMaxWorkspace) continue;
+    candidate->plan = plan;
+    candidate->graph = graphDescriptors;
+    candidate->problem = p;
+    candidate->device = device;
+    if (!buffers) {
+      cudaStream_t stream = nullptr;
+      INFERRT_CUDNN_CHECK(cudnnGetStream(handle, &stream));
+      buffers = std::make_unique<TimingBuffers>(p, device, stream);
+    }
+    const float ms = timeOnce(*candidate, handle, p, *buffers);
+    ++timed;
+    if (!best || ms < bestMs) best = candidate, bestMs = ms;
+  }
+  if (!best)
+    fail(ErrorCode::CudaError, "cuDNN has no engine for the ", describe(p), " with its fused epilogue (", count,
+         " heuristic configurations tried)");
+  if (cache.size() >= 4096) cache.clear();  // dynamic shapes must not grow it forever; users keep their plans
+  cache.emplace(key, best);
+  return best;
+}
+
+bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device) {
+  return keyOf(plan.problem, plan.device) == keyOf(p, device);
+}
+
+size_t workspaceSize(const Int8ConvPlan& plan) { return static_cast<size_t>(plan.workspace); }
+
+void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, const float* scale,
+                        const float* bias, const float* residual, void* y, void* workspace) {
+  execute(plan, static_cast<cudnnHandle_t>(cudnnHandle), plan.problem, x, w, scale, bias, residual, y, workspace);
+}
+
+#else  // built without cuDNN: the kernel's supports() declines channels-last layers, so these are never reached
+
+class Int8ConvPlan {};
+
+std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem&, void*, int) {
+  fail(ErrorCode::UnsupportedOp, "QuantizedConvolution channels-last needs cuDNN (built without cuDNN)");
+}
+
+bool planMatches(const Int8ConvPlan&, const Int8ConvProblem&, int) { return false; }
+
+size_t workspaceSize(const Int8ConvPlan&) { return 0; }
+
+void runInt8Convolution(const Int8ConvPlan&, void*, const void*, const void*, const float*, const float*, const float*,
+                        void*, void*) {
+  fail(ErrorCode::UnsupportedOp, "QuantizedConvolution channels-last needs cuDNN (built without cuDNN)");
+}
+
+#endif
+
+}  // namespace inferrt::cudnnint8

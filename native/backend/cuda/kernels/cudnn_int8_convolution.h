@@ -1,0 +1,38 @@
+// The channels-last QuantizedConvolution on cuDNN's graph API: one fused kernel computing
+// y = act(float(conv(x, w)) * scale[k] + bias[k] + residual) with x int8 NHWC, w int8 KRSC, scale and bias fp32 [K],
+// residual fp32 NHWC and y fp32 or fp16 NHWC. The legacy API takes only a scalar scale (per-tensor weights) and its
+// int8 -> float kernels are several times slower than fp16; the graph runs int8 tensor-core kernels with the whole
+// epilogue fused (bench/probes/cudnn-int8-conv.cu and cudnn-int8-fused.cu measured both on an H100). No cuDNN
+// types here; without INFERRT_WITH_CUDNN the functions exist and fail with UNSUPPORTED_OP.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace inferrt::cudnnint8 {
+
+// A 2-D convolution, group 1, symmetric pads; dims in logical N, C, H, W order.
+struct Int8ConvProblem {
+  int64_t batch = 0, channels = 0, outChannels = 0;
+  int64_t in[2] = {1, 1}, kernel[2] = {1, 1}, out[2] = {1, 1};
+  int64_t pad[2] = {0, 0}, stride[2] = {1, 1}, dilation[2] = {1, 1};
+  bool bias = false, residual = false, relu = false, halfOutput = false;
+};
+
+class Int8ConvPlan;
+
+// The execution plan for `p` on this device: cuDNN's heuristic engine configurations, the fastest of the first few
+// that build (timed once on scratch buffers), cached per problem and device. CUDA_ERROR naming the problem when no
+// configuration builds.
+std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device);
+
+// Whether `plan` was made for exactly this problem and device (a lock-free check of a plan kept from an earlier run).
+bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device);
+
+size_t workspaceSize(const Int8ConvPlan& plan);
+
+// Enqueues the convolution on the stream the handle is bound to. bias / residual are read when the problem has them.
+void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, const float* scale,
+                        const float* bias, const float* residual, void* y, void* workspace);
+
+}  // namespace inferrt::cudnnint8

@@ -1,0 +1,104 @@
+#include "backend/cuda/kernels/quantized_convolution_nhwc.h"
+
+#include <memory>
+
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
+#include "ir/error.h"
+#include "ir/ops/shape_helpers.h"
+
+namespace inferrt::cudakernels {
+
+namespace {
+
+size_t roundUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
+
+}  // namespace
+
+void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims) {
+  if (t && (t->dtype != DType::Float32 || t->dims != dims))
+    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution ", what, " must be float32 ", dimsToString(dims), ", got ",
+         dtypeName(t->dtype), " ", dimsToString(t->dims));
+}
+
+std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std::vector<TensorDesc>& inputs) {
+#ifndef INFERRT_WITH_CUDNN
+  (void)layer;
+  (void)inputs;
+  return "channels_last needs cuDNN (built without cuDNN)";
+#else
+  if (layer.attrs.getInt("group", 1) != 1) return "channels_last with groups";
+  if (inputs.size() > 1 && inputs[1].dims.size() != 4) return "";  // the shape rule reports it
+  const std::vector<int64_t> pads = layer.attrs.getInts("pads", {});  // [top, left, bottom, right]
+  if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "channels_last with asymmetric pads";
+  const std::string autoPad = layer.attrs.getString("auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID") return "channels_last with auto_pad " + autoPad;
+  return "";
+#endif
+}
+
+void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
+  const Layer& layer = args.layer;
+  const CudaLaunchEnv& env = args.env;
+  const DeviceTensor& x = *args.inputs[0];
+  const DeviceTensor& w = *args.inputs[1];
+  const DeviceTensor* scale = args.inputs[2];
+  const DeviceTensor* bias = args.inputs.size() > 3 ? args.inputs[3] : nullptr;
+  const DeviceTensor* residual = args.inputs.size() > 4 ? args.inputs[4] : nullptr;
+  DeviceTensor& out = args.outputs[0];
+  if (x.dtype != DType::Int8 || w.dtype != DType::Int8 || x.dims.size() != 4 || w.dims.size() != 4)
+    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution (channels_last) needs int8 x and w of rank 4, got ",
+         dtypeName(x.dtype), " ", dimsToString(x.dims), " and ", dtypeName(w.dtype), " ", dimsToString(w.dims));
+  const std::string act = layer.attrs.getString("activation", "none");
+  if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "QuantizedConvolution activation '", act, "'");
+  const int64_t batch = x.dims[0], channels = x.dims[3], outChannels = w.dims[0];
+  if (layer.attrs.getInt("group", 1) != 1 || w.dims[3] != channels)
+    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution (channels_last) input ", dimsToString(x.dims),
+         " and weights ", dimsToString(w.dims), " need group 1 and matching channels");
+  const Dims spatial = {x.dims[1], x.dims[2]}, kernel = {w.dims[1], w.dims[2]};
+  const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
+  const Dims expected = {batch, win.output[0], win.output[1], outChannels};
+  if (out.dims != expected || (out.dtype != DType::Float32 && out.dtype != DType::Float16))
+    fail(ErrorCode::Internal, "QuantizedConvolution output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
+         ", expected float32 (or its fp16 storage) ", dimsToString(expected));
+  requireFloat32Operand(scale, "dequantScale", {outChannels});
+  requireFloat32Operand(bias, "bias", {outChannels});
+  requireFloat32Operand(residual, "residual", expected);
+  if (out.numel() == 0) return;
+
+  cudnnint8::Int8ConvProblem p;
+  p.batch = batch;
+  p.channels = channels;
+  p.outChannels = outChannels;
+  for (int i = 0; i < 2; ++i) {
+    if (win.padBegin[i] != win.padEnd[i])
+      fail(ErrorCode::Internal, "QuantizedConvolution (channels_last) has asymmetric pads");
+    p.in[i] = spatial[i];
+    p.kernel[i] = kernel[i];
+    p.out[i] = win.output[i];
+    p.pad[i] = win.padBegin[i];
+    p.stride[i] = win.strides[i];
+    p.dilation[i] = win.dilations[i];
+  }
+  p.bias = bias != nullptr;
+  p.residual = residual != nullptr;
+  p.relu = act == "relu";
+  p.halfOutput = out.dtype == DType::Float16;
+
+  // The plan kept by this run-plan step when it still fits, else the shared cache's, kept for the next run.
+  std::shared_ptr<const cudnnint8::Int8ConvPlan> plan;
+  if (env.kernelState && *env.kernelState) {
+    plan = std::static_pointer_cast<const cudnnint8::Int8ConvPlan>(*env.kernelState);
+    if (!cudnnint8::planMatches(*plan, p, env.device)) plan.reset();
+  }
+  if (!plan) {
+    plan = cudnnint8::planInt8Convolution(p, env.cudnn, env.device);
+    if (env.kernelState) *env.kernelState = plan;
+  }
+  const size_t workspaceBytes = cudnnint8::workspaceSize(*plan);
+  void* workspace = workspaceBytes ? env.scratch(roundUp(workspaceBytes)) : nullptr;
+  cudnnint8::runInt8Convolution(*plan, env.cudnn, x.data, w.data, scale->as<float>(),
+                                bias ? bias->as<float>() : nullptr, residual ? residual->as<float>() : nullptr,
+                                out.data, workspace);
+}
+
+}  // namespace inferrt::cudakernels

@@ -1,0 +1,19 @@
+// The channels-last QuantizedConvolution (channels_last = 1): x int8 [N, H, W, C], w int8 [M, kH, kW, C], y and the
+// residual [N, H', W', M], through cuDNN's graph API with the whole epilogue fused (cudnn_int8_convolution.h).
+#pragma once
+#include <string>
+#include <vector>
+
+#include "backend/cuda/kernels/cuda_kernel.h"
+
+namespace inferrt::cudakernels {
+
+// Why the channels-last path cannot run `layer` (empty when it can): cuDNN missing, groups, asymmetric pads.
+std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std::vector<TensorDesc>& inputs);
+
+void runQuantizedConvolutionNhwc(CudaKernelArgs& args);
+
+// Fails (SHAPE_MISMATCH) unless `t` is absent or float32 of `dims`; `what` names the operand (both layouts use it).
+void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims);
+
+}  // namespace inferrt::cudakernels
