@@ -167,6 +167,51 @@ describe('implicit INT8: channels-last convolution (C = M = 16, residual)', () =
   }
 });
 
+describe('implicit INT8: a channels-last convolution writing int8 for the next one (output_scale)', () => {
+  const xDims: [number, number, number, number] = [2, 16, 6, 5];
+  const cx = uniform(2 * 16 * 6 * 5, 10, -2, 2);
+  const w1 = uniform(16 * 16 * 9, 11), w2 = uniform(32 * 16, 12), b1 = uniform(16, 13, -0.3, 0.3);
+  // conv 3x3 + relu -> conv 1x1: the first one's output is read only by the second's QuantizeLinear.
+  const defineChain = (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', xDims);
+    const c1 = n.addConvolution(input, n.addConstant([16, 16, 3, 3], w1), n.addConstant([16], b1), { pads: [1, 1, 1, 1], name: 'c1' });
+    const h = n.addActivation(c1.output(), 'relu', { name: 'h' }).output();
+    n.markOutput(n.addConvolution(h, n.addConstant([32, 16, 1, 1], w2), null, { name: 'c2' }).output(), 'y');
+  };
+  const feeds = { x: tensor(cx, xDims) };
+
+  it('drops the QuantizeLinear between them and gives the unfused build\'s outputs bit for bit (int8)', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+    const fused = await run(defineChain, feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: true });
+    const plain = await run(defineChain, feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: false });
+    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them');
+    expect(plain.log.some((l) => l.startsWith('int8 outputs:'))).toBe(false);
+    expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);  // x's only
+    expect(plain.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(2);
+    expect(fused.layers.filter((l) => l.kind === 'QuantizedConvolution' && l.channelsLast)).toHaveLength(2);
+    // Unfused, the first layer's float32 output is divided by the scale in fp32 and rounded: what the fused one does.
+    expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+    expect(fused.y.some((v) => v !== 0)).toBe(true);
+  });
+
+  it('in an fp16 build quantizes the unrounded float value: within a quantization step of the unfused build', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+    const fused = await run(defineChain, feeds, { precision: ['fp16', 'int8'], int8Calibrator: calibrator, channelsLast: true });
+    const plain = await run(defineChain, feeds, { precision: ['fp16', 'int8'], int8Calibrator: calibrator, channelsLast: false });
+    expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
+    let differing = 0, worst = 0;
+    for (let i = 0; i < fused.y.length; i++) {
+      if (fused.y[i] !== plain.y[i]) differing++;
+      worst = Math.max(worst, Math.abs(fused.y[i]! - plain.y[i]!));
+    }
+    // Unfused, the value is rounded to fp16 before the division: that moves an int8 value by one at most, and for a
+    // few values; each moves the 32 outputs of its position by a weight times the scale.
+    expect(differing).toBeGreaterThan(0);
+    expect(differing).toBeLessThan(fused.y.length / 5);
+    expect(worst).toBeLessThan(0.05 * Math.max(...Array.from(plain.y, Math.abs)));
+  });
+});
+
 describe('calibration caches', () => {
   it('writes an inferrt cache after calibrating, and a later build reads it instead of calibrating', async () => {
     const file = tmp('mm.cache');

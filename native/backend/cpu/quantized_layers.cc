@@ -3,11 +3,13 @@
 // roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual, then the activation (and, with
 // half_output, v rounded to fp16, as CUDA stores it).
 #include <algorithm>
+#include <cmath>
 #include <string>
 #include <vector>
 
 #include "backend/cpu/channels_last_reference.h"
 #include "backend/cpu/kernel_registry.h"
+#include "backend/cpu/math_common.h"
 #include "backend/cpu/math_scalar_ops.h"
 #include "ir/error.h"
 #include "ir/half.h"
@@ -65,6 +67,13 @@ void runQuantizedConvolutionNchw(const Layer& layer, const std::vector<const Ten
   int64_t plane = 1;
   for (size_t d = 2; d < y.dims().size(); ++d) plane *= y.dims()[d];
   const int32_t* a = acc.data<int32_t>();
+  if (layer.attrs.has("output_scale")) {  // quantized as QuantizeLinear does: divided in fp32, half to even
+    const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
+    int8_t* out = y.data<int8_t>();
+    for (int64_t i = 0; i < y.numel(); ++i)
+      out[i] = saturateCast<int8_t>(std::nearbyint(dequantize(e, a[i], (i / plane) % channels, i) / s));
+    return;
+  }
   float* out = y.data<float>();
   for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], (i / plane) % channels, i);
 }

@@ -4,7 +4,9 @@
 // for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and int8 constant weights, accumulate in
 // int32, and dequantize in their epilogue: y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32
 // out (with half_output = 1, rounded to fp16 values: in fp16 builds their readers take fp16, and CUDA stores them
-// so). Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
+// so; a QuantizedConvolution with output_scale s writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded).
+// Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -50,15 +52,26 @@ void requireInt8Operands(const std::vector<TensorDesc>& in) {
   requireDType(in[1], 1, {DType::Int8});
 }
 
+// output_scale (builder/int8_output_fusion.cc): the layer also quantizes its result, int8 out.
+void requireOutputScale(const Layer& layer) {
+  if (!layer.attrs.has("output_scale")) return;
+  const double s = layer.attrs.getFloat("output_scale");
+  if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
+    fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
+  if (layer.attrs.getInt("half_output", 0) != 0)
+    fail(ErrorCode::InvalidArgument, "attributes 'output_scale' and 'half_output' exclude each other");
+}
+
 std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
   requireHalfOutputFlag(layer);
+  requireOutputScale(layer);
   for (size_t i : {3, 4})
     if (hasInput(in, i)) requireDType(in[i], i, {DType::Float32});
-  const std::vector<TensorDesc> out =
-      floatLayerShapes("Convolution", layer, asFloatOperands(in, {3, 4}));
+  std::vector<TensorDesc> out = floatLayerShapes("Convolution", layer, asFloatOperands(in, {3, 4}));
   requireRank(in[1], 1, 3, 5);
   requireDequantScale(in[2], in[1].dims[0]);
+  if (layer.attrs.has("output_scale")) out[0].dtype = DType::Int8;
   return out;
 }
 

@@ -4,6 +4,7 @@
 // CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason.
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -23,7 +24,7 @@ namespace {
 
 constexpr int kTimedConfigs = 3;                         // of the heuristic's list, fastest first
 constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
-enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kY, kFirstVirtual };
+enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kOutputScale, kY, kFirstVirtual };
 
 std::string describe(const Int8ConvProblem& p) {
   return "int8 NHWC convolution x [N " + std::to_string(p.batch) + ", C " + std::to_string(p.channels) + ", " +
@@ -56,9 +57,9 @@ void set(cudnnBackendDescriptor_t d, cudnnBackendAttributeName_t name, cudnnBack
   INFERRT_CUDNN_CHECK(cudnnBackendSetAttribute(d, name, type, count, values));
 }
 
-// [n, c, h, w] logical dims, NHWC strides (a KRSC filter is the same with n = K).
+// [n, c, h, w] logical dims, NHWC strides (a KRSC filter is the same with n = K); byValue: a host scalar.
 cudnnBackendDescriptor_t tensor(Descriptors& all, int64_t uid, cudnnDataType_t type, int64_t n, int64_t c, int64_t h,
-                                int64_t w, bool isVirtual) {
+                                int64_t w, bool isVirtual, bool byValue = false) {
   cudnnBackendDescriptor_t d = all.make(CUDNN_BACKEND_TENSOR_DESCRIPTOR);
   const int64_t dims[4] = {n, c, h, w}, strides[4] = {h * w * c, 1, w * c, c}, alignment = 16;
   set(d, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &type);
@@ -67,6 +68,7 @@ cudnnBackendDescriptor_t tensor(Descriptors& all, int64_t uid, cudnnDataType_t t
   set(d, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid);
   set(d, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &alignment);
   set(d, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN, 1, &isVirtual);
+  if (byValue) set(d, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &byValue);
   INFERRT_CUDNN_CHECK(cudnnBackendFinalize(d));
   return d;
 }
@@ -88,9 +90,13 @@ cudnnBackendDescriptor_t pointwise(Descriptors& all, cudnnPointwiseMode_t mode, 
 }
 
 std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
-  return {device,        p.batch,       p.channels,  p.outChannels, p.in[0],     p.in[1],   p.kernel[0], p.kernel[1],
-          p.out[0],      p.out[1],      p.pad[0],    p.pad[1],      p.stride[0], p.stride[1], p.dilation[0],
-          p.dilation[1], p.bias,        p.residual,  p.relu,        p.halfOutput};
+  uint32_t scaleBits = 0;
+  std::memcpy(&scaleBits, &p.outputScale, sizeof(scaleBits));
+  std::vector<int64_t> key = {device, p.batch, p.channels, p.outChannels, p.bias, p.residual, p.residualHalf, p.relu,
+                              p.halfOutput, scaleBits};
+  for (int i = 0; i < 2; ++i)
+    key.insert(key.end(), {p.in[i], p.kernel[i], p.out[i], p.pad[i], p.stride[i], p.dilation[i]});
+  return key;
 }
 
 }  // namespace
@@ -135,11 +141,15 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
   }
   if (p.residual) {
     steps.push_back(CUDNN_POINTWISE_ADD);
-    operands.push_back(tensor(all, kResidual, CUDNN_DATA_FLOAT, n, k, oh, ow, false));
+    operands.push_back(tensor(all, kResidual, p.residualHalf ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT, n, k, oh, ow, false));
   }
   if (p.relu) {
     steps.push_back(CUDNN_POINTWISE_RELU_FWD);
     operands.push_back(nullptr);
+  }
+  if (p.outputScale > 0) {  // a scalar passed by value at execution (execute's outputScale)
+    steps.push_back(CUDNN_POINTWISE_DIV);
+    operands.push_back(tensor(all, kOutputScale, CUDNN_DATA_FLOAT, 1, 1, 1, 1, false, true));
   }
   int64_t nextUid = kFirstVirtual;
   cudnnBackendDescriptor_t value = tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
@@ -156,8 +166,9 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
   ops.push_back(convOp);
   for (size_t i = 0; i < steps.size(); ++i) {
     const bool last = i + 1 == steps.size();
+    const cudnnDataType_t yType = p.outputScale > 0 ? CUDNN_DATA_INT8 : p.halfOutput ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
     const cudnnBackendDescriptor_t out =
-        last ? tensor(all, kY, p.halfOutput ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT, n, k, oh, ow, false)
+        last ? tensor(all, kY, yType, n, k, oh, ow, false)
              : tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
     ops.push_back(pointwise(all, steps[i], value, operands[i], out));
     value = out;
@@ -177,7 +188,7 @@ struct TimingBuffers {
     for (size_t bytes : {static_cast<size_t>(p.batch * p.channels * p.in[0] * p.in[1]),
                          static_cast<size_t>(p.outChannels * p.channels * p.kernel[0] * p.kernel[1]),
                          static_cast<size_t>(p.outChannels) * 4, static_cast<size_t>(p.outChannels) * 4,
-                         p.residual ? outputs * 4 : 16, outputs * (p.halfOutput ? 2 : 4),
+                         p.residual ? outputs * (p.residualHalf ? 2 : 4) : 16, outputs * 4,
                          static_cast<size_t>(kMaxWorkspace)}) {
       memory.push_back(std::make_unique<DeviceMemory>(bytes, device));
       INFERRT_CUDA_CHECK(cudaMemsetAsync(memory.back()->data(), 0, bytes, stream));
@@ -187,11 +198,13 @@ struct TimingBuffers {
 };
 
 void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProblem& p, const void* x, const void* w,
-             const float* scale, const float* bias, const float* residual, void* y, void* workspace) {
+             const float* scale, const float* bias, const void* residual, void* y, void* workspace) {
   std::vector<int64_t> uids = {kX, kW, kScale};
   std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), const_cast<float*>(scale)};
   if (p.bias) uids.push_back(kBias), pointers.push_back(const_cast<float*>(bias));
-  if (p.residual) uids.push_back(kResidual), pointers.push_back(const_cast<float*>(residual));
+  if (p.residual) uids.push_back(kResidual), pointers.push_back(const_cast<void*>(residual));
+  float outputScale = p.outputScale;  // by value: cuDNN reads it while enqueueing
+  if (p.outputScale > 0) uids.push_back(kOutputScale), pointers.push_back(&outputScale);
   uids.push_back(kY);
   pointers.push_back(y);
   Descriptors all;
@@ -209,7 +222,7 @@ float timeOnce(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvPro
   auto run = [&] {
     auto& m = b.memory;
     execute(plan, handle, p, m[0]->data(), m[1]->data(), static_cast<float*>(m[2]->data()),
-            static_cast<float*>(m[3]->data()), static_cast<float*>(m[4]->data()), m[5]->data(), m[6]->data());
+            static_cast<float*>(m[3]->data()), m[4]->data(), m[5]->data(), m[6]->data());
   };
   cudaStream_t stream = nullptr;
   INFERRT_CUDNN_CHECK(cudnnGetStream(handle, &stream));
@@ -301,7 +314,7 @@ bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device)
 size_t workspaceSize(const Int8ConvPlan& plan) { return static_cast<size_t>(plan.workspace); }
 
 void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, const float* scale,
-                        const float* bias, const float* residual, void* y, void* workspace) {
+                        const float* bias, const void* residual, void* y, void* workspace) {
   execute(plan, static_cast<cudnnHandle_t>(cudnnHandle), plan.problem, x, w, scale, bias, residual, y, workspace);
 }
 
@@ -317,7 +330,7 @@ bool planMatches(const Int8ConvPlan&, const Int8ConvProblem&, int) { return fals
 
 size_t workspaceSize(const Int8ConvPlan&) { return 0; }
 
-void runInt8Convolution(const Int8ConvPlan&, void*, const void*, const void*, const float*, const float*, const float*,
+void runInt8Convolution(const Int8ConvPlan&, void*, const void*, const void*, const float*, const float*, const void*,
                         void*, void*) {
   fail(ErrorCode::UnsupportedOp, "QuantizedConvolution channels-last needs cuDNN (built without cuDNN)");
 }

@@ -87,8 +87,8 @@ __device__ __forceinline__ void storeValue(__half* y, int64_t i, float v) { y[i]
 // written, by one thread, so acc and y carry no __restrict__.
 template <typename Out>
 __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__ scale, const float* __restrict__ bias,
-                                   const float* __restrict__ residual, Out* y, Int8EpilogueGeometry g,
-                                   GemmActivation act) {
+                                   const void* __restrict__ residual, bool residualHalf, Out* y,
+                                   Int8EpilogueGeometry g, GemmActivation act) {
   const int64_t planes = g.images * g.channels;
   for (int64_t plane = blockIdx.x; plane < planes; plane += gridDim.x) {
     const int64_t b = plane / g.channels, c = plane % g.channels;
@@ -96,7 +96,8 @@ __global__ void int8EpilogueKernel(const int32_t* acc, const float* __restrict__
     const int32_t* sums = acc ? acc + c * g.accChannelStride + b * g.accImageStride : nullptr;
     for (int64_t p = threadIdx.x; p < g.plane; p += blockDim.x) {
       const int64_t i = plane * g.plane + p;
-      storeValue(y, i, dequantizeValue<Out>(sums ? sums[p] : 0, s, bias, c, residual ? residual[i] : 0.0f, residual, act));
+      const float r = residual ? loadFloat(residual, residualHalf, i) : 0.0f;
+      storeValue(y, i, dequantizeValue<Out>(sums ? sums[p] : 0, s, bias, c, r, residual, act));
     }
   }
 }
@@ -135,18 +136,20 @@ bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scale
   return true;
 }
 
-bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, void* y,
-                        bool yHalf, const Int8EpilogueGeometry& g, GemmActivation act, int multiProcessors,
-                        cudaStream_t stream) {
+bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const void* residual,
+                        bool residualHalf, void* y, bool yHalf, const Int8EpilogueGeometry& g, GemmActivation act,
+                        int multiProcessors, cudaStream_t stream) {
   const int64_t n = g.images * g.channels * g.plane;
   if (n <= 0) return true;
   if (!scale || !y || g.plane < 1 || g.channels < 1) return false;
   // Blocks stride over the planes: a few per multiprocessor.
   const unsigned grid = static_cast<unsigned>(std::min<int64_t>(g.images * g.channels, 32LL * std::max(multiProcessors, 1)));
   if (yHalf)
-    int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, static_cast<__half*>(y), g, act);
+    int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, residualHalf,
+                                                    static_cast<__half*>(y), g, act);
   else
-    int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, static_cast<float*>(y), g, act);
+    int8EpilogueKernel<<<grid, kBlock, 0, stream>>>(acc, scale, bias, residual, residualHalf,
+                                                    static_cast<float*>(y), g, act);
   return true;
 }
 

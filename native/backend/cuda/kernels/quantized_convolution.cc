@@ -30,6 +30,7 @@ std::string supportsQuantizedConvolution(const Layer& layer, const std::vector<T
   if (inputs.size() < 3) return "";  // the shape rule reports it
   if (layer.attrs.getInt("channels_last", 0) != 0)
     return cudakernels::channelsLastQuantizedConvolutionLimit(layer, inputs);
+  if (layer.attrs.has("output_scale")) return "output_scale without channels_last";
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") return "activation '" + act + "'";
   const Dims& w = inputs[1].dims;
@@ -71,8 +72,8 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
   if (x.dtype != DType::Int8 || w.dtype != DType::Int8 || rank < 3 || rank > 5 || w.dims.size() != rank)
     fail(ErrorCode::ShapeMismatch, "QuantizedConvolution needs int8 x and w of one rank 3 to 5, got ",
          dtypeName(x.dtype), " ", dimsToString(x.dims), " and ", dtypeName(w.dtype), " ", dimsToString(w.dims));
-  if (layer.attrs.getInt("channels_last", 0) != 0)
-    fail(ErrorCode::InvalidArgument, "QuantizedConvolution channels_last must be 0 or 1");
+  if (layer.attrs.getInt("channels_last", 0) != 0 || layer.attrs.has("output_scale"))
+    fail(ErrorCode::InvalidArgument, "QuantizedConvolution: channels_last must be 0 or 1; output_scale needs 1");
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "QuantizedConvolution activation '", act, "'");
   const int64_t batch = x.dims[0], channels = x.dims[1], outChannels = w.dims[0];
@@ -91,7 +92,7 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
   const size_t outElementBytes = outHalf ? 2 : 4;
   cudakernels::requireFloat32Operand(scale, "dequantScale", {outChannels});
   cudakernels::requireFloat32Operand(bias, "bias", {outChannels});
-  cudakernels::requireFloat32Operand(residual, "residual", expected);
+  cudakernels::requireFloat32Operand(residual, "residual", expected, true);
   if (out.numel() == 0) return;
 
   const int64_t positions = volume(win.output);
@@ -107,10 +108,13 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
     e.plane = positions;
     e.accChannelStride = accRows;
     e.accImageStride = positions;
-    const float* res = residual ? residual->as<float>() + first * outImage : nullptr;
+    const bool resHalf = residual && residual->dtype == DType::Float16;
+    const char* res = residual ? static_cast<const char*>(residual->data) +
+                                     static_cast<size_t>(first * outImage) * (resHalf ? 2 : 4)
+                               : nullptr;
     char* y = static_cast<char*>(out.data) + static_cast<size_t>(first * outImage) * outElementBytes;
-    if (!cudakernels::launchInt8Epilogue(acc, scale->as<float>(), bias ? bias->as<float>() : nullptr, res, y, outHalf,
-                                         e, activation, env.multiProcessors, env.stream))
+    if (!cudakernels::launchInt8Epilogue(acc, scale->as<float>(), bias ? bias->as<float>() : nullptr, res, resHalf, y,
+                                         outHalf, e, activation, env.multiProcessors, env.stream))
       fail(ErrorCode::Internal, "QuantizedConvolution: bad epilogue arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());
   };
@@ -187,7 +191,9 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
 }  // namespace
 
 void registerCudaQuantizedConvolutionKernel() {
-  registerCudaKernel({"QuantizedConvolution", supportsQuantizedConvolution, runQuantizedConvolution, 0});
+  // The residual (input 4) is read as its producer stored it: an fp16 activation without a conversion pass (the CPU
+  // reads the same fp16-rounded values).
+  registerCudaKernel({"QuantizedConvolution", supportsQuantizedConvolution, runQuantizedConvolution, 0, 1u << 4});
 }
 
 }  // namespace inferrt

@@ -14,10 +14,11 @@ size_t roundUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
 
 }  // namespace
 
-void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims) {
-  if (t && (t->dtype != DType::Float32 || t->dims != dims))
-    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution ", what, " must be float32 ", dimsToString(dims), ", got ",
-         dtypeName(t->dtype), " ", dimsToString(t->dims));
+void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims, bool halfStorage) {
+  const bool dtypeOk = t && (t->dtype == DType::Float32 || (halfStorage && t->dtype == DType::Float16));
+  if (t && (!dtypeOk || t->dims != dims))
+    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution ", what, " must be float32 ", dimsToString(dims),
+         halfStorage ? " (or its fp16 storage)" : "", ", got ", dtypeName(t->dtype), " ", dimsToString(t->dims));
 }
 
 std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std::vector<TensorDesc>& inputs) {
@@ -57,12 +58,14 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   const Dims spatial = {x.dims[1], x.dims[2]}, kernel = {w.dims[1], w.dims[2]};
   const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
   const Dims expected = {batch, win.output[0], win.output[1], outChannels};
-  if (out.dims != expected || (out.dtype != DType::Float32 && out.dtype != DType::Float16))
+  const bool quantizes = layer.attrs.has("output_scale");
+  const bool dtypeOk = quantizes ? out.dtype == DType::Int8 : out.dtype == DType::Float32 || out.dtype == DType::Float16;
+  if (out.dims != expected || !dtypeOk)
     fail(ErrorCode::Internal, "QuantizedConvolution output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
-         ", expected float32 (or its fp16 storage) ", dimsToString(expected));
+         ", expected ", quantizes ? "int8 " : "float32 (or its fp16 storage) ", dimsToString(expected));
   requireFloat32Operand(scale, "dequantScale", {outChannels});
   requireFloat32Operand(bias, "bias", {outChannels});
-  requireFloat32Operand(residual, "residual", expected);
+  requireFloat32Operand(residual, "residual", expected, true);
   if (out.numel() == 0) return;
 
   cudnnint8::Int8ConvProblem p;
@@ -81,8 +84,10 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   }
   p.bias = bias != nullptr;
   p.residual = residual != nullptr;
+  p.residualHalf = residual && residual->dtype == DType::Float16;
   p.relu = act == "relu";
   p.halfOutput = out.dtype == DType::Float16;
+  p.outputScale = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
 
   // The plan kept by this run-plan step when it still fits, else the shared cache's, kept for the next run.
   std::shared_ptr<const cudnnint8::Int8ConvPlan> plan;
@@ -97,8 +102,8 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   const size_t workspaceBytes = cudnnint8::workspaceSize(*plan);
   void* workspace = workspaceBytes ? env.scratch(roundUp(workspaceBytes)) : nullptr;
   cudnnint8::runInt8Convolution(*plan, env.cudnn, x.data, w.data, scale->as<float>(),
-                                bias ? bias->as<float>() : nullptr, residual ? residual->as<float>() : nullptr,
-                                out.data, workspace);
+                                bias ? bias->as<float>() : nullptr, residual ? residual->data : nullptr, out.data,
+                                workspace);
 }
 
 }  // namespace inferrt::cudakernels

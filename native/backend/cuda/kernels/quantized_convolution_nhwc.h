@@ -1,5 +1,6 @@
-// The channels-last QuantizedConvolution (channels_last = 1): x int8 [N, H, W, C], w int8 [M, kH, kW, C], y and the
-// residual [N, H', W', M], through cuDNN's graph API with the whole epilogue fused (cudnn_int8_convolution.h).
+// The channels-last QuantizedConvolution (channels_last = 1): x int8 [N, H, W, C], w int8 [M, kH, kW, C], y (float,
+// or int8 with output_scale) and the residual [N, H', W', M], through cuDNN's graph API with the whole epilogue
+// fused (cudnn_int8_convolution.h).
 #pragma once
 #include <string>
 #include <vector>
@@ -13,7 +14,8 @@ std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std:
 
 void runQuantizedConvolutionNhwc(CudaKernelArgs& args);
 
-// Fails (SHAPE_MISMATCH) unless `t` is absent or float32 of `dims`; `what` names the operand (both layouts use it).
-void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims);
+// Fails (SHAPE_MISMATCH) unless `t` is absent or float32 of `dims` (or its fp16 storage when halfStorage: the
+// residual, read as stored); `what` names the operand (both layouts use it).
+void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims, bool halfStorage = false);
 
 }  // namespace inferrt::cudakernels

@@ -30,9 +30,10 @@ struct Int8EpilogueGeometry {
   int64_t accChannelStride = 0, accImageStride = 0;
 };
 // y (float32, or fp16 when yHalf) = act(float(acc) * scale[c] + bias[c] + residual): acc may alias a float32 y.
-bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const float* residual, void* y,
-                        bool yHalf, const Int8EpilogueGeometry& g, GemmActivation act, int multiProcessors,
-                        cudaStream_t stream);
+// The residual (y's layout) is float32, or fp16 when residualHalf (an fp16-stored activation, read as stored).
+bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const void* residual,
+                        bool residualHalf, void* y, bool yHalf, const Int8EpilogueGeometry& g, GemmActivation act,
+                        int multiProcessors, cudaStream_t stream);
 // The same for a row-major y [rows, channels] from acc [rows, accStride] (null acc: empty sums), no residual; acc
 // may alias a float32 y when accStride == channels (each element is read, then written, by one thread).
 bool launchInt8RowsEpilogue(const int32_t* acc, int64_t accStride, const float* scale, const float* bias, void* y,
