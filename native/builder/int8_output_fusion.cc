@@ -1,7 +1,9 @@
-// INT8 output fusion: a channels-last QuantizedConvolution whose output only one-scale int8 QuantizeLinear layers
-// read (the INT8 pass puts one in front of each INT8 layer) writes their int8 values itself. In a ResNet bottleneck
-// that is the first two convolutions of every block: their float outputs never reach memory, and the separate
-// quantize pass over them goes. Channels-last only: the CUDA kernel ends its cuDNN graph with the division.
+// INT8 output fusion: a channels-last QuantizedConvolution whose output one-scale int8 QuantizeLinear layers read
+// (the INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when
+// nothing else reads the float one (a ResNet bottleneck's first two convolutions: their float outputs never reach
+// memory), else as a second output (the block's last convolution, whose float output is also the next residual).
+// Either way the separate quantize pass goes. Channels-last only: the CUDA kernel ends its cuDNN graph with the
+// division.
 #include <optional>
 #include <set>
 #include <vector>
@@ -39,29 +41,47 @@ size_t fuseInt8Outputs(Network& network) {
   for (size_t l = 0; l < layers.size(); ++l) {
     const Layer& conv = layers[l];
     if (conv.kind != "QuantizedConvolution" || conv.attrs.getInt("channels_last", 0) != 1 ||
-        conv.attrs.has("output_scale"))
+        conv.attrs.has("output_scale") || conv.outputs.size() != 1)
       continue;
     const int y = conv.outputs[0];
-    if (outputs.count(y) || readers[y].empty()) continue;
     std::optional<float> scale;
-    bool all = true;
+    std::vector<int> quantizers;
+    bool floatReaders = outputs.count(y) != 0;
     for (int r : readers[y]) {
       const std::optional<float> s = oneScaleQuantize(layers[r], y, tensors);
-      all = all && s && !(scale && *s != *scale) && !outputs.count(layers[r].outputs[0]);
-      if (!all) break;
+      if (!s || outputs.count(layers[r].outputs[0]) || (scale && *s != *scale)) {
+        floatReaders = true;  // reads the float value (or quantizes it differently): stays as it is
+        continue;
+      }
       scale = s;
+      quantizers.push_back(r);
     }
-    if (!all) continue;
-    fused[l].attrs.set("output_scale", static_cast<double>(*scale));
-    fused[l].attrs.erase("half_output");
-    tensors[y].dtype = DType::Int8;
-    for (int r : readers[y]) {
+    if (quantizers.empty()) continue;
+    Layer& f = fused[l];
+    f.attrs.set("output_scale", static_cast<double>(*scale));
+    int q = y;  // the int8 output: the only one, or a second one beside the float output
+    if (floatReaders) {
+      TensorInfo info;
+      info.name = tensors[y].name + ":int8";
+      info.dtype = DType::Int8;
+      info.dims = tensors[y].dims;
+      info.producer = static_cast<int>(l);
+      tensors.push_back(info);
+      q = static_cast<int>(tensors.size()) - 1;
+      f.outputs.push_back(q);
+    } else {
+      f.attrs.erase("half_output");
+      tensors[y].dtype = DType::Int8;
+    }
+    for (int r : quantizers) {
       keep[r] = false;
-      replacement[layers[r].outputs[0]] = y;
+      replacement.resize(tensors.size(), -1);
+      replacement[layers[r].outputs[0]] = q;
     }
     ++count;
   }
   if (!count) return 0;
+  replacement.resize(tensors.size(), -1);
   for (Layer& layer : fused)
     for (int& t : layer.inputs)
       if (t >= 0 && replacement[t] >= 0) t = replacement[t];

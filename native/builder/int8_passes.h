@@ -16,9 +16,10 @@ QuantizationTable absorbQdqPairs(Network& network, BuildLog& log);
 // precision assignment.
 void quantizeLayers(Network& network, const BuildConfig& config, const QuantizationTable& table, BuildLog& log);
 
-// A channels-last QuantizedConvolution whose output only int8 QuantizeLinear layers of one constant scale (no zero
-// point) read gets output_scale = that scale and an int8 output; the QuantizeLinears go and their readers read it.
-// Returns how many convolutions (int8_output_fusion.cc). Runs after the channels-last pass.
+// A channels-last QuantizedConvolution whose output int8 QuantizeLinear layers of one constant scale (no zero point)
+// read gets output_scale = that scale and writes their int8 values: as its output when nothing else reads it, else
+// as a second output; the QuantizeLinears go and their readers read it. Returns how many convolutions
+// (int8_output_fusion.cc). Runs after the channels-last pass.
 size_t fuseInt8Outputs(Network& network);
 
 }  // namespace inferrt

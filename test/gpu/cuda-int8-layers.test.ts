@@ -197,6 +197,24 @@ const cases: Case[] = [
     log: /Conv\+ReLU/,
     int8Intermediate: true,
   },
+  {
+    // h = relu(conv(x)); y = relu(conv(h) + h): the first convolution writes h (fp16) and h's int8 values (a second
+    // output), the second reads them and h as its fp16-stored residual.
+    name: 'fp16 + int8, channelsLast forced: a residual block, the first convolution writing fp16 and int8 outputs',
+    inputs: { x: [2, 16, 8, 7] },
+    define: (n, { x }) => {
+      const b = n.addConstant([16], randomFloats(16, 62).map((v) => v * 0.3));
+      const h = n.addActivation(n.addConvolution(x!, weights(n, [16, 16, 3, 3], 61, 144), b, { pads: [1, 1, 1, 1] }).output(), 'relu').output();
+      const c2 = n.addConvolution(h, weights(n, [16, 16, 3, 3], 63, 144), null, { pads: [1, 1, 1, 1] }).output();
+      n.markOutput(n.addActivation(n.addElementWise(c2, h, 'add').output(), 'relu').output(), 'y');
+    },
+    int8: ['QuantizedConvolution', 'QuantizedConvolution'],
+    precision: ['fp16', 'int8'],
+    channelsLast: true,
+    nhwc: true,
+    log: /Conv\+add\+ReLU/,
+    int8Intermediate: true,
+  },
 ];
 
 async function load(c: Case, backend: 'cpu' | 'cuda', calibrator: MinMaxCalibrator): Promise<{ engine: Engine; log: string[] }> {

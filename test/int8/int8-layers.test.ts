@@ -194,6 +194,25 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
     expect(fused.y.some((v) => v !== 0)).toBe(true);
   });
 
+  it('writes the int8 values as a second output where a float reader remains (a residual), bit for bit (int8)', async () => {
+    // h = relu(conv 3x3 (x)); y = relu(conv 3x3 (h) + h): the second convolution reads h as int8 and as its residual.
+    const w3 = uniform(16 * 16 * 9, 14);
+    const defineBlock = (n: NetworkDefinition) => {
+      const input = n.addInput('x', 'float32', xDims);
+      const h = n.addActivation(n.addConvolution(input, n.addConstant([16, 16, 3, 3], w1), n.addConstant([16], b1), { pads: [1, 1, 1, 1] }).output(), 'relu').output();
+      const c2 = n.addConvolution(h, n.addConstant([16, 16, 3, 3], w3), null, { pads: [1, 1, 1, 1] });
+      n.markOutput(n.addActivation(n.addElementWise(c2.output(), h, 'add').output(), 'relu').output(), 'y');
+    };
+    const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+    const fused = await run(defineBlock, feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: true });
+    const plain = await run(defineBlock, feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: false });
+    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them');
+    const first = fused.layers.find((l) => l.kind === 'QuantizedConvolution')!;
+    expect(first.outputs).toHaveLength(2);
+    expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
+    expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+  });
+
   it('in an fp16 build quantizes the unrounded float value: within a quantization step of the unfused build', async () => {
     const calibrator = new MinMaxCalibrator({ batches: [feeds] });
     const fused = await run(defineChain, feeds, { precision: ['fp16', 'int8'], int8Calibrator: calibrator, channelsLast: true });

@@ -50,17 +50,21 @@ void runChannelsLastReference(const Layer& layer, const std::vector<const Tensor
   }
   Layer plain = layer;
   plain.attrs.set("channels_last", int64_t{0});
-  Tensor& out = outputs.at(0);
-  if (out.rank() != 4)
-    fail(ErrorCode::Internal, layer.kind, " channels_last output is ", dimsToString(out.dims()), ", expected rank 4");
-  const Dims& d = out.dims();
-  std::vector<Tensor> nchwOutputs = {Tensor(out.dtype(), {d[0], d[3], d[1], d[2]})};
+  std::vector<Tensor> nchwOutputs;
+  for (const Tensor& out : outputs) {
+    if (out.rank() != 4)
+      fail(ErrorCode::Internal, layer.kind, " channels_last output is ", dimsToString(out.dims()), ", expected rank 4");
+    const Dims& d = out.dims();
+    nchwOutputs.emplace_back(out.dtype(), Dims{d[0], d[3], d[1], d[2]});
+  }
   nchw(plain, nchwInputs, nchwOutputs);
-  const Tensor back = permuted(nchwOutputs[0], kToNhwc, "output");
-  if (back.dims() != out.dims())
-    fail(ErrorCode::Internal, layer.kind, " channels_last output is ", dimsToString(out.dims()),
-         ", the NCHW kernel gave ", dimsToString(nchwOutputs[0].dims()));
-  if (back.byteSize() > 0) std::memcpy(out.raw(), back.raw(), back.byteSize());
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    const Tensor back = permuted(nchwOutputs[o], kToNhwc, "output");
+    if (back.dims() != outputs[o].dims())
+      fail(ErrorCode::Internal, layer.kind, " channels_last output is ", dimsToString(outputs[o].dims()),
+           ", the NCHW kernel gave ", dimsToString(nchwOutputs[o].dims()));
+    if (back.byteSize() > 0) std::memcpy(outputs[o].raw(), back.raw(), back.byteSize());
+  }
 }
 
 }  // namespace inferrt

@@ -10,8 +10,8 @@ namespace inferrt {
 
 // Runs `nchw` (the layer kind's NCHW kernel) for a channels_last = 1 layer: x [N, H, W, C] and the residual
 // (Convolution input 3, QuantizedConvolution input 4) go to NCHW, weights [M, kH, kW, C/group] to
-// [M, C/group, kH, kW], the layer runs without the attribute, and its NCHW output is permuted into outputs[0]
-// ([N, H', W', C']).
+// [M, C/group, kH, kW], the layer runs without the attribute, and its NCHW outputs are permuted into `outputs`
+// ([N, H', W', C'] each).
 void runChannelsLastReference(const Layer& layer, const std::vector<const Tensor*>& inputs,
                               std::vector<Tensor>& outputs, CpuKernel nchw);
 

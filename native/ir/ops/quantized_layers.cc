@@ -4,7 +4,8 @@
 // for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and int8 constant weights, accumulate in
 // int32, and dequantize in their epilogue: y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32
 // out (with half_output = 1, rounded to fp16 values: in fp16 builds their readers take fp16, and CUDA stores them
-// so; a QuantizedConvolution with output_scale s writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded).
+// so; a QuantizedConvolution with output_scale s writes int8 saturate(roundHalfEven(y / s)) of the unrounded y
+// instead, or as a second output beside y).
 // Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
 #include <cmath>
 #include <string>
@@ -58,8 +59,8 @@ void requireOutputScale(const Layer& layer) {
   const double s = layer.attrs.getFloat("output_scale");
   if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
     fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
-  if (layer.attrs.getInt("half_output", 0) != 0)
-    fail(ErrorCode::InvalidArgument, "attributes 'output_scale' and 'half_output' exclude each other");
+  if (layer.outputs.size() == 1 && layer.attrs.getInt("half_output", 0) != 0)
+    fail(ErrorCode::InvalidArgument, "an int8-only output (output_scale, one output) takes no 'half_output'");
 }
 
 std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
@@ -71,8 +72,13 @@ std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std:
   std::vector<TensorDesc> out = floatLayerShapes("Convolution", layer, asFloatOperands(in, {3, 4}));
   requireRank(in[1], 1, 3, 5);
   requireDequantScale(in[2], in[1].dims[0]);
-  if (layer.attrs.has("output_scale")) out[0].dtype = DType::Int8;
-  return out;
+  if (layer.outputs.size() == 2 && !layer.attrs.has("output_scale"))
+    fail(ErrorCode::InvalidArgument, "a second output (int8) needs attribute 'output_scale'");
+  if (!layer.attrs.has("output_scale")) return out;
+  TensorDesc quantized = out[0];
+  quantized.dtype = DType::Int8;
+  if (layer.outputs.size() == 2) return {out[0], quantized};
+  return {quantized};
 }
 
 std::vector<TensorDesc> inferQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& in) {
@@ -93,7 +99,7 @@ std::vector<TensorDesc> inferQuantizedMatMul(const Layer& layer, const std::vect
 }  // namespace
 
 void registerQuantizedLayerSchemas() {
-  registerOpSchema({"QuantizedConvolution", 3, 5, 1, 1, inferQuantizedConvolution});
+  registerOpSchema({"QuantizedConvolution", 3, 5, 1, 2, inferQuantizedConvolution});
   registerOpSchema({"QuantizedMatMul", 3, 4, 1, 1, inferQuantizedMatMul});
 }
 

@@ -24,7 +24,7 @@ namespace {
 
 constexpr int kTimedConfigs = 3;                         // of the heuristic's list, fastest first
 constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
-enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kOutputScale, kY, kFirstVirtual };
+enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kOutputScale, kY, kYInt8, kFirstVirtual };
 
 std::string describe(const Int8ConvProblem& p) {
   return "int8 NHWC convolution x [N " + std::to_string(p.batch) + ", C " + std::to_string(p.channels) + ", " +
@@ -92,8 +92,8 @@ cudnnBackendDescriptor_t pointwise(Descriptors& all, cudnnPointwiseMode_t mode, 
 std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
   uint32_t scaleBits = 0;
   std::memcpy(&scaleBits, &p.outputScale, sizeof(scaleBits));
-  std::vector<int64_t> key = {device, p.batch, p.channels, p.outChannels, p.bias, p.residual, p.residualHalf, p.relu,
-                              p.halfOutput, scaleBits};
+  std::vector<int64_t> key = {device,       p.batch, p.channels, p.outChannels, p.bias,     p.residual,
+                              p.residualHalf, p.relu, p.halfOutput, scaleBits,   p.keepFloat};
   for (int i = 0; i < 2; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.out[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -164,12 +164,15 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
   set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
   INFERRT_CUDNN_CHECK(cudnnBackendFinalize(convOp));
   ops.push_back(convOp);
+  // y is the last step's output, or with keepFloat the division's input (the int8 values then a second output).
+  const cudnnDataType_t floatType = p.halfOutput ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
   for (size_t i = 0; i < steps.size(); ++i) {
-    const bool last = i + 1 == steps.size();
-    const cudnnDataType_t yType = p.outputScale > 0 ? CUDNN_DATA_INT8 : p.halfOutput ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
-    const cudnnBackendDescriptor_t out =
-        last ? tensor(all, kY, yType, n, k, oh, ow, false)
-             : tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
+    const bool last = i + 1 == steps.size(), floatY = p.keepFloat && i + 2 == steps.size();
+    cudnnBackendDescriptor_t out;
+    if (last && p.keepFloat) out = tensor(all, kYInt8, CUDNN_DATA_INT8, n, k, oh, ow, false);
+    else if (last) out = tensor(all, kY, p.outputScale > 0 ? CUDNN_DATA_INT8 : floatType, n, k, oh, ow, false);
+    else if (floatY) out = tensor(all, kY, floatType, n, k, oh, ow, false);
+    else out = tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
     ops.push_back(pointwise(all, steps[i], value, operands[i], out));
     value = out;
   }
@@ -188,17 +191,17 @@ struct TimingBuffers {
     for (size_t bytes : {static_cast<size_t>(p.batch * p.channels * p.in[0] * p.in[1]),
                          static_cast<size_t>(p.outChannels * p.channels * p.kernel[0] * p.kernel[1]),
                          static_cast<size_t>(p.outChannels) * 4, static_cast<size_t>(p.outChannels) * 4,
-                         p.residual ? outputs * (p.residualHalf ? 2 : 4) : 16, outputs * 4,
+                         p.residual ? outputs * (p.residualHalf ? 2 : 4) : 16, outputs * 4, outputs,
                          static_cast<size_t>(kMaxWorkspace)}) {
       memory.push_back(std::make_unique<DeviceMemory>(bytes, device));
       INFERRT_CUDA_CHECK(cudaMemsetAsync(memory.back()->data(), 0, bytes, stream));
     }
   }
-  std::vector<std::unique_ptr<DeviceMemory>> memory;  // x, w, scale, bias, residual, y, workspace
+  std::vector<std::unique_ptr<DeviceMemory>> memory;  // x, w, scale, bias, residual, y, yInt8, workspace
 };
 
 void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProblem& p, const void* x, const void* w,
-             const float* scale, const float* bias, const void* residual, void* y, void* workspace) {
+             const float* scale, const float* bias, const void* residual, void* y, void* yInt8, void* workspace) {
   std::vector<int64_t> uids = {kX, kW, kScale};
   std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), const_cast<float*>(scale)};
   if (p.bias) uids.push_back(kBias), pointers.push_back(const_cast<float*>(bias));
@@ -207,6 +210,7 @@ void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProbl
   if (p.outputScale > 0) uids.push_back(kOutputScale), pointers.push_back(&outputScale);
   uids.push_back(kY);
   pointers.push_back(y);
+  if (p.keepFloat) uids.push_back(kYInt8), pointers.push_back(yInt8);
   Descriptors all;
   cudnnBackendDescriptor_t pack = all.make(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR);
   set(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, static_cast<int64_t>(uids.size()), uids.data());
@@ -222,7 +226,7 @@ float timeOnce(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvPro
   auto run = [&] {
     auto& m = b.memory;
     execute(plan, handle, p, m[0]->data(), m[1]->data(), static_cast<float*>(m[2]->data()),
-            static_cast<float*>(m[3]->data()), m[4]->data(), m[5]->data(), m[6]->data());
+            static_cast<float*>(m[3]->data()), m[4]->data(), m[5]->data(), m[6]->data(), m[7]->data());
   };
   cudaStream_t stream = nullptr;
   INFERRT_CUDNN_CHECK(cudnnGetStream(handle, &stream));
@@ -314,8 +318,9 @@ bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device)
 size_t workspaceSize(const Int8ConvPlan& plan) { return static_cast<size_t>(plan.workspace); }
 
 void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, const float* scale,
-                        const float* bias, const void* residual, void* y, void* workspace) {
-  execute(plan, static_cast<cudnnHandle_t>(cudnnHandle), plan.problem, x, w, scale, bias, residual, y, workspace);
+                        const float* bias, const void* residual, void* y, void* yInt8, void* workspace) {
+  execute(plan, static_cast<cudnnHandle_t>(cudnnHandle), plan.problem, x, w, scale, bias, residual, y, yInt8,
+          workspace);
 }
 
 #else  // built without cuDNN: the kernel's supports() declines channels-last layers, so these are never reached
@@ -331,7 +336,7 @@ bool planMatches(const Int8ConvPlan&, const Int8ConvProblem&, int) { return fals
 size_t workspaceSize(const Int8ConvPlan&) { return 0; }
 
 void runInt8Convolution(const Int8ConvPlan&, void*, const void*, const void*, const float*, const float*, const void*,
-                        void*, void*) {
+                        void*, void*, void*) {
   fail(ErrorCode::UnsupportedOp, "QuantizedConvolution channels-last needs cuDNN (built without cuDNN)");
 }
 

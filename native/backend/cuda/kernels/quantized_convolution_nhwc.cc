@@ -58,11 +58,15 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   const Dims spatial = {x.dims[1], x.dims[2]}, kernel = {w.dims[1], w.dims[2]};
   const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, false);
   const Dims expected = {batch, win.output[0], win.output[1], outChannels};
-  const bool quantizes = layer.attrs.has("output_scale");
-  const bool dtypeOk = quantizes ? out.dtype == DType::Int8 : out.dtype == DType::Float32 || out.dtype == DType::Float16;
-  if (out.dims != expected || !dtypeOk)
-    fail(ErrorCode::Internal, "QuantizedConvolution output is ", dtypeName(out.dtype), " ", dimsToString(out.dims),
-         ", expected ", quantizes ? "int8 " : "float32 (or its fp16 storage) ", dimsToString(expected));
+  // Outputs: y (float, or int8 alone with output_scale), and with output_scale and two outputs y's int8 values.
+  const bool quantizes = layer.attrs.has("output_scale"), both = args.outputs.size() == 2;
+  DeviceTensor* outInt8 = both ? &args.outputs[1] : nullptr;
+  const bool floatOk = out.dtype == DType::Float32 || out.dtype == DType::Float16;
+  if (out.dims != expected || (quantizes && !both ? out.dtype != DType::Int8 : !floatOk) ||
+      (both && (!quantizes || outInt8->dtype != DType::Int8 || outInt8->dims != expected)))
+    fail(ErrorCode::Internal, "QuantizedConvolution outputs are ", dtypeName(out.dtype), " ", dimsToString(out.dims),
+         both ? " and int8" : "", ", expected ", quantizes && !both ? "int8 " : "float32 (or its fp16 storage) ",
+         dimsToString(expected), quantizes && both ? " and its int8 values" : "");
   requireFloat32Operand(scale, "dequantScale", {outChannels});
   requireFloat32Operand(bias, "bias", {outChannels});
   requireFloat32Operand(residual, "residual", expected, true);
@@ -88,6 +92,7 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   p.relu = act == "relu";
   p.halfOutput = out.dtype == DType::Float16;
   p.outputScale = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
+  p.keepFloat = both;
 
   // The plan kept by this run-plan step when it still fits, else the shared cache's, kept for the next run.
   std::shared_ptr<const cudnnint8::Int8ConvPlan> plan;
@@ -103,7 +108,7 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   void* workspace = workspaceBytes ? env.scratch(roundUp(workspaceBytes)) : nullptr;
   cudnnint8::runInt8Convolution(*plan, env.cudnn, x.data, w.data, scale->as<float>(),
                                 bias ? bias->as<float>() : nullptr, residual ? residual->data : nullptr, out.data,
-                                workspace);
+                                outInt8 ? outInt8->data : nullptr, workspace);
 }
 
 }  // namespace inferrt::cudakernels
