@@ -1,8 +1,9 @@
 // INT8 output fusion: a channels-last QuantizedConvolution whose output one-scale int8 QuantizeLinear layers read
 // (the INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when
 // nothing else reads the float one (a ResNet bottleneck's first two convolutions: their float outputs never reach
-// memory), else as a second output (the block's last convolution, whose float output is also the next residual).
-// Either way the separate quantize pass goes. Channels-last only: the CUDA kernel ends its cuDNN graph with the
+// memory), else as a second output (the block's last convolution, whose float output is also the next residual),
+// quantized from the float output as stored: then exactly what the QuantizeLinear gave. The int8-only form quantizes
+// the unrounded value (no fp16 rounding first). Either way the separate quantize pass goes. Channels-last only: the CUDA kernel ends its cuDNN graph with the
 // division.
 #include <optional>
 #include <set>

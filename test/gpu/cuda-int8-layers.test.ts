@@ -49,8 +49,8 @@ interface Case {
   relativeError?: number;
   /**
    * An int8 intermediate (output_scale): where cuDNN's rounding moves a value across a quantization boundary, the
-   * outputs of that position move by a step. At most 2% of the outputs may differ by more than 1 fp16 ulp, each by
-   * less than 5% of the largest output.
+   * outputs of the positions that read it (up to 9 x 16 of them) move by a step. At most 10% of the outputs may
+   * differ by more than 1 fp16 ulp, each by less than 5% of the largest output.
    */
   int8Intermediate?: true;
 }
@@ -258,7 +258,7 @@ function relativeDifference(expected: Float32Array, actual: Float32Array, bound:
   return count === 0 ? null : `${count} of ${expected.length} elements differ by more than ${bound} (worst ${worst})`;
 }
 
-/** Null when at most 2% of the elements differ by more than 1 fp16 ulp, each by under 5% of max |expected|. */
+/** Null when at most 10% of the elements differ by more than 1 fp16 ulp, each by under 5% of max |expected|. */
 function int8StepDifference(expected: Float32Array, actual: Float32Array): string | null {
   const largest = Math.max(...Array.from(expected, Math.abs));
   let beyondUlp = 0, worst = 0;
@@ -267,7 +267,7 @@ function int8StepDifference(expected: Float32Array, actual: Float32Array): strin
     worst = Number.isNaN(err) ? Infinity : Math.max(worst, err);
     if (halfUlpDifference(expected.subarray(i, i + 1), actual.subarray(i, i + 1), 1) !== null) beyondUlp++;
   }
-  if (beyondUlp <= expected.length * 0.02 && worst < 0.05 * largest) return null;
+  if (beyondUlp <= expected.length * 0.1 && worst < 0.05 * largest) return null;
   return `${beyondUlp} of ${expected.length} elements beyond 1 fp16 ulp, worst ${worst} (largest output ${largest})`;
 }
 

@@ -194,7 +194,7 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
     expect(fused.y.some((v) => v !== 0)).toBe(true);
   });
 
-  it('writes the int8 values as a second output where a float reader remains (a residual), bit for bit (int8)', async () => {
+  for (const precision of [['int8'], ['fp16', 'int8']] as const) it(`writes the int8 values as a second output where a float reader remains (a residual), bit for bit (${precision.join(' + ')})`, async () => {
     // h = relu(conv 3x3 (x)); y = relu(conv 3x3 (h) + h): the second convolution reads h as int8 and as its residual.
     const w3 = uniform(16 * 16 * 9, 14);
     const defineBlock = (n: NetworkDefinition) => {
@@ -204,8 +204,8 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
       n.markOutput(n.addActivation(n.addElementWise(c2.output(), h, 'add').output(), 'relu').output(), 'y');
     };
     const calibrator = new MinMaxCalibrator({ batches: [feeds] });
-    const fused = await run(defineBlock, feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: true });
-    const plain = await run(defineBlock, feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: false });
+    const fused = await run(defineBlock, feeds, { precision: [...precision], int8Calibrator: calibrator, channelsLast: true });
+    const plain = await run(defineBlock, feeds, { precision: [...precision], int8Calibrator: calibrator, channelsLast: false });
     expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them');
     const first = fused.layers.find((l) => l.kind === 'QuantizedConvolution')!;
     expect(first.outputs).toHaveLength(2);

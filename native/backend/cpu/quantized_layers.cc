@@ -49,17 +49,12 @@ Epilogue epilogueOf(const Layer& layer, const std::vector<const Tensor*>& inputs
   return e;
 }
 
-// y[i] for output element i of channel c, before half_output's rounding.
-float dequantizeUnrounded(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
+// y[i] for output element i of channel c.
+float dequantize(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
   float v = static_cast<float>(acc) * e.scale[c];
   if (e.bias) v = v + e.bias[c];
   if (e.residual) v = v + e.residual[i];
   if (e.hasActivation) v = static_cast<float>(applyActivation(e.activation, v));
-  return v;
-}
-
-float dequantize(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
-  const float v = dequantizeUnrounded(e, acc, c, i);
   return e.halfOutput ? roundToHalf(v) : v;
 }
 
@@ -77,15 +72,14 @@ void runQuantizedConvolutionNchw(const Layer& layer, const std::vector<const Ten
     for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], (i / plane) % channels, i);
     return;
   }
-  // output_scale: the unrounded value quantized as QuantizeLinear does (divided in fp32, half to even), as the only
-  // output or as a second one beside the float y.
+  // output_scale: y quantized as QuantizeLinear does (divided in fp32, half to even): the only output (y unrounded:
+  // that form has no half_output), or a second one beside y, from y as the first output holds it.
   const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
-  const bool both = outputs.size() == 2;
-  float* out = both ? y.data<float>() : nullptr;
+  float* out = outputs.size() == 2 ? y.data<float>() : nullptr;
   int8_t* q = outputs.back().data<int8_t>();
   for (int64_t i = 0; i < y.numel(); ++i) {
-    const float v = dequantizeUnrounded(e, a[i], (i / plane) % channels, i);
-    if (out) out[i] = e.halfOutput ? roundToHalf(v) : v;
+    const float v = dequantize(e, a[i], (i / plane) % channels, i);
+    if (out) out[i] = v;
     q[i] = saturateCast<int8_t>(std::nearbyint(v / s));
   }
 }

@@ -164,7 +164,8 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
   set(convOp, CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, CUDNN_TYPE_FLOAT, 1, &beta);
   INFERRT_CUDNN_CHECK(cudnnBackendFinalize(convOp));
   ops.push_back(convOp);
-  // y is the last step's output, or with keepFloat the division's input (the int8 values then a second output).
+  // y is the last step's output, or with keepFloat the division's input (the int8 values then a second output, from
+  // y as stored: fp16-rounded for an fp16 y, what a QuantizeLinear reading y would see).
   const cudnnDataType_t floatType = p.halfOutput ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
   for (size_t i = 0; i < steps.size(); ++i) {
     const bool last = i + 1 == steps.size(), floatY = p.keepFloat && i + 2 == steps.size();
