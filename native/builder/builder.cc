@@ -103,10 +103,13 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   assignPrecision(plan.network, config, log);
   report("layout", 0.62, "choosing channels-last layouts");
   convertToChannelsLast(plan.network, config, log);
-  if (config.int8)
-    if (const size_t fused = fuseInt8Outputs(plan.network))
-      log.push_back("int8 outputs: " + std::to_string(fused) + " channels-last convolution" + (fused == 1 ? "" : "s") +
-                    " write int8 for the QuantizeLinear layers that read them");
+  if (config.int8) {
+    const Int8OutputFusions f = fuseInt8Outputs(plan.network);
+    if (f.outputs)
+      log.push_back("int8 outputs: " + std::to_string(f.outputs) + " channels-last convolution" +
+                    (f.outputs == 1 ? "" : "s") + " write int8 for the QuantizeLinear layers that read them" +
+                    (f.residuals ? "; " + std::to_string(f.residuals) + " of them only int8, read as residuals" : ""));
+  }
   plan.network.validate();
   // Layer indices are final from here on: the sparsity records and tactics name layers by index.
   if (config.sparseWeights) {

@@ -5,6 +5,7 @@
 // quantized from the float output as stored: then exactly what the QuantizeLinear gave. The int8-only form quantizes
 // the unrounded value (no fp16 rounding first). Either way the separate quantize pass goes. Channels-last only: the CUDA kernel ends its cuDNN graph with the
 // division.
+#include <memory>
 #include <optional>
 #include <set>
 #include <vector>
@@ -25,9 +26,7 @@ std::optional<float> oneScaleQuantize(const Layer& q, int x, const std::vector<T
   return *s.value->data<float>();
 }
 
-}  // namespace
-
-size_t fuseInt8Outputs(Network& network) {
+size_t fuseQuantizeLinears(Network& network) {
   const std::vector<Layer>& layers = network.layers();
   std::vector<TensorInfo> tensors = network.tensors();
   std::vector<std::vector<int>> readers(tensors.size());
@@ -89,6 +88,76 @@ size_t fuseInt8Outputs(Network& network) {
   network.assign(std::move(tensors), std::move(fused), network.inputs(), network.outputs());
   compactNetwork(network, keep);
   return count;
+}
+
+// A constant float32 tensor `t` divided by `s` element by element (fp32), as a new tensor named after it.
+int dividedConstant(std::vector<TensorInfo>& tensors, int t, float s) {
+  Tensor v(DType::Float32, tensors[t].dims);
+  const float* from = tensors[t].value->data<float>();
+  for (int64_t i = 0; i < v.numel(); ++i) v.data<float>()[i] = from[i] / s;
+  TensorInfo info = tensors[t];
+  info.name += ":per_residual_scale";
+  info.value = std::make_shared<const Tensor>(std::move(v));
+  tensors.push_back(std::move(info));
+  return static_cast<int>(tensors.size()) - 1;
+}
+
+// A convolution writing float y and its int8 values q (scale s), whose y only channels-last QuantizedConvolutions read
+// as their residual: it writes q alone, and they read q with residual_scale s (their dequantScale and bias divided by
+// s, so y' = (acc * dequantScale / s + bias / s + q) * s). The residual then moves as int8, and y is not stored.
+size_t readResidualsAsInt8(Network& network) {
+  const std::vector<Layer>& layers = network.layers();
+  std::vector<TensorInfo> tensors = network.tensors();
+  std::vector<std::vector<int>> readers(tensors.size());
+  for (size_t l = 0; l < layers.size(); ++l)
+    for (int t : layers[l].inputs)
+      if (t >= 0) readers[t].push_back(static_cast<int>(l));
+  const std::set<int> outputs(network.outputs().begin(), network.outputs().end());
+  auto residualOnly = [&](const Layer& r, int y) {
+    if (r.kind != "QuantizedConvolution" || r.attrs.getInt("channels_last", 0) != 1 || r.attrs.has("residual_scale") ||
+        r.inputs.size() != 5 || r.inputs[4] != y)
+      return false;
+    for (size_t i = 0; i < 4; ++i)
+      if (r.inputs[i] == y) return false;
+    for (size_t i : {2, 3})  // dequantScale, bias: constants to divide
+      if (i < r.inputs.size() && r.inputs[i] >= 0 && (tensors[r.inputs[i]].producer >= 0 || !tensors[r.inputs[i]].value))
+        return false;
+    return true;
+  };
+  std::vector<Layer> fused = layers;
+  size_t count = 0;
+  for (size_t l = 0; l < layers.size(); ++l) {
+    const Layer& conv = layers[l];
+    if (conv.kind != "QuantizedConvolution" || conv.outputs.size() != 2 || !conv.attrs.has("output_scale")) continue;
+    const int y = conv.outputs[0], q = conv.outputs[1];
+    bool all = !outputs.count(y) && !readers[y].empty();
+    for (int r : readers[y]) all = all && residualOnly(layers[r], y);
+    if (!all) continue;
+    const float s = static_cast<float>(conv.attrs.getFloat("output_scale"));
+    fused[l].outputs = {q};  // y goes: the int8-only form (quantizing the unrounded value)
+    fused[l].attrs.erase("half_output");
+    for (int r : readers[y]) {
+      Layer& reader = fused[r];
+      reader.inputs[4] = q;
+      reader.attrs.set("residual_scale", static_cast<double>(s));
+      reader.inputs[2] = dividedConstant(tensors, reader.inputs[2], s);
+      if (reader.inputs[3] >= 0) reader.inputs[3] = dividedConstant(tensors, reader.inputs[3], s);
+    }
+    ++count;
+  }
+  if (!count) return 0;
+  network.assign(std::move(tensors), std::move(fused), network.inputs(), network.outputs());
+  compactNetwork(network, std::vector<bool>(network.layers().size(), true));  // drops the float outputs and constants
+  return count;
+}
+
+}  // namespace
+
+Int8OutputFusions fuseInt8Outputs(Network& network) {
+  Int8OutputFusions f;
+  f.outputs = fuseQuantizeLinears(network);
+  if (f.outputs) f.residuals = readResidualsAsInt8(network);
+  return f;
 }
 
 }  // namespace inferrt

@@ -52,7 +52,7 @@ interface Case {
    * outputs of the positions that read it (up to 9 x 16 of them) move by a step. At most 10% of the outputs may
    * differ by more than 1 fp16 ulp, each by less than 5% of the largest output.
    */
-  int8Intermediate?: true;
+  int8Intermediate?: true | 'residual';
 }
 
 function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: number): NetworkTensor {
@@ -197,24 +197,26 @@ const cases: Case[] = [
     log: /Conv\+ReLU/,
     int8Intermediate: true,
   },
-  {
-    // h = relu(conv(x)); y = relu(conv(h) + h): the first convolution writes h (fp16) and h's int8 values (a second
-    // output), the second reads them and h as its fp16-stored residual.
-    name: 'fp16 + int8, channelsLast forced: a residual block, the first convolution writing fp16 and int8 outputs',
+  ...[false, true].map((exposeH): Case => ({
+    // h = relu(conv(x)); y = relu(conv(h) + h). With h a network output the first convolution writes h (fp16) and
+    // h's int8 values (a second output), and the second reads h as its fp16-stored residual; without, it writes only
+    // the int8 values, and the second reads them as its residual too (residual_scale).
+    name: `fp16 + int8, channelsLast forced: a residual block, ${exposeH ? 'h an output: fp16 and int8 outputs' : 'an int8 residual'}`,
     inputs: { x: [2, 16, 8, 7] },
     define: (n, { x }) => {
       const b = n.addConstant([16], randomFloats(16, 62).map((v) => v * 0.3));
       const h = n.addActivation(n.addConvolution(x!, weights(n, [16, 16, 3, 3], 61, 144), b, { pads: [1, 1, 1, 1] }).output(), 'relu').output();
       const c2 = n.addConvolution(h, weights(n, [16, 16, 3, 3], 63, 144), null, { pads: [1, 1, 1, 1] }).output();
       n.markOutput(n.addActivation(n.addElementWise(c2, h, 'add').output(), 'relu').output(), 'y');
+      if (exposeH) n.markOutput(h, 'h');
     },
     int8: ['QuantizedConvolution', 'QuantizedConvolution'],
     precision: ['fp16', 'int8'],
     channelsLast: true,
     nhwc: true,
     log: /Conv\+add\+ReLU/,
-    int8Intermediate: true,
-  },
+    int8Intermediate: exposeH ? true : 'residual',
+  })),
 ];
 
 async function load(c: Case, backend: 'cpu' | 'cuda', calibrator: MinMaxCalibrator): Promise<{ engine: Engine; log: string[] }> {
@@ -317,7 +319,8 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
       const expected = await run(cpuEngine, feeds);
       const actual = await run(cudaEngine, feeds);
       if (c.int8Intermediate) {
-        expect(cuda.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them');
+        const residual = c.int8Intermediate === 'residual' ? '; 1 of them only int8, read as residuals' : '';
+        expect(cuda.log).toContain(`int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them${residual}`);
         expect(int8StepDifference(expected, actual)).toBeNull();
       } else if (c.relativeError !== undefined) expect(relativeDifference(expected, actual, c.relativeError)).toBeNull();
       else if (c.halfUlps === undefined) expect(bitDifference(expected, actual)).toBeNull();

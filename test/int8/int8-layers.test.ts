@@ -194,23 +194,45 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
     expect(fused.y.some((v) => v !== 0)).toBe(true);
   });
 
-  for (const precision of [['int8'], ['fp16', 'int8']] as const) it(`writes the int8 values as a second output where a float reader remains (a residual), bit for bit (${precision.join(' + ')})`, async () => {
-    // h = relu(conv 3x3 (x)); y = relu(conv 3x3 (h) + h): the second convolution reads h as int8 and as its residual.
-    const w3 = uniform(16 * 16 * 9, 14);
-    const defineBlock = (n: NetworkDefinition) => {
-      const input = n.addInput('x', 'float32', xDims);
-      const h = n.addActivation(n.addConvolution(input, n.addConstant([16, 16, 3, 3], w1), n.addConstant([16], b1), { pads: [1, 1, 1, 1] }).output(), 'relu').output();
-      const c2 = n.addConvolution(h, n.addConstant([16, 16, 3, 3], w3), null, { pads: [1, 1, 1, 1] });
-      n.markOutput(n.addActivation(n.addElementWise(c2.output(), h, 'add').output(), 'relu').output(), 'y');
-    };
+  // h = relu(conv 3x3 (x)); y = relu(conv 3x3 (h) + h): the second convolution reads h as int8 and as its residual.
+  const w3 = uniform(16 * 16 * 9, 14);
+  const defineBlock = (exposeH: boolean) => (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', xDims);
+    const h = n.addActivation(n.addConvolution(input, n.addConstant([16, 16, 3, 3], w1), n.addConstant([16], b1), { pads: [1, 1, 1, 1] }).output(), 'relu').output();
+    const c2 = n.addConvolution(h, n.addConstant([16, 16, 3, 3], w3), null, { pads: [1, 1, 1, 1] });
+    n.markOutput(n.addActivation(n.addElementWise(c2.output(), h, 'add').output(), 'relu').output(), 'y');
+    if (exposeH) n.markOutput(h, 'h');
+  };
+
+  for (const precision of [['int8'], ['fp16', 'int8']] as const) {
+    it(`writes the int8 values as a second output where h stays a float output, bit for bit (${precision.join(' + ')})`, async () => {
+      const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+      const config = { precision: [...precision], int8Calibrator: calibrator };
+      const fused = await run(defineBlock(true), feeds, { ...config, channelsLast: true });
+      const plain = await run(defineBlock(true), feeds, { ...config, channelsLast: false });
+      expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them');
+      expect(fused.layers.find((l) => l.kind === 'QuantizedConvolution')!.outputs).toHaveLength(2);
+      expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
+      expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+    });
+  }
+
+  it('reads the residual as int8 where only residuals read the float value: within half a step of it', async () => {
     const calibrator = new MinMaxCalibrator({ batches: [feeds] });
-    const fused = await run(defineBlock, feeds, { precision: [...precision], int8Calibrator: calibrator, channelsLast: true });
-    const plain = await run(defineBlock, feeds, { precision: [...precision], int8Calibrator: calibrator, channelsLast: false });
-    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them');
-    const first = fused.layers.find((l) => l.kind === 'QuantizedConvolution')!;
-    expect(first.outputs).toHaveLength(2);
-    expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
-    expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+    const fused = await run(defineBlock(false), feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: true });
+    const plain = await run(defineBlock(false), feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: false });
+    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them; 1 of them only int8, read as residuals');
+    const [first] = fused.layers.filter((l) => l.kind === 'QuantizedConvolution');
+    expect(first!.outputs).toHaveLength(1);
+    // y' = relu((acc * dq / s + q) * s) with q = round(h / s): h moves by half a step at most, y with it.
+    const step = Math.max(...calibrator.scales!.values());
+    let worst = 0, differing = 0;
+    for (let i = 0; i < fused.y.length; i++) {
+      worst = Math.max(worst, Math.abs(fused.y[i]! - plain.y[i]!));
+      if (fused.y[i] !== plain.y[i]) differing++;
+    }
+    expect(differing).toBeGreaterThan(0);
+    expect(worst).toBeLessThanOrEqual(0.5 * step * 1.0001);
   });
 
   it('in an fp16 build quantizes the unrounded float value: within a quantization step of the unfused build', async () => {

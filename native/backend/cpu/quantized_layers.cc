@@ -1,7 +1,8 @@
 // CPU kernels of the builder's INT8 layers. The int32 accumulators come from the ConvInteger / MatMulInteger kernels
 // (exact integer sums of int8 products); the epilogue is the one the CUDA path runs, in this order and these fp32
-// roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual, then the activation (and, with
-// half_output, v rounded to fp16, as CUDA stores it).
+// roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual (an int8 residual with
+// residual_scale: v = (v + float(residual)) * residual_scale), then the activation (and, with half_output, v rounded
+// to fp16, as CUDA stores it; with output_scale, v quantized).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -34,6 +35,8 @@ struct Epilogue {
   const float* scale = nullptr;
   const float* bias = nullptr;
   const float* residual = nullptr;
+  const int8_t* residualInt8 = nullptr;  // with residual_scale
+  float residualScale = 0;
   bool hasActivation = false;
   bool halfOutput = false;
   Activation activation{};
@@ -43,7 +46,14 @@ Epilogue epilogueOf(const Layer& layer, const std::vector<const Tensor*>& inputs
   Epilogue e;
   e.scale = inputs[2]->data<float>();
   if (inputs.size() > 3 && inputs[3]) e.bias = inputs[3]->data<float>();
-  if (inputs.size() > residualInput && inputs[residualInput]) e.residual = inputs[residualInput]->data<float>();
+  if (inputs.size() > residualInput && inputs[residualInput]) {
+    if (layer.attrs.has("residual_scale")) {
+      e.residualInt8 = inputs[residualInput]->data<int8_t>();
+      e.residualScale = static_cast<float>(layer.attrs.getFloat("residual_scale"));
+    } else {
+      e.residual = inputs[residualInput]->data<float>();
+    }
+  }
   e.halfOutput = layer.attrs.getInt("half_output", 0) == 1;
   e.hasActivation = fusedActivation(layer.attrs, &e.activation);
   return e;
@@ -54,6 +64,7 @@ float dequantize(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
   float v = static_cast<float>(acc) * e.scale[c];
   if (e.bias) v = v + e.bias[c];
   if (e.residual) v = v + e.residual[i];
+  if (e.residualInt8) v = (v + static_cast<float>(e.residualInt8[i])) * e.residualScale;
   if (e.hasActivation) v = static_cast<float>(applyActivation(e.activation, v));
   return e.halfOutput ? roundToHalf(v) : v;
 }

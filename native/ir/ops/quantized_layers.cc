@@ -5,7 +5,8 @@
 // int32, and dequantize in their epilogue: y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32
 // out (with half_output = 1, rounded to fp16 values: in fp16 builds their readers take fp16, and CUDA stores them
 // so; a QuantizedConvolution with output_scale s writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded,
-// or as a second output beside y, from y as that holds it: exactly what a QuantizeLinear reading y would give).
+// or as a second output beside y, from y as that holds it: exactly what a QuantizeLinear reading y would give; with
+// residual_scale r its residual is int8 and y = act((float(acc) * dequantScale[c] + bias[c] + residual) * r)).
 // Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
 #include <cmath>
 #include <string>
@@ -22,7 +23,10 @@ std::vector<TensorDesc> asFloatOperands(const std::vector<TensorDesc>& in, const
   std::vector<TensorDesc> out{in[0], in[1]};
   out[0].dtype = out[1].dtype = DType::Float32;
   out[0].value = out[1].value = nullptr;
-  for (size_t i : epilogue) out.push_back(i < in.size() ? in[i] : TensorDesc{DType::Float32, {}, nullptr, false});
+  for (size_t i : epilogue) {
+    out.push_back(i < in.size() ? in[i] : TensorDesc{DType::Float32, {}, nullptr, false});
+    out.back().dtype = DType::Float32;  // an int8 residual (residual_scale) is float in the float layer's view
+  }
   while (!out.empty() && !out.back().present) out.pop_back();
   return out;
 }
@@ -67,8 +71,15 @@ std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std:
   requireInt8Operands(in);
   requireHalfOutputFlag(layer);
   requireOutputScale(layer);
-  for (size_t i : {3, 4})
-    if (hasInput(in, i)) requireDType(in[i], i, {DType::Float32});
+  const bool int8Residual = layer.attrs.has("residual_scale");
+  if (int8Residual) {
+    const double s = layer.attrs.getFloat("residual_scale");
+    if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
+      fail(ErrorCode::InvalidArgument, "attribute 'residual_scale' must be a finite float32 > 0, got ", s);
+    if (!hasInput(in, 4)) fail(ErrorCode::InvalidArgument, "attribute 'residual_scale' needs a residual (input 4)");
+  }
+  if (hasInput(in, 3)) requireDType(in[3], 3, {DType::Float32});
+  if (hasInput(in, 4)) requireDType(in[4], 4, {int8Residual ? DType::Int8 : DType::Float32});
   std::vector<TensorDesc> out = floatLayerShapes("Convolution", layer, asFloatOperands(in, {3, 4}));
   requireRank(in[1], 1, 3, 5);
   requireDequantScale(in[2], in[1].dims[0]);

@@ -24,7 +24,7 @@ namespace {
 
 constexpr int kTimedConfigs = 3;                         // of the heuristic's list, fastest first
 constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
-enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kOutputScale, kY, kYInt8, kFirstVirtual };
+enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kOutputScale, kY, kYInt8, kFirstVirtual };
 
 std::string describe(const Int8ConvProblem& p) {
   return "int8 NHWC convolution x [N " + std::to_string(p.batch) + ", C " + std::to_string(p.channels) + ", " +
@@ -90,10 +90,11 @@ cudnnBackendDescriptor_t pointwise(Descriptors& all, cudnnPointwiseMode_t mode, 
 }
 
 std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
-  uint32_t scaleBits = 0;
+  uint32_t scaleBits = 0, residualScaleBits = 0;
   std::memcpy(&scaleBits, &p.outputScale, sizeof(scaleBits));
-  std::vector<int64_t> key = {device,       p.batch, p.channels, p.outChannels, p.bias,     p.residual,
-                              p.residualHalf, p.relu, p.halfOutput, scaleBits,   p.keepFloat};
+  std::memcpy(&residualScaleBits, &p.residualScale, sizeof(residualScaleBits));
+  std::vector<int64_t> key = {device,       p.batch, p.channels, p.outChannels, p.bias,      p.residual,
+                              p.residualHalf, p.relu, p.halfOutput, scaleBits,   p.keepFloat, residualScaleBits};
   for (int i = 0; i < 2; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.out[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -140,8 +141,13 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
     operands.push_back(tensor(all, kBias, CUDNN_DATA_FLOAT, 1, k, 1, 1, false));
   }
   if (p.residual) {
+    const cudnnDataType_t type = p.residualScale > 0 ? CUDNN_DATA_INT8 : p.residualHalf ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
     steps.push_back(CUDNN_POINTWISE_ADD);
-    operands.push_back(tensor(all, kResidual, p.residualHalf ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT, n, k, oh, ow, false));
+    operands.push_back(tensor(all, kResidual, type, n, k, oh, ow, false));
+  }
+  if (p.residual && p.residualScale > 0) {  // by value, as the output scale
+    steps.push_back(CUDNN_POINTWISE_MUL);
+    operands.push_back(tensor(all, kResidualScale, CUDNN_DATA_FLOAT, 1, 1, 1, 1, false, true));
   }
   if (p.relu) {
     steps.push_back(CUDNN_POINTWISE_RELU_FWD);
@@ -207,7 +213,8 @@ void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProbl
   std::vector<void*> pointers = {const_cast<void*>(x), const_cast<void*>(w), const_cast<float*>(scale)};
   if (p.bias) uids.push_back(kBias), pointers.push_back(const_cast<float*>(bias));
   if (p.residual) uids.push_back(kResidual), pointers.push_back(const_cast<void*>(residual));
-  float outputScale = p.outputScale;  // by value: cuDNN reads it while enqueueing
+  float residualScale = p.residualScale, outputScale = p.outputScale;  // by value: cuDNN reads them while enqueueing
+  if (p.residual && p.residualScale > 0) uids.push_back(kResidualScale), pointers.push_back(&residualScale);
   if (p.outputScale > 0) uids.push_back(kOutputScale), pointers.push_back(&outputScale);
   uids.push_back(kY);
   pointers.push_back(y);

@@ -1,7 +1,7 @@
 // The channels-last QuantizedConvolution on cuDNN's graph API: one fused kernel computing
 // y = act(float(conv(x, w)) * scale[k] + bias[k] + residual) with x int8 NHWC, w int8 KRSC, scale and bias fp32 [K],
-// residual fp32 or fp16 NHWC and y fp32 or fp16 NHWC, or int8 y / outputScale (rounded half to even, saturated),
-// or both. The legacy API takes only a scalar scale (per-tensor weights) and its
+// residual fp32 or fp16 NHWC (or int8, see residualScale) and y fp32 or fp16 NHWC, or int8 y / outputScale (rounded
+// half to even, saturated), or both. The legacy API takes only a scalar scale (per-tensor weights) and its
 // int8 -> float kernels are several times slower than fp16; the graph runs int8 tensor-core kernels with the whole
 // epilogue fused (bench/probes/cudnn-int8-conv.cu and cudnn-int8-fused.cu measured both on an H100). No cuDNN
 // types here; without INFERRT_WITH_CUDNN the functions exist and fail with UNSUPPORTED_OP.
@@ -18,6 +18,7 @@ struct Int8ConvProblem {
   int64_t in[2] = {1, 1}, kernel[2] = {1, 1}, out[2] = {1, 1};
   int64_t pad[2] = {0, 0}, stride[2] = {1, 1}, dilation[2] = {1, 1};
   bool bias = false, residual = false, residualHalf = false, relu = false, halfOutput = false;
+  float residualScale = 0;  // > 0: an int8 residual, y = act((conv * scale + bias + residual) * residualScale)
   float outputScale = 0;  // > 0: an int8 output, divided by it
   bool keepFloat = false;  // with outputScale: y (fp32 / fp16) as well, the int8 values a second output
 };

@@ -30,7 +30,8 @@ std::string supportsQuantizedConvolution(const Layer& layer, const std::vector<T
   if (inputs.size() < 3) return "";  // the shape rule reports it
   if (layer.attrs.getInt("channels_last", 0) != 0)
     return cudakernels::channelsLastQuantizedConvolutionLimit(layer, inputs);
-  if (layer.attrs.has("output_scale")) return "output_scale without channels_last";
+  if (layer.attrs.has("output_scale") || layer.attrs.has("residual_scale"))
+    return "output_scale or residual_scale without channels_last";
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") return "activation '" + act + "'";
   const Dims& w = inputs[1].dims;
@@ -72,8 +73,10 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
   if (x.dtype != DType::Int8 || w.dtype != DType::Int8 || rank < 3 || rank > 5 || w.dims.size() != rank)
     fail(ErrorCode::ShapeMismatch, "QuantizedConvolution needs int8 x and w of one rank 3 to 5, got ",
          dtypeName(x.dtype), " ", dimsToString(x.dims), " and ", dtypeName(w.dtype), " ", dimsToString(w.dims));
-  if (layer.attrs.getInt("channels_last", 0) != 0 || layer.attrs.has("output_scale"))
-    fail(ErrorCode::InvalidArgument, "QuantizedConvolution: channels_last must be 0 or 1; output_scale needs 1");
+  if (layer.attrs.getInt("channels_last", 0) != 0 || layer.attrs.has("output_scale") ||
+      layer.attrs.has("residual_scale"))
+    fail(ErrorCode::InvalidArgument,
+         "QuantizedConvolution: channels_last must be 0 or 1; output_scale and residual_scale need 1");
   const std::string act = layer.attrs.getString("activation", "none");
   if (act != "none" && act != "relu") fail(ErrorCode::InvalidArgument, "QuantizedConvolution activation '", act, "'");
   const int64_t batch = x.dims[0], channels = x.dims[1], outChannels = w.dims[0];

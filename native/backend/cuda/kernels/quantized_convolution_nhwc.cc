@@ -69,7 +69,11 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
          dimsToString(expected), quantizes && both ? " and its int8 values" : "");
   requireFloat32Operand(scale, "dequantScale", {outChannels});
   requireFloat32Operand(bias, "bias", {outChannels});
-  requireFloat32Operand(residual, "residual", expected, true);
+  const bool int8Residual = layer.attrs.has("residual_scale");
+  if (int8Residual && (!residual || residual->dtype != DType::Int8 || residual->dims != expected))
+    fail(ErrorCode::ShapeMismatch, "QuantizedConvolution with residual_scale needs an int8 residual ",
+         dimsToString(expected));
+  if (!int8Residual) requireFloat32Operand(residual, "residual", expected, true);
   if (out.numel() == 0) return;
 
   cudnnint8::Int8ConvProblem p;
@@ -89,6 +93,7 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   p.bias = bias != nullptr;
   p.residual = residual != nullptr;
   p.residualHalf = residual && residual->dtype == DType::Float16;
+  p.residualScale = int8Residual ? static_cast<float>(layer.attrs.getFloat("residual_scale")) : 0.0f;
   p.relu = act == "relu";
   p.halfOutput = out.dtype == DType::Float16;
   p.outputScale = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
