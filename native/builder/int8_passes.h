@@ -12,7 +12,8 @@ QuantizationTable absorbQdqPairs(Network& network, BuildLog& log);
 // Replaces each MatMul with a constant 2-D weight and each NCHW Convolution with constant weights whose input has an
 // activation scale (the table's, else config.int8Scales') by QuantizedMatMul / QuantizedConvolution reading that input
 // through a QuantizeLinear layer, with its weights quantized per output channel. Layers the user set to fp32 or fp16
-// stay float. Logs what went int8 and why the others did not (int8_quantization.cc). Runs after fusion, before
+// stay float, and so do convolutions with fewer than 16 input channels per group when fp16 is allowed (fp16 is
+// faster there). Logs what went int8 and why the others did not (int8_quantization.cc). Runs after fusion, before
 // precision assignment.
 void quantizeLayers(Network& network, const BuildConfig& config, const QuantizationTable& table, BuildLog& log);
 
