@@ -4,6 +4,9 @@
 // and how fast, summed over ResNet-50 at batch 256. A small problem is checked against a CPU reference first,
 // which also shows how cuDNN rounds the int8 output. On the GPU machine:
 //   nvcc -std=c++17 -O2 -arch=sm_90 -I bench/probes bench/probes/cudnn-int8-fused.cu -o /tmp/fused -lcudnn && /tmp/fused
+// H100, cuDNN 9.14: the check passes (fp16 out within 4.8e-4 relative; int8 out rounded half to even, saturated);
+// summed over the network -> fp16 15.5 ms and -> int8 15.0 ms, of which the 4-channel stem takes 11.1 and 11.0 ms:
+// 4.4 and 4.0 ms for the other convolutions.
 #include <cuda_fp16.h>
 #include <cudnn.h>
 
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "probe_common.cuh"
+#include "resnet50_convolutions.h"
 
 static cudnnHandle_t H;
 
@@ -252,19 +256,6 @@ static void check(cudnnDataType_t convOut) {
   cudaFree(x), cudaFree(w), cudaFree(s), cudaFree(b), cudaFree(y), cudaFree(wsp);
 }
 
-struct Shape {
-  int h, c, k, r, stride, count;
-};
-static const Shape kShapes[] = {
-    {224, 4, 64, 7, 2, 1},
-    {56, 64, 64, 1, 1, 1},    {56, 256, 64, 1, 1, 2},   {56, 64, 64, 3, 1, 3},    {56, 64, 256, 1, 1, 4},
-    {56, 256, 128, 1, 1, 1},  {56, 128, 128, 3, 2, 1},  {28, 128, 512, 1, 1, 4},  {56, 256, 512, 1, 2, 1},
-    {28, 512, 128, 1, 1, 3},  {28, 128, 128, 3, 1, 3},  {28, 512, 256, 1, 1, 1},  {28, 256, 256, 3, 2, 1},
-    {14, 256, 1024, 1, 1, 6}, {28, 512, 1024, 1, 2, 1}, {14, 1024, 256, 1, 1, 5}, {14, 256, 256, 3, 1, 5},
-    {14, 1024, 512, 1, 1, 1}, {14, 512, 512, 3, 2, 1},  {7, 512, 2048, 1, 1, 3},  {14, 1024, 2048, 1, 2, 1},
-    {7, 2048, 512, 1, 1, 2},  {7, 512, 512, 3, 1, 2},
-};
-
 int main(int argc, char** argv) {
   CK(cudnnCreate(&H));
   std::printf("cudnn %zu\n", cudnnGetVersion());
@@ -288,7 +279,7 @@ int main(int argc, char** argv) {
   void* ptrs[5] = {x, w, s, b, y};
   double total[2] = {0, 0};
   std::printf("ResNet-50 at batch %lld, fused relu(conv * scale + bias), ms (median of 20):\n", (long long)n);
-  for (const Shape& sh : kShapes) {
+  for (const ConvShape& sh : kResNet50Convolutions) {
     const Problem q = {n, sh.h, sh.c, sh.k, sh.r, sh.stride};
     float t[2];
     int i = 0;

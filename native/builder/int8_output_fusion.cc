@@ -1,10 +1,11 @@
-// INT8 output fusion: a channels-last QuantizedConvolution whose output one-scale int8 QuantizeLinear layers read
-// (the INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when
-// nothing else reads the float one (a ResNet bottleneck's first two convolutions: their float outputs never reach
-// memory), else as a second output (the block's last convolution, whose float output is also the next residual),
-// quantized from the float output as stored: then exactly what the QuantizeLinear gave. The int8-only form quantizes
-// the unrounded value (no fp16 rounding first). Either way the separate quantize pass goes. Channels-last only: the CUDA kernel ends its cuDNN graph with the
-// division.
+// INT8 output fusion, after the channels-last pass (the CUDA kernel fuses all of it into its cuDNN graph):
+// - a channels-last QuantizedConvolution whose output one-scale int8 QuantizeLinear layers read (the INT8 pass puts
+//   one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing else reads the
+//   float one (a ResNet bottleneck's first two convolutions: their float outputs never reach memory), quantizing the
+//   unrounded value; else as a second output, quantized from the float output as stored (exactly the QuantizeLinear's
+//   values). Either way the separate quantize pass goes;
+// - then a float output that only such convolutions read, as their residual (a bottleneck's last convolution feeding
+//   the next block), goes too: they read the int8 values (residual_scale).
 #include <memory>
 #include <optional>
 #include <set>
@@ -26,13 +27,19 @@ std::optional<float> oneScaleQuantize(const Layer& q, int x, const std::vector<T
   return *s.value->data<float>();
 }
 
+// Per tensor, the layers reading it (a layer reading it twice, twice).
+std::vector<std::vector<int>> readersOf(const Network& network) {
+  std::vector<std::vector<int>> readers(network.tensors().size());
+  for (size_t l = 0; l < network.layers().size(); ++l)
+    for (int t : network.layers()[l].inputs)
+      if (t >= 0) readers[t].push_back(static_cast<int>(l));
+  return readers;
+}
+
 size_t fuseQuantizeLinears(Network& network) {
   const std::vector<Layer>& layers = network.layers();
   std::vector<TensorInfo> tensors = network.tensors();
-  std::vector<std::vector<int>> readers(tensors.size());
-  for (size_t l = 0; l < layers.size(); ++l)
-    for (int t : layers[l].inputs)
-      if (t >= 0) readers[t].push_back(static_cast<int>(l));
+  const std::vector<std::vector<int>> readers = readersOf(network);
   const std::set<int> outputs(network.outputs().begin(), network.outputs().end());
   std::vector<Layer> fused = layers;
   std::vector<bool> keep(layers.size(), true);
@@ -108,10 +115,7 @@ int dividedConstant(std::vector<TensorInfo>& tensors, int t, float s) {
 size_t readResidualsAsInt8(Network& network) {
   const std::vector<Layer>& layers = network.layers();
   std::vector<TensorInfo> tensors = network.tensors();
-  std::vector<std::vector<int>> readers(tensors.size());
-  for (size_t l = 0; l < layers.size(); ++l)
-    for (int t : layers[l].inputs)
-      if (t >= 0) readers[t].push_back(static_cast<int>(l));
+  const std::vector<std::vector<int>> readers = readersOf(network);
   const std::set<int> outputs(network.outputs().begin(), network.outputs().end());
   auto residualOnly = [&](const Layer& r, int y) {
     if (r.kind != "QuantizedConvolution" || r.attrs.getInt("channels_last", 0) != 1 || r.attrs.has("residual_scale") ||

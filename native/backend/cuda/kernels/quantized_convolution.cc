@@ -63,11 +63,9 @@ void runQuantizedConvolution(CudaKernelArgs& args) {
   if (args.layer.attrs.getInt("channels_last", 0) == 1) return cudakernels::runQuantizedConvolutionNhwc(args);
   const Layer& layer = args.layer;
   const CudaLaunchEnv& env = args.env;
-  const DeviceTensor& x = *args.inputs[0];
-  const DeviceTensor& w = *args.inputs[1];
-  const DeviceTensor* scale = args.inputs[2];
-  const DeviceTensor* bias = args.inputs.size() > 3 ? args.inputs[3] : nullptr;
-  const DeviceTensor* residual = args.inputs.size() > 4 ? args.inputs[4] : nullptr;
+  const cudakernels::QuantizedConvolutionOperands operands = cudakernels::quantizedConvolutionOperands(args);
+  const DeviceTensor &x = operands.x, &w = operands.w;
+  const DeviceTensor *scale = operands.scale, *bias = operands.bias, *residual = operands.residual;
   DeviceTensor& out = args.outputs[0];
   const size_t rank = x.dims.size();
   if (x.dtype != DType::Int8 || w.dtype != DType::Int8 || rank < 3 || rank > 5 || w.dims.size() != rank)

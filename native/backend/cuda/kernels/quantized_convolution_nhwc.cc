@@ -37,14 +37,17 @@ std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std:
 #endif
 }
 
+QuantizedConvolutionOperands quantizedConvolutionOperands(const CudaKernelArgs& args) {
+  return {*args.inputs[0], *args.inputs[1], args.inputs[2], args.inputs.size() > 3 ? args.inputs[3] : nullptr,
+          args.inputs.size() > 4 ? args.inputs[4] : nullptr};
+}
+
 void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   const Layer& layer = args.layer;
   const CudaLaunchEnv& env = args.env;
-  const DeviceTensor& x = *args.inputs[0];
-  const DeviceTensor& w = *args.inputs[1];
-  const DeviceTensor* scale = args.inputs[2];
-  const DeviceTensor* bias = args.inputs.size() > 3 ? args.inputs[3] : nullptr;
-  const DeviceTensor* residual = args.inputs.size() > 4 ? args.inputs[4] : nullptr;
+  const QuantizedConvolutionOperands operands = quantizedConvolutionOperands(args);
+  const DeviceTensor &x = operands.x, &w = operands.w;
+  const DeviceTensor *scale = operands.scale, *bias = operands.bias, *residual = operands.residual;
   DeviceTensor& out = args.outputs[0];
   if (x.dtype != DType::Int8 || w.dtype != DType::Int8 || x.dims.size() != 4 || w.dims.size() != 4)
     fail(ErrorCode::ShapeMismatch, "QuantizedConvolution (channels_last) needs int8 x and w of rank 4, got ",

@@ -12,6 +12,16 @@ namespace inferrt::cudakernels {
 // Why the channels-last path cannot run `layer` (empty when it can): cuDNN missing, groups, asymmetric pads.
 std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std::vector<TensorDesc>& inputs);
 
+// A QuantizedConvolution's operands, as both layouts' kernels read them.
+struct QuantizedConvolutionOperands {
+  const DeviceTensor& x;
+  const DeviceTensor& w;
+  const DeviceTensor* scale;
+  const DeviceTensor* bias;
+  const DeviceTensor* residual;
+};
+QuantizedConvolutionOperands quantizedConvolutionOperands(const CudaKernelArgs& args);
+
 void runQuantizedConvolutionNhwc(CudaKernelArgs& args);
 
 // Fails (SHAPE_MISMATCH) unless `t` is absent or float32 of `dims` (or its fp16 storage when halfStorage: the
