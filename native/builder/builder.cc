@@ -108,7 +108,8 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
     if (f.outputs)
       log.push_back("int8 outputs: " + std::to_string(f.outputs) + " channels-last convolution" +
                     (f.outputs == 1 ? "" : "s") + " write int8 for the QuantizeLinear layers that read them" +
-                    (f.residuals ? "; " + std::to_string(f.residuals) + " of them only int8, read as residuals" : ""));
+                    (f.residuals ? "; " + std::to_string(f.residuals) + " of them write no float output, their readers " +
+                                       "taking the int8 one as residual" : ""));
   }
   plan.network.validate();
   // Layer indices are final from here on: the sparsity records and tactics name layers by index.

@@ -223,8 +223,9 @@ class ChannelsLastRewriter {
     } catch (const Error&) {
       return false;
     }
-    // An INT8 layer reads float32 (its residual) and writes float32, or fp16 values with half_output: the
-    // transposes beside it run at those precisions.
+    // An INT8 layer's residual goes through an fp32 transpose (exact; the layer also reads fp16 as stored, so an
+    // fp16 one would do with half the bytes) and it writes float32, or fp16 values with half_output: the transposes
+    // after it run at that precision.
     const LayerPrecision reads = quantizedConv ? LayerPrecision::Float32 : layer.precision;
     const LayerPrecision writes = !quantizedConv                              ? layer.precision
                                   : layer.attrs.getInt("half_output", 0) == 1 ? LayerPrecision::Float16

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "builder/int8_passes.h"
@@ -97,13 +98,18 @@ size_t fuseQuantizeLinears(Network& network) {
   return count;
 }
 
-// A constant float32 tensor `t` divided by `s` element by element (fp32), as a new tensor named after it.
+// A constant float32 tensor `t` divided by `s` element by element (fp32), as a new tensor named after it (a name no
+// tensor has: one constant may feed several readers).
 int dividedConstant(std::vector<TensorInfo>& tensors, int t, float s) {
   Tensor v(DType::Float32, tensors[t].dims);
   const float* from = tensors[t].value->data<float>();
   for (int64_t i = 0; i < v.numel(); ++i) v.data<float>()[i] = from[i] / s;
   TensorInfo info = tensors[t];
-  info.name += ":per_residual_scale";
+  std::set<std::string> taken;
+  for (const TensorInfo& other : tensors) taken.insert(other.name);
+  const std::string base = info.name + ":per_residual_scale";
+  info.name = base;
+  for (int n = 1; taken.count(info.name); ++n) info.name = base + "_" + std::to_string(n);
   info.value = std::make_shared<const Tensor>(std::move(v));
   tensors.push_back(std::move(info));
   return static_cast<int>(tensors.size()) - 1;

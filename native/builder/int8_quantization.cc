@@ -224,9 +224,9 @@ void quantizeLayers(Network& network, const BuildConfig& config, const Quantizat
       continue;
     }
     const std::optional<float> scale = activationScale(rw.tensors()[c.input].name, config, table);
-    if (why.empty()) why = fasterInFp16(layer, rw.tensors(), config);
     if (why.empty() && (layer.precision == LayerPrecision::Float32 || layer.precision == LayerPrecision::Float16))
       why = "its precision is set to fp" + std::string(layer.precision == LayerPrecision::Float32 ? "32" : "16");
+    if (why.empty() && layer.precision != LayerPrecision::Int8) why = fasterInFp16(layer, rw.tensors(), config);
     if (why.empty() && !scale) why = "no INT8 scale for its input '" + rw.tensors()[c.input].name + "'";
     if (why.empty()) {  // candidateOf admits only layers whose INT8 form is valid: a shape error here is a bug
       Layer q = int8Layer(layer, c, *scale, config, table, rw, layers);

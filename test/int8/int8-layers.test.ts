@@ -221,7 +221,7 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
     const calibrator = new MinMaxCalibrator({ batches: [feeds] });
     const fused = await run(defineBlock(false), feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: true });
     const plain = await run(defineBlock(false), feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: false });
-    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them; 1 of them only int8, read as residuals');
+    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them; 1 of them write no float output, their readers taking the int8 one as residual');
     const [first] = fused.layers.filter((l) => l.kind === 'QuantizedConvolution');
     expect(first!.outputs).toHaveLength(1);
     // y' = relu((acc * dq / s + q) * s) with q = round(h / s): h moves by half a step at most, y with it.

@@ -5,6 +5,7 @@
 // become CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason.
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
+#include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
@@ -267,12 +268,16 @@ float timeRuns(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvPro
 
 std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device) {
   if (!cudnnHandle) fail(ErrorCode::Internal, "QuantizedConvolution: no cuDNN handle");
+  // Plans are finalized against a handle, and one context's handle runs one thread at a time: the cache is per
+  // handle (a plan is never run by two threads at once). Never destroyed: cuDNN plans torn down at process exit
+  // have crashed other programs.
   static std::mutex cacheMutex;
-  static std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>> cache;
-  const std::vector<int64_t> key = keyOf(p, device);
+  static auto* cache = new std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>>();
+  std::vector<int64_t> key = keyOf(p, device);
+  key.push_back(static_cast<int64_t>(reinterpret_cast<intptr_t>(cudnnHandle)));
   std::lock_guard<std::mutex> lock(cacheMutex);
-  auto found = cache.find(key);
-  if (found != cache.end()) return found->second;
+  auto found = cache->find(key);
+  if (found != cache->end()) return found->second;
 
   auto handle = static_cast<cudnnHandle_t>(cudnnHandle);
   auto graphDescriptors = std::make_shared<Descriptors>();
@@ -314,15 +319,21 @@ std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p
       INFERRT_CUDNN_CHECK(cudnnGetStream(handle, &stream));
       buffers = std::make_unique<TimingBuffers>(p, device, stream);
     }
-    const float ms = timeRuns(*candidate, handle, p, *buffers);
+    float ms = 0;
+    try {
+      ms = timeRuns(*candidate, handle, p, *buffers);
+    } catch (const Error&) {  // this configuration finalized but does not run: the next one may
+      ignoreCudaError(cudaGetLastError());
+      continue;
+    }
     ++timed;
     if (!best || ms < bestMs) best = candidate, bestMs = ms;
   }
   if (!best)
     fail(ErrorCode::CudaError, "cuDNN has no engine for the ", describe(p), " with its fused epilogue (", count,
          " heuristic configurations tried)");
-  if (cache.size() >= 4096) cache.clear();  // dynamic shapes must not grow it forever; users keep their plans
-  cache.emplace(key, best);
+  if (cache->size() >= 4096) cache->clear();  // dynamic shapes must not grow it forever; users keep their plans
+  cache->emplace(key, best);
   return best;
 }
 

@@ -25,8 +25,8 @@ struct Int8ConvProblem {
 
 class Int8ConvPlan;
 
-// The execution plan for `p` on this device: cuDNN's heuristic engine configurations, the fastest of the first few
-// that build (timed once on scratch buffers), cached per problem and device. CUDA_ERROR naming the problem when no
+// The execution plan for `p` on this device and handle: cuDNN's heuristic engine configurations, the fastest of the
+// first few that build and run (timed on scratch buffers), cached per problem, device and handle. CUDA_ERROR naming the problem when no
 // configuration builds.
 std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device);
 

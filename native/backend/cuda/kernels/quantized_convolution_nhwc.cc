@@ -28,7 +28,9 @@ std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std:
   return "channels_last needs cuDNN (built without cuDNN)";
 #else
   if (layer.attrs.getInt("group", 1) != 1) return "channels_last with groups";
-  if (inputs.size() > 1 && inputs[1].dims.size() != 4) return "";  // the shape rule reports it
+  if (inputs.size() < 2 || inputs[0].dims.size() != 4 || inputs[1].dims.size() != 4) return "";  // the shape rule's
+  if (inputs[0].dims[3] % 16 != 0 || inputs[1].dims[0] % 16 != 0)
+    return "channels_last with C or M not a multiple of 16 (cuDNN's int8 kernels take 16-byte rows)";
   const std::vector<int64_t> pads = layer.attrs.getInts("pads", {});  // [top, left, bottom, right]
   if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "channels_last with asymmetric pads";
   const std::string autoPad = layer.attrs.getString("auto_pad", "NOTSET");

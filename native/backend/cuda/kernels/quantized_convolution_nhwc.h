@@ -9,7 +9,8 @@
 
 namespace inferrt::cudakernels {
 
-// Why the channels-last path cannot run `layer` (empty when it can): cuDNN missing, groups, asymmetric pads.
+// Why the channels-last path cannot run `layer` (empty when it can): cuDNN missing, groups, asymmetric pads or an
+// auto_pad other than VALID, C or M not multiples of 16.
 std::string channelsLastQuantizedConvolutionLimit(const Layer& layer, const std::vector<TensorDesc>& inputs);
 
 // A QuantizedConvolution's operands, as both layouts' kernels read them.
