@@ -3,16 +3,11 @@
 #include <memory>
 
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
+#include "backend/cuda/kernels/quantized_gemm.h"
 #include "ir/error.h"
 #include "ir/ops/shape_helpers.h"
 
 namespace inferrt::cudakernels {
-
-namespace {
-
-size_t roundUp(size_t bytes) { return (bytes + 255) / 256 * 256; }
-
-}  // namespace
 
 void requireFloat32Operand(const DeviceTensor* t, const char* what, const Dims& dims, bool halfStorage) {
   const bool dtypeOk = t && (t->dtype == DType::Float32 || (halfStorage && t->dtype == DType::Float16));
@@ -115,7 +110,7 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
     if (env.kernelState) *env.kernelState = plan;
   }
   const size_t workspaceBytes = cudnnint8::workspaceSize(*plan);
-  void* workspace = workspaceBytes ? env.scratch(roundUp(workspaceBytes)) : nullptr;
+  void* workspace = workspaceBytes ? env.scratch(scratchBytes(workspaceBytes)) : nullptr;
   cudnnint8::runInt8Convolution(*plan, env.cudnn, x.data, w.data, scale->as<float>(),
                                 bias ? bias->as<float>() : nullptr, residual ? residual->data : nullptr, out.data,
                                 outInt8 ? outInt8->data : nullptr, workspace);
