@@ -105,11 +105,15 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   convertToChannelsLast(plan.network, config, log);
   if (config.int8) {
     const Int8OutputFusions f = fuseInt8Outputs(plan.network);
-    if (f.outputs)
-      log.push_back("int8 outputs: " + std::to_string(f.outputs) + " channels-last convolution" +
-                    (f.outputs == 1 ? "" : "s") + " write int8 for the QuantizeLinear layers that read them" +
-                    (f.residuals ? "; " + std::to_string(f.residuals) + " of them write no float output, their readers " +
-                                       "taking the int8 one as residual" : ""));
+    auto counted = [](size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+    std::string writers;
+    if (f.outputs) writers = counted(f.outputs, "channels-last convolution");
+    if (f.gemmOutputs) writers += (writers.empty() ? "" : " and ") + counted(f.gemmOutputs, "fp16-engine GEMM");
+    if (!writers.empty())
+      log.push_back("int8 outputs: " + writers + " write int8 for the QuantizeLinear layers that read them" +
+                    (f.residuals ? "; of those convolutions, " + std::to_string(f.residuals) +
+                                       " write no float output, their readers taking the int8 one as residual"
+                                 : ""));
   }
   plan.network.validate();
   // Layer indices are final from here on: the sparsity records and tactics name layers by index.

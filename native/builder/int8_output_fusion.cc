@@ -1,6 +1,7 @@
-// INT8 output fusion, after the channels-last pass (the CUDA kernel fuses all of it into its cuDNN graph):
-// - a channels-last QuantizedConvolution whose output one-scale int8 QuantizeLinear layers read (the INT8 pass puts
-//   one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing else reads the
+// INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs):
+// - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (BERT's FFN-in,
+//   whose GELU output the FFN-out GEMM reads in int8), whose output one-scale int8 QuantizeLinear layers read (the
+//   INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing else reads the
 //   float one (a ResNet bottleneck's first two convolutions: their float outputs never reach memory), quantizing the
 //   unrounded value; else as a second output, quantized from the float output as stored (exactly the QuantizeLinear's
 //   values). Either way the separate quantize pass goes;
@@ -10,6 +11,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "builder/int8_passes.h"
@@ -37,21 +40,34 @@ std::vector<std::vector<int>> readersOf(const Network& network) {
   return readers;
 }
 
-size_t fuseQuantizeLinears(Network& network) {
+// The layers whose int8 output the CUDA kernels compute in their fused cuDNN epilogue: channels-last convolutions, and
+// fp16-engine GEMMs with K and N multiples of 16 and no tanh GELU (kernels/quantized_matmul_cudnn.h). Elsewhere a
+// fused output would only move the quantize pass into the layer, storing y in fp32 in between.
+bool writesInt8Output(const Layer& layer, const std::vector<TensorInfo>& tensors) {
+  if (layer.attrs.has("output_scale") || layer.outputs.size() != 1) return false;
+  if (layer.kind == "QuantizedConvolution") return layer.attrs.getInt("channels_last", 0) == 1;
+  if (layer.kind != "QuantizedMatMul" || layer.attrs.getInt("half_output", 0) != 1 ||
+      layer.attrs.getString("activation", "none") == "gelu_tanh")
+    return false;
+  const Dims& w = tensors[layer.inputs[1]].dims;  // [N, K]
+  constexpr int64_t kChannelMultiple = 16;
+  return w.size() == 2 && w[0] % kChannelMultiple == 0 && w[1] % kChannelMultiple == 0;
+}
+
+// Returns how many convolutions and GEMMs now write int8.
+std::pair<size_t, size_t> fuseQuantizeLinears(Network& network) {
   const std::vector<Layer>& layers = network.layers();
   std::vector<TensorInfo> tensors = network.tensors();
   const std::vector<std::vector<int>> readers = readersOf(network);
   const std::set<int> outputs(network.outputs().begin(), network.outputs().end());
   std::vector<Layer> fused = layers;
   std::vector<bool> keep(layers.size(), true);
-  std::vector<int> replacement(tensors.size(), -1);  // a dropped QuantizeLinear's output -> the convolution's
-  size_t count = 0;
+  std::vector<int> replacement(tensors.size(), -1);  // a dropped QuantizeLinear's output -> the producer's
+  size_t convolutions = 0, gemms = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
-    const Layer& conv = layers[l];
-    if (conv.kind != "QuantizedConvolution" || conv.attrs.getInt("channels_last", 0) != 1 ||
-        conv.attrs.has("output_scale") || conv.outputs.size() != 1)
-      continue;
-    const int y = conv.outputs[0];
+    const Layer& producer = layers[l];
+    if (!writesInt8Output(producer, tensors)) continue;
+    const int y = producer.outputs[0];
     std::optional<float> scale;
     std::vector<int> quantizers;
     bool floatReaders = outputs.count(y) != 0;
@@ -86,16 +102,16 @@ size_t fuseQuantizeLinears(Network& network) {
       replacement.resize(tensors.size(), -1);
       replacement[layers[r].outputs[0]] = q;
     }
-    ++count;
+    ++(producer.kind == "QuantizedMatMul" ? gemms : convolutions);
   }
-  if (!count) return 0;
+  if (!convolutions && !gemms) return {0, 0};
   replacement.resize(tensors.size(), -1);
   for (Layer& layer : fused)
     for (int& t : layer.inputs)
       if (t >= 0 && replacement[t] >= 0) t = replacement[t];
   network.assign(std::move(tensors), std::move(fused), network.inputs(), network.outputs());
   compactNetwork(network, keep);
-  return count;
+  return {convolutions, gemms};
 }
 
 // A constant float32 tensor `t` divided by `s` element by element (fp32), as a new tensor named after it (a name no
@@ -165,7 +181,7 @@ size_t readResidualsAsInt8(Network& network) {
 
 Int8OutputFusions fuseInt8Outputs(Network& network) {
   Int8OutputFusions f;
-  f.outputs = fuseQuantizeLinears(network);
+  std::tie(f.outputs, f.gemmOutputs) = fuseQuantizeLinears(network);
   if (f.outputs) f.residuals = readResidualsAsInt8(network);
   return f;
 }

@@ -17,14 +17,14 @@ QuantizationTable absorbQdqPairs(Network& network, BuildLog& log);
 // precision assignment.
 void quantizeLayers(Network& network, const BuildConfig& config, const QuantizationTable& table, BuildLog& log);
 
-// A channels-last QuantizedConvolution whose output int8 QuantizeLinear layers of one constant scale (no zero point)
-// read gets output_scale = that scale and writes their int8 values: as its output when nothing else reads it, else
-// as a second output; the QuantizeLinears go and their readers read it. Then a float output that only other such
-// convolutions read as their residual goes too: they read the int8 one (residual_scale). Returns how many
-// convolutions write int8 and how many read an int8 residual (int8_output_fusion.cc). Runs after the channels-last
-// pass.
+// A channels-last QuantizedConvolution, or a QuantizedMatMul with half_output (fp16 engines), whose output int8
+// QuantizeLinear layers of one constant scale (no zero point) read gets output_scale = that scale and writes their
+// int8 values: as its output when nothing else reads it, else as a second output; the QuantizeLinears go and their
+// readers read it. Then a convolution's float output that only other such convolutions read as their residual goes
+// too: they read the int8 one (residual_scale). Returns how many convolutions and GEMMs write int8 and how many
+// convolutions read an int8 residual (int8_output_fusion.cc). Runs after the channels-last pass.
 struct Int8OutputFusions {
-  size_t outputs = 0, residuals = 0;
+  size_t outputs = 0, gemmOutputs = 0, residuals = 0;
 };
 Int8OutputFusions fuseInt8Outputs(Network& network);
 

@@ -12,9 +12,10 @@
  * before the INT8 pass), C not a multiple of 4; and fp16 + int8 engines where QuantizeLinear reads a tensor an fp16
  * layer stored and fp16 layers read the INT8 layers' float32 outputs (the CPU emulates fp16 by rounding what fp16
  * layers read and write, the CUDA engine converts at those boundaries: the same roundings, so again bit for bit).
- * Channels-last convolutions (fp16 engines, or channelsLast forced; C and M multiples of 16) run through one cuDNN
- * graph whose fused epilogue may round a multiply-add once: within 1 fp16 ulp, or 1e-6 relative for fp32 outputs;
- * where such a convolution writes int8 for the next one, a value may land one quantization step away.
+ * Channels-last convolutions (fp16 engines, or channelsLast forced; C and M multiples of 16) and fp16-output MatMuls
+ * with K and N multiples of 16 run through one cuDNN graph whose fused epilogue may round a multiply-add once: within
+ * 1 fp16 ulp (3 with cuDNN's GELU), or 1e-6 relative for fp32 outputs; where such a layer writes int8 for the next
+ * one, a value may land one quantization step away.
  * Every layer must run on the GPU. Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { describe, expect, it } from 'vitest';
@@ -49,10 +50,12 @@ interface Case {
   relativeError?: number;
   /**
    * An int8 intermediate (output_scale): where cuDNN's rounding moves a value across a quantization boundary, the
-   * outputs of the positions that read it (up to 9 x 16 of them) move by a step. At most 10% of the outputs may
+   * outputs of the positions that read it (up to 9 x 16 of them; a GEMM row's) move by a step. At most 10% of the outputs may
    * differ by more than 1 fp16 ulp, each by less than 5% of the largest output.
    */
   int8Intermediate?: true | 'residual';
+  /** The build log's count of INT8 layers writing int8 outputs (default: one channels-last convolution). */
+  int8Writers?: string;
 }
 
 function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: number): NetworkTensor {
@@ -128,10 +131,33 @@ const cases: Case[] = [
   convCase('Conv 1-D k = 5 + bias + relu', [2, 5, 20], 6, [5], { pads: [2, 2] }, { bias: true, relu: true }),
   convCase('Conv 3-D 3x3x3 + bias', [1, 4, 4, 5, 5], 4, [3, 3, 3], { pads: [1, 1, 1, 1, 1, 1] }, { bias: true }),
   {
-    ...matmulCase('fp16 + int8: MatMul K = 64, N = 32 + bias + exact GELU, fp16 output', [8, 64], 32, { bias: true, act: 'gelu', log: /1 with GELU/ }),
+    // K and N multiples of 16, fp16 output: cuDNN's fused 1x1 int8 graph, whose erf GELU is its own (2.3 fp16 ulps
+    // on the probe, bench/probes/cudnn-int8-matmul.cc).
+    ...matmulCase('fp16 + int8: MatMul K = 64, N = 32 + bias + exact GELU, fp16 output (cuDNN)', [8, 64], 32, { bias: true, act: 'gelu', log: /1 with GELU/ }),
+    precision: ['fp16', 'int8'],
+    halfUlps: 3,
+  },
+  {
+    ...matmulCase('fp16 + int8: MatMul batched [2, 8, 64], N = 48 + bias + relu, fp16 output (cuDNN)', [2, 8, 64], 48, { bias: true, act: 'relu' }),
     precision: ['fp16', 'int8'],
     halfUlps: 1,
   },
+  ...[{ k2: 128, act: 'gelu' as const, exposeH: false }, { k2: 48, act: 'relu' as const, exposeH: true }].map(({ k2, act, exposeH }): Case => ({
+    // BERT's FFN: the first GEMM writes int8 for the second (output_scale), its QuantizeLinear dropped; with h an
+    // output too, h (fp16) and its int8 values, both from cuDNN's graph.
+    name: `fp16 + int8: MatMul 64 -> ${k2} + bias + ${act} writing int8${exposeH ? ' beside h' : ''} -> MatMul ${k2} -> 32 (cuDNN)`,
+    inputs: { x: [64, 64] },  // a moved int8 value of h moves the 32 outputs of its row: 1.6% of them
+    define: (n, { x }) => {
+      const b = n.addConstant([k2], randomFloats(k2, 72).map((v) => v * 0.3));
+      const h = n.addActivation(n.addElementWise(n.addMatrixMultiply(x!, weights(n, [64, k2], 71, 64)).output(), b, 'add').output(), act).output();
+      n.markOutput(n.addMatrixMultiply(h, weights(n, [k2, 32], 73, k2)).output(), 'y');
+      if (exposeH) n.markOutput(h, 'h');
+    },
+    int8: ['QuantizedMatMul', 'QuantizedMatMul'],
+    precision: ['fp16', 'int8'],
+    int8Writers: '1 fp16-engine GEMM',
+    int8Intermediate: true,
+  })),
   {
     // QuantizeLinear reads h, which the fp16 Add stored as fp16; the fp16 Add after it reads the INT8 layer's
     // float32 output (a float32 -> fp16 conversion on CUDA).
@@ -326,10 +352,20 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
       }
 
       const expected = await run(cpuEngine, feeds);
+      const started = performance.now();
       const actual = await run(cudaEngine, feeds);
+      const firstMs = performance.now() - started;
+      // A second context makes its cuDNN plans from the first one's choice (no search): the same kernels.
+      const again = performance.now();
+      expect(bitDifference(actual, await run(cudaEngine, feeds)), 'a second context').toBeNull();
+      if (c.nhwc || c.name.includes('cuDNN'))
+        console.log(`${c.name}: first context's first run ${firstMs.toFixed(0)} ms, second context's ${(performance.now() - again).toFixed(0)} ms`);
+      if (c.int8Intermediate || c.int8Writers) {
+        const residual = c.int8Intermediate === 'residual' ? '; of those convolutions, 1 write no float output, their readers taking the int8 one as residual' : '';
+        const writers = c.int8Writers ?? '1 channels-last convolution';
+        expect(cuda.log).toContain(`int8 outputs: ${writers} write int8 for the QuantizeLinear layers that read them${residual}`);
+      }
       if (c.int8Intermediate) {
-        const residual = c.int8Intermediate === 'residual' ? '; 1 of them write no float output, their readers taking the int8 one as residual' : '';
-        expect(cuda.log).toContain(`int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them${residual}`);
         const steps = int8Steps(expected, actual);
         console.log(`${c.name}: ${int8StepSummary(steps, expected.length)}`);
         expect(int8StepDifference(steps, expected.length)).toBeNull();

@@ -221,7 +221,7 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
     const calibrator = new MinMaxCalibrator({ batches: [feeds] });
     const fused = await run(defineBlock(false), feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: true });
     const plain = await run(defineBlock(false), feeds, { precision: ['int8'], int8Calibrator: calibrator, channelsLast: false });
-    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them; 1 of them write no float output, their readers taking the int8 one as residual');
+    expect(fused.log).toContain('int8 outputs: 1 channels-last convolution write int8 for the QuantizeLinear layers that read them; of those convolutions, 1 write no float output, their readers taking the int8 one as residual');
     const [first] = fused.layers.filter((l) => l.kind === 'QuantizedConvolution');
     expect(first!.outputs).toHaveLength(1);
     // y' = relu((acc * dq / s + q) * s) with q = round(h / s): h moves by half a step at most, y with it.
@@ -250,6 +250,53 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
     expect(differing).toBeGreaterThan(0);
     expect(differing).toBeLessThan(fused.y.length / 5);
     expect(worst).toBeLessThan(0.05 * Math.max(...Array.from(plain.y, Math.abs)));
+  });
+});
+
+describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (output_scale)', () => {
+  // K1 and K2 multiples of 16: the first GEMM is one CUDA runs on cuDNN, which fuses the int8 output (with K2 = 40
+  // it would not, and the QuantizeLinear stays).
+  const K1 = 32;
+  const x1 = uniform(M * K1, 20, -3, 3);
+  const w1 = uniform(K1 * 48, 21), b1 = uniform(48, 22, -0.3, 0.3), w2 = uniform(48 * N, 23);
+  // x -> MatMul + bias + relu (h) -> MatMul: the first GEMM's output is read only by the second's QuantizeLinear
+  // (BERT's FFN-in and FFN-out), unless h is an output too.
+  const defineChain = (exposeH: boolean, K2 = 32) => (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', [M, K1]);
+    const mm = n.addMatrixMultiply(input, n.addConstant([K1, K2], w1.subarray(0, K1 * K2)), { name: 'fc1' }).output();
+    const h = n.addActivation(n.addElementWise(mm, n.addConstant([K2], b1.subarray(0, K2)), 'add').output(), 'relu').output();
+    n.markOutput(n.addMatrixMultiply(h, n.addConstant([K2, N], w2.subarray(0, K2 * N)), { name: 'fc2' }).output(), 'y');
+    if (exposeH) n.markOutput(h, 'h');
+  };
+  const K2 = 32;
+  const feeds = { x: tensor(x1, [M, K1]) };
+  const half = (v: Float32Array) => fromFloat16Bits(toFloat16Bits(v));
+
+  for (const exposeH of [false, true]) {
+    it(`drops the QuantizeLinear between them: ${exposeH ? 'int8 values beside h, from h as stored in fp16' : 'int8 values alone, from the unrounded value'}`, async () => {
+      const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+      const r = await run(defineChain(exposeH), feeds, { precision: ['fp16', 'int8'], int8Calibrator: calibrator });
+      expect(r.log).toContain('int8 outputs: 1 fp16-engine GEMM write int8 for the QuantizeLinear layers that read them');
+      expect(r.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);  // x's only
+      const gemms = r.layers.filter((l) => l.kind === 'QuantizedMatMul');
+      expect(gemms.map((l) => l.outputs.length)).toEqual([exposeH ? 2 : 1, 1]);
+      // The reference: h in float32, its int8 values (from h rounded to fp16 where h is stored), the second GEMM.
+      const scales = calibrator.scales!;
+      const hScale = [...scales.entries()].find(([name]) => name !== 'x' && name !== 'y')![1];
+      const h = int8MatMul(x1, w1.subarray(0, K1 * K2), b1.subarray(0, K2), M, K1, K2, scales.get('x')!, true);
+      const y = int8MatMul(exposeH ? half(h) : h, w2.subarray(0, K2 * N), new Float32Array(N), M, K2, N, hScale, false);
+      expect(Array.from(r.y)).toEqual(Array.from(half(y)));
+      expect(r.y.some((v) => v !== 0)).toBe(true);
+    });
+  }
+
+  it('keeps the QuantizeLinear in int8-only builds and where N is not a multiple of 16 (not a cuDNN GEMM on CUDA)', async () => {
+    for (const [precision, k2] of [[['int8'], 32], [['fp16', 'int8'], 40]] as const) {
+      const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+      const r = await run(defineChain(false, k2), feeds, { precision: [...precision], int8Calibrator: calibrator });
+      expect(r.log.some((l) => l.startsWith('int8 outputs:')), `${precision.join(' + ')}, N = ${k2}`).toBe(false);
+      expect(r.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(2);
+    }
   });
 });
 

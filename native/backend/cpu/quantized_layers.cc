@@ -2,7 +2,7 @@
 // (exact integer sums of int8 products); the epilogue is the one the CUDA path runs, in this order and these fp32
 // roundings: v = float(acc) * dequantScale[c], v = v + bias[c], v = v + residual (an int8 residual with
 // residual_scale: v = (v + float(residual)) * residual_scale), then the activation (and, with half_output, v rounded
-// to fp16, as CUDA stores it; with output_scale, v quantized).
+// to fp16, as CUDA stores it; with output_scale, v quantized: both layers).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -69,6 +69,24 @@ float dequantize(const Epilogue& e, int32_t acc, int64_t c, int64_t i) {
   return e.halfOutput ? roundToHalf(v) : v;
 }
 
+// The layer's outputs from its int32 sums, `channelOf(i)` the channel of element i: y, or with output_scale s y
+// quantized as QuantizeLinear does (divided in fp32, half to even): the only output (y unrounded: that form has no
+// half_output), or a second one beside y, from y as the first output holds it.
+template <typename ChannelOf>
+void writeOutputs(const Layer& layer, const Epilogue& e, const int32_t* acc, ChannelOf channelOf,
+                  std::vector<Tensor>& outputs) {
+  Tensor& y = outputs[0];
+  const bool quantizes = layer.attrs.has("output_scale");
+  const float s = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
+  float* out = !quantizes || outputs.size() == 2 ? y.data<float>() : nullptr;
+  int8_t* q = quantizes ? outputs.back().data<int8_t>() : nullptr;
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    const float v = dequantize(e, acc[i], channelOf(i), i);
+    if (out) out[i] = v;
+    if (q) q[i] = saturateCast<int8_t>(std::nearbyint(v / s));
+  }
+}
+
 void runQuantizedConvolutionNchw(const Layer& layer, const std::vector<const Tensor*>& inputs,
                                  std::vector<Tensor>& outputs) {
   Tensor& y = outputs[0];
@@ -77,22 +95,7 @@ void runQuantizedConvolutionNchw(const Layer& layer, const std::vector<const Ten
   const int64_t channels = y.dims()[1];
   int64_t plane = 1;
   for (size_t d = 2; d < y.dims().size(); ++d) plane *= y.dims()[d];
-  const int32_t* a = acc.data<int32_t>();
-  if (!layer.attrs.has("output_scale")) {
-    float* out = y.data<float>();
-    for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], (i / plane) % channels, i);
-    return;
-  }
-  // output_scale: y quantized as QuantizeLinear does (divided in fp32, half to even): the only output (y unrounded:
-  // that form has no half_output), or a second one beside y, from y as the first output holds it.
-  const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
-  float* out = outputs.size() == 2 ? y.data<float>() : nullptr;
-  int8_t* q = outputs.back().data<int8_t>();
-  for (int64_t i = 0; i < y.numel(); ++i) {
-    const float v = dequantize(e, a[i], (i / plane) % channels, i);
-    if (out) out[i] = v;
-    q[i] = saturateCast<int8_t>(std::nearbyint(v / s));
-  }
+  writeOutputs(layer, e, acc.data<int32_t>(), [&](int64_t i) { return (i / plane) % channels; }, outputs);
 }
 
 // channels_last = 1 layers (NHWC) run the NCHW kernel on permuted copies.
@@ -129,9 +132,7 @@ void runQuantizedMatMul(const Layer& layer, const std::vector<const Tensor*>& in
   const Tensor acc = integerProductNK(*inputs[0], *inputs[1], y.dims());
   const Epilogue e = epilogueOf(layer, inputs, 4);  // no residual input
   const int64_t n = y.dims().back();
-  const int32_t* a = acc.data<int32_t>();
-  float* out = y.data<float>();
-  for (int64_t i = 0; i < y.numel(); ++i) out[i] = dequantize(e, a[i], i % n, i);
+  writeOutputs(layer, e, acc.data<int32_t>(), [n](int64_t i) { return i % n; }, outputs);
 }
 
 }  // namespace

@@ -4,9 +4,9 @@
 // for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and int8 constant weights, accumulate in
 // int32, and dequantize in their epilogue: y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32
 // out (with half_output = 1, rounded to fp16 values: in fp16 builds their readers take fp16, and CUDA stores them
-// so; a QuantizedConvolution with output_scale s writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded,
+// so; with output_scale s either writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded,
 // or as a second output beside y, from y as that holds it: exactly what a QuantizeLinear reading y would give; with
-// residual_scale r its residual is int8 and y = act((float(acc) * dequantScale[c] + bias[c] + residual) * r)).
+// residual_scale r (QuantizedConvolution) its residual is int8 and y = act((float(acc) * dequantScale[c] + bias[c] + residual) * r)).
 // Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
 #include <cmath>
 #include <string>
@@ -67,6 +67,17 @@ void requireOutputScale(const Layer& layer) {
     fail(ErrorCode::InvalidArgument, "an int8-only output (output_scale, one output) takes no 'half_output'");
 }
 
+// The outputs with output_scale: y's int8 values alone, or beside y as a second output.
+std::vector<TensorDesc> withInt8Output(const Layer& layer, const std::vector<TensorDesc>& out) {
+  if (layer.outputs.size() == 2 && !layer.attrs.has("output_scale"))
+    fail(ErrorCode::InvalidArgument, "a second output (int8) needs attribute 'output_scale'");
+  if (!layer.attrs.has("output_scale")) return out;
+  TensorDesc quantized = out[0];
+  quantized.dtype = DType::Int8;
+  if (layer.outputs.size() == 2) return {out[0], quantized};
+  return {quantized};
+}
+
 std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
   requireHalfOutputFlag(layer);
@@ -83,35 +94,29 @@ std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std:
   std::vector<TensorDesc> out = floatLayerShapes("Convolution", layer, asFloatOperands(in, {3, 4}));
   requireRank(in[1], 1, 3, 5);
   requireDequantScale(in[2], in[1].dims[0]);
-  if (layer.outputs.size() == 2 && !layer.attrs.has("output_scale"))
-    fail(ErrorCode::InvalidArgument, "a second output (int8) needs attribute 'output_scale'");
-  if (!layer.attrs.has("output_scale")) return out;
-  TensorDesc quantized = out[0];
-  quantized.dtype = DType::Int8;
-  if (layer.outputs.size() == 2) return {out[0], quantized};
-  return {quantized};
+  return withInt8Output(layer, out);
 }
 
 std::vector<TensorDesc> inferQuantizedMatMul(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireInt8Operands(in);
   requireHalfOutputFlag(layer);
+  requireOutputScale(layer);
   requireRank(in[1], 1, 2, 2);
   if (layer.attrs.has("transA") || layer.attrs.has("transB"))
     fail(ErrorCode::InvalidArgument, "QuantizedMatMul has no transA / transB: its weight is stored [N, K]");
   if (layer.attrs.getFloat("alpha", 1.0) != 1.0)
     fail(ErrorCode::InvalidArgument, "QuantizedMatMul has no alpha: it is part of dequantScale");
   if (hasInput(in, 3)) requireDType(in[3], 3, {DType::Float32});
-  const std::vector<TensorDesc> out =
-      floatLayerShapes("MatMul", layer, asFloatOperands(in, {3}));
+  const std::vector<TensorDesc> out = floatLayerShapes("MatMul", layer, asFloatOperands(in, {3}));
   requireDequantScale(in[2], in[1].dims[0]);
-  return out;
+  return withInt8Output(layer, out);
 }
 
 }  // namespace
 
 void registerQuantizedLayerSchemas() {
   registerOpSchema({"QuantizedConvolution", 3, 5, 1, 2, inferQuantizedConvolution});
-  registerOpSchema({"QuantizedMatMul", 3, 4, 1, 1, inferQuantizedMatMul});
+  registerOpSchema({"QuantizedMatMul", 3, 4, 1, 2, inferQuantizedMatMul});
 }
 
 }  // namespace inferrt

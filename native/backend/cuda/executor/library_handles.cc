@@ -5,6 +5,7 @@
 #include <cudnn.h>
 #endif
 
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
 #include "backend/cuda/scoped_device.h"
 #include "ir/error.h"
 
@@ -49,7 +50,10 @@ LibraryHandles::LibraryHandles(int device, cudaStream_t stream, bool withSparseL
 LibraryHandles::~LibraryHandles() {
   if (blasLt_) cublasLtDestroy(static_cast<cublasLtHandle_t>(blasLt_));
 #ifdef INFERRT_WITH_CUDNN
-  if (cudnn_) cudnnDestroy(static_cast<cudnnHandle_t>(cudnn_));
+  if (cudnn_) {
+    cudnnint8::forgetHandle(cudnn_);  // its INT8 plans go: a later handle may get its address
+    cudnnDestroy(static_cast<cudnnHandle_t>(cudnn_));
+  }
 #endif
 }
 

@@ -1,12 +1,14 @@
 // Int8ConvProblem as a cuDNN operation graph: ConvolutionForward (int8 in, int32 compute, a virtual fp32 result),
-// then pointwise MUL by scale, ADD bias, ADD residual, MUL by the residual scale, RELU, DIV by the output scale (those
-// the problem has), the last writing y (or the int8 output beside y). Engine configurations come from heuristic mode
-// A; the plan cache keeps the fastest of the first kTimedConfigs that build, timed on scratch buffers. Failures
-// become CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the call and cuDNN's reason.
+// then pointwise MUL by scale, ADD bias, ADD residual, MUL by the residual scale, the activation, DIV by the output
+// scale (those the problem has), the last writing y (or the int8 output beside y). Engine configurations come from
+// heuristic mode A; the plan cache keeps the fastest of the first kTimedConfigs that build, timed on scratch buffers,
+// and later handles replay that choice. Failures become CUDA_ERROR (OUT_OF_MEMORY for allocation failures) naming the
+// call and cuDNN's reason.
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -97,7 +99,7 @@ std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
   std::memcpy(&scaleBits, &p.outputScale, sizeof(scaleBits));
   std::memcpy(&residualScaleBits, &p.residualScale, sizeof(residualScaleBits));
   std::vector<int64_t> key = {device,       p.batch, p.channels, p.outChannels, p.bias,      p.residual,
-                              p.residualHalf, p.relu, p.halfOutput, scaleBits,   p.keepFloat, residualScaleBits};
+                              p.residualHalf, static_cast<int64_t>(p.activation), p.halfOutput, scaleBits,   p.keepFloat, residualScaleBits};
   for (int i = 0; i < 2; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.out[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -107,7 +109,7 @@ std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
 
 class Int8ConvPlan {
  public:
-  std::shared_ptr<Descriptors> graph;  // the operation graph and engine configurations the plan was made from
+  std::shared_ptr<Descriptors> graph;  // the graph and engine configurations it was made from (null: from JSON)
   Descriptors descriptors;             // the execution plan's own
   cudnnBackendDescriptor_t plan = nullptr;
   int64_t workspace = 0;
@@ -152,8 +154,10 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
     steps.push_back(CUDNN_POINTWISE_MUL);
     operands.push_back(tensor(all, kResidualScale, CUDNN_DATA_FLOAT, 1, 1, 1, 1, false, true));
   }
-  if (p.relu) {
-    steps.push_back(CUDNN_POINTWISE_RELU_FWD);
+  if (p.activation != Int8Activation::None) {
+    steps.push_back(p.activation == Int8Activation::Relu   ? CUDNN_POINTWISE_RELU_FWD
+                    : p.activation == Int8Activation::Gelu ? CUDNN_POINTWISE_GELU_FWD
+                                                           : CUDNN_POINTWISE_GELU_APPROX_TANH_FWD);
     operands.push_back(nullptr);
   }
   if (p.outputScale > 0) {  // a scalar passed by value at execution (execute's outputScale)
@@ -266,54 +270,108 @@ float timeRuns(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvPro
 
 }  // namespace
 
-std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device) {
-  if (!cudnnHandle) fail(ErrorCode::Internal, "QuantizedConvolution: no cuDNN handle");
-  // Plans are finalized against a handle, and one context's handle runs one thread at a time: the cache is per
-  // handle (a plan is never run by two threads at once). Never destroyed: cuDNN plans torn down at process exit
-  // have crashed other programs.
-  static std::mutex cacheMutex;
-  static auto* cache = new std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>>();
-  std::vector<int64_t> key = keyOf(p, device);
-  key.push_back(static_cast<int64_t>(reinterpret_cast<intptr_t>(cudnnHandle)));
-  std::lock_guard<std::mutex> lock(cacheMutex);
-  auto found = cache->find(key);
-  if (found != cache->end()) return found->second;
+namespace {
 
-  auto handle = static_cast<cudnnHandle_t>(cudnnHandle);
-  auto graphDescriptors = std::make_shared<Descriptors>();
-  const cudnnBackendDescriptor_t graph = buildGraph(*graphDescriptors, p, handle);
-  cudnnBackendDescriptor_t heuristics = graphDescriptors->make(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
+// The heuristic's engine configurations for the graph of `p` (descriptors owned by `graph`), best first.
+std::vector<cudnnBackendDescriptor_t> engineConfigs(Descriptors& graph, const Int8ConvProblem& p,
+                                                    cudnnHandle_t handle) {
+  const cudnnBackendDescriptor_t operations = buildGraph(graph, p, handle);
+  cudnnBackendDescriptor_t heuristics = graph.make(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR);
   const cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
-  set(heuristics, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &graph);
+  set(heuristics, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &operations);
   set(heuristics, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode);
   INFERRT_CUDNN_CHECK(cudnnBackendFinalize(heuristics));
   int64_t count = 0;
   INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(heuristics, CUDNN_ATTR_ENGINEHEUR_RESULTS,
                                                CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &count, nullptr));
   std::vector<cudnnBackendDescriptor_t> configs(static_cast<size_t>(count));
-  for (cudnnBackendDescriptor_t& c : configs) c = graphDescriptors->make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
+  for (cudnnBackendDescriptor_t& c : configs) c = graph.make(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR);
   INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(heuristics, CUDNN_ATTR_ENGINEHEUR_RESULTS,
                                                CUDNN_TYPE_BACKEND_DESCRIPTOR, count, &count, configs.data()));
+  configs.resize(static_cast<size_t>(count));
+  return configs;
+}
 
-  // Each candidate plan lives in its own object; the fastest is kept with the graph's descriptors.
+// `candidate` with its finalized execution plan `plan`, or null when the plan needs more than kMaxWorkspace.
+std::shared_ptr<Int8ConvPlan> completed(std::shared_ptr<Int8ConvPlan> candidate, cudnnBackendDescriptor_t plan,
+                                        std::shared_ptr<Descriptors> graph, const Int8ConvProblem& p, int device) {
+  int64_t got = 0;
+  INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,
+                                               &got, &candidate->workspace));
+  if (candidate->workspace > kMaxWorkspace) return nullptr;
+  candidate->plan = plan;
+  candidate->graph = std::move(graph);
+  candidate->problem = p;
+  candidate->device = device;
+  return candidate;
+}
+
+// The plan of engine configuration `config` of `graph`, or null when that engine does not take the graph.
+std::shared_ptr<Int8ConvPlan> finalizedPlan(cudnnBackendDescriptor_t config, const std::shared_ptr<Descriptors>& graph,
+                                            const Int8ConvProblem& p, cudnnHandle_t handle, int device) {
+  auto candidate = std::make_shared<Int8ConvPlan>();
+  cudnnBackendDescriptor_t plan = candidate->descriptors.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+  set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
+  set(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &config);
+  if (cudnnBackendFinalize(plan) != CUDNN_STATUS_SUCCESS) return nullptr;
+  return completed(std::move(candidate), plan, graph, p, device);
+}
+
+// What the first search for a problem on a device chose, so that other handles (other contexts) skip the search:
+// its place in the heuristic's list, and the plan as cuDNN serializes it (runtime-compiled engines, whose
+// finalization compiles kernels: seconds each for BERT-large's GEMMs with GELU; deserializing skips that).
+struct Choice {
+  bool none = false;       // no configuration built and ran: the problem has no cuDNN plan
+  size_t configCount = 0;  // the heuristic's list's length, for the error
+  size_t configIndex = 0;
+  std::vector<char> json;  // empty where cuDNN does not serialize the plan
+};
+
+std::vector<char> serialized(cudnnBackendDescriptor_t plan) {
+  int64_t count = 0;
+  if (cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, 0, &count,
+                               nullptr) != CUDNN_STATUS_SUCCESS ||
+      count <= 0)
+    return {};
+  std::vector<char> json(static_cast<size_t>(count));
+  if (cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR, count, &count,
+                               json.data()) != CUDNN_STATUS_SUCCESS)
+    return {};
+  json.resize(static_cast<size_t>(count));
+  return json;
+}
+
+// The choice made again on this handle: from its JSON, else from its engine configuration; null when neither takes
+// (the caller then searches).
+std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProblem& p, cudnnHandle_t handle,
+                                       int device) {
+  if (!choice.json.empty()) {
+    auto candidate = std::make_shared<Int8ConvPlan>();
+    cudnnBackendDescriptor_t plan = candidate->descriptors.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
+    set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
+    if (cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR,
+                                 static_cast<int64_t>(choice.json.size()), choice.json.data()) == CUDNN_STATUS_SUCCESS &&
+        cudnnBackendFinalize(plan) == CUDNN_STATUS_SUCCESS)
+      if (auto done = completed(std::move(candidate), plan, nullptr, p, device)) return done;
+  }
+  auto graph = std::make_shared<Descriptors>();
+  const std::vector<cudnnBackendDescriptor_t> configs = engineConfigs(*graph, p, handle);
+  if (choice.configIndex >= configs.size()) return nullptr;
+  return finalizedPlan(configs[choice.configIndex], graph, p, handle, device);
+}
+
+// The search: the fastest of the first kTimedConfigs configurations that finalize and run, timed on scratch
+// buffers, or null when none does; `choice` records it.
+std::shared_ptr<Int8ConvPlan> searched(const Int8ConvProblem& p, cudnnHandle_t handle, int device, Choice& choice) {
+  auto graph = std::make_shared<Descriptors>();
+  const std::vector<cudnnBackendDescriptor_t> configs = engineConfigs(*graph, p, handle);
   std::shared_ptr<Int8ConvPlan> best;
   float bestMs = 0;
   std::unique_ptr<TimingBuffers> buffers;
   int timed = 0;
-  for (int64_t i = 0; i < count && timed < kTimedConfigs; ++i) {
-    auto candidate = std::make_shared<Int8ConvPlan>();
-    cudnnBackendDescriptor_t plan = candidate->descriptors.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
-    set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
-    set(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &configs[i]);
-    if (cudnnBackendFinalize(plan) != CUDNN_STATUS_SUCCESS) continue;  // this engine does not take the graph
-    int64_t got = 0;
-    INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64, 1,
-                                                 &got, &candidate->workspace));
-    if (candidate->workspace > kMaxWorkspace) continue;
-    candidate->plan = plan;
-    candidate->graph = graphDescriptors;
-    candidate->problem = p;
-    candidate->device = device;
+  for (size_t i = 0; i < configs.size() && timed < kTimedConfigs; ++i) {
+    std::shared_ptr<Int8ConvPlan> candidate = finalizedPlan(configs[i], graph, p, handle, device);
+    if (!candidate) continue;
     if (!buffers) {
       cudaStream_t stream = nullptr;
       INFERRT_CUDNN_CHECK(cudnnGetStream(handle, &stream));
@@ -327,14 +385,92 @@ std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p
       continue;
     }
     ++timed;
-    if (!best || ms < bestMs) best = candidate, bestMs = ms;
+    if (!best || ms < bestMs) best = candidate, bestMs = ms, choice.configIndex = i;
   }
-  if (!best)
-    fail(ErrorCode::CudaError, "cuDNN has no engine for the ", describe(p), " with its fused epilogue (", count,
-         " heuristic configurations tried)");
-  if (cache->size() >= 4096) cache->clear();  // dynamic shapes must not grow it forever; users keep their plans
-  cache->emplace(key, best);
+  choice.configCount = configs.size();
+  choice.none = !best;
+  if (best) choice.json = serialized(best->plan);
   return best;
+}
+
+// The plans kept per problem, device and handle, and each problem's first choice. Never destroyed: cuDNN plans torn
+// down at process exit have crashed other programs.
+struct PlanCaches {
+  std::mutex mutex;
+  std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>> plans;  // key: the problem's, then the handle
+  std::map<std::vector<int64_t>, Choice> choices;                             // key: the problem's
+};
+PlanCaches& planCaches() {
+  static auto* caches = new PlanCaches();
+  return *caches;
+}
+
+void remember(PlanCaches& caches, const std::vector<int64_t>& problemKey, Choice choice) {
+  if (caches.choices.size() >= 4096) caches.choices.clear();  // dynamic shapes must not grow it forever
+  caches.choices[problemKey] = std::move(choice);
+}
+
+}  // namespace
+
+std::shared_ptr<const Int8ConvPlan> findInt8ConvolutionPlan(const Int8ConvProblem& p, void* cudnnHandle, int device) {
+  if (!cudnnHandle) fail(ErrorCode::Internal, "INT8 cuDNN graph: no cuDNN handle");
+  // Plans are finalized against a handle, and one context's handle runs one thread at a time: the cache is per
+  // handle (a plan is never run by two threads at once); other handles replay the first search's choice.
+  PlanCaches& caches = planCaches();
+  const std::vector<int64_t> problemKey = keyOf(p, device);
+  std::vector<int64_t> key = problemKey;
+  key.push_back(static_cast<int64_t>(reinterpret_cast<intptr_t>(cudnnHandle)));
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  auto found = caches.plans.find(key);
+  if (found != caches.plans.end()) return found->second;
+  auto chosen = caches.choices.find(problemKey);
+  if (chosen != caches.choices.end() && chosen->second.none) return nullptr;
+
+  auto handle = static_cast<cudnnHandle_t>(cudnnHandle);
+  std::shared_ptr<Int8ConvPlan> plan;
+  if (chosen != caches.choices.end()) plan = replayed(chosen->second, p, handle, device);
+  if (!plan) {
+    Choice choice;
+    plan = searched(p, handle, device, choice);
+    remember(caches, problemKey, std::move(choice));
+    if (!plan) return nullptr;
+  }
+  if (caches.plans.size() >= 4096) caches.plans.clear();  // dynamic shapes must not grow it forever
+  caches.plans.emplace(key, plan);
+  return plan;
+}
+
+std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device) {
+  std::shared_ptr<const Int8ConvPlan> plan = findInt8ConvolutionPlan(p, cudnnHandle, device);
+  if (plan) return plan;
+  size_t tried = 0;
+  {
+    PlanCaches& caches = planCaches();
+    std::lock_guard<std::mutex> lock(caches.mutex);
+    auto chosen = caches.choices.find(keyOf(p, device));
+    if (chosen != caches.choices.end()) tried = chosen->second.configCount;
+  }
+  fail(ErrorCode::CudaError, "cuDNN has no engine for the ", describe(p), " with its fused epilogue (", tried,
+       " heuristic configurations tried)");
+}
+
+std::shared_ptr<const Int8ConvPlan> searchInt8ConvolutionPlan(const Int8ConvProblem& p, void* cudnnHandle,
+                                                              int device) {
+  if (!cudnnHandle) fail(ErrorCode::Internal, "INT8 cuDNN graph: no cuDNN handle");
+  Choice choice;
+  std::shared_ptr<const Int8ConvPlan> plan = searched(p, static_cast<cudnnHandle_t>(cudnnHandle), device, choice);
+  PlanCaches& caches = planCaches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  remember(caches, keyOf(p, device), std::move(choice));
+  return plan;
+}
+
+void forgetHandle(void* cudnnHandle) {
+  PlanCaches& caches = planCaches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  const auto handleKey = static_cast<int64_t>(reinterpret_cast<intptr_t>(cudnnHandle));
+  for (auto it = caches.plans.begin(); it != caches.plans.end();)
+    it = it->first.back() == handleKey ? caches.plans.erase(it) : std::next(it);
 }
 
 bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device) {
@@ -354,8 +490,14 @@ void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void*
 class Int8ConvPlan {};
 
 std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem&, void*, int) {
-  fail(ErrorCode::UnsupportedOp, "QuantizedConvolution channels-last needs cuDNN (built without cuDNN)");
+  fail(ErrorCode::UnsupportedOp, "INT8 cuDNN graphs need cuDNN (built without cuDNN)");
 }
+
+std::shared_ptr<const Int8ConvPlan> findInt8ConvolutionPlan(const Int8ConvProblem&, void*, int) { return nullptr; }
+
+std::shared_ptr<const Int8ConvPlan> searchInt8ConvolutionPlan(const Int8ConvProblem&, void*, int) { return nullptr; }
+
+void forgetHandle(void*) {}
 
 bool planMatches(const Int8ConvPlan&, const Int8ConvProblem&, int) { return false; }
 

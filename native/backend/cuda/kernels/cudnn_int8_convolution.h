@@ -12,12 +12,17 @@
 
 namespace inferrt::cudnnint8 {
 
+// The activation fused after the epilogue's adds. GELU (erf form or tanh approximation) serves QuantizedMatMul run as
+// a 1x1 convolution (quantized_matmul_cudnn.h).
+enum class Int8Activation : int64_t { None, Relu, Gelu, GeluTanh };
+
 // A 2-D convolution, group 1, symmetric pads; dims in logical N, C, H, W order.
 struct Int8ConvProblem {
   int64_t batch = 0, channels = 0, outChannels = 0;
   int64_t in[2] = {1, 1}, kernel[2] = {1, 1}, out[2] = {1, 1};
   int64_t pad[2] = {0, 0}, stride[2] = {1, 1}, dilation[2] = {1, 1};
-  bool bias = false, residual = false, residualHalf = false, relu = false, halfOutput = false;
+  bool bias = false, residual = false, residualHalf = false, halfOutput = false;
+  Int8Activation activation = Int8Activation::None;
   float residualScale = 0;  // > 0: an int8 residual, y = act((conv * scale + bias + residual) * residualScale)
   float outputScale = 0;  // > 0: an int8 output, divided by it
   bool keepFloat = false;  // with outputScale: y (fp32 / fp16) as well, the int8 values a second output
@@ -26,9 +31,19 @@ struct Int8ConvProblem {
 class Int8ConvPlan;
 
 // The execution plan for `p` on this device and handle: cuDNN's heuristic engine configurations, the fastest of the
-// first few that build and run (timed on scratch buffers), cached per problem, device and handle. CUDA_ERROR naming the problem when no
-// configuration builds.
+// first few that build and run (timed on scratch buffers), cached per problem, device and handle; another handle
+// (another context) replays that choice without the search. CUDA_ERROR naming the problem when no configuration
+// builds and runs.
 std::shared_ptr<const Int8ConvPlan> planInt8Convolution(const Int8ConvProblem& p, void* cudnnHandle, int device);
+// The same, null where no configuration builds and runs (remembered: later calls for the problem return at once).
+std::shared_ptr<const Int8ConvPlan> findInt8ConvolutionPlan(const Int8ConvProblem& p, void* cudnnHandle, int device);
+// The search alone, for a handle about to go (the build's tactic timing): nothing kept for the handle, but the
+// choice is remembered for the handles that come later. Null where no configuration builds and runs.
+std::shared_ptr<const Int8ConvPlan> searchInt8ConvolutionPlan(const Int8ConvProblem& p, void* cudnnHandle,
+                                                              int device);
+// Drops the plans kept for a handle about to be destroyed (LibraryHandles' destructor): a later handle may get
+// its address.
+void forgetHandle(void* cudnnHandle);
 
 // Whether `plan` was made for exactly this problem and device (a lock-free check of a plan kept from an earlier run).
 bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device);

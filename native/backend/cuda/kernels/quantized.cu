@@ -26,8 +26,14 @@ __device__ __forceinline__ int8_t quantizeValue(float q) {
   return static_cast<int8_t>(__float2int_rn(q));  // round half to even, as std::nearbyint
 }
 
-__global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n) {
-  const float s = loadFloat(scale, scaleHalf, 0);
+// The scale: read on the device (a QuantizeLinear's scale tensor), or passed by value when `scale` is null.
+__device__ __forceinline__ float scaleOf(const void* scale, bool scaleHalf, float scaleValue) {
+  return scale ? loadFloat(scale, scaleHalf, 0) : scaleValue;
+}
+
+__global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale, bool scaleHalf, float scaleValue,
+                                   int8_t* y, int64_t n) {
+  const float s = scaleOf(scale, scaleHalf, scaleValue);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
     y[i] = quantizeValue(__fdiv_rn(loadFloat(x, xHalf, i), s));
@@ -35,9 +41,9 @@ __global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale,
 
 // Four elements per thread (16-byte fp32 or 8-byte fp16 loads, one 4-byte store): n4 groups of four, all aligned.
 template <typename In>
-__global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale, bool scaleHalf, char4* __restrict__ y,
-                                     int64_t n4) {
-  const float s = loadFloat(scale, scaleHalf, 0);
+__global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale, bool scaleHalf, float scaleValue,
+                                     char4* __restrict__ y, int64_t n4) {
+  const float s = scaleOf(scale, scaleHalf, scaleValue);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
     float v[4];
@@ -115,25 +121,35 @@ __global__ void int8RowsEpilogueKernel(const int32_t* acc, const float* __restri
     storeValue(y, r * channels + c, dequantizeValue<Out>(acc ? acc[r * accStride + c] : 0, s, bias, c, 0.0f, false, act));
 }
 
-}  // namespace
-
-bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
-                        int multiProcessors, cudaStream_t stream) {
+bool launchQuantize(const void* x, bool xHalf, const void* scale, bool scaleHalf, float scaleValue, int8_t* y,
+                    int64_t n, int multiProcessors, cudaStream_t stream) {
   if (n <= 0) return true;
-  if (!x || !scale || !y) return false;
+  if (!x || !y) return false;
   const uintptr_t need = xHalf ? 8 : 16;
   if (n % 4 == 0 && reinterpret_cast<uintptr_t>(x) % need == 0 && reinterpret_cast<uintptr_t>(y) % 4 == 0) {
     const int64_t n4 = n / 4;
     if (xHalf)
       quantizeInt8x4Kernel<uint2><<<gridFor(n4, multiProcessors), kBlock, 0, stream>>>(
-          static_cast<const uint2*>(x), scale, scaleHalf, reinterpret_cast<char4*>(y), n4);
+          static_cast<const uint2*>(x), scale, scaleHalf, scaleValue, reinterpret_cast<char4*>(y), n4);
     else
       quantizeInt8x4Kernel<float4><<<gridFor(n4, multiProcessors), kBlock, 0, stream>>>(
-          static_cast<const float4*>(x), scale, scaleHalf, reinterpret_cast<char4*>(y), n4);
+          static_cast<const float4*>(x), scale, scaleHalf, scaleValue, reinterpret_cast<char4*>(y), n4);
     return true;
   }
-  quantizeInt8Kernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(x, xHalf, scale, scaleHalf, y, n);
+  quantizeInt8Kernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(x, xHalf, scale, scaleHalf, scaleValue, y, n);
   return true;
+}
+
+}  // namespace
+
+bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
+                        int multiProcessors, cudaStream_t stream) {
+  return (n <= 0 || scale) && launchQuantize(x, xHalf, scale, scaleHalf, 0.0f, y, n, multiProcessors, stream);
+}
+
+bool launchQuantizeInt8ByValue(const void* x, bool xHalf, float scale, int8_t* y, int64_t n, int multiProcessors,
+                               cudaStream_t stream) {
+  return launchQuantize(x, xHalf, nullptr, false, scale, y, n, multiProcessors, stream);
 }
 
 bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const void* residual,

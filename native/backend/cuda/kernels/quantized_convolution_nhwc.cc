@@ -2,7 +2,6 @@
 
 #include <memory>
 
-#include "backend/cuda/kernels/cudnn_int8_convolution.h"
 #include "backend/cuda/kernels/quantized_gemm.h"
 #include "ir/error.h"
 #include "ir/ops/shape_helpers.h"
@@ -94,26 +93,33 @@ void runQuantizedConvolutionNhwc(CudaKernelArgs& args) {
   p.residual = residual != nullptr;
   p.residualHalf = residual && residual->dtype == DType::Float16;
   p.residualScale = int8Residual ? static_cast<float>(layer.attrs.getFloat("residual_scale")) : 0.0f;
-  p.relu = act == "relu";
+  p.activation = act == "relu" ? cudnnint8::Int8Activation::Relu : cudnnint8::Int8Activation::None;
   p.halfOutput = out.dtype == DType::Float16;
   p.outputScale = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
   p.keepFloat = both;
 
-  // The plan kept by this run-plan step when it still fits, else the shared cache's, kept for the next run.
+  runCudnnInt8Graph(p, env, x.data, w.data, scale->as<float>(), bias ? bias->as<float>() : nullptr,
+                    residual ? residual->data : nullptr, out.data, outInt8 ? outInt8->data : nullptr);
+}
+
+bool runCudnnInt8Graph(const cudnnint8::Int8ConvProblem& p, const CudaLaunchEnv& env, const void* x, const void* w,
+                       const float* scale, const float* bias, const void* residual, void* y, void* yInt8,
+                       bool mayDecline) {
   std::shared_ptr<const cudnnint8::Int8ConvPlan> plan;
   if (env.kernelState && *env.kernelState) {
     plan = std::static_pointer_cast<const cudnnint8::Int8ConvPlan>(*env.kernelState);
     if (!cudnnint8::planMatches(*plan, p, env.device)) plan.reset();
   }
   if (!plan) {
-    plan = cudnnint8::planInt8Convolution(p, env.cudnn, env.device);
+    plan = mayDecline ? cudnnint8::findInt8ConvolutionPlan(p, env.cudnn, env.device)
+                      : cudnnint8::planInt8Convolution(p, env.cudnn, env.device);
+    if (!plan) return false;
     if (env.kernelState) *env.kernelState = plan;
   }
   const size_t workspaceBytes = cudnnint8::workspaceSize(*plan);
   void* workspace = workspaceBytes ? env.scratch(scratchBytes(workspaceBytes)) : nullptr;
-  cudnnint8::runInt8Convolution(*plan, env.cudnn, x.data, w.data, scale->as<float>(),
-                                bias ? bias->as<float>() : nullptr, residual ? residual->data : nullptr, out.data,
-                                outInt8 ? outInt8->data : nullptr, workspace);
+  cudnnint8::runInt8Convolution(*plan, env.cudnn, x, w, scale, bias, residual, y, yInt8, workspace);
+  return true;
 }
 
 }  // namespace inferrt::cudakernels

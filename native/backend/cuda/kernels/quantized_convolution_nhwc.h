@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "backend/cuda/kernels/cuda_kernel.h"
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
 namespace inferrt::cudakernels {
 
@@ -24,6 +25,14 @@ struct QuantizedConvolutionOperands {
 QuantizedConvolutionOperands quantizedConvolutionOperands(const CudaKernelArgs& args);
 
 void runQuantizedConvolutionNhwc(CudaKernelArgs& args);
+
+// Enqueues `p` on cuDNN's graph with the plan this run-plan step kept when it still fits (else the shared cache's,
+// kept for the next run) and workspace from scratch. Both channels-last INT8 convolutions and QuantizedMatMul's
+// cuDNN route (quantized_matmul_cudnn.h) run this way. Where cuDNN has no engine for the graph: false, enqueueing
+// nothing, when mayDecline (the caller has another path), else CUDA_ERROR naming the problem.
+bool runCudnnInt8Graph(const cudnnint8::Int8ConvProblem& p, const CudaLaunchEnv& env, const void* x, const void* w,
+                       const float* scale, const float* bias, const void* residual, void* y, void* yInt8,
+                       bool mayDecline = false);
 
 // Fails (SHAPE_MISMATCH) unless `t` is absent or float32 of `dims` (or its fp16 storage when halfStorage: the
 // residual, read as stored); `what` names the operand (both layouts use it).

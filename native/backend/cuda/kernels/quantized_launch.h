@@ -17,6 +17,9 @@ namespace inferrt::cudakernels {
 // does. x is fp16 (xHalf) or fp32; the scale (one value) fp16 (scaleHalf) or fp32, read on the device.
 bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
                         int multiProcessors, cudaStream_t stream);
+// The same with the scale passed by value (an INT8 layer's output_scale).
+bool launchQuantizeInt8ByValue(const void* x, bool xHalf, float scale, int8_t* y, int64_t n, int multiProcessors,
+                               cudaStream_t stream);
 
 using ::inferrt::GemmActivation;
 

@@ -2,8 +2,8 @@
 // channels-last Convolution: a plain GEMM; and QuantizedMatMul: an int8 GEMM) whose constant weight is 2:4 along the
 // reduction dimension, at the first profile's opt shapes, cuSPARSELt compresses the weight, each of its kernel
 // configurations is timed, and the fastest is compared with the dense cuBLASLt GEMM (cuDNN convolution, cuBLASLt
-// int8 GEMM) the layer would otherwise run; the layer goes sparse only when that is faster. The compressed weight
-// and the configuration go into the plan.
+// int8 GEMM, or cuDNN's fused int8 graph for fp16-engine QuantizedMatMuls) the layer would otherwise run; the layer
+// goes sparse only when that is faster. The compressed weight and the configuration go into the plan.
 // Identical GEMMs are timed once. (Our own sweep rather than cusparseLtMatmulSearch: the sweep times exactly the
 // plans a load makes, with CUDA events like the dense tuner; and on an H100 with cuSPARSELt 0.8.0 the search itself
 // stopped on an illegal instruction, as did configurations 36-49 of each BERT-large GEMM.)
@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,10 +27,14 @@
 #include "backend/cuda/kernels/cudnn_convolution.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/kernels/matmul_launch.h"
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
 #include "backend/cuda/kernels/quantized_gemm.h"
+#include "backend/cuda/kernels/quantized_launch.h"
+#include "backend/cuda/kernels/quantized_matmul_cudnn.h"
 #include "backend/cuda/scoped_device.h"
 #include "backend/cuda/sparse/sparse_matmul.h"
 #include "ir/error.h"
+#include "ir/gemm_layers.h"
 #include "ir/half.h"
 #include "runtime/cuda_hooks.h"
 #include "runtime/shape_resolution.h"
@@ -120,6 +125,7 @@ struct SparseTiming {
   int32_t configs = 0;  // kernel configurations timed
   double sparseMs = 0, denseMs = 0;
   double geluPassMs = 0;  // counted in sparseMs: the GELU pass the sparse path adds where dense fuses it
+  double epiloguePassMs = 0;  // counted in sparseMs: an INT8 layer's epilogue pass, where dense fuses it (cuDNN)
 };
 
 // A dense GEMM's time, and whether it applies the layer's whole epilogue (bias, activation) inside cuBLASLt.
@@ -227,6 +233,58 @@ double denseInt8Time(const sparselt::SparseGemmShape& s, int device, CudaStream&
     cudakernels::runInt8Gemm(plan.get(), g, static_cast<const int8_t*>(a.data()), static_cast<const int8_t*>(w.data()),
                              static_cast<int32_t*>(d.data()), workspace.data(), env);
   });
+}
+
+// An fp16-engine QuantizedMatMul's dense route where cuDNN takes it (quantized_matmul_cudnn.h): the fused graph
+// timed whole, and the epilogue pass the sparse path runs after its int32 sums (y, then its int8 values with
+// output_scale: what quantized.cc runs). Null where the route does not take the layer or cuDNN has no engine for it
+// (dense is then the cuBLASLt int8 GEMM with the same epilogue pass as sparse: denseInt8Time).
+struct FusedInt8Timing {
+  double denseMs = 0, epiloguePassMs = 0;
+};
+std::optional<FusedInt8Timing> fusedInt8Time(const Layer& layer, const sparselt::SparseGemmShape& s, int device,
+                                            CudaStream& stream) {
+  const GemmActivation act = gemmActivationOf(layer);
+  const bool quantizes = layer.attrs.has("output_scale"), int8Only = quantizes && layer.outputs.size() == 1;
+  const bool halfY = layer.attrs.getInt("half_output", 0) == 1;
+  if ((!halfY && !int8Only) || !cudakernels::cudnnTakesQuantizedMatMul(act, s.k, s.n)) return std::nullopt;
+  const float outputScale = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
+  const bool bias = layer.inputs.size() > 3 && layer.inputs[3] >= 0;
+  LibraryHandles handles(device, stream.handle(), false);  // cuDNN bound to the stream
+  int multiProcessors = 0;
+  INFERRT_CUDA_CHECK(cudaDeviceGetAttribute(&multiProcessors, cudaDevAttrMultiProcessorCount, device));
+  const std::vector<uint8_t> aHost = randomInt8Values(s.m * s.k, 41), wHost = randomInt8Values(s.n * s.k, 42);
+  DeviceMemory a(aHost.size(), device), w(wHost.size(), device), channel(static_cast<size_t>(s.n) * 4, device);
+  INFERRT_CUDA_CHECK(cudaMemcpy(a.data(), aHost.data(), aHost.size(), cudaMemcpyHostToDevice));
+  INFERRT_CUDA_CHECK(cudaMemcpy(w.data(), wHost.data(), wHost.size(), cudaMemcpyHostToDevice));
+  INFERRT_CUDA_CHECK(cudaMemset(channel.data(), 0, channel.size()));  // scale and bias: zeros time alike
+  const size_t outputs = static_cast<size_t>(s.m * s.n);
+  DeviceMemory acc(outputs * 4, device), y(outputs * 2, device), q(outputs, device);
+  const cudnnint8::Int8ConvProblem p =
+      cudakernels::quantizedMatMulProblem(s.m, s.n, s.k, bias, act, outputScale, int8Only);
+  // Searched on this short-lived handle; the choice is remembered for the engine's contexts.
+  const std::shared_ptr<const cudnnint8::Int8ConvPlan> plan =
+      cudnnint8::searchInt8ConvolutionPlan(p, handles.cudnn(), device);
+  if (!plan) return std::nullopt;  // no cuDNN engine: the layer runs cuBLASLt's GEMM
+  DeviceMemory workspace(cudnnint8::workspaceSize(*plan), device);
+  const auto* scale = static_cast<const float*>(channel.data());
+  FusedInt8Timing t;
+  t.denseMs = medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
+    cudnnint8::runInt8Convolution(*plan, handles.cudnn(), a.data(), w.data(), scale, bias ? scale : nullptr, nullptr,
+                                  int8Only ? q.data() : y.data(), int8Only ? nullptr : q.data(), workspace.data());
+  });
+  // The sparse path's pass: int8-only, fp32 y in place over the sums; else fp16 y; then the int8 values.
+  void* yPass = int8Only ? acc.data() : y.data();
+  t.epiloguePassMs = medianMs(stream.handle(), kWarmupRuns, kTimedRuns, [&] {
+    bool ok = cudakernels::launchInt8RowsEpilogue(static_cast<const int32_t*>(acc.data()), s.n, scale,
+                                                  bias ? scale : nullptr, yPass, !int8Only, s.m, s.n, act,
+                                                  multiProcessors, stream.handle());
+    if (ok && quantizes)
+      ok = cudakernels::launchQuantizeInt8ByValue(yPass, !int8Only, outputScale, static_cast<int8_t*>(q.data()),
+                                                  s.m * s.n, multiProcessors, stream.handle());
+    if (!ok) fail(ErrorCode::Internal, "sparse tactics: bad INT8 epilogue arguments");
+  });
+  return t;
 }
 
 SparseTiming timeSparse(const sparselt::Handle& handle, const sparselt::SparseGemmShape& shape,
@@ -374,14 +432,27 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     const std::string key = sparselt::sparseGemmKey(sparse.shape);
     // A tanh GELU's pass is timed on the sparse side (below), so it is part of what was timed (the plan's key leaves
     // activations out); an exact GELU is a pass on both sides alike and times nothing more.
-    const std::string timingKey = key + (sparse.geluAfter == GemmActivation::GeluTanh ? " gelu_tanh" : "");
+    // An INT8 layer's dense route, and so its timing, depends on its epilogue and outputs too (fusedInt8Time).
+    const std::string timingKey =
+        key + (sparse.geluAfter == GemmActivation::GeluTanh ? " gelu_tanh" : "") +
+        (int8 ? " act " + layer.attrs.getString("activation", "none") +
+                    (layer.inputs.size() > 3 && layer.inputs[3] >= 0 ? " bias" : "") + " half " +
+                    std::to_string(layer.attrs.getInt("half_output", 0)) + " outputs " +
+                    std::to_string(layer.outputs.size()) + (layer.attrs.has("output_scale") ? " scale" : "")
+              : "");
     auto found = timings.find(timingKey);
     if (found == timings.end()) {
       SparseTiming t = timeSparse(handle, sparse.shape, compressed, stream);
       if (t.ok && conv) {
         t.denseMs = denseConvolutionTime(sparse.shape, a.dims, config.tf32, device, stream);
       } else if (t.ok && int8) {
-        t.denseMs = denseInt8Time(sparse.shape, device, stream);
+        if (const std::optional<FusedInt8Timing> fused = fusedInt8Time(layer, sparse.shape, device, stream)) {
+          t.denseMs = fused->denseMs;
+          t.epiloguePassMs = fused->epiloguePassMs;
+          t.sparseMs += t.epiloguePassMs;
+        } else {
+          t.denseMs = denseInt8Time(sparse.shape, device, stream);
+        }
       } else if (t.ok) {
         const cudakernels::MatMulGemm derived =
             cudakernels::deriveMatMulGemm(layer, a.dims, b.dims, hasBias, true, config.tf32, {});
@@ -407,7 +478,8 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
     denseTotal += t.denseMs;
     if (!config.sparseForce && t.denseMs > 0 && t.sparseMs * kMinGain > t.denseMs) {
       r.note = "dense is faster (" + formatMs(t.denseMs) + " vs sparse " + formatMs(t.sparseMs) +
-               (t.geluPassMs > 0 ? ", of which its GELU pass " + formatMs(t.geluPassMs) : "") + ")";
+               (t.geluPassMs > 0 ? ", of which its GELU pass " + formatMs(t.geluPassMs) : "") +
+               (t.epiloguePassMs > 0 ? ", of which its epilogue pass " + formatMs(t.epiloguePassMs) : "") + ")";
       chosenTotal += t.denseMs;
       continue;
     }
