@@ -4,9 +4,11 @@
 // (cublaslt-int8-options.cu has those and the fp16 baselines). Which N, H, W split of the tokens cuDNN runs fastest,
 // and a small problem checked against a CPU reference with each activation. On the GPU machine:
 //   bash bench/probes/cudnn-int8-matmul.sh
-// H100, cuDNN 9.14, fp16 out (cuBLASLt 13.1 in the same run: fp16 GEMM + bias | int8 -> int32 sums alone):
-//   QKV (N 3072, K 1024)        0.138 ms | 0.221 | 0.160      attn-out + fp16 residual (1024, 1024)  0.071 | 0.082 | 0.071
-//   FFN-in + erf GELU (4096, 1024) 0.342 | 0.315 (tanh GELU)  FFN-out + fp16 residual (1024, 4096)   0.152 | 0.244 | 0.145
+// H100, cuDNN 9.14, fp16 out, ms (cuBLASLt 13.1 in the same run: fp16 GEMM + bias | int8 -> int32 sums alone):
+//   QKV (N 3072, K 1024)                     0.138 | 0.221 | 0.160
+//   attn-out + fp16 residual (1024, 1024)    0.071 | 0.082 | 0.071
+//   FFN-in + erf GELU (4096, 1024)           0.342 | 0.315 (tanh GELU)
+//   FFN-out + fp16 residual (1024, 4096)     0.152 | 0.244 | 0.145
 // The three token splits ran alike. Check: fp16 out within 0.5 fp16 ulp (none, relu), 2.3 (erf GELU), 13.7 (tanh
 // GELU); int8 out within 1 step.
 #include <cuda_fp16.h>
@@ -44,7 +46,8 @@ static Int8ConvProblem gemm(int64_t n, int64_t h, int64_t w, int64_t k, int64_t 
 static double activate(double v, Int8Activation act) {
   if (act == Int8Activation::Relu) return v > 0 ? v : 0;
   if (act == Int8Activation::Gelu) return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0)));
-  if (act == Int8Activation::GeluTanh) return 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
+  if (act == Int8Activation::GeluTanh)
+    return 0.5 * v * (1 + std::tanh(0.7978845608028654 * (v + 0.044715 * v * v * v)));
   return v;
 }
 
@@ -115,7 +118,8 @@ int main() {
   CK(cudaGetDeviceProperties(&prop, 0));
   std::printf("%s, cuDNN %zu\n", prop.name, cudnnGetVersion());
   try {
-    for (Int8Activation act : {Int8Activation::None, Int8Activation::Relu, Int8Activation::Gelu, Int8Activation::GeluTanh})
+    for (Int8Activation act :
+         {Int8Activation::None, Int8Activation::Relu, Int8Activation::Gelu, Int8Activation::GeluTanh})
       for (bool int8Out : {false, true}) check(act, int8Out);
   } catch (const inferrt::Error& e) {
     std::printf("  check failed: %s\n", e.what());
@@ -160,8 +164,8 @@ int main() {
             inferrt::cudnnint8::runInt8Convolution(*plan, H, x, w, (float*)s, (float*)b, r, y, nullptr, ws);
           });
           const double tops = 2.0 * tokens * sh.n * sh.k / 1e9 / ms;
-          std::printf("%-22s -> %s, N %5lld H %3lld W %2lld: %.4f ms (%4.0f TOP/s)\n", sh.name, int8Out ? "int8" : "fp16",
-                      (long long)split[0], (long long)split[1], (long long)split[2], ms, tops);
+          std::printf("%-22s -> %s, N %5lld H %3lld W %2lld: %.4f ms (%4.0f TOP/s)\n", sh.name,
+                      int8Out ? "int8" : "fp16", (long long)split[0], (long long)split[1], (long long)split[2], ms, tops);
         } catch (const inferrt::Error& e) {
           std::printf("%-22s split %lld x %lld x %lld: %s\n", sh.name, (long long)split[0], (long long)split[1],
                       (long long)split[2], e.what());

@@ -105,7 +105,9 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   convertToChannelsLast(plan.network, config, log);
   if (config.int8) {
     const Int8OutputFusions f = fuseInt8Outputs(plan.network);
-    auto counted = [](size_t n, const std::string& what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
+    auto counted = [](size_t n, const std::string& what) {
+      return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
+    };
     std::string writers;
     if (f.outputs) writers = counted(f.outputs, "channels-last convolution");
     if (f.gemmOutputs) writers += (writers.empty() ? "" : " and ") + counted(f.gemmOutputs, "fp16-engine GEMM");

@@ -1,10 +1,10 @@
 // INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs):
 // - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (BERT's FFN-in,
 //   whose GELU output the FFN-out GEMM reads in int8), whose output one-scale int8 QuantizeLinear layers read (the
-//   INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing else reads the
-//   float one (a ResNet bottleneck's first two convolutions: their float outputs never reach memory), quantizing the
-//   unrounded value; else as a second output, quantized from the float output as stored (exactly the QuantizeLinear's
-//   values). Either way the separate quantize pass goes;
+//   INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing
+//   else reads the float one (a ResNet bottleneck's first two convolutions: their float outputs never reach memory),
+//   quantizing the unrounded value; else as a second output, quantized from the float output as stored (exactly the
+//   QuantizeLinear's values). Either way the separate quantize pass goes;
 // - then a float output that only such convolutions read, as their residual (a bottleneck's last convolution feeding
 //   the next block), goes too: they read the int8 values (residual_scale).
 #include <memory>

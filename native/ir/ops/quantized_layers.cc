@@ -4,9 +4,9 @@
 // for convolutions and cuBLASLt's int8 "TN" GEMMs) take an int8 input and int8 constant weights, accumulate in
 // int32, and dequantize in their epilogue: y = act(float(acc) * dequantScale[c] + bias[c] (+ residual)), float32
 // out (with half_output = 1, rounded to fp16 values: in fp16 builds their readers take fp16, and CUDA stores them
-// so; with output_scale s either writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded,
-// or as a second output beside y, from y as that holds it: exactly what a QuantizeLinear reading y would give; with
-// residual_scale r (QuantizedConvolution) its residual is int8 and y = act((float(acc) * dequantScale[c] + bias[c] + residual) * r)).
+// so; with output_scale s either writes int8 saturate(roundHalfEven(y / s)) instead, y unrounded, or as a second
+// output beside y, from y as that holds it: exactly what a QuantizeLinear reading y would give; with residual_scale
+// r (QuantizedConvolution) its residual is int8 and y = act((float(acc) * dequantScale[c] + bias[c] + residual) * r)).
 // Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
 #include <cmath>
 #include <string>

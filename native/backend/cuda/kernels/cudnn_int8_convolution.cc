@@ -98,8 +98,9 @@ std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
   uint32_t scaleBits = 0, residualScaleBits = 0;
   std::memcpy(&scaleBits, &p.outputScale, sizeof(scaleBits));
   std::memcpy(&residualScaleBits, &p.residualScale, sizeof(residualScaleBits));
-  std::vector<int64_t> key = {device,       p.batch, p.channels, p.outChannels, p.bias,      p.residual,
-                              p.residualHalf, static_cast<int64_t>(p.activation), p.halfOutput, scaleBits,   p.keepFloat, residualScaleBits};
+  std::vector<int64_t> key = {device,         p.batch,      p.channels, p.outChannels,
+                              p.bias,         p.residual,   p.residualHalf, static_cast<int64_t>(p.activation),
+                              p.halfOutput,   scaleBits,    p.keepFloat, residualScaleBits};
   for (int i = 0; i < 2; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.out[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -349,9 +350,10 @@ std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProbl
     auto candidate = std::make_shared<Int8ConvPlan>();
     cudnnBackendDescriptor_t plan = candidate->descriptors.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
     set(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &handle);
-    if (cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR,
-                                 static_cast<int64_t>(choice.json.size()), choice.json.data()) == CUDNN_STATUS_SUCCESS &&
-        cudnnBackendFinalize(plan) == CUDNN_STATUS_SUCCESS)
+    const cudnnStatus_t status =
+        cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_JSON_REPRESENTATION, CUDNN_TYPE_CHAR,
+                                 static_cast<int64_t>(choice.json.size()), choice.json.data());
+    if (status == CUDNN_STATUS_SUCCESS && cudnnBackendFinalize(plan) == CUDNN_STATUS_SUCCESS)
       if (auto done = completed(std::move(candidate), plan, nullptr, p, device)) return done;
   }
   auto graph = std::make_shared<Descriptors>();

@@ -79,7 +79,8 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
   const bool floatOk = !floatOut || ((floatOut->dtype == DType::Float32 || floatOut->dtype == DType::Float16) &&
                                      floatOut->dims == expected);
   if (!floatOk || (int8Out && (int8Out->dtype != DType::Int8 || int8Out->dims != expected)) || (both && !quantizes))
-    fail(ErrorCode::Internal, "QuantizedMatMul outputs do not match ", quantizes ? (both ? "y and its int8 values " : "int8 ") : "float32 (or its fp16 storage) ",
+    fail(ErrorCode::Internal, "QuantizedMatMul outputs do not match ",
+         quantizes ? (both ? "y and its int8 values " : "int8 ") : "float32 (or its fp16 storage) ",
          dimsToString(expected));
   const bool outHalf = floatOut && floatOut->dtype == DType::Float16;
   const float outputScale = quantizes ? static_cast<float>(args.layer.attrs.getFloat("output_scale")) : 0.0f;
@@ -95,8 +96,8 @@ void runQuantizedMatMul(CudaKernelArgs& args) {
     if (!cudakernels::launchInt8RowsEpilogue(acc, accStride, scale->as<float>(), bias ? bias->as<float>() : nullptr,
                                              y, outHalf, rows, n, act, mps, env.stream))
       fail(ErrorCode::Internal, "QuantizedMatMul: bad epilogue arguments");
-    if (int8Out &&
-        !cudakernels::launchQuantizeInt8ByValue(y, outHalf, outputScale, int8Out->as<int8_t>(), rows * n, mps, env.stream))
+    if (int8Out && !cudakernels::launchQuantizeInt8ByValue(y, outHalf, outputScale, int8Out->as<int8_t>(), rows * n,
+                                                           mps, env.stream))
       fail(ErrorCode::Internal, "QuantizedMatMul: bad quantize arguments");
     INFERRT_CUDA_CHECK(cudaGetLastError());
   };
