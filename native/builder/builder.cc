@@ -108,9 +108,14 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
     auto counted = [](size_t n, const std::string& what) {
       return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
     };
-    std::string writers;
-    if (f.outputs) writers = counted(f.outputs, "channels-last convolution");
-    if (f.gemmOutputs) writers += (writers.empty() ? "" : " and ") + counted(f.gemmOutputs, "fp16-engine GEMM");
+    std::vector<std::string> kinds;
+    if (f.outputs) kinds.push_back(counted(f.outputs, "channels-last convolution"));
+    if (f.gemmOutputs) kinds.push_back(counted(f.gemmOutputs, "fp16-engine GEMM"));
+    if (f.layerNormOutputs) kinds.push_back(counted(f.layerNormOutputs, "layer normalization"));
+    if (f.attentionOutputs) kinds.push_back(counted(f.attentionOutputs, "attention layer"));
+    std::string writers;  // "a", "a and b", "a, b and c"
+    for (size_t i = 0; i < kinds.size(); ++i)
+      writers += (i == 0 ? "" : i + 1 == kinds.size() ? " and " : ", ") + kinds[i];
     if (!writers.empty())
       log.push_back("int8 outputs: " + writers + " write int8 for the QuantizeLinear layers that read them" +
                     (f.residuals ? "; of those convolutions, " + std::to_string(f.residuals) +

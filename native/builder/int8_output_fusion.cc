@@ -1,17 +1,19 @@
-// INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs):
+// INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs, or the
+// layer norm kernel's stores):
 // - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (BERT's FFN-in,
 //   whose GELU output the FFN-out GEMM reads in int8), whose output one-scale int8 QuantizeLinear layers read (the
 //   INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing
 //   else reads the float one (a ResNet bottleneck's first two convolutions: their float outputs never reach memory),
 //   quantizing the unrounded value; else as a second output, quantized from the float output as stored (exactly the
-//   QuantizeLinear's values). Either way the separate quantize pass goes;
+//   QuantizeLinear's values). A layer norm whose output is also read as float (BERT's: the next GEMM's input and a
+//   residual) writes that second output; an attention layer read only by them (through a Reshape: BERT's merged
+//   heads) writes the int8 values alone. Either way the separate quantize pass goes;
 // - then a float output that only such convolutions read, as their residual (a bottleneck's last convolution feeding
 //   the next block), goes too: they read the int8 values (residual_scale).
 #include <memory>
 #include <optional>
 #include <set>
 #include <string>
-#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -40,22 +42,37 @@ std::vector<std::vector<int>> readersOf(const Network& network) {
   return readers;
 }
 
-// The layers whose int8 output the CUDA kernels compute in their fused cuDNN epilogue: channels-last convolutions, and
-// fp16-engine GEMMs with K and N multiples of 16 and no tanh GELU (kernels/quantized_matmul_cudnn.h). Elsewhere a
-// fused output would only move the quantize pass into the layer, storing y in fp32 in between.
-bool writesInt8Output(const Layer& layer, const std::vector<TensorInfo>& tensors) {
-  if (layer.attrs.has("output_scale") || layer.outputs.size() != 1) return false;
-  if (layer.kind == "QuantizedConvolution") return layer.attrs.getInt("channels_last", 0) == 1;
+// The layers that can write the int8 values their QuantizeLinear readers need, and how.
+enum class Int8Writer {
+  None,
+  Convolution,  // a channels-last QuantizedConvolution (the int8 values alone, or beside y)
+  Gemm,         // an fp16-engine QuantizedMatMul on CUDA's cuDNN route (the same two forms)
+  LayerNorm,    // a layer-mode Normalization without statistics outputs (beside y only: its float readers stay)
+  Attention,    // fused attention (the int8 values alone), read by the QuantizeLinears directly or through a Reshape
+};
+
+// Convolutions and GEMMs write int8 where the CUDA kernels compute it in their fused cuDNN epilogue: channels-last
+// convolutions, and fp16-engine GEMMs with K and N multiples of 16 and no tanh GELU
+// (kernels/quantized_matmul_cudnn.h); elsewhere a fused output would only move the quantize pass into the layer,
+// storing y in fp32 in between. Layer norms and attention write them in their stores, on every backend.
+Int8Writer int8WriterOf(const Layer& layer, const std::vector<TensorInfo>& tensors) {
+  if (layer.attrs.has("output_scale") || layer.outputs.size() != 1) return Int8Writer::None;
+  if (layer.kind == "Normalization")
+    return layer.attrs.getString("mode", "") == "layer" ? Int8Writer::LayerNorm : Int8Writer::None;
+  if (layer.kind == "Attention") return Int8Writer::Attention;
+  if (layer.kind == "QuantizedConvolution")
+    return layer.attrs.getInt("channels_last", 0) == 1 ? Int8Writer::Convolution : Int8Writer::None;
   if (layer.kind != "QuantizedMatMul" || layer.attrs.getInt("half_output", 0) != 1 ||
       layer.attrs.getString("activation", "none") == "gelu_tanh")
-    return false;
+    return Int8Writer::None;
   const Dims& w = tensors[layer.inputs[1]].dims;  // [N, K]
   constexpr int64_t kChannelMultiple = 16;
-  return w.size() == 2 && w[0] % kChannelMultiple == 0 && w[1] % kChannelMultiple == 0;
+  const bool aligned = w.size() == 2 && w[0] % kChannelMultiple == 0 && w[1] % kChannelMultiple == 0;
+  return aligned ? Int8Writer::Gemm : Int8Writer::None;
 }
 
-// Returns how many convolutions and GEMMs now write int8.
-std::pair<size_t, size_t> fuseQuantizeLinears(Network& network) {
+// Counts in `counts` the convolutions, GEMMs, layer norms and attention layers that now write int8.
+void fuseQuantizeLinears(Network& network, Int8OutputFusions& counts) {
   const std::vector<Layer>& layers = network.layers();
   std::vector<TensorInfo> tensors = network.tensors();
   const std::vector<std::vector<int>> readers = readersOf(network);
@@ -63,16 +80,23 @@ std::pair<size_t, size_t> fuseQuantizeLinears(Network& network) {
   std::vector<Layer> fused = layers;
   std::vector<bool> keep(layers.size(), true);
   std::vector<int> replacement(tensors.size(), -1);  // a dropped QuantizeLinear's output -> the producer's
-  size_t convolutions = 0, gemms = 0;
   for (size_t l = 0; l < layers.size(); ++l) {
     const Layer& producer = layers[l];
-    if (!writesInt8Output(producer, tensors)) continue;
+    const Int8Writer writer = int8WriterOf(producer, tensors);
+    if (writer == Int8Writer::None) continue;
     const int y = producer.outputs[0];
+    // The tensor the QuantizeLinears read: y, or (attention) the output of the one Reshape that reads y (BERT's
+    // merge of the heads), which then reshapes the int8 values instead.
+    int read = y;
+    if (writer == Int8Writer::Attention && readers[y].size() == 1 && !outputs.count(y)) {
+      const Layer& view = layers[readers[y][0]];
+      if (view.kind == "Reshape" && view.inputs[0] == y) read = view.outputs[0];
+    }
     std::optional<float> scale;
     std::vector<int> quantizers;
-    bool floatReaders = outputs.count(y) != 0;
-    for (int r : readers[y]) {
-      const std::optional<float> s = oneScaleQuantize(layers[r], y, tensors);
+    bool floatReaders = outputs.count(read) != 0;
+    for (int r : readers[read]) {
+      const std::optional<float> s = oneScaleQuantize(layers[r], read, tensors);
       if (!s || outputs.count(layers[r].outputs[0]) || (scale && *s != *scale)) {
         floatReaders = true;  // reads the float value (or quantizes it differently): stays as it is
         continue;
@@ -80,7 +104,9 @@ std::pair<size_t, size_t> fuseQuantizeLinears(Network& network) {
       scale = s;
       quantizers.push_back(r);
     }
-    if (quantizers.empty()) continue;
+    if (quantizers.empty() || (writer == Int8Writer::LayerNorm && !floatReaders) ||
+        (writer == Int8Writer::Attention && floatReaders))
+      continue;
     Layer& f = fused[l];
     f.attrs.set("output_scale", static_cast<double>(*scale));
     int q = y;  // the int8 output: the only one, or a second one beside the float output
@@ -96,22 +122,26 @@ std::pair<size_t, size_t> fuseQuantizeLinears(Network& network) {
     } else {
       f.attrs.erase("half_output");
       tensors[y].dtype = DType::Int8;
+      tensors[read].dtype = DType::Int8;  // y, or the Reshape's output
+      q = read;
     }
     for (int r : quantizers) {
       keep[r] = false;
       replacement.resize(tensors.size(), -1);
       replacement[layers[r].outputs[0]] = q;
     }
-    ++(producer.kind == "QuantizedMatMul" ? gemms : convolutions);
+    ++(writer == Int8Writer::Gemm        ? counts.gemmOutputs
+       : writer == Int8Writer::LayerNorm ? counts.layerNormOutputs
+       : writer == Int8Writer::Attention ? counts.attentionOutputs
+                                         : counts.outputs);
   }
-  if (!convolutions && !gemms) return {0, 0};
+  if (!counts.outputs && !counts.gemmOutputs && !counts.layerNormOutputs && !counts.attentionOutputs) return;
   replacement.resize(tensors.size(), -1);
   for (Layer& layer : fused)
     for (int& t : layer.inputs)
       if (t >= 0 && replacement[t] >= 0) t = replacement[t];
   network.assign(std::move(tensors), std::move(fused), network.inputs(), network.outputs());
   compactNetwork(network, keep);
-  return {convolutions, gemms};
 }
 
 // A constant float32 tensor `t` divided by `s` element by element (fp32), as a new tensor named after it (a name no
@@ -181,7 +211,7 @@ size_t readResidualsAsInt8(Network& network) {
 
 Int8OutputFusions fuseInt8Outputs(Network& network) {
   Int8OutputFusions f;
-  std::tie(f.outputs, f.gemmOutputs) = fuseQuantizeLinears(network);
+  fuseQuantizeLinears(network, f);
   if (f.outputs) f.residuals = readResidualsAsInt8(network);
   return f;
 }

@@ -15,7 +15,8 @@
  * Channels-last convolutions (fp16 engines, or channelsLast forced; C and M multiples of 16) and fp16-output MatMuls
  * with K and N multiples of 16 run through one cuDNN graph whose fused epilogue may round a multiply-add once: within
  * 1 fp16 ulp (3 with cuDNN's GELU), or 1e-6 relative for fp32 outputs; where such a layer writes int8 for the next
- * one, a value may land one quantization step away.
+ * one, a value may land one quantization step away; so may a layer norm's or an attention layer's int8 values
+ * (their float arithmetic differs from the CPU's by ulps).
  * Every layer must run on the GPU. Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { describe, expect, it } from 'vitest';
@@ -56,6 +57,8 @@ interface Case {
   int8Intermediate?: true | 'residual';
   /** The build log's count of INT8 layers writing int8 outputs (default: one channels-last convolution). */
   int8Writers?: string;
+  /** With int8Intermediate: the share of outputs that may move beyond 1 fp16 ulp (default 0.1). */
+  int8MovedShare?: number;
 }
 
 function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: number): NetworkTensor {
@@ -157,6 +160,48 @@ const cases: Case[] = [
     precision: ['fp16', 'int8'],
     int8Writers: '1 fp16-engine GEMM',
     int8Intermediate: true,
+  })),
+  ...(['fp16 + int8', 'int8'] as const).map((label): Case => ({
+    // BERT's layer norm: it writes h's int8 values for the next GEMM beside h, which the residual Add reads (its
+    // QuantizeLinear dropped). The CPU's statistics are in double, CUDA's fp16 rows' in float: h may differ by an
+    // ulp, and an int8 value by a step.
+    name: `${label}: MatMul 64 -> 64 + bias + x -> LayerNorm writing int8 beside h -> MatMul 64 -> 64 + h`,
+    inputs: { x: [64, 64] },
+    define: (n, { x }) => {
+      const b = n.addConstant([64], randomFloats(64, 75).map((v) => v * 0.3));
+      const t = n.addElementWise(n.addElementWise(n.addMatrixMultiply(x!, weights(n, [64, 64], 74, 64)).output(), b, 'add').output(), x!, 'add').output();
+      const gamma = n.addConstant([64], randomFloats(64, 76).map((v) => 1 + 0.2 * v));
+      const h = n.addLayerNormalization(t, gamma, n.addConstant([64], randomFloats(64, 77).map((v) => v * 0.1))).output();
+      n.markOutput(n.addElementWise(n.addMatrixMultiply(h, weights(n, [64, 64], 78, 64)).output(), h, 'add').output(), 'y');
+    },
+    int8: ['QuantizedMatMul', 'QuantizedMatMul'],
+    precision: label === 'int8' ? ['int8'] : ['fp16', 'int8'],
+    int8Writers: '1 layer normalization',
+    int8Intermediate: true,
+  })),
+  ...(['fp16 + int8', 'int8'] as const).map((label): Case => ({
+    // BERT's self-attention: the fused attention writes the merged heads' int8 values for the output projection
+    // (its QuantizeLinear dropped; the Reshape merging the heads moves int8). fp16: the tensor-core path quantizes
+    // in its stores; fp32 (int8 only): the generic path, then a quantize pass.
+    name: `${label}: Q, K, V projections -> attention writing int8 -> merged heads -> output projection`,
+    inputs: { x: [2, 16, 64] },
+    define: (n, { x }) => {
+      const heads = (t: NetworkTensor) => n.addTranspose(n.addReshape(t, [0, 0, 2, 32]).output(), [0, 2, 1, 3]).output();
+      const [q, k, v] = [81, 82, 83].map((seed) => heads(n.addMatrixMultiply(x!, weights(n, [64, 64], seed, 64)).output()));
+      const scores = n.addMatrixMultiply(q!, k!, { transposeB: true, alpha: 1 / Math.sqrt(32) }).output();
+      const context = n.addMatrixMultiply(n.addSoftmax(scores, { axis: -1 }).output(), v!).output();
+      const merged = n.addReshape(n.addTranspose(context, [0, 2, 1, 3]).output(), [0, 0, 64]).output();
+      n.markOutput(n.addMatrixMultiply(merged, weights(n, [64, 64], 84, 64)).output(), 'y');
+    },
+    int8: ['QuantizedMatMul', 'QuantizedMatMul', 'QuantizedMatMul', 'QuantizedMatMul'],
+    precision: label === 'int8' ? ['int8'] : ['fp16', 'int8'],
+    int8Writers: '1 attention layer',
+    int8Intermediate: true,
+    // fp16: CUDA rounds the probabilities to fp16 before P·V (as flash attention does), so its merged heads differ
+    // from the CPU's by more than an ulp and many of their int8 values move a step (36% of the outputs beyond an ulp,
+    // by 0.3% of the largest at most, on an H200). Quantizing in the attention's stores is checked bit for bit
+    // against the unfused CUDA engine below.
+    int8MovedShare: label === 'int8' ? 0.1 : 0.6,
   })),
   {
     // QuantizeLinear reads h, which the fp16 Add stored as fp16; the fp16 Add after it reads the INT8 layer's
@@ -302,9 +347,9 @@ function int8Steps(expected: Float32Array, actual: Float32Array): { beyondUlp: n
   return { beyondUlp, worst, largest };
 }
 
-/** Null when at most 10% of the elements differ by more than 1 fp16 ulp, each by under 5% of max |expected|. */
-function int8StepDifference(steps: ReturnType<typeof int8Steps>, length: number): string | null {
-  if (steps.beyondUlp <= length * 0.1 && steps.worst < 0.05 * steps.largest) return null;
+/** Null when at most `share` of the elements differ by more than 1 fp16 ulp, each by under 5% of max |expected|. */
+function int8StepDifference(steps: ReturnType<typeof int8Steps>, length: number, share = 0.1): string | null {
+  if (steps.beyondUlp <= length * share && steps.worst < 0.05 * steps.largest) return null;
   return int8StepSummary(steps, length);
 }
 
@@ -368,7 +413,7 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
       if (c.int8Intermediate) {
         const steps = int8Steps(expected, actual);
         console.log(`${c.name}: ${int8StepSummary(steps, expected.length)}`);
-        expect(int8StepDifference(steps, expected.length)).toBeNull();
+        expect(int8StepDifference(steps, expected.length, c.int8MovedShare)).toBeNull();
       } else if (c.relativeError !== undefined) expect(relativeDifference(expected, actual, c.relativeError)).toBeNull();
       else if (c.halfUlps === undefined) expect(bitDifference(expected, actual)).toBeNull();
       else expect(halfUlpDifference(expected, actual, c.halfUlps)).toBeNull();
@@ -377,4 +422,58 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
   }
 });
 
+/**
+ * The layer norm's and the attention layer's fused int8 stores against the QuantizeLinear they replace, both on
+ * CUDA: bit for bit (fp16 values may be multiplied by 1 / scale, where that gives every fp16 value the division's
+ * int8 value). Each pair differs only in whether the float tensor is also a network output, which keeps the
+ * QuantizeLinear (attention) or allows the fusion (layer norm).
+ */
+describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: fused and unfused engines bit for bit', () => {
+  const xDims = [2, 16, 64];
+  const heads = (n: NetworkDefinition, t: NetworkTensor) => n.addTranspose(n.addReshape(t, [0, 0, 2, 32]).output(), [0, 2, 1, 3]).output();
+  const networks = {
+    // x -> LayerNorm (h) -> MatMul: fused where h is also an output.
+    'layer norm': (fused: boolean) => (n: NetworkDefinition, x: NetworkTensor) => {
+      const gamma = n.addConstant([64], randomFloats(64, 91).map((v) => 1 + 0.2 * v));
+      const h = n.addLayerNormalization(x, gamma, n.addConstant([64], randomFloats(64, 92).map((v) => v * 0.1))).output();
+      n.markOutput(n.addMatrixMultiply(h, weights(n, [64, 64], 93, 64)).output(), 'y');
+      if (fused) n.markOutput(h, 'h');
+    },
+    // Q, K, V -> attention -> merged heads -> MatMul: unfused where the merged heads are also an output.
+    attention: (fused: boolean) => (n: NetworkDefinition, x: NetworkTensor) => {
+      const [q, k, v] = [94, 95, 96].map((seed) => heads(n, n.addMatrixMultiply(x, weights(n, [64, 64], seed, 64)).output()));
+      const scores = n.addMatrixMultiply(q!, k!, { transposeB: true, alpha: 1 / Math.sqrt(32) }).output();
+      const context = n.addMatrixMultiply(n.addSoftmax(scores, { axis: -1 }).output(), v!).output();
+      const merged = n.addReshape(n.addTranspose(context, [0, 2, 1, 3]).output(), [0, 0, 64]).output();
+      n.markOutput(n.addMatrixMultiply(merged, weights(n, [64, 64], 97, 64)).output(), 'y');
+      if (!fused) n.markOutput(merged, 'context');
+    },
+  };
+  const data = randomFloats(numel(xDims), 98);
+  for (const [what, define] of Object.entries(networks)) {
+    for (const precision of [['fp16', 'int8'], ['int8']] as const) {
+      it(`${what} (${precision.join(' + ')})`, async () => {
+        const build = async (fused: boolean) => {
+          const builder = new Builder({ backend: 'cuda' });
+          using network = builder.createNetwork();
+          define(fused)(network, network.addInput('x', 'float32', xDims));
+          const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(data, xDims) }] });
+          const plan = await builder.build(network, builder.createConfig({ precision: [...precision], int8Calibrator: calibrator }));
+          return { engine: await Runtime.load(plan), log: [...plan.buildLog] };
+        };
+        const fused = await build(true), plain = await build(false);
+        using fusedEngine = fused.engine;
+        using plainEngine = plain.engine;
+        expect(fused.log.some((l) => l.startsWith('int8 outputs: ')), 'the fused build').toBe(true);
+        expect(plain.log.some((l) => l.startsWith('int8 outputs: ')), 'the unfused build').toBe(false);
+        const feeds = { x: tensor(data.map((v) => v * 1.5), xDims) };
+        const y = await run(fusedEngine, feeds);
+        expect(bitDifference(await run(plainEngine, feeds), y)).toBeNull();
+        expect(y.some((v) => v !== 0)).toBe(true);
+      });
+    }
+  }
+});
+
 if (cudaSkipReason !== '') reportSkipped('INT8 layers: CUDA vs CPU, bit for bit', cudaSkipReason);
+if (cudaSkipReason !== '') reportSkipped('INT8 output fusion on CUDA: fused and unfused engines bit for bit', cudaSkipReason);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   Builder, EntropyCalibrator, InferrtError, MinMaxCalibrator, PercentileCalibrator, Runtime, tensor, type NetworkDefinition,
+  type NetworkTensor,
   fromFloat16Bits, parseCalibrationCache, scaleOfAmax, toFloat16Bits,
 } from '../../lib/index.js';
 import { seededUniform } from '../seeded-uniform.js';
@@ -298,6 +299,84 @@ describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (outp
       expect(r.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(2);
     }
   });
+});
+
+describe('implicit INT8: a layer norm writing int8 beside its float output (output_scale)', () => {
+  // x -> LayerNorm (h) -> MatMul -> y: BERT's layer norms, whose output the next GEMM reads in int8 and the residual
+  // path in float (here: h is also a network output).
+  const D = 32;
+  const lx = uniform(M * D, 30, -3, 3), gamma = uniform(D, 31, 0.5, 1.5), beta = uniform(D, 32, -0.2, 0.2);
+  const lw = uniform(D * N, 33);
+  const defineNormGemm = (exposeH: boolean) => (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', [M, D]);
+    const h = n.addLayerNormalization(input, n.addConstant([D], gamma), n.addConstant([D], beta), { name: 'ln' }).output();
+    n.markOutput(n.addMatrixMultiply(h, n.addConstant([D, N], lw), { name: 'fc' }).output(), 'y');
+    if (exposeH) n.markOutput(h, 'h');
+  };
+  const feeds = { x: tensor(lx, [M, D]) };
+  const half = (v: Float32Array) => fromFloat16Bits(toFloat16Bits(v));
+
+  for (const precision of [['int8'], ['fp16', 'int8']] as const) {
+    it(`drops the QuantizeLinear: its int8 values from h as stored, bit for bit (${precision.join(' + ')})`, async () => {
+      const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+      const { plan, engine } = await build(defineNormGemm(true), { precision: [...precision], int8Calibrator: calibrator });
+      using e = engine;
+      using ctx = e.createContext();
+      const out = await ctx.infer(feeds);
+      expect(plan.buildLog).toContain('int8 outputs: 1 layer normalization write int8 for the QuantizeLinear layers that read them');
+      expect(e.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(0);
+      expect(e.layers.find((l) => l.kind === 'Normalization')!.outputs).toHaveLength(2);
+      // The unfused QuantizeLinear would have read h as returned (fp16 values in an fp16 build).
+      const h = out.h.data as Float32Array, y = out.y.data as Float32Array;
+      const ref = int8MatMul(h, lw, new Float32Array(N), M, D, N, calibrator.scales!.get('h')!, false);
+      expect(Array.from(y)).toEqual(Array.from(precision.length > 1 ? half(ref) : ref));
+      expect(y.some((v) => v !== 0)).toBe(true);
+    });
+  }
+
+  it('keeps the QuantizeLinear where nothing else reads the layer norm\'s output', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+    const r = await run(defineNormGemm(false), feeds, { precision: ['fp16', 'int8'], int8Calibrator: calibrator });
+    expect(r.log.some((l) => l.startsWith('int8 outputs:'))).toBe(false);
+    expect(r.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
+    expect(r.layers.find((l) => l.kind === 'Normalization')!.outputs).toHaveLength(1);
+  });
+});
+
+describe('implicit INT8: attention writing int8 for the output projection (output_scale)', () => {
+  // BERT's self-attention: q, k, v projections -> heads -> softmax(q kᵀ / 4) v -> merged heads -> output projection.
+  // The merged heads are read only by the projection's QuantizeLinear: the fused attention writes its int8 values,
+  // and the Reshape merging the heads moves int8. Exposing them as an output keeps the QuantizeLinear: the reference.
+  const B = 2, S = 8, H = 2, Dh = 32, W = H * Dh;
+  const ax = uniform(B * S * W, 40, -2, 2);
+  const proj = [41, 42, 43, 44].map((seed) => uniform(W * W, seed, -0.3, 0.3));
+  const defineAttention = (exposeContext: boolean) => (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', [B, S, W]);
+    const heads = (t: NetworkTensor) => n.addTranspose(n.addReshape(t, [0, 0, H, Dh]).output(), [0, 2, 1, 3]).output();
+    const [q, k, v] = proj.slice(0, 3).map((w) => heads(n.addMatrixMultiply(input, n.addConstant([W, W], w)).output()));
+    const scores = n.addElementWise(n.addMatrixMultiply(q!, k!, { transposeB: true }).output(), n.addConstant([1], Float32Array.of(0.25)), 'mul').output();
+    const context = n.addMatrixMultiply(n.addSoftmax(scores, { axis: -1 }).output(), v!).output();
+    const merged = n.addReshape(n.addTranspose(context, [0, 2, 1, 3]).output(), [0, 0, W]).output();
+    n.markOutput(n.addMatrixMultiply(merged, n.addConstant([W, W], proj[3]!)).output(), 'y');
+    if (exposeContext) n.markOutput(merged, 'context');
+  };
+  const feeds = { x: tensor(ax, [B, S, W]) };
+
+  for (const precision of [['int8'], ['fp16', 'int8']] as const) {
+    it(`drops the QuantizeLinear after the merged heads: the unfused build's outputs bit for bit (${precision.join(' + ')})`, async () => {
+      // One calibrator each: the merged heads' tensor is named 'context' only where it is an output.
+      const calibrator = () => new MinMaxCalibrator({ batches: [feeds] });
+      const fused = await run(defineAttention(false), feeds, { precision: [...precision], int8Calibrator: calibrator() });
+      const plain = await run(defineAttention(true), feeds, { precision: [...precision], int8Calibrator: calibrator() });
+      expect(fused.log).toContain('int8 outputs: 1 attention layer write int8 for the QuantizeLinear layers that read them');
+      expect(plain.log.some((l) => l.startsWith('int8 outputs:'))).toBe(false);
+      expect(fused.layers.filter((l) => l.kind === 'Attention')).toHaveLength(1);
+      expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);  // x's only
+      expect(plain.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(2);
+      expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+      expect(fused.y.some((v) => v !== 0)).toBe(true);
+    });
+  }
 });
 
 describe('calibration caches', () => {

@@ -12,6 +12,7 @@
 #include "backend/cpu/broadcast.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_common.h"
+#include "ir/half.h"
 #include "ir/ops/attention_geometry.h"
 
 namespace inferrt {
@@ -50,8 +51,12 @@ void runAttention(const Layer& layer, const std::vector<const Tensor*>& inputs, 
       vv.dims[2] != sk)
     fail(ErrorCode::ShapeMismatch, "Attention q ", dimsToString(q.dims()), ", k ", dimsToString(k.dims()), " and v ",
          dimsToString(v.dims()), " do not fit together");
-  Tensor& out = outputs[0];
-  requireKernelOutput(out, q.dtype(), attentionSwapForLayout({batch, heads, sq, dv}, attrs.layout[3]), "Attention output");
+  // output_scale s: out is int8, from the float output o computed into `floatOut` and rounded as stored.
+  const bool quantizes = layer.attrs.has("output_scale");
+  const Dims outDims = attentionSwapForLayout({batch, heads, sq, dv}, attrs.layout[3]);
+  requireKernelOutput(outputs[0], quantizes ? DType::Int8 : q.dtype(), outDims, "Attention output");
+  Tensor floatOut = quantizes ? Tensor(DType::Float32, outDims) : Tensor();
+  Tensor& out = quantizes ? floatOut : outputs[0];
   const std::array<int64_t, 4> os = attentionStrides({batch, heads, sq, dv}, attrs.layout[3]);
 
   const Tensor q32 = toFloat32(q), k32 = toFloat32(k), v32 = toFloat32(v);
@@ -107,6 +112,16 @@ void runAttention(const Layer& layer, const std::vector<const Tensor*>& inputs, 
     }
   }
   o.commit();
+  if (quantizes) {
+    // As a QuantizeLinear reading o would: o as stored (fp16 values in an fp16 layer or from fp16 operands).
+    const bool half = q.dtype() == DType::Float16 || layer.precision == LayerPrecision::Float16;
+    const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
+    int8_t* qo = outputs[0].data<int8_t>();
+    for (int64_t i = 0; i < floatOut.numel(); ++i) {
+      const float v = floatOut.data<float>()[i];
+      qo[i] = saturateCast<int8_t>(std::nearbyint((half ? roundToHalf(v) : v) / s));
+    }
+  }
 }
 
 }  // namespace

@@ -1,7 +1,8 @@
 // CPU kernel of Normalization: layer (statistics over dims [axis, rank)), instance (per n, c over spatial
 // dims) and inference-mode batch normalization (given per-channel mean/var). Statistics use two passes in
 // double; y = (x - mean) * invStdDev * scale + bias, rounded once. Layer mode's optional skip (input 5) is added
-// to x first in fp32 and the sum rounded as the unfused Add would store it (fp16 for fp16 data or fp16 layers).
+// to x first in fp32 and the sum rounded as the unfused Add would store it (fp16 for fp16 data or fp16 layers);
+// with output_scale it also writes y's int8 values.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -50,9 +51,10 @@ void layerNorm(const Layer& layer, const float* x, const Dims& dims, const Param
   for (size_t d = 0; d < dims.size(); ++d) (static_cast<int64_t>(d) < axis ? rows : n) *= dims[d];
   const std::vector<int64_t> si = scale.present ? broadcastIndex(dims, scale.values.dims()) : std::vector<int64_t>();
   const std::vector<int64_t> bi = bias.present ? broadcastIndex(dims, bias.values.dims()) : std::vector<int64_t>();
-  float* meanOut = outputs.size() > 1 ? outputs[1].data<float>() : nullptr;
-  float* invOut = outputs.size() > 2 ? outputs[2].data<float>() : nullptr;
-  for (size_t i = 1; i < outputs.size(); ++i)
+  const size_t statistics = layer.attrs.has("output_scale") ? 0 : outputs.size() - 1;  // else output 1 is int8
+  float* meanOut = statistics > 0 ? outputs[1].data<float>() : nullptr;
+  float* invOut = statistics > 1 ? outputs[2].data<float>() : nullptr;
+  for (size_t i = 1; i <= statistics; ++i)
     if (outputs[i].numel() != rows || outputs[i].dtype() != DType::Float32)
       fail(ErrorCode::ShapeMismatch, "Normalization statistics output ", i, " must be float32 with ", rows,
            " elements, got ", dimsToString(outputs[i].dims()));
@@ -72,6 +74,21 @@ void layerNorm(const Layer& layer, const float* x, const Dims& dims, const Param
     }
     if (meanOut) meanOut[r] = static_cast<float>(mean);
     if (invOut) invOut[r] = static_cast<float>(inv);
+  }
+}
+
+// output_scale s: output 1 holds y's int8 values as a QuantizeLinear reading y would give them, from y as stored
+// (fp16-rounded in an fp16 layer: the executor rounds its float32 outputs after the kernel), divided in fp32.
+void writeInt8Values(const Layer& layer, std::vector<Tensor>& outputs) {
+  const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
+  requireKernelOutput(outputs[1], DType::Int8, outputs[0].dims(), "Normalization int8 output");
+  const Tensor y = toFloat32(outputs[0]);
+  const bool half = layer.precision == LayerPrecision::Float16;
+  const float* v = y.data<float>();
+  int8_t* q = outputs[1].data<int8_t>();
+  for (int64_t i = 0; i < y.numel(); ++i) {
+    const float stored = half ? roundToHalf(v[i]) : v[i];
+    q[i] = saturateCast<int8_t>(std::nearbyint(stored / s));
   }
 }
 
@@ -117,6 +134,7 @@ void runNormalization(const Layer& layer, const std::vector<const Tensor*>& inpu
   if (mode == "layer") {
     layerNorm(layer, x, xin.dims(), scale, bias, y, outputs);
     o.commit();
+    if (layer.attrs.has("output_scale")) writeInt8Values(layer, outputs);
     return;
   }
   if (xin.rank() < 2) fail(ErrorCode::ShapeMismatch, mode, " normalization needs rank >= 2");

@@ -1,7 +1,9 @@
 // Shape rule of Attention: one fused scaled-dot-product attention, softmax(alpha · q·kᵀ + mask) · v per batch and
 // head. q [B, H, Sq, D], k [B, H, Sk, D], v [B, H, Sk, Dv] -> out [B, H, Sq, Dv], each stored as its layout entry
 // says (attention_geometry.h). Unlike MatMul, B and H never broadcast: they must be equal in q, k and v. Unknown
-// dims (build time) pass; they are checked again on the concrete dims at run time.
+// dims (build time) pass; they are checked again on the concrete dims at run time. With output_scale s (the
+// builder's INT8 output fusion) out is int8: saturate(round-half-even(o / s)), o the output rounded to q's dtype.
+#include <cmath>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -76,7 +78,11 @@ std::vector<TensorDesc> inferAttention(const Layer& layer, const std::vector<Ten
   const int64_t sk = firstKnown({logical[1][2], logical[2][2]});
   if (hasInput(in, 3)) checkMask(in[3], type, {b, h, logical[0][2], sk});
   const Dims out = {b, h, logical[0][2], logical[2][3]};
-  return {makeDesc(type, attentionSwapForLayout(out, a.layout[3]))};
+  if (!layer.attrs.has("output_scale")) return {makeDesc(type, attentionSwapForLayout(out, a.layout[3]))};
+  const double s = layer.attrs.getFloat("output_scale");
+  if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
+    fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
+  return {makeDesc(DType::Int8, attentionSwapForLayout(out, a.layout[3]))};
 }
 
 }  // namespace

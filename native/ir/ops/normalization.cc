@@ -1,6 +1,7 @@
 // Shape rule of Normalization (modes layer / instance / batch; ONNX LayerNormalization,
 // InstanceNormalization and inference-mode BatchNormalization). Layer mode takes an optional skip (input 5) added
-// to x first, the builder's skip-layernorm fusion of a residual Add.
+// to x first, the builder's skip-layernorm fusion of a residual Add, and with output_scale (the builder's INT8 output
+// fusion) writes y's int8 values as a second output instead of the optional Mean / InvStdDev.
 #include <cmath>
 #include <string>
 #include <vector>
@@ -73,6 +74,16 @@ std::vector<TensorDesc> inferNormalization(const Layer& layer, const std::vector
       requireBroadcastsInto(in[i], i, dims);
     }
     std::vector<TensorDesc> out = {makeDesc(x.dtype, dims)};
+    if (layer.attrs.has("output_scale")) {
+      const double s = layer.attrs.getFloat("output_scale");
+      if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
+        fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
+      if (numOutputs != 2)
+        fail(ErrorCode::InvalidModel, "layer normalization with output_scale has 2 outputs (y, its int8 values), got ",
+             numOutputs);
+      out.push_back(makeDesc(DType::Int8, dims));
+      return out;
+    }
     // Optional Mean and InvStdDev outputs (ONNX stash_type 1: float32), reduced dims kept as 1.
     Dims stats(dims.begin(), dims.begin() + axis);
     stats.resize(static_cast<size_t>(rank), 1);
@@ -81,6 +92,8 @@ std::vector<TensorDesc> inferNormalization(const Layer& layer, const std::vector
   }
   if (hasInput(in, kSkip))
     fail(ErrorCode::InvalidModel, "skip (input 5) is only allowed in layer mode, got mode '", mode, "'");
+  if (layer.attrs.has("output_scale"))
+    fail(ErrorCode::InvalidModel, "output_scale is only allowed in layer mode, got mode '", mode, "'");
   if (numOutputs != 1) fail(ErrorCode::InvalidModel, mode, " normalization has 1 output, got ", numOutputs);
   if (mode == "instance") {
     requireRank(x, 0, 3);

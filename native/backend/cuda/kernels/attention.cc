@@ -1,5 +1,5 @@
-// CUDA kernel of the fused Attention layer: q, k, v, mask? -> out, with alpha and per-tensor layouts (0: stored
-// [B, H, S, D], 1: stored [B, S, H, D]). Reads the logical sizes off the dims, checks that they agree (the shape
+// CUDA kernel of the fused Attention layer: q, k, v, mask? -> out (int8 with output_scale), with alpha and
+// per-tensor layouts (0: stored [B, H, S, D], 1: stored [B, S, H, D]). Reads the logical sizes off the dims, checks that they agree (the shape
 // rule already does; a launch never sees inconsistent sizes), derives the element strides of each tensor and of
 // the mask broadcast to [B, H, Sq, Sk], and hands them to the launcher (attention_launch.h), which picks the
 // tensor-core path or the generic one.
@@ -11,6 +11,7 @@
 #include "backend/cuda/kernels/attention_launch.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/packed_sequences.h"
+#include "int8/half_quantize_reciprocal.h"
 #include "ir/ops/attention_geometry.h"
 
 namespace inferrt {
@@ -73,8 +74,11 @@ void runAttention(CudaKernelArgs& args) {
     if (in[i]->dtype != dtype)
       fail(ErrorCode::DTypeMismatch, "Attention ", kTensorNames[i], " must have q's dtype ", dtypeName(dtype),
            ", got ", dtypeName(in[i]->dtype));
-  if (out.dtype != dtype)
-    fail(ErrorCode::Internal, "Attention out is ", dtypeName(out.dtype), ", expected ", dtypeName(dtype));
+  // output_scale (the builder's INT8 output fusion): int8 out, QuantizeLinear's values of the dtype-rounded output.
+  const float outScale = static_cast<float>(args.layer.attrs.getFloat("output_scale", 0.0));
+  const DType outType = outScale > 0 ? DType::Int8 : dtype;
+  if (out.dtype != outType)
+    fail(ErrorCode::Internal, "Attention out is ", dtypeName(out.dtype), ", expected ", dtypeName(outType));
 
   const HeadView q = viewOf(*in[0], layouts[0], "q");
   const HeadView k = viewOf(*in[1], layouts[1], "k");
@@ -92,6 +96,11 @@ void runAttention(CudaKernelArgs& args) {
   a.k = in[1]->data;
   a.v = in[2]->data;
   a.out = out.data;
+  if (outScale > 0 && out.numel() > 0) {
+    a.outScale = outScale;
+    a.outReciprocal = a.half ? halfQuantizeReciprocal(outScale) : 0.0f;
+    a.outStaging = args.env.scratch(static_cast<size_t>(out.numel()) * dtypeSize(dtype));  // the generic path's
+  }
   a.batch = batch;
   a.heads = heads;
   a.seqQ = seqQ;

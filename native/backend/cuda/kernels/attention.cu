@@ -24,6 +24,7 @@
 #include "backend/cuda/kernels/attention_common.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/packed_sequences.h"
+#include "backend/cuda/kernels/quantized_launch.h"
 
 namespace inferrt::cudakernels {
 
@@ -141,13 +142,25 @@ void launchAttention(const AttentionLaunch& a) {
   if (outElems == 0) return;  // nothing to write
   // No keys (dense only: a packed sequence's queries are its keys): an empty weighted sum, 0 (as the CPU reference
   // gives); +0 is all-zero bits.
+  const bool int8Out = a.outScale > 0.0f;
   if (!a.cuSeqlens && a.seqK == 0) {
-    INFERRT_CUDA_CHECK(cudaMemsetAsync(a.out, 0, static_cast<size_t>(outElems) * (a.half ? 2 : 4), a.stream));
+    const size_t bytes = static_cast<size_t>(outElems) * (int8Out ? 1 : a.half ? 2 : 4);
+    INFERRT_CUDA_CHECK(cudaMemsetAsync(a.out, 0, bytes, a.stream));
     return;
   }
-  if (a.allowTensorCores && launchFlashAttention(a)) return;
-  if (a.half) launchGeneric<__half>(a);
-  else launchGeneric<float>(a);
+  if (a.allowTensorCores && launchFlashAttention(a)) return;  // quantizes in its stores
+  AttentionLaunch g = a;
+  if (int8Out) {  // the float output first, into the staging buffer (out's layout), then QuantizeLinear's pass
+    g.out = a.outStaging;
+    g.outScale = 0.0f;
+  }
+  if (a.half) launchGeneric<__half>(g);
+  else launchGeneric<float>(g);
+  if (!int8Out) return;
+  // Both buffers are non-null (attention.cc), so the launcher takes them.
+  (void)launchQuantizeInt8ByValue(g.out, a.half, a.outScale, static_cast<int8_t*>(a.out), outElems, a.multiProcessors,
+                                  a.stream);
+  INFERRT_CUDA_CHECK(cudaGetLastError());
 }
 
 }  // namespace inferrt::cudakernels

@@ -71,6 +71,7 @@
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/attention_common.cuh"
+#include "backend/cuda/kernels/int8_quantize.cuh"
 
 namespace inferrt::cudakernels {
 
@@ -420,14 +421,18 @@ __global__ void __launch_bounds__(kThreads, minCtasPerSm<D, MaskT>(kRowPerQuery)
           zero ? __floats2half2_rn(0.0f, 0.0f) : __floats2half2_rn(o[n][2 * hr] * inv, o[n][2 * hr + 1] * inv);
   }
   __syncwarp();
-  __half* O = static_cast<__half*>(p.out) + r.out;
   constexpr int kChunks = D / 8;
   for (int c = lane; c < 16 * kChunks; c += 32) {
     const int rr = c / kChunks, col = (c % kChunks) * 8;
     const int64_t orow = q0 + warp * 16 + rr;
-    if (orow < r.seqQ)
-      *reinterpret_cast<uint4*>(O + orow * p.outStride.s + col) =
-          *reinterpret_cast<const uint4*>(sQ + (warp * 16 + rr) * kLd + col);
+    if (orow >= r.seqQ) continue;
+    const __half* staged = sQ + (warp * 16 + rr) * kLd + col;
+    const int64_t at = r.out + orow * p.outStride.s + col;
+    const uint4 values = *reinterpret_cast<const uint4*>(staged);
+    if (p.outScale > 0.0f)  // int8 out: the 8 values quantized, one 8-byte store
+      *reinterpret_cast<uint2*>(static_cast<int8_t*>(p.out) + at) = quantizeHalf8(values, p.outReciprocal, p.outScale);
+    else
+      *reinterpret_cast<uint4*>(static_cast<__half*>(p.out) + at) = values;
   }
 #endif  // __CUDA_ARCH__ >= 800
 }

@@ -19,6 +19,12 @@ struct AttentionLaunch {
   const void* k = nullptr;
   const void* v = nullptr;
   void* out = nullptr;
+  // outScale > 0 (output_scale, the builder's INT8 output fusion): out is int8, the values QuantizeLinear gives for
+  // the output rounded to q's dtype. The tensor-core path quantizes in its stores; the generic one writes the float
+  // output to outStaging (out's element count in q's dtype) and quantizes it in a second pass.
+  float outScale = 0.0f;
+  float outReciprocal = 0.0f;  // fp16: 1 / outScale where multiplying quantizes every fp16 value alike, else 0
+  void* outStaging = nullptr;
   int64_t batch = 0, heads = 0, seqQ = 0, seqK = 0, headDim = 0, valueDim = 0;
   AttentionStrides qStride, kStride, vStride, outStride;
   float alpha = 1.0f;

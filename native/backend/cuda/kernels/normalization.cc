@@ -1,5 +1,5 @@
 // CUDA kernel of Normalization: layer (statistics per row over dims [axis, rank), optional Mean / InvStdDev
-// outputs, optional skip input 5 added to x first), instance (per (n, c) over spatial dims) and inference-mode batch
+// outputs or with output_scale y's int8 values, optional skip input 5 added to x first), instance (per (n, c) over spatial dims) and inference-mode batch
 // normalization. Checks what the CPU reference checks and picks how scale / bias are indexed (see NormParamMode).
 #include <string>
 #include <vector>
@@ -7,6 +7,7 @@
 #include "backend/cpu/broadcast.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/normalization_launch.h"
+#include "int8/half_quantize_reciprocal.h"
 
 namespace inferrt {
 
@@ -72,6 +73,16 @@ void runLayerNorm(const CudaKernelArgs& args, cudakernels::RowNormLaunch& a, con
   for (size_t d = 0; d < dims.size(); ++d) (static_cast<int64_t>(d) < axis ? a.rows : a.n) *= dims[d];
   indexLayerParam(a.scale, scale, dims, axis);
   indexLayerParam(a.bias, bias, dims, axis);
+  if (args.layer.attrs.has("output_scale")) {  // output 1: y's int8 values (the builder's INT8 output fusion)
+    const DeviceTensor& q = args.outputs.at(1);
+    if (q.dtype != DType::Int8 || q.dims != dims)
+      fail(ErrorCode::Internal, "Normalization int8 output is ", dtypeName(q.dtype), " ", dimsToString(q.dims),
+           ", expected int8 ", dimsToString(dims));
+    a.q = static_cast<int8_t*>(q.data);
+    a.qScale = static_cast<float>(args.layer.attrs.getFloat("output_scale"));
+    a.qReciprocal = a.half ? halfQuantizeReciprocal(a.qScale) : 0.0f;
+    return cudakernels::launchRowNorm(a);
+  }
   for (size_t i = 1; i < args.outputs.size(); ++i)
     if (args.outputs[i].numel() != a.rows || args.outputs[i].dtype != args.outputs.back().dtype ||
         !isFloat(args.outputs[i].dtype))

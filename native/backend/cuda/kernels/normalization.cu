@@ -22,6 +22,7 @@
 #include <type_traits>
 
 #include "backend/cuda/cuda_check.h"
+#include "backend/cuda/kernels/int8_quantize.cuh"
 #include "backend/cuda/kernels/normalization_launch.h"
 #include "backend/cuda/kernels/reduction_common.cuh"
 #include "backend/cuda/kernels/vector_access.cuh"
@@ -120,11 +121,32 @@ __global__ void rowNormKernel(RowNormLaunch a) {
       const float d = static_cast<float>(loadInput(a, xr, sr, k) - mean);
       const float v = fmaf(d * invF, paramFor(a.scale, row, k, a.n), paramFor(a.bias, row, k, a.n));
       storeFromFloat(y, row * a.n + k, v);
+      if (a.q) a.q[row * a.n + k] = quantizeDivided(roundToStorage<T>(v), a.qScale);
     }
   }
 }
 
 // ---- Fast path: a warp per row, the row in registers ----
+
+// How the fast path writes int8 values (output_scale): not at all, multiplying by a.qReciprocal, or dividing by
+// a.qScale (QuantizeLinear's arithmetic; the multiply gives the same values where the host allowed it).
+enum class Int8Store { None, Multiply, Divide };
+
+// The int8 values of V >= 4 outputs as T stores them, packed into 4-byte words as they are formed and stored in one
+// access (p aligned to V bytes).
+template <typename T, int V, Int8Store kStore>
+__device__ inline void storeInt8Vec(const RowNormLaunch& a, int8_t* p, const float (&v)[V]) {
+  static_assert(V == 4 || V == 8, "whole 4-byte words");
+  uint32_t w[V / 4] = {};
+#pragma unroll
+  for (int j = 0; j < V; ++j) {
+    const float x = roundToStorage<T>(v[j]);
+    const int8_t q = kStore == Int8Store::Multiply ? quantizeMultiplied(x, a.qReciprocal) : quantizeDivided(x, a.qScale);
+    w[j / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(q)) << (8 * (j % 4));
+  }
+  if constexpr (V == 8) *reinterpret_cast<uint2*>(p) = make_uint2(w[0], w[1]);
+  else *reinterpret_cast<uint32_t*>(p) = w[0];
+}
 
 // Elements per vector access of the fast path when the row allows (else 1): 8 for fp16 (16-byte accesses), 4 for
 // fp32 (16 bytes).
@@ -220,12 +242,16 @@ __device__ inline void loadSkipSum(const RowNormLaunch& a, const T* xr, const T*
 }
 
 // Vectorized fp16 rows of up to 1024 elements (BERT's hidden sizes) are capped at 85 registers for 3 blocks per SM
-// (no spills); the others keep the compiler's choice (the cap spills fp32 and wide rows).
-template <typename T, int V, int kChunks>
-constexpr int kRowNormMinBlocks = sizeof(T) == 2 && V > 1 && kChunks * V <= 32 ? 3 : 1;
+// (no spills; also when multiplying for int8 values). Dividing for them spilled under that cap: 2 blocks. The others
+// keep the compiler's choice (the cap spills fp32 and wide rows).
+template <typename T, int V, int kChunks, Int8Store kStore>
+constexpr int kRowNormMinBlocks =
+    sizeof(T) == 2 && V > 1 && kChunks * V <= 32 ? (kStore == Int8Store::Divide ? 2 : 3) : 1;
 
-template <typename T, int V, int kChunks>
-__global__ void __launch_bounds__(kBlock, (kRowNormMinBlocks<T, V, kChunks>)) rowNormRegsKernel(RowNormLaunch a) {
+// kStore: also writes a.q (vectorized rows only: V >= 4); separate instantiations keep the plain kernel's registers.
+template <typename T, int V, int kChunks, Int8Store kStore>
+__global__ void __launch_bounds__(kBlock, (kRowNormMinBlocks<T, V, kChunks, kStore>))
+    rowNormRegsKernel(RowNormLaunch a) {
   using Acc = std::conditional_t<sizeof(T) == 2, float, double>;  // the statistics' type (see the file comment)
   const auto plus = [](Acc u, Acc v) { return u + v; };
   const int lane = static_cast<int>(threadIdx.x) % kWarp;
@@ -302,6 +328,7 @@ __global__ void __launch_bounds__(kBlock, (kRowNormMinBlocks<T, V, kChunks>)) ro
           v[c][j] = fmaf(d * invF, s[j], b[j]);
         }
         storeVecF<V>(yr + k0, v[c]);
+        if constexpr (kStore != Int8Store::None) storeInt8Vec<T, V, kStore>(a, a.q + row * n + k0, v[c]);
       }
     }
   }
@@ -315,11 +342,16 @@ void launchRowNormRegs(const RowNormLaunch& a) {
   while (w > 1 && (a.rows + w - 1) / w < sms) w /= 2;
   const int64_t blocks = (a.rows + w - 1) / w, cap = sms * 32;
   const unsigned grid = static_cast<unsigned>(blocks > cap ? cap : blocks);
-  rowNormRegsKernel<T, V, kChunks><<<grid, w * kWarp, 0, a.stream>>>(a);
+  if constexpr (V >= 4) {
+    if (a.q && a.qReciprocal > 0 && sizeof(T) == 2)
+      return rowNormRegsKernel<T, V, kChunks, Int8Store::Multiply><<<grid, w * kWarp, 0, a.stream>>>(a);
+    if (a.q) return rowNormRegsKernel<T, V, kChunks, Int8Store::Divide><<<grid, w * kWarp, 0, a.stream>>>(a);
+  }
+  rowNormRegsKernel<T, V, kChunks, Int8Store::None><<<grid, w * kWarp, 0, a.stream>>>(a);
 }
 
-// Launches the fast path when it applies (1 <= n <= 4096; n % kNormVec != 0 or unaligned x / skip / skipBias / y:
-// n <= 1024; no General scale / bias).
+// Launches the fast path when it applies (1 <= n <= 4096; n % kNormVec != 0 or unaligned x / skip / skipBias / y /
+// q: n <= 1024; no General scale / bias).
 template <typename T>
 bool rowNormRegs(const RowNormLaunch& a) {
   if (a.n < 1 || a.n > kNormRegsMaxN) return false;
@@ -328,7 +360,8 @@ bool rowNormRegs(const RowNormLaunch& a) {
   constexpr uintptr_t align = kVec * sizeof(T);
   const bool vec = a.n % kVec == 0 && reinterpret_cast<uintptr_t>(a.x) % align == 0 &&
                    reinterpret_cast<uintptr_t>(a.skip) % align == 0 && reinterpret_cast<uintptr_t>(a.y) % align == 0 &&
-                   reinterpret_cast<uintptr_t>(a.skipBias) % align == 0;
+                   reinterpret_cast<uintptr_t>(a.skipBias) % align == 0 && reinterpret_cast<uintptr_t>(a.q) % kVec == 0;
+  if (a.q && !vec) return false;  // rowNormKernel writes unvectorized int8 values
   const int64_t per = vec ? kWarp * kVec : kWarp;  // elements per chunk
   const int64_t chunks = (a.n + per - 1) / per;
 #define INFERRT_ROWNORM_REGS(C)                                 \

@@ -37,6 +37,10 @@ struct RowNormLaunch {
   bool skipSumFp32 = false;
   const void* skipBias = nullptr;
   void* y = nullptr;
+  // Layer mode with output_scale: y's int8 values, quantized from y as stored (QuantizeLinear's rounding), else null.
+  // qReciprocal: 1 / qScale where multiplying by it quantizes every fp16 value alike (half rows only), else 0.
+  int8_t* q = nullptr;
+  float qScale = 1.0f, qReciprocal = 0.0f;
   int64_t rows = 0, n = 0;
   double eps = 1e-5;
   NormParam scale, bias;

@@ -7,6 +7,7 @@
 
 #include "backend/cuda/kernels/elementwise_math.cuh"
 #include "backend/cuda/kernels/gemm_activation.cuh"
+#include "backend/cuda/kernels/int8_quantize.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/quantized_launch.h"
 
@@ -16,14 +17,6 @@ namespace {
 
 __device__ __forceinline__ float loadFloat(const void* p, bool half, int64_t i) {
   return half ? __half2float(static_cast<const __half*>(p)[i]) : static_cast<const float*>(p)[i];
-}
-
-// saturate(roundHalfEven(q)) into [-128, 127]; NaN gives 0 (the CPU's saturateCast). Clamping first is exact:
-// the bounds are integers, so rounding a clamped value equals clamping the rounded one.
-__device__ __forceinline__ int8_t quantizeValue(float q) {
-  if (q != q) return 0;
-  q = q < -128.0f ? -128.0f : (q > 127.0f ? 127.0f : q);
-  return static_cast<int8_t>(__float2int_rn(q));  // round half to even, as std::nearbyint
 }
 
 // The scale: read on the device (a QuantizeLinear's scale tensor), or passed by value when `scale` is null.
@@ -36,7 +29,7 @@ __global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale,
   const float s = scaleOf(scale, scaleHalf, scaleValue);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = quantizeValue(__fdiv_rn(loadFloat(x, xHalf, i), s));
+    y[i] = quantizeDivided(loadFloat(x, xHalf, i), s);
 }
 
 // Four elements per thread (16-byte fp32 or 8-byte fp16 loads, one 4-byte store): n4 groups of four, all aligned.
@@ -56,8 +49,8 @@ __global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale
       const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&raw.y));
       v[0] = lo.x, v[1] = lo.y, v[2] = hi.x, v[3] = hi.y;
     }
-    y[i] = make_char4(quantizeValue(__fdiv_rn(v[0], s)), quantizeValue(__fdiv_rn(v[1], s)),
-                      quantizeValue(__fdiv_rn(v[2], s)), quantizeValue(__fdiv_rn(v[3], s)));
+    y[i] = make_char4(quantizeDivided(v[0], s), quantizeDivided(v[1], s), quantizeDivided(v[2], s),
+                      quantizeDivided(v[3], s));
   }
 }
 
