@@ -265,7 +265,7 @@ describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (outp
   const defineChain = (exposeH: boolean, K2 = 32) => (n: NetworkDefinition) => {
     const input = n.addInput('x', 'float32', [M, K1]);
     const mm = n.addMatrixMultiply(input, n.addConstant([K1, K2], w1.subarray(0, K1 * K2)), { name: 'fc1' }).output();
-    const h = n.addActivation(n.addElementWise(mm, n.addConstant([K2], b1.subarray(0, K2)), 'add').output(), 'relu').output();
+    const h = n.addActivation(n.addElementWise(mm, n.addConstant([K2], b1.subarray(0, K2)), 'add').output(), 'relu', { name: 'h' }).output();
     n.markOutput(n.addMatrixMultiply(h, n.addConstant([K2, N], w2.subarray(0, K2 * N)), { name: 'fc2' }).output(), 'y');
     if (exposeH) n.markOutput(h, 'h');
   };
@@ -283,7 +283,7 @@ describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (outp
       expect(gemms.map((l) => l.outputs.length)).toEqual([exposeH ? 2 : 1, 1]);
       // The reference: h in float32, its int8 values (from h rounded to fp16 where h is stored), the second GEMM.
       const scales = calibrator.scales!;
-      const hScale = [...scales.entries()].find(([name]) => name !== 'x' && name !== 'y')![1];
+      const hScale = scales.get(exposeH ? 'h' : 'h:0')!;  // the relu layer 'h' output, renamed where it is an output
       const h = int8MatMul(x1, w1.subarray(0, K1 * K2), b1.subarray(0, K2), M, K1, K2, scales.get('x')!, true);
       const y = int8MatMul(exposeH ? half(h) : h, w2.subarray(0, K2 * N), new Float32Array(N), M, K2, N, hScale, false);
       expect(Array.from(r.y)).toEqual(Array.from(half(y)));
