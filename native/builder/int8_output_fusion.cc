@@ -1,5 +1,5 @@
 // INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs, or the
-// layer norm kernel's stores):
+// layer norm and attention kernels' stores):
 // - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (BERT's FFN-in,
 //   whose GELU output the FFN-out GEMM reads in int8), whose output one-scale int8 QuantizeLinear layers read (the
 //   INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing
@@ -7,7 +7,8 @@
 //   quantizing the unrounded value; else as a second output, quantized from the float output as stored (exactly the
 //   QuantizeLinear's values). A layer norm whose output is also read as float (BERT's: the next GEMM's input and a
 //   residual) writes that second output; an attention layer read only by them (through a Reshape: BERT's merged
-//   heads) writes the int8 values alone. Either way the separate quantize pass goes;
+//   heads) writes the int8 values alone. Either way the separate QuantizeLinear goes (CUDA's generic attention path
+//   still quantizes in a second pass inside the layer);
 // - then a float output that only such convolutions read, as their residual (a bottleneck's last convolution feeding
 //   the next block), goes too: they read the int8 values (residual_scale).
 #include <memory>
@@ -51,6 +52,25 @@ enum class Int8Writer {
   Attention,    // fused attention (the int8 values alone), read by the QuantizeLinears directly or through a Reshape
 };
 
+// Whether a layer norm's rows (the dims from its axis on) have a known length that CUDA's fast kernel reads in
+// 8-element vectors (or that no fast kernel takes: above 4096). Only that kernel writes int8 values; for other rows
+// a fused layer would move to the general kernel, whose fp16 statistics (in double) may move y by an ulp from the
+// unfused layer's.
+bool vectorizedRows(const Layer& layer, const std::vector<TensorInfo>& tensors) {
+  const Dims& x = tensors[layer.inputs[0]].dims;
+  const int64_t rank = static_cast<int64_t>(x.size());
+  int64_t axis = layer.attrs.getInt("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) return false;
+  int64_t n = 1;
+  for (int64_t d = axis; d < rank; ++d) {
+    if (x[d] < 0) return false;  // unknown at build time
+    n *= x[d];
+  }
+  constexpr int64_t kVector = 8, kFastRowMax = 4096;  // kernels/normalization.cu: kNormVec<__half>, kNormRegsMaxN
+  return n % kVector == 0 || n > kFastRowMax;
+}
+
 // Convolutions and GEMMs write int8 where the CUDA kernels compute it in their fused cuDNN epilogue: channels-last
 // convolutions, and fp16-engine GEMMs with K and N multiples of 16 and no tanh GELU
 // (kernels/quantized_matmul_cudnn.h); elsewhere a fused output would only move the quantize pass into the layer,
@@ -58,7 +78,8 @@ enum class Int8Writer {
 Int8Writer int8WriterOf(const Layer& layer, const std::vector<TensorInfo>& tensors) {
   if (layer.attrs.has("output_scale") || layer.outputs.size() != 1) return Int8Writer::None;
   if (layer.kind == "Normalization")
-    return layer.attrs.getString("mode", "") == "layer" ? Int8Writer::LayerNorm : Int8Writer::None;
+    return layer.attrs.getString("mode", "") == "layer" && vectorizedRows(layer, tensors) ? Int8Writer::LayerNorm
+                                                                                          : Int8Writer::None;
   if (layer.kind == "Attention") return Int8Writer::Attention;
   if (layer.kind == "QuantizedConvolution")
     return layer.attrs.getInt("channels_last", 0) == 1 ? Int8Writer::Convolution : Int8Writer::None;

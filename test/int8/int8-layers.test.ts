@@ -341,6 +341,19 @@ describe('implicit INT8: a layer norm writing int8 beside its float output (outp
     expect(r.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
     expect(r.layers.find((l) => l.kind === 'Normalization')!.outputs).toHaveLength(1);
   });
+
+  it('keeps the QuantizeLinear for rows CUDA\'s fast layer norm kernel cannot read in 8-element vectors (12 wide)', async () => {
+    const narrow = (n: NetworkDefinition) => {
+      const input = n.addInput('x', 'float32', [M, 12]);
+      const h = n.addLayerNormalization(input, n.addConstant([12], gamma.subarray(0, 12)), null).output();
+      n.markOutput(n.addMatrixMultiply(h, n.addConstant([12, N], lw.subarray(0, 12 * N))).output(), 'y');
+      n.markOutput(h, 'h');
+    };
+    const narrowFeeds = { x: tensor(lx.subarray(0, M * 12), [M, 12]) };
+    const r = await run(narrow, narrowFeeds, { precision: ['fp16', 'int8'], int8Calibrator: new MinMaxCalibrator({ batches: [narrowFeeds] }) });
+    expect(r.log.some((l) => l.startsWith('int8 outputs:'))).toBe(false);
+    expect(r.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);
+  });
 });
 
 describe('implicit INT8: attention writing int8 for the output projection (output_scale)', () => {

@@ -117,10 +117,8 @@ void runAttention(const Layer& layer, const std::vector<const Tensor*>& inputs, 
     const bool half = q.dtype() == DType::Float16 || layer.precision == LayerPrecision::Float16;
     const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
     int8_t* qo = outputs[0].data<int8_t>();
-    for (int64_t i = 0; i < floatOut.numel(); ++i) {
-      const float v = floatOut.data<float>()[i];
-      qo[i] = saturateCast<int8_t>(std::nearbyint((half ? roundToHalf(v) : v) / s));
-    }
+    const float* v = floatOut.data<float>();
+    for (int64_t i = 0; i < floatOut.numel(); ++i) qo[i] = quantizeToInt8(half ? roundToHalf(v[i]) : v[i], s);
   }
 }
 

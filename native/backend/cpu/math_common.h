@@ -99,6 +99,9 @@ T saturateCast(double v) {
   return static_cast<T>(v);
 }
 
+// QuantizeLinear's int8 value of v at scale s: divided in fp32, rounded half to even, saturated (NaN -> 0).
+inline int8_t quantizeToInt8(float v, float s) { return saturateCast<int8_t>(std::nearbyint(v / s)); }
+
 // Throws when a kernel's output tensor does not have the dtype and dims this call needs, so a stale or
 // malformed allocation can never be written out of bounds.
 inline void requireKernelOutput(const Tensor& out, DType dtype, const Dims& dims, const char* what) {

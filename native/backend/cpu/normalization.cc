@@ -86,10 +86,7 @@ void writeInt8Values(const Layer& layer, std::vector<Tensor>& outputs) {
   const bool half = layer.precision == LayerPrecision::Float16;
   const float* v = y.data<float>();
   int8_t* q = outputs[1].data<int8_t>();
-  for (int64_t i = 0; i < y.numel(); ++i) {
-    const float stored = half ? roundToHalf(v[i]) : v[i];
-    q[i] = saturateCast<int8_t>(std::nearbyint(stored / s));
-  }
+  for (int64_t i = 0; i < y.numel(); ++i) q[i] = quantizeToInt8(half ? roundToHalf(v[i]) : v[i], s);
 }
 
 // x + skip in fp32, each sum rounded to fp16 where the unfused Add would have stored fp16: fp16 data, or an fp16

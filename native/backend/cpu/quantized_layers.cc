@@ -83,7 +83,7 @@ void writeOutputs(const Layer& layer, const Epilogue& e, const int32_t* acc, Cha
   for (int64_t i = 0; i < y.numel(); ++i) {
     const float v = dequantize(e, acc[i], channelOf(i), i);
     if (out) out[i] = v;
-    if (q) q[i] = saturateCast<int8_t>(std::nearbyint(v / s));
+    if (q) q[i] = quantizeToInt8(v, s);
   }
 }
 

@@ -2,8 +2,8 @@
 // head. q [B, H, Sq, D], k [B, H, Sk, D], v [B, H, Sk, Dv] -> out [B, H, Sq, Dv], each stored as its layout entry
 // says (attention_geometry.h). Unlike MatMul, B and H never broadcast: they must be equal in q, k and v. Unknown
 // dims (build time) pass; they are checked again on the concrete dims at run time. With output_scale s (the
-// builder's INT8 output fusion) out is int8: saturate(round-half-even(o / s)), o the output rounded to q's dtype.
-#include <cmath>
+// builder's INT8 output fusion) out is int8: saturate(round-half-even(o / s)), o the output as stored (rounded to
+// q's dtype, or to fp16 in an fp16 layer).
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -79,9 +79,7 @@ std::vector<TensorDesc> inferAttention(const Layer& layer, const std::vector<Ten
   if (hasInput(in, 3)) checkMask(in[3], type, {b, h, logical[0][2], sk});
   const Dims out = {b, h, logical[0][2], logical[2][3]};
   if (!layer.attrs.has("output_scale")) return {makeDesc(type, attentionSwapForLayout(out, a.layout[3]))};
-  const double s = layer.attrs.getFloat("output_scale");
-  if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
-    fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
+  requireScaleAttribute(layer, "output_scale");
   return {makeDesc(DType::Int8, attentionSwapForLayout(out, a.layout[3]))};
 }
 

@@ -75,9 +75,7 @@ std::vector<TensorDesc> inferNormalization(const Layer& layer, const std::vector
     }
     std::vector<TensorDesc> out = {makeDesc(x.dtype, dims)};
     if (layer.attrs.has("output_scale")) {
-      const double s = layer.attrs.getFloat("output_scale");
-      if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
-        fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
+      requireScaleAttribute(layer, "output_scale");
       if (numOutputs != 2)
         fail(ErrorCode::InvalidModel, "layer normalization with output_scale has 2 outputs (y, its int8 values), got ",
              numOutputs);

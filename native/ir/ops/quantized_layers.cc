@@ -8,7 +8,6 @@
 // output beside y, from y as that holds it: exactly what a QuantizeLinear reading y would give; with residual_scale
 // r (QuantizedConvolution) its residual is int8 and y = act((float(acc) * dequantScale[c] + bias[c] + residual) * r)).
 // Their geometry is Convolution's and MatMul's: the rules check the int8 operands, then ask those schemas.
-#include <cmath>
 #include <string>
 #include <vector>
 
@@ -60,9 +59,7 @@ void requireInt8Operands(const std::vector<TensorDesc>& in) {
 // output_scale (builder/int8_output_fusion.cc): the layer also quantizes its result, int8 out.
 void requireOutputScale(const Layer& layer) {
   if (!layer.attrs.has("output_scale")) return;
-  const double s = layer.attrs.getFloat("output_scale");
-  if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
-    fail(ErrorCode::InvalidArgument, "attribute 'output_scale' must be a finite float32 > 0, got ", s);
+  requireScaleAttribute(layer, "output_scale");
   if (layer.outputs.size() == 1 && layer.attrs.getInt("half_output", 0) != 0)
     fail(ErrorCode::InvalidArgument, "an int8-only output (output_scale, one output) takes no 'half_output'");
 }
@@ -84,9 +81,7 @@ std::vector<TensorDesc> inferQuantizedConvolution(const Layer& layer, const std:
   requireOutputScale(layer);
   const bool int8Residual = layer.attrs.has("residual_scale");
   if (int8Residual) {
-    const double s = layer.attrs.getFloat("residual_scale");
-    if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
-      fail(ErrorCode::InvalidArgument, "attribute 'residual_scale' must be a finite float32 > 0, got ", s);
+    requireScaleAttribute(layer, "residual_scale");
     if (!hasInput(in, 4)) fail(ErrorCode::InvalidArgument, "attribute 'residual_scale' needs a residual (input 4)");
   }
   if (hasInput(in, 3)) requireDType(in[3], 3, {DType::Float32});

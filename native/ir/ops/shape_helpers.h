@@ -2,6 +2,7 @@
 // and reading int values that may or may not be known at build time. Header-only (inline).
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
@@ -26,6 +27,14 @@ inline TensorDesc makeDesc(DType dtype, Dims dims) {
 }
 
 // True when optional input `i` was given.
+// A scale attribute the builder's INT8 passes set (output_scale, residual_scale): a finite float32 > 0
+// (InvalidArgument otherwise).
+inline void requireScaleAttribute(const Layer& layer, const char* name) {
+  const double s = layer.attrs.getFloat(name);
+  if (!(s > 0) || !std::isfinite(s) || static_cast<double>(static_cast<float>(s)) != s)
+    fail(ErrorCode::InvalidArgument, "attribute '", name, "' must be a finite float32 > 0, got ", s);
+}
+
 inline bool hasInput(const std::vector<TensorDesc>& inputs, size_t i) {
   return i < inputs.size() && inputs[i].present;
 }

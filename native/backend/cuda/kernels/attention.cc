@@ -1,8 +1,8 @@
 // CUDA kernel of the fused Attention layer: q, k, v, mask? -> out (int8 with output_scale), with alpha and
-// per-tensor layouts (0: stored [B, H, S, D], 1: stored [B, S, H, D]). Reads the logical sizes off the dims, checks that they agree (the shape
-// rule already does; a launch never sees inconsistent sizes), derives the element strides of each tensor and of
-// the mask broadcast to [B, H, Sq, Sk], and hands them to the launcher (attention_launch.h), which picks the
-// tensor-core path or the generic one.
+// per-tensor layouts (0: stored [B, H, S, D], 1: stored [B, S, H, D]). Reads the logical sizes off the dims, checks
+// that they agree (the shape rule already does; a launch never sees inconsistent sizes), derives the element strides
+// of each tensor and of the mask broadcast to [B, H, Sq, Sk], and hands them to the launcher (attention_launch.h),
+// which picks the tensor-core path or the generic one.
 #include <array>
 #include <string>
 #include <vector>

@@ -1,5 +1,5 @@
 // QuantizeLinear's rounding into int8 on the device, shared by the quantize pass (quantized.cu) and the kernels that
-// write a layer's int8 values themselves (normalization.cu): the CPU's saturateCast(nearbyint(x / s)).
+// write a layer's int8 values themselves (normalization.cu, attention_flash.cu): the CPU's quantizeToInt8.
 #pragma once
 #include <cuda_fp16.h>
 
@@ -36,7 +36,8 @@ __device__ __forceinline__ uint2 quantizeHalf8(uint4 h, float r, float s) {
     const float2 f = __half22float2(pair);
     const int8_t a = r > 0.0f ? quantizeMultiplied(f.x, r) : quantizeDivided(f.x, s);
     const int8_t b = r > 0.0f ? quantizeMultiplied(f.y, r) : quantizeDivided(f.y, s);
-    const uint32_t bytes = static_cast<uint32_t>(static_cast<uint8_t>(a)) | static_cast<uint32_t>(static_cast<uint8_t>(b)) << 8;
+    const uint32_t bytes =
+        static_cast<uint32_t>(static_cast<uint8_t>(a)) | static_cast<uint32_t>(static_cast<uint8_t>(b)) << 8;
     out[i / 2] |= bytes << (16 * (i % 2));
   }
   return make_uint2(out[0], out[1]);

@@ -141,7 +141,8 @@ __device__ inline void storeInt8Vec(const RowNormLaunch& a, int8_t* p, const flo
 #pragma unroll
   for (int j = 0; j < V; ++j) {
     const float x = roundToStorage<T>(v[j]);
-    const int8_t q = kStore == Int8Store::Multiply ? quantizeMultiplied(x, a.qReciprocal) : quantizeDivided(x, a.qScale);
+    const int8_t q =
+        kStore == Int8Store::Multiply ? quantizeMultiplied(x, a.qReciprocal) : quantizeDivided(x, a.qScale);
     w[j / 4] |= static_cast<uint32_t>(static_cast<uint8_t>(q)) << (8 * (j % 4));
   }
   if constexpr (V == 8) *reinterpret_cast<uint2*>(p) = make_uint2(w[0], w[1]);
