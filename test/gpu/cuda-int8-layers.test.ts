@@ -66,6 +66,21 @@ function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: numb
   return n.addConstant(dims, randomFloats(numel(dims), seed).map((v) => v * scale));
 }
 
+/**
+ * BERT's self-attention on x [B, S, 64], 2 heads of 32: Q, K, V projections (weights seeded `seed`..`seed + 2`) ->
+ * heads -> softmax(q kᵀ / √32) v -> merged heads -> output projection (seed + 3) -> 'y'; with exposeMerged the merged
+ * heads are an output too ('context', which keeps their QuantizeLinear).
+ */
+function defineSelfAttention(n: NetworkDefinition, x: NetworkTensor, seed: number, exposeMerged: boolean): void {
+  const heads = (t: NetworkTensor) => n.addTranspose(n.addReshape(t, [0, 0, 2, 32]).output(), [0, 2, 1, 3]).output();
+  const [q, k, v] = [seed, seed + 1, seed + 2].map((s) => heads(n.addMatrixMultiply(x, weights(n, [64, 64], s, 64)).output()));
+  const scores = n.addMatrixMultiply(q!, k!, { transposeB: true, alpha: 1 / Math.sqrt(32) }).output();
+  const context = n.addMatrixMultiply(n.addSoftmax(scores, { axis: -1 }).output(), v!).output();
+  const merged = n.addReshape(n.addTranspose(context, [0, 2, 1, 3]).output(), [0, 0, 64]).output();
+  n.markOutput(n.addMatrixMultiply(merged, weights(n, [64, 64], seed + 3, 64)).output(), 'y');
+  if (exposeMerged) n.markOutput(merged, 'context');
+}
+
 /** x [..., K] -> MatMul(W [K, N]) [+ bias] [-> act] -> 'y'. */
 function matmulCase(name: string, xDims: number[], nOut: number, opts: { bias?: boolean; act?: 'relu' | 'gelu'; log?: RegExp }): Case {
   const k = xDims[xDims.length - 1]!;
@@ -185,14 +200,7 @@ const cases: Case[] = [
     // in its stores; fp32 (int8 only): the generic path, then a quantize pass.
     name: `${label}: Q, K, V projections -> attention writing int8 -> merged heads -> output projection`,
     inputs: { x: [2, 16, 64] },
-    define: (n, { x }) => {
-      const heads = (t: NetworkTensor) => n.addTranspose(n.addReshape(t, [0, 0, 2, 32]).output(), [0, 2, 1, 3]).output();
-      const [q, k, v] = [81, 82, 83].map((seed) => heads(n.addMatrixMultiply(x!, weights(n, [64, 64], seed, 64)).output()));
-      const scores = n.addMatrixMultiply(q!, k!, { transposeB: true, alpha: 1 / Math.sqrt(32) }).output();
-      const context = n.addMatrixMultiply(n.addSoftmax(scores, { axis: -1 }).output(), v!).output();
-      const merged = n.addReshape(n.addTranspose(context, [0, 2, 1, 3]).output(), [0, 0, 64]).output();
-      n.markOutput(n.addMatrixMultiply(merged, weights(n, [64, 64], 84, 64)).output(), 'y');
-    },
+    define: (n, { x }) => defineSelfAttention(n, x!, 81, false),
     int8: ['QuantizedMatMul', 'QuantizedMatMul', 'QuantizedMatMul', 'QuantizedMatMul'],
     precision: label === 'int8' ? ['int8'] : ['fp16', 'int8'],
     int8Writers: '1 attention layer',
@@ -430,7 +438,6 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
  */
 describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: fused and unfused engines bit for bit', () => {
   const xDims = [2, 16, 64];
-  const heads = (n: NetworkDefinition, t: NetworkTensor) => n.addTranspose(n.addReshape(t, [0, 0, 2, 32]).output(), [0, 2, 1, 3]).output();
   const networks = {
     // x -> LayerNorm (h) -> MatMul: fused where h is also an output.
     'layer norm': (fused: boolean) => (n: NetworkDefinition, x: NetworkTensor) => {
@@ -440,14 +447,7 @@ describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: fused and un
       if (fused) n.markOutput(h, 'h');
     },
     // Q, K, V -> attention -> merged heads -> MatMul: unfused where the merged heads are also an output.
-    attention: (fused: boolean) => (n: NetworkDefinition, x: NetworkTensor) => {
-      const [q, k, v] = [94, 95, 96].map((seed) => heads(n, n.addMatrixMultiply(x, weights(n, [64, 64], seed, 64)).output()));
-      const scores = n.addMatrixMultiply(q!, k!, { transposeB: true, alpha: 1 / Math.sqrt(32) }).output();
-      const context = n.addMatrixMultiply(n.addSoftmax(scores, { axis: -1 }).output(), v!).output();
-      const merged = n.addReshape(n.addTranspose(context, [0, 2, 1, 3]).output(), [0, 0, 64]).output();
-      n.markOutput(n.addMatrixMultiply(merged, weights(n, [64, 64], 97, 64)).output(), 'y');
-      if (!fused) n.markOutput(merged, 'context');
-    },
+    attention: (fused: boolean) => (n: NetworkDefinition, x: NetworkTensor) => defineSelfAttention(n, x, 94, !fused),
   };
   const data = randomFloats(numel(xDims), 98);
   for (const [what, define] of Object.entries(networks)) {
