@@ -6,7 +6,7 @@
  *   channelsLast forced on, against the CPU fp32 build;
  * - single NHWC convolutions (bias, fused relu / residual, groups, depthwise, strides, asymmetric pads through the
  *   zero-padded NHWC copy) and poolings (max, average with count_include_pad, global; float and int32) against the
- *   CPU's channels_last reference, in strict fp32, TF32 and fp16;
+ *   CPU's channels_last reference, in strict fp32, TF32 and fp16, and max pooling bit for bit on NaNs and signed zeros;
  * - two contexts of one engine running at once, and eager runs without CUDA graphs (the cuDNN plan each step keeps);
  * - a 3-channel ResNet stem (7x7 conv + relu + max pool) in fp16 'auto': the builder pads its channels to 8 (a Pad
  *   layer on the GPU) and runs conv and pool NHWC, against the CPU fp16 build (NCHW).
@@ -212,6 +212,26 @@ describe.skipIf(cudaSkipReason !== '')(`${TITLE}: single layers`, () => {
       expect(problems).toEqual([]);
     });
   }
+
+  it('NHWC max pooling (16-byte channel vectors) keeps the CPU rules bit for bit in fp32 and fp16: NaN never wins, the first of equal zeros stays', async () => {
+    // Values <= 0 with many signed zeros and NaNs, and one all-NaN window (image 0's corner: -inf).
+    const dims = [2, 9, 9, 32];
+    const data = Float32Array.from(randomFloats(numel(dims), 58), (v, i) =>
+      i % 7 === 0 ? NaN : i % 3 === 0 ? -0 : i % 5 === 0 ? 0 : -Math.abs(v));
+    for (const at of [0, 1, 9, 10]) data.fill(NaN, at * 32, at * 32 + 32);
+    const c: PoolCase = { name: 'signed zeros and NaN', mode: 'max', x: dims, kernel: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] };
+    const problems: string[] = [];
+    for (const [label, cudaConfig, cpuConfig] of precisions) {
+      using cpu = await loadNetwork(definePool(c), 'cpu', cpuConfig);
+      using cuda = await loadNetwork(definePool(c), 'cuda', cudaConfig);
+      const want = (await infer(cpu, { x: tensor(data, dims) })).z!.data as Float32Array;
+      const got = (await infer(cuda, { x: tensor(data, dims) })).z!.data as Float32Array;
+      const differ = want.findIndex((v, i) => !Object.is(v, got[i]));
+      if (differ >= 0) problems.push(`${label}: element ${differ} is ${got[differ]}, the CPU gives ${want[differ]}`);
+      expect(want.some((v) => Object.is(v, -0)) && want.some((v) => v === -Infinity), `${label}: the input exercises the rules`).toBe(true);
+    }
+    expect(problems).toEqual([]);
+  });
 
   it('two contexts at once and eager runs without CUDA graphs agree with the CPU (the plan each step keeps)', async () => {
     const c = convCases[2]!;

@@ -21,7 +21,8 @@ struct PoolGeometry {
 };
 
 // Max (any type) or average (F32 / F16) over every window: one thread per output element (NHWC: consecutive threads
-// take consecutive channels, so loads coalesce).
+// take consecutive channels, so loads coalesce); NHWC max pooling whose channels fill 16-byte vectors (and whose x
+// and y are 16-byte aligned): one thread per vector, bit for bit the same results.
 bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g, bool isMax, bool countIncludePad,
                    int multiProcessors, cudaStream_t stream);
 
