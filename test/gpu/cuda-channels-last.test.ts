@@ -233,6 +233,35 @@ describe.skipIf(cudaSkipReason !== '')(`${TITLE}: single layers`, () => {
     expect(problems).toEqual([]);
   });
 
+  it('Pad of the last dim alone (the channel padding; written in 16-byte chunks) equals the CPU bit for bit', async () => {
+    // [5, 7, 3] -> [5, 7, 8] (4-byte elements: two chunks per row), with a begin pad, a value and a crop.
+    const cases: Array<{ pads: number[]; value?: number; dims: number[] }> = [
+      { pads: [0, 0, 0, 0, 0, 5], dims: [5, 7, 8] },
+      { pads: [0, 0, 2, 0, 0, 3], value: -1.5, dims: [5, 7, 8] },
+      { pads: [0, 0, -1, 0, 0, 6], dims: [5, 7, 8] },
+    ];
+    const data = randomFloats(5 * 7 * 3, 59);
+    const problems: string[] = [];
+    for (const c of cases) {
+      const define = (n: NetworkDefinition): void => {
+        const inputs = [n.addInput('x', 'float32', [5, 7, 3]), n.addConstant([6], BigInt64Array.from(c.pads, BigInt), { dtype: 'int64' })];
+        if (c.value !== undefined) inputs.push(n.addConstant([], Float32Array.of(c.value)));
+        n.markOutput(n.addLayer('Pad', inputs, {}).output(), 'z');
+      };
+      for (const [label, cudaConfig, cpuConfig] of precisions) {
+        using cpu = await loadNetwork(define, 'cpu', cpuConfig);
+        using cuda = await loadNetwork(define, 'cuda', cudaConfig);
+        expect(cuda.layers.map((l) => [l.kind, l.runsOn]), label).toEqual([['Pad', 'cuda']]);
+        const want = (await infer(cpu, { x: tensor(data, [5, 7, 3]) })).z!;
+        const got = (await infer(cuda, { x: tensor(data, [5, 7, 3]) })).z!;
+        expect(got.shape, label).toEqual(c.dims);
+        const differ = (want.data as Float32Array).findIndex((v, i) => !Object.is(v, (got.data as Float32Array)[i]));
+        if (differ >= 0) problems.push(`${label} pads ${c.pads}: element ${differ} differs`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('two contexts at once and eager runs without CUDA graphs agree with the CPU (the plan each step keeps)', async () => {
     const c = convCases[2]!;
     const feeds: Record<string, Tensor> = { x: tensor(randomFloats(numel(c.x), 56), c.x), r: tensor(randomFloats(numel(convOut(c)), 57), convOut(c)) };

@@ -163,6 +163,47 @@ void transposeAs(const void* src, void* dst, const BatchedTransposeParams& p, cu
                                                                             static_cast<T*>(dst), p, tilesR, tilesC);
 }
 
+// Constant padding of the last dim of [rows, cols] (what a channels-last convolution's channel padding is, after
+// runPad merges the unpadded dims): a thread per 16 bytes of output with 32-bit indices, where the generic kernel
+// spends a 64-bit division per element and dim (ResNet-50's 3 -> 8 channel pad at batch 256 took 0.57 ms).
+// `chunksPerRow` 16-byte chunks make an output row; the caller checks that every index fits in int32.
+template <typename T>
+__global__ void padLastDimKernel(const T* __restrict__ src, uint4* __restrict__ dst, int32_t chunks,
+                                 int32_t chunksPerRow, int32_t rowStride, int32_t shift, int32_t lo, int32_t kept,
+                                 T fill) {
+  constexpr int kPerChunk = 16 / sizeof(T);
+  for (int32_t i = blockIdx.x * blockDim.x + threadIdx.x; i < chunks; i += gridDim.x * blockDim.x) {
+    const int32_t row = i / chunksPerRow, first = (i % chunksPerRow) * kPerChunk - shift;
+    const T* in = src + row * rowStride + lo;
+    uint4 word;
+    T* values = reinterpret_cast<T*>(&word);
+#pragma unroll
+    for (int e = 0; e < kPerChunk; ++e) {
+      const int32_t q = first + e;
+      values[e] = q >= 0 && q < kept ? in[q] : fill;
+    }
+    dst[i] = word;
+  }
+}
+
+// Whether `p` is a constant pad of the last dim alone whose 16-byte output chunks padLastDimKernel can write.
+bool padsLastDimInChunks(const MappedCopyParams& p, int elemBytes, const void* dst) {
+  const int64_t limit = int64_t{1} << 30;  // indices, and the grid stride past the end, stay below 2^31
+  return p.rank == 2 && p.mode == MapMode::Constant && p.shift[0] == 0 && p.lo[0] == 0 && p.kept[0] == p.outDims[0] &&
+         p.inStrides[1] == 1 && (p.outDims[1] * elemBytes) % 16 == 0 && reinterpret_cast<uintptr_t>(dst) % 16 == 0 &&
+         p.numel < limit && p.outDims[0] * p.inStrides[0] < limit && p.kept[1] >= 0;
+}
+
+template <typename T>
+void padLastDimAs(const void* src, void* dst, const MappedCopyParams& p, cudaStream_t stream, int sms) {
+  const int64_t perChunk = 16 / sizeof(T), chunks = p.numel / perChunk;
+  padLastDimKernel<T><<<gridFor(chunks, sms), kBlock, 0, stream>>>(
+      static_cast<const T*>(src), static_cast<uint4*>(dst), static_cast<int32_t>(chunks),
+      static_cast<int32_t>(p.outDims[1] / perChunk), static_cast<int32_t>(p.inStrides[0]),
+      static_cast<int32_t>(p.shift[1]), static_cast<int32_t>(p.lo[1]), static_cast<int32_t>(p.kept[1]),
+      static_cast<T>(p.fill));
+}
+
 template <typename T>
 void mappedCopyAs(const void* src, void* dst, const MappedCopyParams& p, cudaStream_t stream, int sms) {
   mappedCopyKernel<T><<<gridFor(p.numel, sms), kBlock, 0, stream>>>(static_cast<const T*>(src), static_cast<T*>(dst),
@@ -196,6 +237,15 @@ void launchBatchedTranspose(const void* src, void* dst, const BatchedTransposePa
 
 void launchMappedCopy(const void* src, void* dst, const MappedCopyParams& p, int elemBytes, cudaStream_t stream,
                       int multiProcessors) {
+  if (padsLastDimInChunks(p, elemBytes, dst)) {
+    switch (elemBytes) {
+      case 1: padLastDimAs<uint8_t>(src, dst, p, stream, multiProcessors); return;
+      case 2: padLastDimAs<uint16_t>(src, dst, p, stream, multiProcessors); return;
+      case 4: padLastDimAs<uint32_t>(src, dst, p, stream, multiProcessors); return;
+      case 8: padLastDimAs<uint64_t>(src, dst, p, stream, multiProcessors); return;
+      default: break;
+    }
+  }
   switch (elemBytes) {
     case 1: mappedCopyAs<uint8_t>(src, dst, p, stream, multiProcessors); return;
     case 2: mappedCopyAs<uint16_t>(src, dst, p, stream, multiProcessors); return;

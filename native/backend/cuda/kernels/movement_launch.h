@@ -54,6 +54,8 @@ struct MappedCopyParams {
   int64_t numel = 0;  // output elements, > 0
   uint64_t fill = 0;  // the constant's bits (low elemBytes bytes)
 };
+// A constant pad of the last of two dims (runPad merges the unpadded ones) whose output rows are whole 16-byte
+// chunks runs a kernel writing one chunk per thread.
 void launchMappedCopy(const void* src, void* dst, const MappedCopyParams& p, int elemBytes, cudaStream_t stream,
                       int multiProcessors);
 
