@@ -16,6 +16,7 @@ addon.setErrorClass(NativeError);
 
 const F32 = 0;
 const F16 = 1;
+const I32 = 4;
 const I64 = 5;
 
 const bytes = (a: ArrayBufferView): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
@@ -506,6 +507,17 @@ describe('hardening', () => {
     const tall = net.addInput('tall', F32, [7n * 10n ** 18n as unknown as number]);
     const pads = net.addConstant('pads', I64, [2], bytes(new BigInt64Array([2n * 10n ** 18n, 10n ** 18n])));
     await expectError(() => net.addLayer('Pad', 'pad', [tall, pads], {}, 1), 'INVALID_ARGUMENT', /too many elements|overflow/);
+    net.dispose();
+  });
+
+  it('rejects a QuantizeLinear activation that is not a GEMM activation, or one applied to an int32 x', async () => {
+    const net = addon.createNetwork();
+    const x = net.addInput('x', F32, [4]);
+    const ix = net.addInput('ix', I32, [4]);
+    const scale = net.addConstant('s', F32, [], bytes(Float32Array.of(0.5)));
+    await expectError(() => net.addLayer('QuantizeLinear', 'q', [x, scale], { outputDType: 'int8', activation: 'swish' }, 1), 'INVALID_ARGUMENT', /QuantizeLinear layer 'q': attribute 'activation' must be 'none', 'relu', 'gelu' or 'gelu_tanh', got 'swish'/);
+    await expectError(() => net.addLayer('QuantizeLinear', 'qi', [ix, scale], { outputDType: 'int8', activation: 'gelu' }, 1), 'DTYPE_MISMATCH', /QuantizeLinear layer 'qi' applies activation 'gelu' to x, which must then be float32 or float16, got int32/);
+    net.addLayer('QuantizeLinear', 'ok', [x, scale], { outputDType: 'int8', activation: 'gelu' }, 1);
     net.dispose();
   });
 

@@ -121,6 +121,9 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
                     (f.residuals ? "; of those convolutions, " + std::to_string(f.residuals) +
                                        " write no float output, their readers taking the int8 one as residual"
                                  : ""));
+    if (f.geluHandoffs)
+      log.push_back("int8 GELU: " + counted(f.geluHandoffs, "fp16-engine GEMM") +
+                    " write the pre-activation in fp16 and the QuantizeLinear after each applies the exact GELU");
   }
   plan.network.validate();
   // Layer indices are final from here on: the sparsity records and tactics name layers by index.

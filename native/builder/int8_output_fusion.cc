@@ -24,9 +24,11 @@ namespace inferrt {
 
 namespace {
 
-// The scale of QuantizeLinear `q` when it reads `x` into int8 with one constant float32 scale and no zero point.
+// The scale of QuantizeLinear `q` when it reads `x` into int8 with one constant float32 scale, no zero point and no
+// activation (one handed to it by handGeluToQuantizeLinears stays its own).
 std::optional<float> oneScaleQuantize(const Layer& q, int x, const std::vector<TensorInfo>& tensors) {
-  if (q.kind != "QuantizeLinear" || q.inputs.size() < 2 || q.inputs[0] != x) return std::nullopt;
+  if (q.kind != "QuantizeLinear" || q.inputs.size() < 2 || q.inputs[0] != x || q.attrs.has("activation"))
+    return std::nullopt;
   if (q.attrs.getString("outputDType", "uint8") != "int8") return std::nullopt;
   if (q.inputs.size() > 2 && q.inputs[2] >= 0) return std::nullopt;  // a zero point
   const TensorInfo& s = tensors[q.inputs[1]];
@@ -232,6 +234,7 @@ size_t readResidualsAsInt8(Network& network) {
 
 Int8OutputFusions fuseInt8Outputs(Network& network) {
   Int8OutputFusions f;
+  f.geluHandoffs = handGeluToQuantizeLinears(network);
   fuseQuantizeLinears(network, f);
   if (f.outputs) f.residuals = readResidualsAsInt8(network);
   return f;

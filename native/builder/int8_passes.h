@@ -27,7 +27,14 @@ void quantizeLayers(Network& network, const BuildConfig& config, const Quantizat
 // (int8_output_fusion.cc). Runs after the channels-last pass.
 struct Int8OutputFusions {
   size_t outputs = 0, gemmOutputs = 0, layerNormOutputs = 0, attentionOutputs = 0, residuals = 0;
+  size_t geluHandoffs = 0;  // GEMMs whose GELU their QuantizeLinear applies (handGeluToQuantizeLinears)
 };
+// Runs handGeluToQuantizeLinears first.
 Int8OutputFusions fuseInt8Outputs(Network& network);
+
+// Each fp16-engine QuantizedMatMul (half_output) with activation "gelu" whose one reader is a one-scale int8
+// QuantizeLinear drops its activation, and that QuantizeLinear gets activation "gelu": it quantizes GELU of the
+// GEMM's fp16 output. Returns how many (gelu_quantize_handoff.cc).
+size_t handGeluToQuantizeLinears(Network& network);
 
 }  // namespace inferrt

@@ -59,6 +59,8 @@ interface Case {
   int8Writers?: string;
   /** With int8Intermediate: the share of outputs that may move beyond 1 fp16 ulp (default 0.1). */
   int8MovedShare?: number;
+  /** The GEMM hands its exact GELU to the QuantizeLinear after it (the build log says so; that QuantizeLinear stays). */
+  geluHandoff?: true;
 }
 
 function weights(n: NetworkDefinition, dims: number[], seed: number, fanIn: number): NetworkTensor {
@@ -161,9 +163,13 @@ const cases: Case[] = [
     halfUlps: 1,
   },
   ...[{ k2: 128, act: 'gelu' as const, exposeH: false }, { k2: 48, act: 'relu' as const, exposeH: true }].map(({ k2, act, exposeH }): Case => ({
-    // BERT's FFN: the first GEMM writes int8 for the second (output_scale), its QuantizeLinear dropped; with h an
-    // output too, h (fp16) and its int8 values, both from cuDNN's graph.
-    name: `fp16 + int8: MatMul 64 -> ${k2} + bias + ${act} writing int8${exposeH ? ' beside h' : ''} -> MatMul ${k2} -> 32 (cuDNN)`,
+    // BERT's FFN. relu: the first GEMM writes int8 for the second (output_scale), its QuantizeLinear dropped; with h
+    // an output too, h (fp16) and its int8 values, both from cuDNN's graph. Exact GELU: the first GEMM writes the
+    // fp16 pre-activation and the QuantizeLinear applies GELU (the builder's handoff; CUDA's GELU is in float, the
+    // CPU's in double).
+    name: act === 'gelu'
+      ? `fp16 + int8: MatMul 64 -> ${k2} + bias, exact GELU handed to the QuantizeLinear -> MatMul ${k2} -> 32 (cuDNN)`
+      : `fp16 + int8: MatMul 64 -> ${k2} + bias + ${act} writing int8${exposeH ? ' beside h' : ''} -> MatMul ${k2} -> 32 (cuDNN)`,
     inputs: { x: [64, 64] },  // a moved int8 value of h moves the 32 outputs of its row: 1.6% of them
     define: (n, { x }) => {
       const b = n.addConstant([k2], randomFloats(k2, 72).map((v) => v * 0.3));
@@ -173,7 +179,7 @@ const cases: Case[] = [
     },
     int8: ['QuantizedMatMul', 'QuantizedMatMul'],
     precision: ['fp16', 'int8'],
-    int8Writers: '1 fp16-engine GEMM',
+    ...(act === 'gelu' ? { geluHandoff: true as const } : { int8Writers: '1 fp16-engine GEMM' }),
     int8Intermediate: true,
   })),
   ...(['fp16 + int8', 'int8'] as const).map((label): Case => ({
@@ -392,7 +398,7 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
       for (const engine of [cpuEngine, cudaEngine])
         expect(engine.layers.filter((l) => l.precision === 'int8').map((l) => l.kind)).toEqual(c.int8);
       expect(describeFallback(fallbackLayers(cudaEngine)), 'every layer runs on the GPU').toBe('none');
-      expect(cudaEngine.layers.filter((l) => l.kind === 'QuantizeLinear' && l.runsOn === 'cuda')).toHaveLength(1);
+      expect(cudaEngine.layers.filter((l) => l.kind === 'QuantizeLinear' && l.runsOn === 'cuda')).toHaveLength(c.geluHandoff ? 2 : 1);
       if (c.fp16) {
         const [kind, count] = c.fp16;
         for (const engine of [cpuEngine, cudaEngine])
@@ -413,7 +419,9 @@ describe.skipIf(cudaSkipReason !== '')('INT8 layers: CUDA vs CPU, bit for bit', 
       expect(bitDifference(actual, await run(cudaEngine, feeds)), 'a second context').toBeNull();
       if (c.nhwc || c.name.includes('cuDNN'))
         console.log(`${c.name}: first context's first run ${firstMs.toFixed(0)} ms, second context's ${(performance.now() - again).toFixed(0)} ms`);
-      if (c.int8Intermediate || c.int8Writers) {
+      if (c.geluHandoff) {
+        expect(cuda.log).toContain('int8 GELU: 1 fp16-engine GEMM write the pre-activation in fp16 and the QuantizeLinear after each applies the exact GELU');
+      } else if (c.int8Intermediate || c.int8Writers) {
         const residual = c.int8Intermediate === 'residual' ? '; of those convolutions, 1 write no float output, their readers taking the int8 one as residual' : '';
         const writers = c.int8Writers ?? '1 channels-last convolution';
         expect(cuda.log).toContain(`int8 outputs: ${writers} write int8 for the QuantizeLinear layers that read them${residual}`);

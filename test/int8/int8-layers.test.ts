@@ -13,7 +13,7 @@ import {
   fromFloat16Bits, parseCalibrationCache, scaleOfAmax, toFloat16Bits,
 } from '../../lib/index.js';
 import { seededUniform } from '../seeded-uniform.js';
-import { int8Conv2d, int8MatMul, maxAbs } from './int8-reference.js';
+import { gelu, int8Conv2d, int8MatMul, maxAbs } from './int8-reference.js';
 
 function uniform(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   const next = seededUniform(seed);
@@ -262,10 +262,10 @@ describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (outp
   const w1 = uniform(K1 * 48, 21), b1 = uniform(48, 22, -0.3, 0.3), w2 = uniform(48 * N, 23);
   // x -> MatMul + bias + relu (h) -> MatMul: the first GEMM's output is read only by the second's QuantizeLinear
   // (BERT's FFN-in and FFN-out), unless h is an output too.
-  const defineChain = (exposeH: boolean, K2 = 32) => (n: NetworkDefinition) => {
+  const defineChain = (exposeH: boolean, K2 = 32, act: 'relu' | 'gelu' = 'relu') => (n: NetworkDefinition) => {
     const input = n.addInput('x', 'float32', [M, K1]);
     const mm = n.addMatrixMultiply(input, n.addConstant([K1, K2], w1.subarray(0, K1 * K2)), { name: 'fc1' }).output();
-    const h = n.addActivation(n.addElementWise(mm, n.addConstant([K2], b1.subarray(0, K2)), 'add').output(), 'relu', { name: 'h' }).output();
+    const h = n.addActivation(n.addElementWise(mm, n.addConstant([K2], b1.subarray(0, K2)), 'add').output(), act, { name: 'h' }).output();
     n.markOutput(n.addMatrixMultiply(h, n.addConstant([K2, N], w2.subarray(0, K2 * N)), { name: 'fc2' }).output(), 'y');
     if (exposeH) n.markOutput(h, 'h');
   };
@@ -290,6 +290,28 @@ describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (outp
       expect(r.y.some((v) => v !== 0)).toBe(true);
     });
   }
+
+  it('hands an exact GELU to the QuantizeLinear after the GEMM: GELU of the fp16-rounded pre-activation, quantized (the reference bit for bit)', async () => {
+    const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+    const r = await run(defineChain(false, K2, 'gelu'), feeds, { precision: ['fp16', 'int8'], int8Calibrator: calibrator });
+    expect(r.log).toContain('int8 GELU: 1 fp16-engine GEMM write the pre-activation in fp16 and the QuantizeLinear after each applies the exact GELU');
+    expect(r.log.some((l) => l.startsWith('int8 outputs:'))).toBe(false);  // the GEMM keeps its fp16 output
+    expect(r.layers.map((l) => l.kind)).toEqual(['QuantizeLinear', 'QuantizedMatMul', 'QuantizeLinear', 'QuantizedMatMul']);
+    const scales = calibrator.scales!;
+    const pre = half(int8MatMul(x1, w1.subarray(0, K1 * K2), b1.subarray(0, K2), M, K1, K2, scales.get('x')!, false));
+    const h = Float32Array.from(pre, gelu);  // int8MatMul quantizes it with h's scale: the QuantizeLinear's values
+    const y = int8MatMul(h, w2.subarray(0, K2 * N), new Float32Array(N), M, K2, N, scales.get('h:0')!, false);
+    expect(Array.from(r.y)).toEqual(Array.from(half(y)));
+    expect(pre.some((v) => v < 0) && pre.some((v) => v > 0)).toBe(true);  // GELU's two sides are both exercised
+  });
+
+  it('keeps the GELU in the GEMM where h is also an output (int8 beside it) and in int8-only builds', async () => {
+    for (const [precision, exposeH] of [[['fp16', 'int8'], true], [['int8'], false]] as const) {
+      const calibrator = new MinMaxCalibrator({ batches: [feeds] });
+      const r = await run(defineChain(exposeH, K2, 'gelu'), feeds, { precision: [...precision], int8Calibrator: calibrator });
+      expect(r.log.some((l) => l.startsWith('int8 GELU:')), `${precision.join(' + ')}, h exposed: ${exposeH}`).toBe(false);
+    }
+  });
 
   it('keeps the QuantizeLinear in int8-only builds and where N is not a multiple of 16 (not a cuDNN GEMM on CUDA)', async () => {
     for (const [precision, k2] of [[['int8'], 32], [['fp16', 'int8'], 40]] as const) {

@@ -81,3 +81,23 @@ export function maxAbs(x: Float32Array): number {
   for (const v of x) a = Math.max(a, Math.abs(v));
   return a;
 }
+
+/**
+ * erf in double: 2/sqrt(pi) * exp(-x^2) * sum of 2^n x^(2n+1) / (1 * 3 * ... * (2n + 1)), a series of positive terms
+ * (no cancellation), to about 1e-15 relative; +-1 beyond |x| = 6, where erf rounds to +-1 in double anyway.
+ */
+export function erf(x: number): number {
+  const a = Math.abs(x);
+  if (a >= 6) return Math.sign(x);
+  let term = a, sum = a;
+  for (let n = 1; term > 1e-17 * sum; n++) {
+    term *= (2 * a * a) / (2 * n + 1);
+    sum += term;
+  }
+  return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * Math.exp(-a * a) * sum;
+}
+
+/** Exact GELU as the CPU kernel evaluates it: 0.5 x (1 + erf(x / sqrt 2)) in double, rounded to float32. */
+export function gelu(x: number): number {
+  return Math.fround(0.5 * x * (1 + erf(x / Math.SQRT2)));
+}

@@ -13,6 +13,7 @@
 #include "backend/cpu/conv_geometry.h"
 #include "backend/cpu/kernel_registry.h"
 #include "backend/cpu/math_common.h"
+#include "backend/cpu/math_scalar_ops.h"
 #include "ir/ops/shape_helpers.h"
 
 namespace inferrt {
@@ -70,6 +71,13 @@ void runQuantizeLinear(const Layer& layer, const std::vector<const Tensor*>& inp
   const Channels ch = scaleChannels(layer, x, *inputs[1], zp);
   const Tensor x32 = floatInput(x), s32 = toFloat32(*inputs[1]);
   const float* xv = x32.data<float>();
+  Activation act;
+  std::vector<float> activated;  // x32 may share the input's storage
+  if (fusedActivation(layer.attrs, &act)) {  // the builder's (gelu_quantize_handoff.cc): in double, rounded to float
+    activated.resize(static_cast<size_t>(x32.numel()));
+    for (int64_t i = 0; i < x32.numel(); ++i) activated[i] = static_cast<float>(applyActivation(act, xv[i]));
+    xv = activated.data();
+  }
   const float* scale = s32.data<float>();
   const std::vector<int64_t> zero = zeroPoints(zp, ch.count);
   Tensor& out = outputs[0];

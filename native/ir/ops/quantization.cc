@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "ir/gemm_layers.h"
 #include "ir/ops/shape_helpers.h"
 #include "ir/ops/shared_shape_rules.h"
 
@@ -45,6 +46,10 @@ void checkScaleAndZeroPoint(const Layer& layer, const std::vector<TensorDesc>& i
 
 std::vector<TensorDesc> inferQuantizeLinear(const Layer& layer, const std::vector<TensorDesc>& in) {
   requireDType(in[0], 0, {DType::Float32, DType::Float16, DType::Int32});
+  // The builder's activation (gelu_quantize_handoff.cc), applied to x before quantizing: a GEMM activation.
+  if (gemmActivationOf(layer) != GemmActivation::None && in[0].dtype == DType::Int32)
+    fail(ErrorCode::DTypeMismatch, "QuantizeLinear layer '", layer.name, "' applies activation '",
+         layer.attrs.getString("activation"), "' to x, which must then be float32 or float16, got int32");
   checkScaleAndZeroPoint(layer, in);
   const std::string name = layer.attrs.getString("outputDType", "uint8");
   if (name != "int8" && name != "uint8")

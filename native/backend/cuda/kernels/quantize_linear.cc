@@ -10,6 +10,7 @@
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/quantized_launch.h"
 #include "ir/error.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt {
 
@@ -42,7 +43,8 @@ void runQuantizeLinear(CudaKernelArgs& args) {
          ", expected int8 ", dimsToString(x.dims));
   if (y.numel() == 0) return;
   if (!cudakernels::launchQuantizeInt8(x.data, x.dtype == DType::Float16, scale.data, scale.dtype == DType::Float16,
-                                       y.as<int8_t>(), y.numel(), args.env.multiProcessors, args.env.stream))
+                                       gemmActivationOf(args.layer), y.as<int8_t>(), y.numel(),
+                                       args.env.multiProcessors, args.env.stream))
     fail(ErrorCode::Internal, "QuantizeLinear: bad kernel arguments");
   INFERRT_CUDA_CHECK(cudaGetLastError());
 }

@@ -24,18 +24,47 @@ __device__ __forceinline__ float scaleOf(const void* scale, bool scaleHalf, floa
   return scale ? loadFloat(scale, scaleHalf, 0) : scaleValue;
 }
 
+// GELU (exact-erf and tanh): in double where float32 values go in and out (bit-identical to the CPU); in float, as
+// the fp16 MatMul epilogue computes it, where fp16 is involved (kHalf: an epilogue's fp16 output, QuantizeLinear's
+// fp16 input), where double's cost doubled BERT-large's FFN-in layer and the roundings hide the difference but for
+// the rare value next to a rounding boundary (one fp16 ulp, or one int8 step).
+template <bool kHalf>
+__device__ __forceinline__ float activate(float v, GemmActivation act) {
+  if constexpr (!kHalf) {
+    if (act == GemmActivation::Gelu)
+      return static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
+    if (act == GemmActivation::GeluTanh)
+      return static_cast<float>(ew::activationDouble(EwActivation::GeluTanh, 0.0, 0.0, static_cast<double>(v)));
+  }
+  return applyGemmActivation(v, act);
+}
+
+// act: QuantizeLinear's activation (the builder's GELU handoff), applied to x first.
 __global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale, bool scaleHalf, float scaleValue,
-                                   int8_t* y, int64_t n) {
+                                   GemmActivation act, int8_t* y, int64_t n) {
   const float s = scaleOf(scale, scaleHalf, scaleValue);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const float v = loadFloat(x, xHalf, i);
+    y[i] = quantizeDivided(xHalf ? activate<true>(v, act) : activate<false>(v, act), s);
+  }
+}
+
+// fp16 x, eight elements per thread (one 16-byte load, one 8-byte store): n8 groups of eight, all aligned. With its
+// GELU (BERT-large's FFN-in: 100M values per layer) the pass stays bandwidth-bound only with wide accesses.
+__global__ void quantizeHalf8Kernel(const uint4* __restrict__ x, const void* scale, bool scaleHalf, float scaleValue,
+                                    GemmActivation act, uint2* __restrict__ y, int64_t n8) {
+  const float s = scaleOf(scale, scaleHalf, scaleValue);
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n8;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = quantizeDivided(loadFloat(x, xHalf, i), s);
+    y[i] = quantizeHalf8With(x[i], [&](float v) { return quantizeDivided(activate<true>(v, act), s); });
 }
 
 // Four elements per thread (16-byte fp32 or 8-byte fp16 loads, one 4-byte store): n4 groups of four, all aligned.
 template <typename In>
 __global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale, bool scaleHalf, float scaleValue,
-                                     char4* __restrict__ y, int64_t n4) {
+                                     GemmActivation act, char4* __restrict__ y, int64_t n4) {
+  constexpr bool kHalf = sizeof(In) != 16;
   const float s = scaleOf(scale, scaleHalf, scaleValue);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n4;
        i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
@@ -49,23 +78,13 @@ __global__ void quantizeInt8x4Kernel(const In* __restrict__ x, const void* scale
       const float2 hi = __half22float2(*reinterpret_cast<const __half2*>(&raw.y));
       v[0] = lo.x, v[1] = lo.y, v[2] = hi.x, v[3] = hi.y;
     }
+    if (act != GemmActivation::None) {
+#pragma unroll
+      for (int j = 0; j < 4; ++j) v[j] = activate<kHalf>(v[j], act);
+    }
     y[i] = make_char4(quantizeDivided(v[0], s), quantizeDivided(v[1], s), quantizeDivided(v[2], s),
                       quantizeDivided(v[3], s));
   }
-}
-
-// GELU (exact-erf and tanh): in double for float32 outputs (bit-identical to the CPU); in float, as the fp16 MatMul
-// epilogue computes it, for fp16 outputs, where double's cost doubled BERT-large's FFN-in layer and the rounding to
-// fp16 hides the difference but for the rare value next to an fp16 rounding boundary (at most one fp16 ulp).
-template <typename Out>
-__device__ __forceinline__ float activate(float v, GemmActivation act) {
-  if constexpr (!std::is_same_v<Out, __half>) {
-    if (act == GemmActivation::Gelu)
-      return static_cast<float>(ew::activationDouble(EwActivation::Gelu, 0.0, 0.0, static_cast<double>(v)));
-    if (act == GemmActivation::GeluTanh)
-      return static_cast<float>(ew::activationDouble(EwActivation::GeluTanh, 0.0, 0.0, static_cast<double>(v)));
-  }
-  return applyGemmActivation(v, act);
 }
 
 // One output element: act(float(acc) * scale + bias (+ residual)) with the CPU's fp32 roundings.
@@ -75,7 +94,7 @@ __device__ __forceinline__ float dequantizeValue(int32_t sum, float scale, const
   float v = __fmul_rn(__int2float_rn(sum), scale);
   if (bias) v = __fadd_rn(v, bias[c]);
   if (hasResidual) v = __fadd_rn(v, residual);
-  return activate<Out>(v, act);
+  return activate<std::is_same_v<Out, __half>>(v, act);
 }
 
 __device__ __forceinline__ void storeValue(float* y, int64_t i, float v) { y[i] = v; }
@@ -114,35 +133,43 @@ __global__ void int8RowsEpilogueKernel(const int32_t* acc, const float* __restri
     storeValue(y, r * channels + c, dequantizeValue<Out>(acc ? acc[r * accStride + c] : 0, s, bias, c, 0.0f, false, act));
 }
 
-bool launchQuantize(const void* x, bool xHalf, const void* scale, bool scaleHalf, float scaleValue, int8_t* y,
-                    int64_t n, int multiProcessors, cudaStream_t stream) {
+bool launchQuantize(const void* x, bool xHalf, const void* scale, bool scaleHalf, float scaleValue, GemmActivation act,
+                    int8_t* y, int64_t n, int multiProcessors, cudaStream_t stream) {
   if (n <= 0) return true;
   if (!x || !y) return false;
+  const auto aligned = [](const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; };
+  if (xHalf && n % 8 == 0 && aligned(x, 16) && aligned(y, 8)) {
+    const int64_t n8 = n / 8;
+    quantizeHalf8Kernel<<<gridFor(n8, multiProcessors), kBlock, 0, stream>>>(
+        static_cast<const uint4*>(x), scale, scaleHalf, scaleValue, act, reinterpret_cast<uint2*>(y), n8);
+    return true;
+  }
   const uintptr_t need = xHalf ? 8 : 16;
   if (n % 4 == 0 && reinterpret_cast<uintptr_t>(x) % need == 0 && reinterpret_cast<uintptr_t>(y) % 4 == 0) {
     const int64_t n4 = n / 4;
     if (xHalf)
       quantizeInt8x4Kernel<uint2><<<gridFor(n4, multiProcessors), kBlock, 0, stream>>>(
-          static_cast<const uint2*>(x), scale, scaleHalf, scaleValue, reinterpret_cast<char4*>(y), n4);
+          static_cast<const uint2*>(x), scale, scaleHalf, scaleValue, act, reinterpret_cast<char4*>(y), n4);
     else
       quantizeInt8x4Kernel<float4><<<gridFor(n4, multiProcessors), kBlock, 0, stream>>>(
-          static_cast<const float4*>(x), scale, scaleHalf, scaleValue, reinterpret_cast<char4*>(y), n4);
+          static_cast<const float4*>(x), scale, scaleHalf, scaleValue, act, reinterpret_cast<char4*>(y), n4);
     return true;
   }
-  quantizeInt8Kernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(x, xHalf, scale, scaleHalf, scaleValue, y, n);
+  quantizeInt8Kernel<<<gridFor(n, multiProcessors), kBlock, 0, stream>>>(x, xHalf, scale, scaleHalf, scaleValue, act,
+                                                                         y, n);
   return true;
 }
 
 }  // namespace
 
-bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
-                        int multiProcessors, cudaStream_t stream) {
-  return (n <= 0 || scale) && launchQuantize(x, xHalf, scale, scaleHalf, 0.0f, y, n, multiProcessors, stream);
+bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, GemmActivation act, int8_t* y,
+                        int64_t n, int multiProcessors, cudaStream_t stream) {
+  return (n <= 0 || scale) && launchQuantize(x, xHalf, scale, scaleHalf, 0.0f, act, y, n, multiProcessors, stream);
 }
 
 bool launchQuantizeInt8ByValue(const void* x, bool xHalf, float scale, int8_t* y, int64_t n, int multiProcessors,
                                cudaStream_t stream) {
-  return launchQuantize(x, xHalf, nullptr, false, scale, y, n, multiProcessors, stream);
+  return launchQuantize(x, xHalf, nullptr, false, scale, GemmActivation::None, y, n, multiProcessors, stream);
 }
 
 bool launchInt8Epilogue(const int32_t* acc, const float* scale, const float* bias, const void* residual,

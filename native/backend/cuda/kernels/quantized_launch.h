@@ -13,15 +13,16 @@
 
 namespace inferrt::cudakernels {
 
-// y[i] = saturate(roundHalfEven(x[i] / scale[0])) into int8 (NaN gives 0), divided in fp32 as the CPU kernel
-// does. x is fp16 (xHalf) or fp32; the scale (one value) fp16 (scaleHalf) or fp32, read on the device.
-bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, int8_t* y, int64_t n,
-                        int multiProcessors, cudaStream_t stream);
+using ::inferrt::GemmActivation;
+
+// y[i] = saturate(roundHalfEven(act(x[i]) / scale[0])) into int8 (NaN gives 0), divided in fp32 as the CPU kernel
+// does. x is fp16 (xHalf) or fp32; the scale (one value) fp16 (scaleHalf) or fp32, read on the device. act: the
+// builder's GELU handoff (else None), in double for an fp32 x (the CPU's value), in float for an fp16 one.
+bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, GemmActivation act, int8_t* y,
+                        int64_t n, int multiProcessors, cudaStream_t stream);
 // The same with the scale passed by value (an INT8 layer's output_scale).
 bool launchQuantizeInt8ByValue(const void* x, bool xHalf, float scale, int8_t* y, int64_t n, int multiProcessors,
                                cudaStream_t stream);
-
-using ::inferrt::GemmActivation;
 
 // The output y [images, channels, plane] (row-major, float32) of an INT8 layer from its int32 accumulators:
 // element (b, c, p) reads acc[c * accChannelStride + b * accImageStride + p] (0 when acc is null: an empty sum)
