@@ -21,7 +21,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import {
-  Builder, MinMaxCalibrator, Runtime, tensor, type BuilderConfigOptions, type ConvolutionParams, type Engine,
+  Builder, MinMaxCalibrator, Runtime, fromFloat16Bits, tensor, type BuilderConfigOptions, type ConvolutionParams, type Engine,
   type NetworkDefinition, type NetworkTensor, type Tensor,
 } from '../../lib/index.js';
 import { randomFloats } from '../api/helpers.js';
@@ -165,8 +165,8 @@ const cases: Case[] = [
   ...[{ k2: 128, act: 'gelu' as const, exposeH: false }, { k2: 48, act: 'relu' as const, exposeH: true }].map(({ k2, act, exposeH }): Case => ({
     // BERT's FFN. relu: the first GEMM writes int8 for the second (output_scale), its QuantizeLinear dropped; with h
     // an output too, h (fp16) and its int8 values, both from cuDNN's graph. Exact GELU: the first GEMM writes the
-    // fp16 pre-activation and the QuantizeLinear applies GELU (the builder's handoff; CUDA's GELU is in float, the
-    // CPU's in double).
+    // fp16 pre-activation (cuDNN's may differ from the CPU's by an fp16 ulp) and the QuantizeLinear applies GELU
+    // (the builder's handoff).
     name: act === 'gelu'
       ? `fp16 + int8: MatMul 64 -> ${k2} + bias, exact GELU handed to the QuantizeLinear -> MatMul ${k2} -> 32 (cuDNN)`
       : `fp16 + int8: MatMul 64 -> ${k2} + bias + ${act} writing int8${exposeH ? ' beside h' : ''} -> MatMul ${k2} -> 32 (cuDNN)`,
@@ -483,5 +483,47 @@ describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: fused and un
   }
 });
 
+/**
+ * QuantizeLinear with the builder's GELU (its handoff from a GEMM) on every fp16 value: x * 1 in an fp16 layer
+ * stores x as fp16, then GELU and quantize. CUDA looks the values up in a table made with the CPU's double GELU, so
+ * all 65,536 bit patterns (NaN, infinities, signed zeros, subnormals) give the CPU's int8 values; a size that is
+ * not a multiple of 8 takes the elementwise kernel, whose float GELU may move a value next to a boundary by a step.
+ */
+describe.skipIf(cudaSkipReason !== '')('QuantizeLinear with GELU on CUDA: every fp16 value against the CPU', () => {
+  const patterns = fromFloat16Bits(Uint16Array.from({ length: 65536 }, (_, i) => i));
+  for (const [what, count, stepsAllowed] of [['by table (65,536 values)', 65536, 0], ['elementwise (65,532 values)', 65532, 1]] as const) {
+    it(what, async () => {
+      const define = (n: NetworkDefinition): void => {
+        const x = n.addInput('x', 'float32', [count]);
+        const stored = n.addElementWise(x, n.addConstant([1], Float32Array.of(1)), 'mul').output();
+        const q = n.addLayer('QuantizeLinear', [stored, n.addConstant([], Float32Array.of(0.01))], { outputDType: 'int8', activation: 'gelu' });
+        n.markOutput(q.output(), 'q');
+      };
+      const feeds = { x: tensor(patterns.slice(0, count), [count]) };
+      const outputs: Int8Array[] = [];
+      for (const backend of ['cpu', 'cuda'] as const) {
+        const builder = new Builder({ backend });
+        using network = builder.createNetwork();
+        define(network);
+        using engine = await Runtime.load(await builder.build(network, builder.createConfig({ precision: ['fp16'] })));
+        expect(engine.layers.map((l) => [l.kind, l.precision, l.runsOn]), backend).toEqual([['ElementWise', 'fp16', backend], ['QuantizeLinear', 'fp32', backend]]);
+        using ctx = engine.createContext();
+        outputs.push((await ctx.infer(feeds)).q!.data as Int8Array);
+      }
+      const [cpu, cuda] = outputs as [Int8Array, Int8Array];
+      let differ = 0, worst = 0;
+      cpu.forEach((v, i) => {
+        if (v !== cuda[i]) differ++;
+        worst = Math.max(worst, Math.abs(v - cuda[i]!));
+      });
+      console.log(`QuantizeLinear + GELU ${what}: ${differ} of ${count} int8 values differ from the CPU's, by at most ${worst}`);
+      expect(worst).toBeLessThanOrEqual(stepsAllowed);
+      if (stepsAllowed === 0) expect(differ).toBe(0);
+      expect(new Set(cpu).size, 'many int8 values exercised').toBeGreaterThan(100);
+    });
+  }
+});
+
 if (cudaSkipReason !== '') reportSkipped('INT8 layers: CUDA vs CPU, bit for bit', cudaSkipReason);
 if (cudaSkipReason !== '') reportSkipped('INT8 output fusion on CUDA: fused and unfused engines bit for bit', cudaSkipReason);
+if (cudaSkipReason !== '') reportSkipped('QuantizeLinear with GELU on CUDA: every fp16 value against the CPU', cudaSkipReason);

@@ -24,9 +24,9 @@ __device__ __forceinline__ int8_t quantizeDivided(float x, float s) { return qua
 // x * r instead, where r = RN(1 / s) gives every fp16 x the division's value (int8/half_quantize_reciprocal.h).
 __device__ __forceinline__ int8_t quantizeMultiplied(float x, float r) { return quantizeValue(__fmul_rn(x, r)); }
 
-// Eight fp16 values (one 16-byte access) quantized by q (float -> int8), packed into 8 bytes in order.
-template <typename Quantize>
-__device__ __forceinline__ uint2 quantizeHalf8With(uint4 h, Quantize q) {
+// Eight fp16 values (one 16-byte access) quantized by multiplying by r (r > 0) or else dividing by s, packed into
+// 8 bytes in order.
+__device__ __forceinline__ uint2 quantizeHalf8(uint4 h, float r, float s) {
   const uint32_t in[4] = {h.x, h.y, h.z, h.w};
   uint32_t out[2] = {};
 #pragma unroll
@@ -34,18 +34,13 @@ __device__ __forceinline__ uint2 quantizeHalf8With(uint4 h, Quantize q) {
     __half2 pair;
     memcpy(&pair, &in[i], sizeof pair);
     const float2 f = __half22float2(pair);
-    const int8_t a = q(f.x);
-    const int8_t b = q(f.y);
+    const int8_t a = r > 0.0f ? quantizeMultiplied(f.x, r) : quantizeDivided(f.x, s);
+    const int8_t b = r > 0.0f ? quantizeMultiplied(f.y, r) : quantizeDivided(f.y, s);
     const uint32_t bytes =
         static_cast<uint32_t>(static_cast<uint8_t>(a)) | static_cast<uint32_t>(static_cast<uint8_t>(b)) << 8;
     out[i / 2] |= bytes << (16 * (i % 2));
   }
   return make_uint2(out[0], out[1]);
-}
-
-// The same multiplying by r (r > 0) or else dividing by s.
-__device__ __forceinline__ uint2 quantizeHalf8(uint4 h, float r, float s) {
-  return quantizeHalf8With(h, [&](float x) { return r > 0.0f ? quantizeMultiplied(x, r) : quantizeDivided(x, s); });
 }
 
 }  // namespace inferrt::cudakernels

@@ -2,7 +2,8 @@
 // (or float16), one scale (float32, or float16), no zero point, int8 out: y = saturate(roundHalfEven(x / scale)),
 // the division in fp32, NaN -> 0 (the CPU kernel, backend/cpu/quantization.cc, bit for bit). Every other form
 // (uint8, zero points, per-axis scales, int32 x) is declined here and runs on the CPU kernel. The scale is read on
-// the device, so a scale computed at run time works as well as a constant one.
+// the device, so a scale computed at run time works as well as a constant one. With the builder's activation (its
+// GELU handoff) act(x) is quantized; an fp16 x then goes through a table of all 65,536 fp16 values' int8 values.
 #include <string>
 #include <vector>
 
@@ -42,9 +43,18 @@ void runQuantizeLinear(CudaKernelArgs& args) {
     fail(ErrorCode::Internal, "QuantizeLinear output is ", dtypeName(y.dtype), " ", dimsToString(y.dims),
          ", expected int8 ", dimsToString(x.dims));
   if (y.numel() == 0) return;
-  if (!cudakernels::launchQuantizeInt8(x.data, x.dtype == DType::Float16, scale.data, scale.dtype == DType::Float16,
-                                       gemmActivationOf(args.layer), y.as<int8_t>(), y.numel(),
-                                       args.env.multiProcessors, args.env.stream))
+  const GemmActivation act = gemmActivationOf(args.layer);
+  const bool scaleHalf = scale.dtype == DType::Float16;
+  // fp16 x with an activation (the builder's GELU handoff): by table, else elementwise.
+  if (act != GemmActivation::None && x.dtype == DType::Float16 &&
+      cudakernels::launchQuantizeHalfByTable(x.data, scale.data, scaleHalf, act,
+                                             args.env.scratch(cudakernels::halfQuantizeTableBytes()), y.as<int8_t>(),
+                                             y.numel(), args.env.multiProcessors, args.env.stream)) {
+    INFERRT_CUDA_CHECK(cudaGetLastError());
+    return;
+  }
+  if (!cudakernels::launchQuantizeInt8(x.data, x.dtype == DType::Float16, scale.data, scaleHalf, act, y.as<int8_t>(),
+                                       y.numel(), args.env.multiProcessors, args.env.stream))
     fail(ErrorCode::Internal, "QuantizeLinear: bad kernel arguments");
   INFERRT_CUDA_CHECK(cudaGetLastError());
 }

@@ -50,14 +50,40 @@ __global__ void quantizeInt8Kernel(const void* x, bool xHalf, const void* scale,
   }
 }
 
-// fp16 x, eight elements per thread (one 16-byte load, one 8-byte store): n8 groups of eight, all aligned. With its
-// GELU (BERT-large's FFN-in: 100M values per layer) the pass stays bandwidth-bound only with wide accesses.
-__global__ void quantizeHalf8Kernel(const uint4* __restrict__ x, const void* scale, bool scaleHalf, float scaleValue,
-                                    GemmActivation act, uint2* __restrict__ y, int64_t n8) {
-  const float s = scaleOf(scale, scaleHalf, scaleValue);
+constexpr int kHalfPatterns = 1 << 16;
+
+// An activation and QuantizeLinear over fp16 x by table: the int8 value of each of the 65,536 fp16 bit patterns,
+// with the activation in double as the CPU computes it and the fp32 division. Elementwise, erf GELU and the division
+// made the pass compute-bound (BERT-large's FFN-in: 0.19 ms per layer against 0.12 ms of memory traffic).
+__global__ void halfQuantizeTableKernel(const void* scale, bool scaleHalf, float scaleValue, GemmActivation act,
+                                        int8_t* table) {
+  const int bits = blockIdx.x * blockDim.x + threadIdx.x;
+  if (bits >= kHalfPatterns) return;
+  const float v = __half2float(__ushort_as_half(static_cast<unsigned short>(bits)));
+  table[bits] = quantizeDivided(activate<false>(v, act), scaleOf(scale, scaleHalf, scaleValue));
+}
+
+// y from fp16 x through the table, copied into shared memory per block: one 16-byte load, eight byte lookups and
+// one 8-byte store per eight elements.
+__global__ void quantizeHalfByTableKernel(const uint4* __restrict__ x, const uint4* __restrict__ table,
+                                          uint2* __restrict__ y, int64_t n8) {
+  extern __shared__ uint4 tableCopy[];  // kHalfPatterns bytes
+  for (int i = threadIdx.x; i < kHalfPatterns / 16; i += blockDim.x) tableCopy[i] = table[i];
+  __syncthreads();
+  const int8_t* t = reinterpret_cast<const int8_t*>(tableCopy);
   for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n8;
-       i += static_cast<int64_t>(gridDim.x) * blockDim.x)
-    y[i] = quantizeHalf8With(x[i], [&](float v) { return quantizeDivided(activate<true>(v, act), s); });
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint4 h = x[i];
+    const uint32_t in[4] = {h.x, h.y, h.z, h.w};
+    uint32_t out[2] = {};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const uint32_t bytes = static_cast<uint32_t>(static_cast<uint8_t>(t[in[j] & 0xffffu])) |
+                             static_cast<uint32_t>(static_cast<uint8_t>(t[in[j] >> 16])) << 8;
+      out[j / 2] |= bytes << (16 * (j % 2));
+    }
+    y[i] = make_uint2(out[0], out[1]);
+  }
 }
 
 // Four elements per thread (16-byte fp32 or 8-byte fp16 loads, one 4-byte store): n4 groups of four, all aligned.
@@ -137,13 +163,6 @@ bool launchQuantize(const void* x, bool xHalf, const void* scale, bool scaleHalf
                     int8_t* y, int64_t n, int multiProcessors, cudaStream_t stream) {
   if (n <= 0) return true;
   if (!x || !y) return false;
-  const auto aligned = [](const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; };
-  if (xHalf && n % 8 == 0 && aligned(x, 16) && aligned(y, 8)) {
-    const int64_t n8 = n / 8;
-    quantizeHalf8Kernel<<<gridFor(n8, multiProcessors), kBlock, 0, stream>>>(
-        static_cast<const uint4*>(x), scale, scaleHalf, scaleValue, act, reinterpret_cast<uint2*>(y), n8);
-    return true;
-  }
   const uintptr_t need = xHalf ? 8 : 16;
   if (n % 4 == 0 && reinterpret_cast<uintptr_t>(x) % need == 0 && reinterpret_cast<uintptr_t>(y) % 4 == 0) {
     const int64_t n4 = n / 4;
@@ -165,6 +184,28 @@ bool launchQuantize(const void* x, bool xHalf, const void* scale, bool scaleHalf
 bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, GemmActivation act, int8_t* y,
                         int64_t n, int multiProcessors, cudaStream_t stream) {
   return (n <= 0 || scale) && launchQuantize(x, xHalf, scale, scaleHalf, 0.0f, act, y, n, multiProcessors, stream);
+}
+
+size_t halfQuantizeTableBytes() { return kHalfPatterns; }
+
+bool launchQuantizeHalfByTable(const void* x, const void* scale, bool scaleHalf, GemmActivation act, void* table,
+                               int8_t* y, int64_t n, int multiProcessors, cudaStream_t stream) {
+  const auto aligned = [](const void* p, uintptr_t bytes) { return reinterpret_cast<uintptr_t>(p) % bytes == 0; };
+  if (n <= 0 || n % 8 != 0 || !scale || !aligned(x, 16) || !aligned(y, 8) || !aligned(table, 16)) return false;
+  // 64 KiB of shared memory is past the default 48 KiB (set per launch: the attribute is the current device's).
+  if (cudaFuncSetAttribute(quantizeHalfByTableKernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kHalfPatterns) !=
+      cudaSuccess) {
+    (void)cudaGetLastError();  // the caller checks for errors after the elementwise kernel it runs instead
+    return false;
+  }
+  halfQuantizeTableKernel<<<kHalfPatterns / kBlock, kBlock, 0, stream>>>(scale, scaleHalf, 0.0f, act,
+                                                                         static_cast<int8_t*>(table));
+  // Enough blocks to fill the GPU (three 64 KiB tables fit one SM's shared memory), each copying the table once.
+  const int64_t n8 = n / 8;
+  const int64_t blocks = std::min<int64_t>((n8 + kBlock - 1) / kBlock, 3LL * std::max(multiProcessors, 1));
+  quantizeHalfByTableKernel<<<static_cast<unsigned>(blocks), kBlock, kHalfPatterns, stream>>>(
+      static_cast<const uint4*>(x), static_cast<const uint4*>(table), reinterpret_cast<uint2*>(y), n8);
+  return true;
 }
 
 bool launchQuantizeInt8ByValue(const void* x, bool xHalf, float scale, int8_t* y, int64_t n, int multiProcessors,

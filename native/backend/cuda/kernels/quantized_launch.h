@@ -17,10 +17,17 @@ using ::inferrt::GemmActivation;
 
 // y[i] = saturate(roundHalfEven(act(x[i]) / scale[0])) into int8 (NaN gives 0), divided in fp32 as the CPU kernel
 // does. x is fp16 (xHalf) or fp32; the scale (one value) fp16 (scaleHalf) or fp32, read on the device. act: the
-// builder's GELU handoff (else None), in double for an fp32 x (the CPU's value), in float for an fp16 one.
+// builder's GELU handoff (else None), in double for an fp32 x (the CPU's value), in float for an fp16 one (see
+// launchQuantizeHalfByTable, which gives fp16 x the CPU's values).
 bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scaleHalf, GemmActivation act, int8_t* y,
                         int64_t n, int multiProcessors, cudaStream_t stream);
-// The same with the scale passed by value (an INT8 layer's output_scale).
+// The same for fp16 x with an activation, by a table of the int8 value of every fp16 bit pattern (`table`: device
+// memory of halfQuantizeTableBytes(), 16-byte aligned, rewritten each call), activation in double: the CPU's values.
+// False, launching nothing, where it does not apply (n % 8 != 0, x not 16-byte or y not 8-byte aligned).
+size_t halfQuantizeTableBytes();
+bool launchQuantizeHalfByTable(const void* x, const void* scale, bool scaleHalf, GemmActivation act, void* table,
+                               int8_t* y, int64_t n, int multiProcessors, cudaStream_t stream);
+// launchQuantizeInt8 with the scale passed by value (an INT8 layer's output_scale).
 bool launchQuantizeInt8ByValue(const void* x, bool xHalf, float scale, int8_t* y, int64_t n, int multiProcessors,
                                cudaStream_t stream);
 
