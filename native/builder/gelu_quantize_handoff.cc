@@ -4,26 +4,14 @@
 // would otherwise fold the QuantizeLinear into the GEMM. Why: cuDNN's fused erf GELU costs more than the GEMM's own
 // int8 math (H100, 24576 tokens, 1024 -> 4096: 0.351 ms with erf GELU and an int8 output, 0.184 ms with an fp16 one
 // and no activation: bench/probes/cudnn-int8-matmul.cc), while a GELU-and-quantize pass is bandwidth-bound. The
-// pre-activation is rounded to fp16 on every backend, so the CPU reference computes what CUDA does.
+// pre-activation is rounded to fp16 on every backend, so the CPU reference computes what CUDA does. Only GEMMs of
+// the shapes CUDA runs on cuDNN (cudnnGemmShape): the others keep GELU in the epilogue CUDA runs after cuBLASLt.
 #include <set>
 #include <vector>
 
 #include "builder/int8_passes.h"
 
 namespace inferrt {
-
-namespace {
-
-// Whether QuantizeLinear `q` reads `x` into int8 with one constant scale, no zero point and no activation yet.
-bool plainOneScaleQuantize(const Layer& q, int x, const std::vector<TensorInfo>& tensors) {
-  if (q.kind != "QuantizeLinear" || q.inputs.size() < 2 || q.inputs[0] != x || q.attrs.has("activation")) return false;
-  if (q.attrs.getString("outputDType", "uint8") != "int8") return false;
-  if (q.inputs.size() > 2 && q.inputs[2] >= 0) return false;  // a zero point
-  const TensorInfo& s = tensors[q.inputs[1]];
-  return s.producer < 0 && s.value && s.value->dtype() == DType::Float32 && s.value->numel() == 1;
-}
-
-}  // namespace
 
 size_t handGeluToQuantizeLinears(Network& network) {
   const std::vector<Layer>& layers = network.layers();
@@ -38,12 +26,13 @@ size_t handGeluToQuantizeLinears(Network& network) {
   for (size_t l = 0; l < layers.size(); ++l) {
     const Layer& gemm = layers[l];
     if (gemm.kind != "QuantizedMatMul" || gemm.outputs.size() != 1 || gemm.attrs.has("output_scale") ||
-        gemm.attrs.getInt("half_output", 0) != 1 || gemm.attrs.getString("activation", "none") != "gelu")
+        gemm.attrs.getInt("half_output", 0) != 1 || gemm.attrs.getString("activation", "none") != "gelu" ||
+        !cudnnGemmShape(gemm, tensors))
       continue;
     const int y = gemm.outputs[0];
     if (outputs.count(y) || readers[y].size() != 1) continue;
     const Layer& q = layers[readers[y][0]];
-    if (!plainOneScaleQuantize(q, y, tensors) || outputs.count(q.outputs[0])) continue;
+    if (!oneScaleQuantize(q, y, tensors) || outputs.count(q.outputs[0])) continue;
     changed[l].attrs.erase("activation");
     changed[readers[y][0]].attrs.set("activation", std::string("gelu"));
     ++count;

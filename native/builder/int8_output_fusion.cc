@@ -1,7 +1,8 @@
 // INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs, or the
 // layer norm and attention kernels' stores):
-// - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (BERT's FFN-in,
-//   whose GELU output the FFN-out GEMM reads in int8), whose output one-scale int8 QuantizeLinear layers read (the
+// - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (without exact
+//   GELU: BERT's FFN-in hands its GELU to the QuantizeLinear instead, gelu_quantize_handoff.cc, which runs first),
+//   whose output one-scale int8 QuantizeLinear layers read (the
 //   INT8 pass puts one in front of each INT8 layer) writes their int8 values itself: as its only output when nothing
 //   else reads the float one (a ResNet bottleneck's first two convolutions: their float outputs never reach memory),
 //   quantizing the unrounded value; else as a second output, quantized from the float output as stored (exactly the
@@ -19,22 +20,11 @@
 #include <vector>
 
 #include "builder/int8_passes.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt {
 
 namespace {
-
-// The scale of QuantizeLinear `q` when it reads `x` into int8 with one constant float32 scale, no zero point and no
-// activation (one handed to it by handGeluToQuantizeLinears stays its own).
-std::optional<float> oneScaleQuantize(const Layer& q, int x, const std::vector<TensorInfo>& tensors) {
-  if (q.kind != "QuantizeLinear" || q.inputs.size() < 2 || q.inputs[0] != x || q.attrs.has("activation"))
-    return std::nullopt;
-  if (q.attrs.getString("outputDType", "uint8") != "int8") return std::nullopt;
-  if (q.inputs.size() > 2 && q.inputs[2] >= 0) return std::nullopt;  // a zero point
-  const TensorInfo& s = tensors[q.inputs[1]];
-  if (s.producer >= 0 || !s.value || s.value->dtype() != DType::Float32 || s.value->numel() != 1) return std::nullopt;
-  return *s.value->data<float>();
-}
 
 // Per tensor, the layers reading it (a layer reading it twice, twice).
 std::vector<std::vector<int>> readersOf(const Network& network) {
@@ -88,11 +78,28 @@ Int8Writer int8WriterOf(const Layer& layer, const std::vector<TensorInfo>& tenso
   if (layer.kind != "QuantizedMatMul" || layer.attrs.getInt("half_output", 0) != 1 ||
       layer.attrs.getString("activation", "none") == "gelu_tanh")
     return Int8Writer::None;
+  return cudnnGemmShape(layer, tensors) ? Int8Writer::Gemm : Int8Writer::None;
+}
+
+}  // namespace
+
+std::optional<float> oneScaleQuantize(const Layer& q, int x, const std::vector<TensorInfo>& tensors) {
+  if (q.kind != "QuantizeLinear" || q.inputs.size() < 2 || q.inputs[0] != x || gemmActivationOf(q) != GemmActivation::None)
+    return std::nullopt;
+  if (q.attrs.getString("outputDType", "uint8") != "int8") return std::nullopt;
+  if (q.inputs.size() > 2 && q.inputs[2] >= 0) return std::nullopt;  // a zero point
+  const TensorInfo& s = tensors[q.inputs[1]];
+  if (s.producer >= 0 || !s.value || s.value->dtype() != DType::Float32 || s.value->numel() != 1) return std::nullopt;
+  return *s.value->data<float>();
+}
+
+bool cudnnGemmShape(const Layer& layer, const std::vector<TensorInfo>& tensors) {
   const Dims& w = tensors[layer.inputs[1]].dims;  // [N, K]
   constexpr int64_t kChannelMultiple = 16;
-  const bool aligned = w.size() == 2 && w[0] % kChannelMultiple == 0 && w[1] % kChannelMultiple == 0;
-  return aligned ? Int8Writer::Gemm : Int8Writer::None;
+  return w.size() == 2 && w[0] % kChannelMultiple == 0 && w[1] % kChannelMultiple == 0;
 }
+
+namespace {
 
 // Counts in `counts` the convolutions, GEMMs, layer norms and attention layers that now write int8.
 void fuseQuantizeLinears(Network& network, Int8OutputFusions& counts) {

@@ -1,6 +1,9 @@
 // The INT8 passes of the builder (config precision 'int8'): explicit Q/DQ layers become scales before the other
 // passes run, and after fusion the MatMul and Convolution layers with a scale for their input become INT8 layers.
 #pragma once
+#include <optional>
+#include <vector>
+
 #include "builder/passes.h"
 #include "builder/quantization_table.h"
 
@@ -32,9 +35,17 @@ struct Int8OutputFusions {
 // Runs handGeluToQuantizeLinears first.
 Int8OutputFusions fuseInt8Outputs(Network& network);
 
-// Each fp16-engine QuantizedMatMul (half_output) with activation "gelu" whose one reader is a one-scale int8
-// QuantizeLinear drops its activation, and that QuantizeLinear gets activation "gelu": it quantizes GELU of the
-// GEMM's fp16 output. Returns how many (gelu_quantize_handoff.cc).
+// Each fp16-engine QuantizedMatMul (half_output) of a cuDNN shape (cudnnGemmShape) with activation "gelu" whose one
+// reader is a one-scale int8 QuantizeLinear drops its activation, and that QuantizeLinear gets activation "gelu": it
+// quantizes GELU of the GEMM's fp16 output. Returns how many (gelu_quantize_handoff.cc).
 size_t handGeluToQuantizeLinears(Network& network);
+
+// The scale of QuantizeLinear `q` when it reads `x` into int8 with one constant float32 scale, no zero point and no
+// activation (one handed to it by handGeluToQuantizeLinears stays its own); nullopt otherwise.
+std::optional<float> oneScaleQuantize(const Layer& q, int x, const std::vector<TensorInfo>& tensors);
+
+// Whether QuantizedMatMul `layer`'s weight [N, K] has K and N multiples of 16: the GEMMs CUDA runs on cuDNN in fp16
+// engines, with their epilogue fused (kernels/quantized_matmul_cudnn.h).
+bool cudnnGemmShape(const Layer& layer, const std::vector<TensorInfo>& tensors);
 
 }  // namespace inferrt

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "builder/int8_passes.h"
+#include "ir/gemm_layers.h"
 
 namespace inferrt {
 
@@ -96,7 +97,9 @@ QuantizationTable absorbQdqPairs(Network& network, BuildLog& log) {
       continue;
     }
     const int p = tensors[x].producer;
-    if (p < 0 || layers[p].kind != "QuantizeLinear" || scales.size() != 1 || isOutput(network, x) ||
+    // A QuantizeLinear with an activation (gelu_quantize_handoff.cc's form) is no plain pair: folding it would drop it.
+    if (p < 0 || layers[p].kind != "QuantizeLinear" || gemmActivationOf(layers[p]) != GemmActivation::None ||
+        scales.size() != 1 || isOutput(network, x) ||
         isOutput(network, y) || scalesOf(tensors, layers[p]) != scales || !symmetricInt8(tensors, layers[p], x) ||
         tensors[layers[p].inputs[0]].dtype != DType::Float32) {
       ++kept;

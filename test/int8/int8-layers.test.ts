@@ -305,11 +305,11 @@ describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (outp
     expect(pre.some((v) => v < 0) && pre.some((v) => v > 0)).toBe(true);  // GELU's two sides are both exercised
   });
 
-  it('keeps the GELU in the GEMM where h is also an output (int8 beside it) and in int8-only builds', async () => {
-    for (const [precision, exposeH] of [[['fp16', 'int8'], true], [['int8'], false]] as const) {
+  it('keeps the GELU in the GEMM where h is also an output (int8 beside it), in int8-only builds and where N is not a multiple of 16', async () => {
+    for (const [precision, exposeH, k2] of [[['fp16', 'int8'], true, K2], [['int8'], false, K2], [['fp16', 'int8'], false, 40]] as const) {
       const calibrator = new MinMaxCalibrator({ batches: [feeds] });
-      const r = await run(defineChain(exposeH, K2, 'gelu'), feeds, { precision: [...precision], int8Calibrator: calibrator });
-      expect(r.log.some((l) => l.startsWith('int8 GELU:')), `${precision.join(' + ')}, h exposed: ${exposeH}`).toBe(false);
+      const r = await run(defineChain(exposeH, k2, 'gelu'), feeds, { precision: [...precision], int8Calibrator: calibrator });
+      expect(r.log.some((l) => l.startsWith('int8 GELU:')), `${precision.join(' + ')}, h exposed: ${exposeH}, N = ${k2}`).toBe(false);
     }
   });
 
@@ -412,6 +412,25 @@ describe('implicit INT8: attention writing int8 for the output projection (outpu
       expect(fused.y.some((v) => v !== 0)).toBe(true);
     });
   }
+});
+
+describe('explicit Q/DQ: a QuantizeLinear with an activation', () => {
+  // x -> QuantizeLinear (int8, scale 0.05, relu) -> DequantizeLinear -> MatMul -> y: not a plain Q/DQ pair, so an
+  // int8 build must not fold it (folding would drop the relu): the plain build's outputs, bit for bit.
+  const define = (n: NetworkDefinition) => {
+    const scale = n.addConstant([], Float32Array.of(0.05));
+    const q = n.addLayer('QuantizeLinear', [n.addInput('x', 'float32', [M, K]), scale], { outputDType: 'int8', activation: 'relu' }).output();
+    const dq = n.addLayer('DequantizeLinear', [q, scale]).output();
+    n.markOutput(n.addMatrixMultiply(dq, n.addConstant([K, N], w)).output(), 'y');
+  };
+  it('is not folded as a Q/DQ pair: the relu stays', async () => {
+    const feeds = { x: tensor(x, [M, K]) };
+    const plain = await run(define, feeds, {});
+    const int8 = await run(define, feeds, { precision: ['int8'] });
+    expect(int8.log.some((l) => /int8: explicit quantization: [1-9]\d* Q\/DQ pair/.test(l)), int8.log.join('\n')).toBe(false);
+    expect(Array.from(int8.y)).toEqual(Array.from(plain.y));
+    expect(plain.y.some((v) => v < 0) && plain.y.some((v) => v > 0)).toBe(true);
+  });
 });
 
 describe('calibration caches', () => {

@@ -23,7 +23,8 @@ bool launchQuantizeInt8(const void* x, bool xHalf, const void* scale, bool scale
                         int64_t n, int multiProcessors, cudaStream_t stream);
 // The same for fp16 x with an activation, by a table of the int8 value of every fp16 bit pattern (`table`: device
 // memory of halfQuantizeTableBytes(), 16-byte aligned, rewritten each call), activation in double: the CPU's values.
-// False, launching nothing, where it does not apply (n % 8 != 0, x not 16-byte or y not 8-byte aligned).
+// False, launching nothing, where it does not apply (n % 8 != 0, x not 16-byte or y not 8-byte aligned, or the
+// device refuses the kernel 64 KiB of shared memory).
 size_t halfQuantizeTableBytes();
 bool launchQuantizeHalfByTable(const void* x, const void* scale, bool scaleHalf, GemmActivation act, void* table,
                                int8_t* y, int64_t n, int multiProcessors, cudaStream_t stream);
