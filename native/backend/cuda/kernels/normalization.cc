@@ -1,6 +1,7 @@
 // CUDA kernel of Normalization: layer (statistics per row over dims [axis, rank), optional Mean / InvStdDev
 // outputs or with output_scale y's int8 values, optional skip input 5 added to x first), instance (per (n, c) over
-// spatial dims) and inference-mode batch normalization. Checks what the CPU reference checks and picks how scale / bias are indexed (see NormParamMode).
+// spatial dims) and inference-mode batch normalization. Checks what the CPU reference checks and picks how scale /
+// bias are indexed (see NormParamMode).
 #include <string>
 #include <vector>
 
