@@ -54,8 +54,8 @@ async function measure(
     row.int8Layers = engine.layers.filter((l) => l.precision === 'int8').length;
     row.channelsLastLayers = engine.layers.filter((l) => l.channelsLast).length;
     if (v.label !== 'fp32') {
-      // The first context's first run makes its lazy state (INT8: cuDNN plans, searched); the profile's context,
-      // the second, replays those choices (profile.firstRunMs).
+      // The first run makes the context's lazy state (INT8: the cuDNN plans the build chose, replayed from the
+      // plan cache); so does the profile's context (profile.firstRunMs).
       const started = performance.now();
       await ctx.infer(timed);
       row.firstRunMs = Math.round(performance.now() - started);

@@ -89,7 +89,7 @@ export async function buildAndLoad(builder: Builder, network: NetworkDefinition,
   const plan = await builder.build(network, config, { onProgress: (p) => process.stderr.write(`\rbuilding: ${p.stage.padEnd(10)} ${Math.round(p.fraction * 100)}%`) });
   const buildMs = performance.now() - start;
   process.stderr.write('\n');
-  for (const line of plan.buildLog) if (/backend cuda|fusion|skip layernorm|precision|attention|pointwise|batchnorm|channels-last|tactics|timing cache|sparse|2:4|packed|cu_seqlens|^int8/.test(line)) console.log(`  build: ${line}`);
+  for (const line of plan.buildLog) if (/backend cuda|fusion|skip layernorm|precision|attention|pointwise|batchnorm|channels-last|tactics|timing cache|sparse|2:4|packed|cu_seqlens|^int8|^cuDNN plans/.test(line)) console.log(`  build: ${line}`);
   start = performance.now();
   const engine = await Runtime.load(plan.bytes);
   return { engine, buildMs, loadMs: performance.now() - start };

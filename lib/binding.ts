@@ -127,7 +127,7 @@ export interface NativeEngine {
   ioTensors(): NativeIOTensor[];
   numProfiles(): number;
   /** Plan header fields and build config summary. */
-  info(): { formatVersion: number; libraryVersion: string; backend: string; gpuArch: string; precision: string[]; planBytes: number; weightBytes: number; deviceMemorySize: number; device?: number };
+  info(): { formatVersion: number; libraryVersion: string; backend: string; gpuArch: string; precision: string[]; planBytes: number; weightBytes: number; deviceMemorySize: number; device?: number; cudnnPlans?: { count: number; used: boolean; note: string } };
   layers(): NativeEngineLayer[];
   createContext(): NativeContext;
   dispose(): void;
@@ -259,6 +259,13 @@ export interface NativeLayerSparsity {
   compressed: Uint8Array;
 }
 
+/** The cuDNN plans a CUDA INT8 build chose (native/plan/cudnn_choices.h). */
+export interface NativeCudnnChoices {
+  cudnnVersion: number;
+  device: string;
+  entries: { problem: number[]; none: boolean; configIndex: number; configCount: number; json: string }[];
+}
+
 /**
  * Testing-only hooks (addon.testing, native/addon/addon_testing.cc): CPU tests of code the public API reaches
  * only through a CUDA build. Not part of the public API.
@@ -278,6 +285,10 @@ export interface NativeTesting {
   planSparsity(plan: Uint8Array): NativeLayerSparsity[];
   /** The plan re-written by the plan writer with these sparsity records (written as given, unchecked). */
   withPlanSparsity(plan: Uint8Array, records: NativeLayerSparsity[]): Uint8Array;
+  /** The cuDNN plan choices of a plan, read by the plan reader (the whole plan validated; BAD_PLAN on any fault). */
+  planCudnnChoices(plan: Uint8Array): NativeCudnnChoices;
+  /** The plan re-written by the plan writer with these cuDNN plan choices (written as given, unchecked). */
+  withPlanCudnnChoices(plan: Uint8Array, choices: NativeCudnnChoices): Uint8Array;
 }
 
 /** The state of a native |x| histogram (native/int8/amax_histogram.h). Counts are exact below 2^53. */

@@ -42,6 +42,22 @@ export interface EngineInfo {
   deviceMemorySize: number;
   /** The CUDA device a CUDA engine runs on. */
   device?: number;
+  /** Plans of CUDA INT8 builds whose INT8 layers run cuDNN graphs: the cuDNN execution plans the build chose. */
+  cudnnPlans?: CudnnPlansInfo;
+}
+
+/**
+ * The cuDNN execution plans a CUDA INT8 build chose for its INT8 layers' cuDNN graphs ({@link EngineInfo.cudnnPlans}).
+ * The build runs the engine once at the first profile's opt shapes to choose them; an engine that uses them skips
+ * cuDNN's search at its first run (seconds to minutes for big models). Other shapes are searched at their first run.
+ */
+export interface CudnnPlansInfo {
+  /** How many distinct cuDNN problems the plan has a choice for. */
+  count: number;
+  /** Whether this engine replays them: only on the GPU model and with the cuDNN version that chose them. */
+  used: boolean;
+  /** Why it does not ('' when it does), e.g. "chosen with cuDNN 9.14.0, this process has 9.16.0". */
+  note: string;
 }
 
 /**
@@ -208,7 +224,8 @@ export class Engine implements Disposable {
   /** Plan header and build summary. */
   get info(): EngineInfo {
     this.native();
-    return { ...this.#info, precision: [...this.#info.precision] };
+    const { cudnnPlans } = this.#info;
+    return { ...this.#info, precision: [...this.#info.precision], ...(cudnnPlans && { cudnnPlans: { ...cudnnPlans } }) };
   }
 
   /** The layers as built (after fusion), in execution order. */

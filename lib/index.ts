@@ -31,7 +31,7 @@ export { BuilderConfig, type BuilderConfigOptions, type OptimizationProfile, typ
 export { Builder, type BuildOptions, type BuildProgress, type BuilderOptions, type LogSeverity, type Logger } from './builder.js';
 export { Plan } from './plan.js';
 export { Runtime } from './runtime.js';
-export { Engine, type ContextOptions, type EngineInfo, type EngineLayer, type LayerSparsityInfo, type PluginLayerInfo, type TensorInfo } from './engine.js';
+export { Engine, type ContextOptions, type CudnnPlansInfo, type EngineInfo, type EngineLayer, type LayerSparsityInfo, type PluginLayerInfo, type TensorInfo } from './engine.js';
 export { ExecutionContext, type LayerTimes } from './context.js';
 export { plugins, hasPlugin, type PluginInfo } from './plugins.js';
 export { backends, backendSupports, cudaCompiled, cudaDevices, layerKinds, version, type Backend, type CudaDevice } from './backends.js';

@@ -187,8 +187,13 @@ int main(int argc, char** argv) {
     CK(cublasLtCreate(&lt));
     const float dense = denseBest(m, n, k, dx, dw, dy, db, false, lt, ws, wsBytes);
     const float denseGelu = denseBest(m, n, k, dx, dw, dy, db, true, lt, ws, wsBytes);
-    std::printf("%s %s m=%ld n=%ld k=%ld: dense bias %.4f ms, dense gelu_bias %.4f ms\n", p.name, c.name, (long)m,
-                (long)n, (long)k, dense, denseGelu);
+    int version = 0;
+    CK(cusparseLtGetProperty(MAJOR_VERSION, &version));
+    int minor = 0, patch = 0;
+    CK(cusparseLtGetProperty(MINOR_VERSION, &minor));
+    CK(cusparseLtGetProperty(PATCH_LEVEL, &patch));
+    std::printf("%s, cuSPARSELt %d.%d.%d, %s m=%ld n=%ld k=%ld: dense bias %.4f ms, dense gelu_bias %.4f ms\n", p.name,
+                version, minor, patch, c.name, (long)m, (long)n, (long)k, dense, denseGelu);
   }
   Sparse probe{};
   if (!makeSparse(probe, m, n, k, sb, db, gelu, -1, dw)) { std::printf("%s sb=%d: no plan\n", c.name, sb); return 0; }

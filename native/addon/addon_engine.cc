@@ -137,6 +137,13 @@ Napi::Value EngineWrap::info(const Napi::CallbackInfo& info) {
   o.Set("weightBytes", static_cast<double>(e.weightBytes));
   o.Set("deviceMemorySize", static_cast<double>(e.deviceMemorySize));
   if (e.device >= 0) o.Set("device", e.device);
+  if (e.cudnnChoices > 0) {
+    Napi::Object choices = Napi::Object::New(env);
+    choices.Set("count", static_cast<double>(e.cudnnChoices));
+    choices.Set("used", e.cudnnChoicesNote.empty());
+    choices.Set("note", e.cudnnChoicesNote);
+    o.Set("cudnnPlans", choices);
+  }
   return o;
 }
 

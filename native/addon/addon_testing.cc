@@ -214,6 +214,66 @@ Napi::Value withPlanSparsity(const Napi::CallbackInfo& info) {
   return fromBytes(env, bytes.data(), bytes.size());
 }
 
+// planCudnnChoices(plan) -> the cuDNN plan choices of a plan ({cudnnVersion, device, entries}), read (and the whole
+// plan validated) as engines load it.
+Napi::Value planCudnnChoices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  toBytes(info[0], "testing.planCudnnChoices: plan", &data, &size);
+  const PlanModel plan = guard(env, [&] { return readPlan(data, size); });
+  const CudnnChoices& c = plan.cudnnChoices;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("cudnnVersion", static_cast<double>(c.cudnnVersion));
+  out.Set("device", c.device);
+  Napi::Array entries = Napi::Array::New(env, c.entries.size());
+  for (size_t i = 0; i < c.entries.size(); ++i) {
+    const CudnnChoice& e = c.entries[i];
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Array problem = Napi::Array::New(env, e.problem.size());
+    for (size_t w = 0; w < e.problem.size(); ++w) problem.Set(static_cast<uint32_t>(w), static_cast<double>(e.problem[w]));
+    o.Set("problem", problem);
+    o.Set("none", e.none);
+    o.Set("configIndex", static_cast<double>(e.configIndex));
+    o.Set("configCount", static_cast<double>(e.configCount));
+    o.Set("json", e.json);
+    entries.Set(static_cast<uint32_t>(i), o);
+  }
+  out.Set("entries", entries);
+  return out;
+}
+
+// withPlanCudnnChoices(plan, choices) -> the plan re-written by the plan writer with these cuDNN plan choices (as
+// given: the writer does not check them, so tests can make plans the reader must reject).
+Napi::Value withPlanCudnnChoices(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  toBytes(info[0], "testing.withPlanCudnnChoices: plan", &data, &size);
+  PlanModel plan = guard(env, [&] { return readPlan(data, size); });
+  Napi::Object choices = getObject(info[1], "testing.withPlanCudnnChoices: choices");
+  CudnnChoices& c = plan.cudnnChoices;
+  c.cudnnVersion = static_cast<uint64_t>(toInt(choices.Get("cudnnVersion"), "testing.withPlanCudnnChoices: cudnnVersion", 0, kMaxSafeInteger));
+  c.device = toString(choices.Get("device"), "testing.withPlanCudnnChoices: device");
+  Napi::Array list = getArray(choices.Get("entries"), "testing.withPlanCudnnChoices: entries");
+  c.entries.clear();
+  for (uint32_t i = 0; i < list.Length(); ++i) {
+    const std::string at = "testing.withPlanCudnnChoices: entries[" + std::to_string(i) + "]";
+    Napi::Object o = getObject(list.Get(i), at);
+    CudnnChoice e;
+    Napi::Array problem = getArray(o.Get("problem"), at + ".problem");
+    for (uint32_t w = 0; w < problem.Length(); ++w)
+      e.problem.push_back(toInt(problem.Get(w), at + ".problem", -kMaxSafeInteger, kMaxSafeInteger));
+    e.none = toBool(o.Get("none"), at + ".none");
+    e.configIndex = static_cast<uint64_t>(toInt(o.Get("configIndex"), at + ".configIndex", 0, kMaxSafeInteger));
+    e.configCount = static_cast<uint64_t>(toInt(o.Get("configCount"), at + ".configCount", 0, kMaxSafeInteger));
+    e.json = toString(o.Get("json"), at + ".json");
+    c.entries.push_back(std::move(e));
+  }
+  const std::vector<uint8_t> bytes = guard(env, [&] { return writePlan(plan); });
+  return fromBytes(env, bytes.data(), bytes.size());
+}
+
 }  // namespace
 
 Napi::Object testingExports(Napi::Env env) {
@@ -225,6 +285,8 @@ Napi::Object testingExports(Napi::Env env) {
   o.Set("withPlanTactics", Napi::Function::New<withPlanTactics>(env, "withPlanTactics"));
   o.Set("planSparsity", Napi::Function::New<planSparsity>(env, "planSparsity"));
   o.Set("withPlanSparsity", Napi::Function::New<withPlanSparsity>(env, "withPlanSparsity"));
+  o.Set("planCudnnChoices", Napi::Function::New<planCudnnChoices>(env, "planCudnnChoices"));
+  o.Set("withPlanCudnnChoices", Napi::Function::New<withPlanCudnnChoices>(env, "withPlanCudnnChoices"));
   return o;
 }
 

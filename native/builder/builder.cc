@@ -53,6 +53,15 @@ void selectSparse(PlanModel& plan, BuildLog& log,
                                    " eligible layers");
                       });
 }
+
+// Whether the cuDNN plan stage runs: CUDA INT8 builds that time tactics and have INT8 GEMMs or convolutions (the
+// kernels that may take cuDNN graphs; the opt-shape run finds out which do).
+bool runsCudnnGraphs(const PlanModel& plan) {
+  if (plan.config.backend != "cuda" || !plan.config.int8 || !plan.config.tacticTiming) return false;
+  for (const Layer& layer : plan.network.layers())
+    if (layer.kind == "QuantizedMatMul" || layer.kind == "QuantizedConvolution") return true;
+  return false;
+}
 #endif
 
 }  // namespace
@@ -144,6 +153,13 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   plan.header.backend = config.backend;
   plan.header.gpuArch = gpuArchFor(config.backend);
   result.plan = writePlan(plan);
+#ifdef INFERRT_WITH_CUDA
+  if (runsCudnnGraphs(plan)) {
+    report("cudnn", 0.87, "running the engine once at the opt shapes to choose its cuDNN INT8 plans");
+    plan.cudnnChoices = chooseCudnnPlans(result.plan, log);
+    if (!plan.cudnnChoices.entries.empty()) result.plan = writePlan(plan);
+  }
+#endif
   log.push_back("engine: " + summary(plan.network));
   log.push_back("plan: " + std::to_string(result.plan.size()) + " bytes, format version " +
                 std::to_string(kPlanFormatVersion) + ", backend " + config.backend +

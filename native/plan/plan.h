@@ -14,6 +14,7 @@
 
 #include "builder/build_config.h"
 #include "ir/network.h"
+#include "plan/cudnn_choices.h"
 #include "plan/sparsity.h"
 #include "plan/tactics.h"
 
@@ -35,6 +36,7 @@ struct PlanModel {
   std::vector<LayerTactic> tactics;  // layers ascending, each at most once; empty unless a CUDA build timed them
   // Layers ascending, each at most once, each a MatMul or Convolution; empty unless a sparseWeights build.
   std::vector<LayerSparsity> sparsity;
+  CudnnChoices cudnnChoices;  // empty unless a CUDA INT8 build ran cuDNN graphs at its opt shapes
 };
 
 // The library version this build writes into plans (package.json's version).

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <new>
+#include <set>
 
 #include "ir/error.h"
 #include "ir/gemm_layers.h"
@@ -49,6 +50,7 @@ struct RawPlan {
   BuildConfig config;
   std::vector<LayerTactic> tactics;
   std::vector<LayerSparsity> sparsity;
+  CudnnChoices cudnnChoices;
 };
 
 void readTensors(ByteReader& r, RawPlan& plan) {
@@ -287,6 +289,40 @@ void readSparsity(ByteReader& r, RawPlan& plan) {
   }
 }
 
+// cuDNN plan choices are opaque to the reader (the plan cache matches problems, cuDNN checks the JSON); the checks
+// here keep a damaged section from reaching them.
+void readCudnnChoices(ByteReader& r, RawPlan& plan) {
+  constexpr uint32_t kMaxProblemWords = 64;  // the cache's keys have 24
+  CudnnChoices& c = plan.cudnnChoices;
+  c.cudnnVersion = r.u64();
+  c.device = r.str();
+  if (c.cudnnVersion == 0 || c.device.empty())
+    fail(ErrorCode::BadPlan, "corrupt ", r.where(), ": cuDNN plan choices without a ",
+         c.cudnnVersion == 0 ? "cuDNN version" : "GPU name");
+  const uint32_t n = r.count(33, "cuDNN plan choices");  // u32 + i64 + u8 + 2 u64 + str
+  std::set<std::vector<int64_t>> seen;
+  for (uint32_t i = 0; i < n; ++i) {
+    const size_t at = r.offset();
+    CudnnChoice e;
+    const uint32_t words = r.u32();
+    if (words == 0 || words > kMaxProblemWords)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i, " has a problem key of ",
+           words, " words (1 to ", kMaxProblemWords, ")");
+    for (uint32_t w = 0; w < words; ++w) e.problem.push_back(r.i64());
+    e.none = r.u8() != 0;
+    e.configIndex = r.u64();
+    e.configCount = r.u64();
+    e.json = r.str();
+    if (e.none ? !e.json.empty() : e.configIndex >= e.configCount)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i,
+           e.none ? " says no configuration ran but has a serialized plan"
+                  : " picks configuration " + std::to_string(e.configIndex) + " of " + std::to_string(e.configCount));
+    if (!seen.insert(e.problem).second)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i, " repeats a problem");
+    c.entries.push_back(std::move(e));
+  }
+}
+
 void readBody(ByteReader& body, RawPlan& plan) {
   using Reader = void (*)(ByteReader&, RawPlan&);
   struct Known {
@@ -299,7 +335,8 @@ void readBody(ByteReader& body, RawPlan& plan) {
   const std::vector<Known> known = {{kTensors, readTensors, true},   {kLayers, readLayers, true},
                                     {kWeights, readWeights, true},   {kIO, readIO, true},
                                     {kProfiles, readProfiles, true}, {kBuildConfig, readBuildConfig, true},
-                                    {kTactics, readTactics, false},  {kSparsity, readSparsity, false}};
+                                    {kTactics, readTactics, false},  {kSparsity, readSparsity, false},
+                                    {kCudnnChoices, readCudnnChoices, false}};
   std::map<std::string, ByteReader> found;
   while (!body.atEnd()) {
     const size_t at = body.offset();
@@ -392,6 +429,7 @@ PlanModel parse(const uint8_t* data, size_t size) {
   plan.config = std::move(raw.config);
   plan.tactics = std::move(raw.tactics);
   plan.sparsity = std::move(raw.sparsity);
+  plan.cudnnChoices = std::move(raw.cudnnChoices);
   validatePlanGraph(plan.network, plan.config.profiles);
   return plan;
 }

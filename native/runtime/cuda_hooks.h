@@ -9,6 +9,7 @@
 
 #include "builder/build_config.h"
 #include "ir/network.h"
+#include "plan/cudnn_choices.h"
 #include "plan/sparsity.h"
 #include "plan/tactics.h"
 
@@ -57,6 +58,15 @@ std::vector<LayerTactic> selectGemmTactics(const Network& network, const BuildCo
 void selectSparseTactics(const Network& network, const BuildConfig& config, const std::vector<LayerTactic>& tactics,
                          int device, std::vector<LayerSparsity>& records, std::vector<std::string>& log,
                          const std::function<void(size_t done, size_t total)>& progress);
+
+// Build time, CUDA INT8 plans: loads `plan`, runs it once on zero inputs at the first profile's opt shapes (which
+// makes the cuDNN plan cache search each distinct INT8 graph problem) and returns what was chosen for them, with a
+// "cuDNN plans: ..." line in `log`; empty when no layer ran a cuDNN graph, or when the run failed (the log says
+// so). (native/backend/cuda/tactics/cudnn_plan_choices.cc)
+CudnnChoices chooseCudnnPlans(const std::vector<uint8_t>& plan, std::vector<std::string>& log);
+// Load time: gives a plan's cuDNN choices to the plan cache for `device` when they were made on the same GPU model
+// with the same cuDNN version. Returns "" when it did, else why not.
+std::string adoptCudnnChoices(const CudnnChoices& choices, int device);
 
 // A runner with its own stream, library handles and arena, for one context of `engine` (a CUDA engine).
 std::unique_ptr<ContextRunner> makeCudaRunner(std::shared_ptr<const Engine> engine, int profile);

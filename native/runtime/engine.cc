@@ -64,6 +64,13 @@ Engine::Engine(PlanModel plan, size_t planBytes, int device) : plan_(std::move(p
     info_.deviceMemorySize = weightDeviceBytes(*cuda_);
   }
 #endif
+  info_.cudnnChoices = plan_.cudnnChoices.entries.size();
+  if (info_.cudnnChoices > 0) {
+#ifdef INFERRT_WITH_CUDA
+    info_.cudnnChoicesNote = device >= 0 ? adoptCudnnChoices(plan_.cudnnChoices, device) : "";
+#endif
+    if (device < 0) info_.cudnnChoicesNote = "CPU engines run no cuDNN graphs";
+  }
 }
 
 std::vector<IOTensorInfo> Engine::ioTensors() const {

@@ -22,6 +22,8 @@ struct EngineInfo {
   uint64_t weightBytes = 0;
   uint64_t deviceMemorySize = 0;  // weights uploaded to the GPU (CUDA engines), shared by all contexts
   int device = -1;                // the CUDA device the engine runs on; -1 for CPU engines
+  size_t cudnnChoices = 0;        // cuDNN plans the build chose (plan/cudnn_choices.h)
+  std::string cudnnChoicesNote;   // why this engine does not replay them; "" when it does (or there are none)
 };
 
 struct IOTensorInfo {

@@ -6,6 +6,7 @@
 // call and cuDNN's reason.
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -27,7 +28,9 @@ namespace inferrt::cudnnint8 {
 namespace {
 
 constexpr int kTimedConfigs = 6;                         // of the heuristic's list, fastest first
-constexpr int kTimedRuns = 3;                            // per configuration: the least time counts
+constexpr int kTimedRuns = 5;                            // per configuration, after one untimed: the median counts
+constexpr int64_t kProblemKeyLayout = 1;                 // problemKey's first word: plans store keys, so bump it
+                                                         // whenever the words change
 constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
 enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kOutputScale, kY, kYInt8, kFirstVirtual };
 
@@ -94,13 +97,14 @@ cudnnBackendDescriptor_t pointwise(Descriptors& all, cudnnPointwiseMode_t mode, 
   return op;
 }
 
+// The cache's key: the device, then the problem's words (what plans store, CudnnChoice::problem).
 std::vector<int64_t> keyOf(const Int8ConvProblem& p, int device) {
   uint32_t scaleBits = 0, residualScaleBits = 0;
   std::memcpy(&scaleBits, &p.outputScale, sizeof(scaleBits));
   std::memcpy(&residualScaleBits, &p.residualScale, sizeof(residualScaleBits));
-  std::vector<int64_t> key = {device,         p.batch,      p.channels, p.outChannels,
-                              p.bias,         p.residual,   p.residualHalf, static_cast<int64_t>(p.activation),
-                              p.halfOutput,   scaleBits,    p.keepFloat, residualScaleBits};
+  std::vector<int64_t> key = {device,       kProblemKeyLayout, p.batch,     p.channels, p.outChannels,
+                              p.bias,       p.residual,        p.residualHalf, static_cast<int64_t>(p.activation),
+                              p.halfOutput, scaleBits,         p.keepFloat, residualScaleBits};
   for (int i = 0; i < 2; ++i)
     key.insert(key.end(), {p.in[i], p.kernel[i], p.out[i], p.pad[i], p.stride[i], p.dilation[i]});
   return key;
@@ -199,7 +203,9 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
   return graph;
 }
 
-// Device buffers of the problem's size, for timing the candidate plans (zeros: the speed does not depend on them).
+// Device buffers of the problem's size for timing the candidate plans: random int8 operands (all-zero ones drew
+// less power and ranked near-equal configurations differently from one run to the next), scales and biases of
+// the size real ones have, zeros elsewhere.
 struct TimingBuffers {
   TimingBuffers(const Int8ConvProblem& p, int device, cudaStream_t stream) {
     const size_t outputs = static_cast<size_t>(p.batch * p.outChannels * p.out[0] * p.out[1]);
@@ -211,6 +217,20 @@ struct TimingBuffers {
       memory.push_back(std::make_unique<DeviceMemory>(bytes, device));
       INFERRT_CUDA_CHECK(cudaMemsetAsync(memory.back()->data(), 0, bytes, stream));
     }
+    // One block of random bytes tiled over x and w (copied synchronously: the host block is a local).
+    std::vector<uint8_t> block(size_t(1) << 20);
+    uint32_t state = 12345;
+    for (uint8_t& b : block) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    for (size_t i : {0, 1}) {
+      auto* base = static_cast<uint8_t*>(memory[i]->data());
+      for (size_t at = 0; at < memory[i]->size(); at += block.size())
+        INFERRT_CUDA_CHECK(cudaMemcpy(base + at, block.data(), std::min(block.size(), memory[i]->size() - at),
+                                      cudaMemcpyHostToDevice));
+    }
+    std::vector<float> scales(static_cast<size_t>(p.outChannels));
+    for (float& v : scales) v = 1e-3f * static_cast<float>(1 + ((state = state * 1664525u + 1013904223u) >> 28));
+    for (size_t i : {2, 3})
+      INFERRT_CUDA_CHECK(cudaMemcpy(memory[i]->data(), scales.data(), scales.size() * 4, cudaMemcpyHostToDevice));
   }
   std::vector<std::unique_ptr<DeviceMemory>> memory;  // x, w, scale, bias, residual, y, yInt8, workspace
 };
@@ -237,7 +257,7 @@ void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProbl
   INFERRT_CUDNN_CHECK(cudnnBackendExecute(handle, plan.plan, pack));
 }
 
-// The least milliseconds of kTimedRuns runs of `plan` on the handle's stream (after one untimed run).
+// The median milliseconds of kTimedRuns runs of `plan` on the handle's stream (after one untimed run).
 float timeRuns(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProblem& p, TimingBuffers& b) {
   auto run = [&] {
     auto& m = b.memory;
@@ -250,7 +270,7 @@ float timeRuns(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvPro
   cudaEvent_t start, stop;
   INFERRT_CUDA_CHECK(cudaEventCreate(&start));
   INFERRT_CUDA_CHECK(cudaEventCreate(&stop));
-  float best = 0;
+  std::vector<float> times;
   cudaError_t status = cudaSuccess;
   for (int r = 0; r < kTimedRuns && status == cudaSuccess; ++r) {
     float ms = 0;
@@ -261,12 +281,13 @@ float timeRuns(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvPro
     }
     if (status == cudaSuccess) status = cudaEventSynchronize(stop);
     if (status == cudaSuccess) status = cudaEventElapsedTime(&ms, start, stop);
-    if (r == 0 || ms < best) best = ms;
+    times.push_back(ms);
   }
   ignoreCudaError(cudaEventDestroy(start));
   ignoreCudaError(cudaEventDestroy(stop));
   INFERRT_CUDA_CHECK(status);
-  return best;
+  std::nth_element(times.begin(), times.begin() + kTimedRuns / 2, times.end());
+  return times[kTimedRuns / 2];
 }
 
 }  // namespace
@@ -401,6 +422,7 @@ struct PlanCaches {
   std::mutex mutex;
   std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>> plans;  // key: the problem's, then the handle
   std::map<std::vector<int64_t>, Choice> choices;                             // key: the problem's
+  std::vector<ChoiceRecording*> recordings;                                   // those alive
 };
 PlanCaches& planCaches() {
   static auto* caches = new PlanCaches();
@@ -423,6 +445,7 @@ std::shared_ptr<const Int8ConvPlan> findInt8ConvolutionPlan(const Int8ConvProble
   std::vector<int64_t> key = problemKey;
   key.push_back(static_cast<int64_t>(reinterpret_cast<intptr_t>(cudnnHandle)));
   std::lock_guard<std::mutex> lock(caches.mutex);
+  for (ChoiceRecording* recording : caches.recordings) recording->keys.insert(problemKey);
   auto found = caches.plans.find(key);
   if (found != caches.plans.end()) return found->second;
   auto chosen = caches.choices.find(problemKey);
@@ -479,6 +502,45 @@ bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device)
   return keyOf(plan.problem, plan.device) == keyOf(p, device);
 }
 
+ChoiceRecording::ChoiceRecording() {
+  PlanCaches& caches = planCaches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  caches.recordings.push_back(this);
+}
+
+ChoiceRecording::~ChoiceRecording() {
+  PlanCaches& caches = planCaches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  caches.recordings.erase(std::find(caches.recordings.begin(), caches.recordings.end(), this));
+}
+
+std::vector<CudnnChoice> ChoiceRecording::choices(int device) const {
+  PlanCaches& caches = planCaches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  std::vector<CudnnChoice> out;
+  for (const std::vector<int64_t>& key : keys) {
+    auto chosen = caches.choices.find(key);
+    if (key.front() != device || chosen == caches.choices.end()) continue;
+    const Choice& c = chosen->second;
+    out.push_back({std::vector<int64_t>(key.begin() + 1, key.end()), c.none, c.configIndex, c.configCount,
+                   std::string(c.json.begin(), c.json.end())});
+  }
+  return out;
+}
+
+void adoptChoices(const std::vector<CudnnChoice>& choices, int device) {
+  PlanCaches& caches = planCaches();
+  std::lock_guard<std::mutex> lock(caches.mutex);
+  for (const CudnnChoice& c : choices) {
+    std::vector<int64_t> key = {device};
+    key.insert(key.end(), c.problem.begin(), c.problem.end());
+    if (c.problem.front() != kProblemKeyLayout || caches.choices.count(key)) continue;
+    remember(caches, key, Choice{c.none, c.configCount, c.configIndex, std::vector<char>(c.json.begin(), c.json.end())});
+  }
+}
+
+uint64_t cudnnVersion() { return cudnnGetVersion(); }
+
 size_t workspaceSize(const Int8ConvPlan& plan) { return static_cast<size_t>(plan.workspace); }
 
 void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, const float* scale,
@@ -502,6 +564,12 @@ std::shared_ptr<const Int8ConvPlan> searchInt8ConvolutionPlan(const Int8ConvProb
 void forgetHandle(void*) {}
 
 bool planMatches(const Int8ConvPlan&, const Int8ConvProblem&, int) { return false; }
+
+ChoiceRecording::ChoiceRecording() = default;
+ChoiceRecording::~ChoiceRecording() = default;
+std::vector<CudnnChoice> ChoiceRecording::choices(int) const { return {}; }
+void adoptChoices(const std::vector<CudnnChoice>&, int) {}
+uint64_t cudnnVersion() { return 0; }
 
 size_t workspaceSize(const Int8ConvPlan&) { return 0; }
 

@@ -9,6 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <set>
+#include <vector>
+
+#include "plan/cudnn_choices.h"
 
 namespace inferrt::cudnnint8 {
 
@@ -47,6 +51,26 @@ void forgetHandle(void* cudnnHandle);
 
 // Whether `plan` was made for exactly this problem and device (a lock-free check of a plan kept from an earlier run).
 bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device);
+
+// Build time: notes the problems whose plans are looked up while it lives (on any handle), so that what the cache
+// chose for them can go into the plan.
+class ChoiceRecording {
+ public:
+  ChoiceRecording();
+  ~ChoiceRecording();
+  ChoiceRecording(const ChoiceRecording&) = delete;
+  ChoiceRecording& operator=(const ChoiceRecording&) = delete;
+  // The cache's choices for the noted problems on `device`, problems ascending.
+  std::vector<CudnnChoice> choices(int device) const;
+  std::set<std::vector<int64_t>> keys;  // written under the cache's lock
+};
+
+// Load time: makes `choices` (a plan's, made with this cuDNN on this GPU model) the cache's choices on `device`, so
+// the first run replays them instead of searching; problems the cache already has a choice for keep it.
+void adoptChoices(const std::vector<CudnnChoice>& choices, int device);
+
+// cudnnGetVersion(), or 0 when built without cuDNN.
+uint64_t cudnnVersion();
 
 size_t workspaceSize(const Int8ConvPlan& plan);
 

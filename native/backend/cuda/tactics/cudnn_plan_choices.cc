@@ -1,0 +1,80 @@
+// Build-time choice of the cuDNN execution plans of a CUDA INT8 engine (plan/cudnn_choices.h): rather than derive
+// each cuDNN problem again here, the builder runs the engine it just wrote once, on zero inputs at the first
+// profile's opt shapes, so the plan cache searches exactly the problems the kernels pose; what the cache chose for
+// them goes into the plan. At load, a plan's choices seed the cache when the GPU model and cuDNN version match.
+#include <chrono>
+#include <cstdio>
+#include <exception>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
+#include "ir/error.h"
+#include "runtime/context_runner.h"
+#include "runtime/cuda_hooks.h"
+#include "runtime/devices.h"
+#include "runtime/engine.h"
+
+namespace inferrt {
+
+namespace {
+
+std::string deviceName(int device) {
+  for (const CudaDeviceInfo& d : cudaDevices())
+    if (d.index == device) return d.name;
+  return "";
+}
+
+std::string versionText(uint64_t version) {  // cuDNN 9 numbers its versions major * 10000 + minor * 100 + patch
+  return std::to_string(version / 10000) + "." + std::to_string(version / 100 % 100) + "." + std::to_string(version % 100);
+}
+
+}  // namespace
+
+CudnnChoices chooseCudnnPlans(const std::vector<uint8_t>& plan, std::vector<std::string>& log) {
+  const auto start = std::chrono::steady_clock::now();
+  CudnnChoices out;
+  if (cudnnint8::cudnnVersion() == 0) return out;
+  try {
+    std::shared_ptr<const Engine> engine = Engine::load(plan.data(), plan.size());
+    const int device = engine->info().device;
+    const Network& network = engine->network();
+    std::vector<TensorPtr> inputs;
+    for (int t : network.inputs()) {
+      const TensorInfo& info = network.tensor(t);
+      inputs.push_back(std::make_shared<const Tensor>(info.dtype, engine->profiles().front().at(info.name).opt));
+    }
+    cudnnint8::ChoiceRecording recording;
+    makeCudaRunner(engine, 0)->run(inputs);
+    out.entries = recording.choices(device);
+    out.cudnnVersion = cudnnint8::cudnnVersion();
+    out.device = deviceName(device);
+  } catch (const std::exception& e) {  // an Error (OOM, a device-side fault) or bad_alloc
+    log.push_back(std::string("cuDNN plans: not chosen at build time, so the first run chooses them (the opt-shape run "
+                              "failed: ") + e.what() + ")");
+    return {};
+  }
+  if (out.entries.empty()) return out;  // no layer runs a cuDNN graph: nothing to say
+  char seconds[32];
+  std::snprintf(seconds, sizeof(seconds), "%.1f",
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  log.push_back("cuDNN plans: " + std::to_string(out.entries.size()) +
+                " INT8 graph problems searched at the first profile's opt shapes in " + seconds + " s (cuDNN " +
+                versionText(out.cudnnVersion) + ", " + out.device + "); engines on the same GPU model and cuDNN " +
+                "replay them instead of searching at their first run");
+  return out;
+}
+
+std::string adoptCudnnChoices(const CudnnChoices& choices, int device) {
+  const std::string here = deviceName(device);
+  const uint64_t version = cudnnint8::cudnnVersion();
+  if (version == 0) return "this inferrt was built without cuDNN";
+  if (choices.device != here) return "chosen on " + choices.device + ", this engine runs on " + here;
+  if (choices.cudnnVersion != version)
+    return "chosen with cuDNN " + versionText(choices.cudnnVersion) + ", this process has " + versionText(version);
+  cudnnint8::adoptChoices(choices.entries, device);
+  return "";
+}
+
+}  // namespace inferrt
