@@ -32,7 +32,7 @@ async function buildPlan(): Promise<Plan> {
   n.markOutput(n.addMatrixMultiply(h, n.addConstant([128, 64], randomFloats(128 * 64, 44).map((v) => v / 11))).output(), 'y');
   const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(data, [rows, 64]) }] });
   const profiles = [{ x: { min: [1, 64], opt: [rows, 64], max: [rows, 64] } }];
-  return builder.build(n, builder.createConfig({ precision: ['fp16', 'int8'], int8Calibrator: calibrator, profiles }));
+  return await builder.build(n, builder.createConfig({ precision: ['fp16', 'int8'], int8Calibrator: calibrator, profiles }));
 }
 
 interface ChildResult {
