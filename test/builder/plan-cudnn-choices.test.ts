@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { addon, type NativeCudnnChoices } from '../../lib/binding.js';
 import { Builder, Plan, Runtime, tensor } from '../../lib/index.js';
+import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
 import { randomFloats } from '../api/helpers.js';
 import { reseal, sections } from '../fuzz/plan-bytes.js';
 import { rejection } from '../inferrt-errors.js';
@@ -62,6 +63,9 @@ describe("cuDNN plan choices in plans ('CDNN' section)", () => {
     expect(plain.info.cudnnPlans).toBeUndefined();
     const engine = await Runtime.load(addon.testing.withPlanCudnnChoices(plan.bytes, choices()));
     expect(engine.info.cudnnPlans).toEqual({ count: 3, used: false, note: 'CPU engines run no cuDNN graphs' });
+    expect(inspectEngine('mlp.plan', engine).cudnnPlans).toEqual(engine.info.cudnnPlans);
+    expect(formatReport(inspectEngine('mlp.plan', engine))).toContain('  cuDNN plans: 3 chosen at build time, not used (CPU engines run no cuDNN graphs)');
+    expect(formatReport(inspectEngine('mlp.plan', plain)).join('\n')).not.toMatch(/cuDNN plans/);
     engine.info.cudnnPlans!.count = 0; // a copy: the engine's own stays
     expect(engine.info.cudnnPlans!.count).toBe(3);
     const x = tensor(randomFloats(3 * 4, 32), [3, 4]);

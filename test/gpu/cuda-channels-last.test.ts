@@ -262,6 +262,31 @@ describe.skipIf(cudaSkipReason !== '')(`${TITLE}: single layers`, () => {
     expect(problems).toEqual([]);
   });
 
+  it('Pad of the last dim alone with 1-byte and 8-byte elements equals the CPU (int8 [5, 7, 3] -> 16, int64 -> 8)', async () => {
+    const problems: string[] = [];
+    for (const [dtype, width] of [['int8', 16], ['int64', 8]] as const) {
+      const count = 5 * 7 * 3;
+      const data = dtype === 'int8' ? Int8Array.from({ length: count }, (_, i) => ((i * 37) % 255) - 127) : BigInt64Array.from({ length: count }, (_, i) => BigInt(i * 1_000_003) * (i % 2 ? -1n : 1n) * 4_294_967_297n);
+      for (const begin of [0, 2]) {
+        const pads = [0, 0, begin, 0, 0, width - 3 - begin];
+        const define = (n: NetworkDefinition): void => {
+          const x = n.addInput('x', dtype, [5, 7, 3]);
+          n.markOutput(n.addLayer('Pad', [x, n.addConstant([6], BigInt64Array.from(pads, BigInt), { dtype: 'int64' })], {}).output(), 'z');
+        };
+        using cpu = await loadNetwork(define, 'cpu', {});
+        using cuda = await loadNetwork(define, 'cuda', {});
+        expect(cuda.layers.map((l) => [l.kind, l.runsOn]), dtype).toEqual([['Pad', 'cuda']]);
+        const want = (await infer(cpu, { x: tensor(data, [5, 7, 3]) })).z!;
+        const got = (await infer(cuda, { x: tensor(data, [5, 7, 3]) })).z!;
+        expect(got.shape, dtype).toEqual([5, 7, width]);
+        const w = Array.from(want.data as ArrayLike<number | bigint>), g = Array.from(got.data as ArrayLike<number | bigint>);
+        const differ = w.findIndex((v, i) => v !== g[i]);
+        if (differ >= 0) problems.push(`${dtype} pads ${pads}: element ${differ} is ${g[differ]}, the CPU gives ${w[differ]}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('two contexts at once and eager runs without CUDA graphs agree with the CPU (the plan each step keeps)', async () => {
     const c = convCases[2]!;
     const feeds: Record<string, Tensor> = { x: tensor(randomFloats(numel(c.x), 56), c.x), r: tensor(randomFloats(numel(convOut(c)), 57), convOut(c)) };

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { addon } from '../../lib/binding.js';
 import { Builder, MinMaxCalibrator, Runtime, cudaDevices, tensor, type Plan } from '../../lib/index.js';
+import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
 import { randomFloats } from '../api/helpers.js';
 import { cudaSkipReason, reportSkipped } from './helpers.js';
 
@@ -73,6 +74,7 @@ describe.skipIf(cudaSkipReason !== '')('cuDNN plan choices in INT8 plans', () =>
     for (const e of choices.entries) expect(e.none || e.configIndex < e.configCount).toBe(true);
     using engine = await Runtime.load(built);
     expect(engine.info.cudnnPlans).toEqual({ count: choices.entries.length, used: true, note: '' });
+    expect(formatReport(inspectEngine('mlp.plan', engine))).toContain(`  cuDNN plans: ${choices.entries.length} chosen at build time, used`);
   });
 
   it('a fresh process replays them: same output bit for bit', async () => {

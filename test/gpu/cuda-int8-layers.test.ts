@@ -487,12 +487,20 @@ describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: fused and un
  * QuantizeLinear with the builder's GELU (its handoff from a GEMM) on every fp16 value: x * 1 in an fp16 layer
  * stores x as fp16, then GELU and quantize. CUDA looks the values up in a table made with the CPU's double GELU, so
  * every fp16 value (infinities, signed zeros, subnormals; the NaN patterns arrive as one NaN through float32 inputs)
- * gives the CPU's int8 value; a size that is not a multiple of 8 takes the elementwise kernel, whose float GELU may
- * move a value next to a boundary by a step (it moved none on an H100).
+ * gives the CPU's int8 value; a size that is not a multiple of 8 takes the elementwise kernel (4 values a thread, or
+ * one where the size is not a multiple of 4 either), whose float GELU may move a value next to a boundary by a step
+ * (it moved none on an H100). An fp32 engine's QuantizeLinear reads float32 x, and applies GELU in double as the CPU
+ * does: no step allowed.
  */
 describe.skipIf(cudaSkipReason !== '')('QuantizeLinear with GELU on CUDA: every fp16 value against the CPU', () => {
   const patterns = fromFloat16Bits(Uint16Array.from({ length: 65536 }, (_, i) => i));
-  for (const [what, count, stepsAllowed] of [['by table (65,536 values)', 65536, 0], ['elementwise (65,532 values)', 65532, 1]] as const) {
+  const cases = [
+    ['by table (65,536 values)', 65536, 0, 'fp16'],
+    ['elementwise (65,532 values)', 65532, 1, 'fp16'],
+    ['elementwise, one value a thread (65,531 values)', 65531, 1, 'fp16'],
+    ['float32 x (65,536 values, an fp32 engine)', 65536, 0, 'fp32'],
+  ] as const;
+  for (const [what, count, stepsAllowed, xPrecision] of cases) {
     it(what, async () => {
       const define = (n: NetworkDefinition): void => {
         const x = n.addInput('x', 'float32', [count]);
@@ -506,8 +514,8 @@ describe.skipIf(cudaSkipReason !== '')('QuantizeLinear with GELU on CUDA: every 
         const builder = new Builder({ backend });
         using network = builder.createNetwork();
         define(network);
-        using engine = await Runtime.load(await builder.build(network, builder.createConfig({ precision: ['fp16'] })));
-        expect(engine.layers.map((l) => [l.kind, l.precision, l.runsOn]), backend).toEqual([['ElementWise', 'fp16', backend], ['QuantizeLinear', 'fp32', backend]]);
+        using engine = await Runtime.load(await builder.build(network, builder.createConfig({ precision: xPrecision === 'fp16' ? ['fp16'] : [] })));
+        expect(engine.layers.map((l) => [l.kind, l.precision, l.runsOn]), backend).toEqual([['ElementWise', xPrecision, backend], ['QuantizeLinear', 'fp32', backend]]);
         using ctx = engine.createContext();
         outputs.push((await ctx.infer(feeds)).q!.data as Int8Array);
       }

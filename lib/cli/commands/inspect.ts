@@ -5,6 +5,7 @@
 import type { Engine, LayerSparsityInfo } from '../../engine.js';
 import { defineCommand } from '../command.js';
 import { formatBytes, formatDims, formatMs, formatRange, table } from '../format.js';
+import type { CudnnPlansInfo } from '../../engine.js';
 import { writeLines } from '../io.js';
 import { buildOptions, openModel } from '../model.js';
 
@@ -15,6 +16,8 @@ export interface InspectReport {
   precision: string[];
   memory: { planBytes: number; weightBytes: number; deviceMemoryBytes: number };
   numProfiles: number;
+  /** CUDA INT8 plans: the cuDNN plans the build chose for the INT8 layers' cuDNN graphs, and whether they are used. */
+  cudnnPlans?: CudnnPlansInfo;
   inputs: Array<{ name: string; dtype: string; dims: number[]; profiles: Array<{ min: number[]; opt: number[]; max: number[] }> }>;
   outputs: Array<{ name: string; dtype: string; dims: number[] }>;
   layers: Array<{ name: string; kind: string; precision: string; runsOn: 'cuda' | 'cpu'; fallbackReason?: string; tactic?: string; channelsLast?: true; sparsity?: LayerSparsityInfo; inputs: string[]; outputs: string[] }>;
@@ -29,6 +32,7 @@ export function inspectEngine(file: string, engine: Engine): InspectReport {
     precision: info.precision,
     memory: { planBytes: info.planBytes, weightBytes: info.weightBytes, deviceMemoryBytes: engine.deviceMemorySize },
     numProfiles: engine.numProfiles,
+    ...(info.cudnnPlans && { cudnnPlans: info.cudnnPlans }),
     inputs: engine.inputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims, profiles: t.profiles })),
     outputs: engine.outputs.map((t) => ({ name: t.name, dtype: t.dtype, dims: t.dims })),
     layers: engine.layers.map((l) => ({
@@ -64,6 +68,7 @@ export function formatReport(r: InspectReport): string[] {
     `  memory: plan ${formatBytes(r.memory.planBytes)} (${r.memory.planBytes} bytes), weights ${formatBytes(r.memory.weightBytes)}` +
       (h.backend === 'cuda' ? `, device ${formatBytes(r.memory.deviceMemoryBytes)}` : ' (host memory)'),
     `  optimization profiles: ${r.numProfiles}`,
+    ...(r.cudnnPlans ? [`  cuDNN plans: ${r.cudnnPlans.count} chosen at build time, ${r.cudnnPlans.used ? 'used' : `not used (${r.cudnnPlans.note})`}`] : []),
     ...sparsitySummary(r),
     '',
     `inputs (${r.inputs.length}):`,
