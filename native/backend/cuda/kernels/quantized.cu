@@ -63,39 +63,27 @@ __global__ void halfQuantizeTableKernel(const void* scale, bool scaleHalf, float
   table[bits] = quantizeDivided(activate<false>(v, act), scaleOf(scale, scaleHalf, scaleValue));
 }
 
-// The int8 values of eight fp16 values (one 16-byte load's) by table: eight byte lookups, packed for one 8-byte store.
-__device__ __forceinline__ uint2 lookupEight(const int8_t* table, uint4 h) {
-  const uint32_t in[4] = {h.x, h.y, h.z, h.w};
-  uint32_t out[2] = {};
-#pragma unroll
-  for (int j = 0; j < 4; ++j) {
-    const uint32_t bytes = static_cast<uint32_t>(static_cast<uint8_t>(table[in[j] & 0xffffu])) |
-                           static_cast<uint32_t>(static_cast<uint8_t>(table[in[j] >> 16])) << 8;
-    out[j / 2] |= bytes << (16 * (j % 2));
-  }
-  return make_uint2(out[0], out[1]);
-}
-
-// y from fp16 x through the table, copied into shared memory per block. Each thread has kLoadsInFlight 16-byte
-// loads outstanding before it looks up and stores: with three blocks an SM, one load a thread kept too few bytes in
-// flight to reach the memory's speed.
-constexpr int kLoadsInFlight = 4;
+// y from fp16 x through the table, copied into shared memory per block: one 16-byte load, eight byte lookups and
+// one 8-byte store per eight elements.
 __global__ void quantizeHalfByTableKernel(const uint4* __restrict__ x, const uint4* __restrict__ table,
                                           uint2* __restrict__ y, int64_t n8) {
   extern __shared__ uint4 tableCopy[];  // kHalfPatterns bytes
   for (int i = threadIdx.x; i < kHalfPatterns / 16; i += blockDim.x) tableCopy[i] = table[i];
   __syncthreads();
   const int8_t* t = reinterpret_cast<const int8_t*>(tableCopy);
-  const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
-  int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
-  for (; i + (kLoadsInFlight - 1) * stride < n8; i += kLoadsInFlight * stride) {
-    uint4 h[kLoadsInFlight];
+  for (int64_t i = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x; i < n8;
+       i += static_cast<int64_t>(gridDim.x) * blockDim.x) {
+    const uint4 h = x[i];
+    const uint32_t in[4] = {h.x, h.y, h.z, h.w};
+    uint32_t out[2] = {};
 #pragma unroll
-    for (int u = 0; u < kLoadsInFlight; ++u) h[u] = x[i + u * stride];
-#pragma unroll
-    for (int u = 0; u < kLoadsInFlight; ++u) y[i + u * stride] = lookupEight(t, h[u]);
+    for (int j = 0; j < 4; ++j) {
+      const uint32_t bytes = static_cast<uint32_t>(static_cast<uint8_t>(t[in[j] & 0xffffu])) |
+                             static_cast<uint32_t>(static_cast<uint8_t>(t[in[j] >> 16])) << 8;
+      out[j / 2] |= bytes << (16 * (j % 2));
+    }
+    y[i] = make_uint2(out[0], out[1]);
   }
-  for (; i < n8; i += stride) y[i] = lookupEight(t, x[i]);
 }
 
 // Four elements per thread (16-byte fp32 or 8-byte fp16 loads, one 4-byte store): n4 groups of four, all aligned.
