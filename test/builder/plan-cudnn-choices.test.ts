@@ -7,7 +7,7 @@ import { Builder, Plan, Runtime, tensor } from '../../lib/index.js';
 import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
 import { randomFloats } from '../api/helpers.js';
 import { reseal, sections } from '../fuzz/plan-bytes.js';
-import { rejection } from '../inferrt-errors.js';
+import { planLoadError } from '../inferrt-errors.js';
 
 const W = randomFloats(4 * 3, 31);
 
@@ -36,12 +36,6 @@ function choices(overrides: Partial<NativeCudnnChoices> = {}): NativeCudnnChoice
     ],
     ...overrides,
   };
-}
-
-async function loadError(bytes: Uint8Array): Promise<string> {
-  const e = await rejection(Runtime.load(bytes));
-  expect(e.code).toBe('BAD_PLAN');
-  return e.message;
 }
 
 describe("cuDNN plan choices in plans ('CDNN' section)", () => {
@@ -86,19 +80,19 @@ describe("cuDNN plan choices in plans ('CDNN' section)", () => {
     const plan = (await buildPlan()).bytes;
     const write = (c: NativeCudnnChoices) => addon.testing.withPlanCudnnChoices(plan, c);
     const [a, b] = choices().entries as [NativeCudnnChoices['entries'][0], NativeCudnnChoices['entries'][0]];
-    expect(await loadError(write(choices({ cudnnVersion: 0 })))).toMatch(/^corrupt section 'CDNN': cuDNN plan choices without a cuDNN version$/);
-    expect(await loadError(write(choices({ device: '' })))).toMatch(/^corrupt section 'CDNN': cuDNN plan choices without a GPU name$/);
-    expect(await loadError(write(choices({ entries: [a, { ...b, problem: [] }] })))).toMatch(
+    expect(await planLoadError(write(choices({ cudnnVersion: 0 })))).toMatch(/^corrupt section 'CDNN': cuDNN plan choices without a cuDNN version$/);
+    expect(await planLoadError(write(choices({ device: '' })))).toMatch(/^corrupt section 'CDNN': cuDNN plan choices without a GPU name$/);
+    expect(await planLoadError(write(choices({ entries: [a, { ...b, problem: [] }] })))).toMatch(
       /^corrupt section 'CDNN' at offset \d+: cuDNN choice 1 has a problem key of 0 words \(1 to 64\)$/,
     );
-    expect(await loadError(write(choices({ entries: [{ ...a, problem: Array.from({ length: 65 }, (_, i) => i) }] })))).toMatch(
+    expect(await planLoadError(write(choices({ entries: [{ ...a, problem: Array.from({ length: 65 }, (_, i) => i) }] })))).toMatch(
       /cuDNN choice 0 has a problem key of 65 words \(1 to 64\)$/,
     );
-    expect(await loadError(write(choices({ entries: [{ ...a, configIndex: 9 }] })))).toMatch(/cuDNN choice 0 picks configuration 9 of 9$/);
-    expect(await loadError(write(choices({ entries: [{ ...b, json: '{}' }] })))).toMatch(
+    expect(await planLoadError(write(choices({ entries: [{ ...a, configIndex: 9 }] })))).toMatch(/cuDNN choice 0 picks configuration 9 of 9$/);
+    expect(await planLoadError(write(choices({ entries: [{ ...b, json: '{}' }] })))).toMatch(
       /cuDNN choice 0 says no configuration ran but has a serialized plan$/,
     );
-    expect(await loadError(write(choices({ entries: [a, b, { ...a, configIndex: 0 }] })))).toMatch(/cuDNN choice 2 repeats a problem$/);
+    expect(await planLoadError(write(choices({ entries: [a, b, { ...a, configIndex: 0 }] })))).toMatch(/cuDNN choice 2 repeats a problem$/);
     expect(() => addon.testing.planCudnnChoices(write(choices({ cudnnVersion: 0 })))).toThrow(/without a cuDNN version/);
   });
 
@@ -108,12 +102,12 @@ describe("cuDNN plan choices in plans ('CDNN' section)", () => {
     const cut = new Uint8Array(good.length - 10);
     cut.set(good.subarray(0, cdnn.at + 16 + cdnn.length - 10));
     new DataView(cut.buffer).setBigUint64(cdnn.at + 8, BigInt(cdnn.length - 10), true);
-    expect(await loadError(reseal(cut))).toMatch(/^truncated in section 'CDNN' at offset \d+: needs \d+ more bytes, \d+ left$/);
+    expect(await planLoadError(reseal(cut))).toMatch(/^truncated in section 'CDNN' at offset \d+: needs \d+ more bytes, \d+ left$/);
 
     // The entry count sits after the u64 version and the device string (u32 length + bytes).
     const many = good.slice();
     const payload = new DataView(many.buffer, many.byteOffset + cdnn.at + 16, cdnn.length);
     payload.setUint32(8 + 4 + payload.getUint32(8, true), 100000, true);
-    expect(await loadError(reseal(many))).toMatch(/^truncated in section 'CDNN' at offset \d+: 100000 cuDNN plan choices need at least 3300000 bytes/);
+    expect(await planLoadError(reseal(many))).toMatch(/^truncated in section 'CDNN' at offset \d+: 100000 cuDNN plan choices need at least 3300000 bytes/);
   });
 });

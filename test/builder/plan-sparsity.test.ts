@@ -7,7 +7,7 @@ import { addon, type NativeLayerSparsity } from '../../lib/binding.js';
 import { MinMaxCalibrator, Runtime, tensor, type NetworkDefinition, type Plan } from '../../lib/index.js';
 import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
 import { reseal, sections } from '../fuzz/plan-bytes.js';
-import { rejection } from '../inferrt-errors.js';
+import { planLoadError } from '../inferrt-errors.js';
 import { buildAndRun, nonZero, twoFour } from './sparse-helpers.js';
 
 const X = nonZero(2 * 8, 1);
@@ -55,12 +55,6 @@ function editSparsity(plan: Uint8Array, edit: (payload: DataView) => void): Uint
   const s = sections(out).find((x) => x.tag === 'SPRS')!;
   edit(new DataView(out.buffer, out.byteOffset + s.at + 16, s.length));
   return reseal(out);
-}
-
-async function loadError(bytes: Uint8Array): Promise<string> {
-  const e = await rejection(Runtime.load(bytes));
-  expect(e.code).toBe('BAD_PLAN');
-  return e.message;
 }
 
 describe('plans with sparsity records', () => {
@@ -115,31 +109,31 @@ describe('plans with sparsity records', () => {
     const probs = kinds.indexOf('Softmax');
     const write = (records: NativeLayerSparsity[]) => addon.testing.withPlanSparsity(plan.bytes, records);
 
-    expect(await loadError(write([sparseRecord(999)]))).toMatch(
+    expect(await planLoadError(write([sparseRecord(999)]))).toMatch(
       new RegExp(`^corrupt section 'SPRS' at offset \\d+: a sparsity record for layer 999, the plan has ${layers.length} layers$`),
     );
-    expect(await loadError(write([sparseRecord(probs)]))).toMatch(new RegExp(`a sparsity record for layer '${layers[probs]}', a Softmax layer \\(only MatMul, QuantizedMatMul and Convolution layers have them\\)$`));
+    expect(await planLoadError(write([sparseRecord(probs)]))).toMatch(new RegExp(`a sparsity record for layer '${layers[probs]}', a Softmax layer \\(only MatMul, QuantizedMatMul and Convolution layers have them\\)$`));
     const [a, b] = fc1 < fc2 ? [fc1, fc2] : [fc2, fc1];
-    expect(await loadError(write([sparseRecord(b), sparseRecord(a)]))).toMatch(new RegExp(`sparsity records out of order or twice for layer '${layers[a]}' \\(${a}\\)$`));
-    expect(await loadError(write([sparseRecord(a), sparseRecord(a)]))).toMatch(/sparsity records out of order or twice/);
-    expect(await loadError(write([sparseRecord(fc1, { eligible: false })]))).toMatch(/layer 'fc1' is marked sparse but its weights are not marked 2:4 \(eligible\)$/);
-    expect(await loadError(write([sparseRecord(fc1, { compressed: new Uint8Array(10) })]))).toMatch(
+    expect(await planLoadError(write([sparseRecord(b), sparseRecord(a)]))).toMatch(new RegExp(`sparsity records out of order or twice for layer '${layers[a]}' \\(${a}\\)$`));
+    expect(await planLoadError(write([sparseRecord(a), sparseRecord(a)]))).toMatch(/sparsity records out of order or twice/);
+    expect(await planLoadError(write([sparseRecord(fc1, { eligible: false })]))).toMatch(/layer 'fc1' is marked sparse but its weights are not marked 2:4 \(eligible\)$/);
+    expect(await planLoadError(write([sparseRecord(fc1, { compressed: new Uint8Array(10) })]))).toMatch(
       /the compressed weight of layer 'fc1' has 10 bytes, fewer than the \d+ its 2:4 \[\d+, \d+\] weight keeps$/,
     );
 
     // Byte edits past what the testing hook accepts. Payload: u32 count | u32 layer | u8 flags | str note (empty
     // below) | f64 dense ms | f64 sparse ms | str GEMM key | u64 version | 4 x i32 | u64 n | bytes.
     const one = write([sparseRecord(fc1, { gemmKey: '' })]);
-    expect(await loadError(editSparsity(one, (p) => p.setUint8(8, 11)))).toMatch(/the sparsity record of layer 'fc1' has unknown flags 11$/);
-    expect(await loadError(editSparsity(one, (p) => p.setUint8(8, 5)))).toMatch(/layer 'fc1' is marked sparse at any shape but not sparse$/);
-    expect(await loadError(editSparsity(one, (p) => p.setFloat64(13, NaN, true)))).toMatch(/the sparsity record of layer 'fc1' has time nan ms$/);
-    expect(await loadError(editSparsity(one, (p) => p.setFloat64(21, -1, true)))).toMatch(/has time -1 ms$/);
-    expect(await loadError(editSparsity(one, (p) => p.setBigUint64(57, 301n, true)))).toMatch(
+    expect(await planLoadError(editSparsity(one, (p) => p.setUint8(8, 11)))).toMatch(/the sparsity record of layer 'fc1' has unknown flags 11$/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setUint8(8, 5)))).toMatch(/layer 'fc1' is marked sparse at any shape but not sparse$/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setFloat64(13, NaN, true)))).toMatch(/the sparsity record of layer 'fc1' has time nan ms$/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setFloat64(21, -1, true)))).toMatch(/has time -1 ms$/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setBigUint64(57, 301n, true)))).toMatch(
       /^truncated in section 'SPRS' at offset \d+: compressed weights of layer 'fc1' of 301 bytes, 300 left$/,
     );
-    expect(await loadError(editSparsity(one, (p) => p.setUint32(9, 0xffffff, true)))).toMatch(/^truncated in section 'SPRS'/);
-    expect(await loadError(editSparsity(one, (p) => p.setUint32(0, 1000, true)))).toMatch(/^truncated in section 'SPRS' at offset \d+: 1000 sparsity records need at least 61000 bytes/);
-    expect(await loadError(editSparsity(one, (p) => p.setUint32(0, 0, true)))).toMatch(/^corrupt section 'SPRS': \d+ unexpected bytes at offset \d+$/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setUint32(9, 0xffffff, true)))).toMatch(/^truncated in section 'SPRS'/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setUint32(0, 1000, true)))).toMatch(/^truncated in section 'SPRS' at offset \d+: 1000 sparsity records need at least 61000 bytes/);
+    expect(await planLoadError(editSparsity(one, (p) => p.setUint32(0, 0, true)))).toMatch(/^corrupt section 'SPRS': \d+ unexpected bytes at offset \d+$/);
     // The same checks guard the testing reader.
     expect(() => addon.testing.planSparsity(write([sparseRecord(999)]))).toThrow(/a sparsity record for layer 999/);
   });
@@ -168,7 +162,7 @@ describe('plans with sparsity records', () => {
 
     // 16 x 8 weights keep 64 fp16 values: 128 bytes at least.
     const short = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(proj, { compressed: new Uint8Array(127) })]);
-    expect(await loadError(short)).toMatch(/the compressed weight of layer 'proj' has 127 bytes, fewer than the 128 its 2:4 \[16, 1, 1, 8\] weight keeps$/);
+    expect(await planLoadError(short)).toMatch(/the compressed weight of layer 'proj' has 127 bytes, fewer than the 128 its 2:4 \[16, 1, 1, 8\] weight keeps$/);
   });
 
   it('reads a sparse record of an INT8 QuantizedMatMul and checks its bytes against the int8 [N, K] weight', async () => {
@@ -199,10 +193,10 @@ describe('plans with sparsity records', () => {
     const enough = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q, { compressed: new Uint8Array(64) })]);
     (await Runtime.load(enough)).dispose();
     const short = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q, { compressed: new Uint8Array(63) })]);
-    expect(await loadError(short)).toMatch(/the compressed weight of layer '[^']+' has 63 bytes, fewer than the 64 its 2:4 \[16, 8\] weight keeps$/);
+    expect(await planLoadError(short)).toMatch(/the compressed weight of layer '[^']+' has 63 bytes, fewer than the 64 its 2:4 \[16, 8\] weight keeps$/);
     // The QuantizeLinear layer in front of it takes no record.
     const quantize = addon.testing.withPlanSparsity(plan.bytes, [sparseRecord(q - 1)]);
-    expect(await loadError(quantize)).toMatch(/a QuantizeLinear layer \(only MatMul, QuantizedMatMul and Convolution layers have them\)$/);
+    expect(await planLoadError(quantize)).toMatch(/a QuantizeLinear layer \(only MatMul, QuantizedMatMul and Convolution layers have them\)$/);
   });
 
   it('rejects a cut, newer or duplicated section', async () => {
@@ -213,15 +207,15 @@ describe('plans with sparsity records', () => {
     const cut = new Uint8Array(good.length - 10);
     cut.set(good.subarray(0, sprs.at + 16 + sprs.length - 10));
     new DataView(cut.buffer).setBigUint64(sprs.at + 8, BigInt(sprs.length - 10), true);
-    expect(await loadError(reseal(cut))).toMatch(/^truncated in section 'SPRS' at offset \d+: compressed weights of layer 'fc1' of 300 bytes, 290 left$/);
+    expect(await planLoadError(reseal(cut))).toMatch(/^truncated in section 'SPRS' at offset \d+: compressed weights of layer 'fc1' of 300 bytes, 290 left$/);
 
     const newer = good.slice();
     new DataView(newer.buffer).setUint32(sprs.at + 4, 2, true);
-    expect(await loadError(reseal(newer))).toBe("section 'SPRS' version 2 is newer than this library supports (1)");
+    expect(await planLoadError(reseal(newer))).toBe("section 'SPRS' version 2 is newer than this library supports (1)");
 
     const twice = new Uint8Array(good.length + 16 + sprs.length);
     twice.set(good);
     twice.set(good.subarray(sprs.at, sprs.at + 16 + sprs.length), good.length);
-    expect(await loadError(reseal(twice))).toBe("plan has two 'SPRS' sections");
+    expect(await planLoadError(reseal(twice))).toBe("plan has two 'SPRS' sections");
   });
 });

@@ -7,7 +7,7 @@ import { Builder, Plan, Runtime, tensor, type Engine } from '../../lib/index.js'
 import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
 import { randomFloats } from '../api/helpers.js';
 import { reseal, sections } from '../fuzz/plan-bytes.js';
-import { rejection } from '../inferrt-errors.js';
+import { planLoadError } from '../inferrt-errors.js';
 
 const W1 = randomFloats(4 * 6, 11);
 const B1 = randomFloats(6, 12);
@@ -74,12 +74,6 @@ function editTactics(plan: Uint8Array, edit: (payload: DataView, at: number) => 
   return reseal(out);
 }
 
-async function loadError(bytes: Uint8Array): Promise<string> {
-  const e = await rejection(Runtime.load(bytes));
-  expect(e.code).toBe('BAD_PLAN');
-  return e.message;
-}
-
 describe('plans with tactic records', () => {
   it('the writer writes no section without tactics and round-trips records exactly', async () => {
     const plan = await buildPlan();
@@ -135,13 +129,13 @@ describe('plans with tactic records', () => {
     engine.dispose();
     const write = (records: NativeLayerTactic[]): Uint8Array => addon.testing.withPlanTactics(plan, records);
 
-    expect(await loadError(write([record(999)]))).toMatch(new RegExp(`^corrupt section 'TCTC' at offset \\d+: a tactic for layer 999, the plan has ${layers.length} layers$`));
-    expect(await loadError(write([record(softmax)]))).toMatch(new RegExp(`a GEMM tactic for layer '${layers[softmax]!.name}', a Softmax layer$`));
-    expect(await loadError(write([record(matmul), record(matmul)]))).toMatch(/tactics out of order or twice for layer '.*'/);
-    expect(await loadError(write([record(matmul, { gemmKey: '' })]))).toMatch(/has an empty GEMM key$/);
+    expect(await planLoadError(write([record(999)]))).toMatch(new RegExp(`^corrupt section 'TCTC' at offset \\d+: a tactic for layer 999, the plan has ${layers.length} layers$`));
+    expect(await planLoadError(write([record(softmax)]))).toMatch(new RegExp(`a GEMM tactic for layer '${layers[softmax]!.name}', a Softmax layer$`));
+    expect(await planLoadError(write([record(matmul), record(matmul)]))).toMatch(/tactics out of order or twice for layer '.*'/);
+    expect(await planLoadError(write([record(matmul, { gemmKey: '' })]))).toMatch(/has an empty GEMM key$/);
     // The testing hook refuses a NaN time, so write one over a valid record: u32 count, u32 layer, str key, 8 words, u64 version, f64 ms.
     const nan = editTactics(write([record(matmul)]), (p) => p.setFloat64(8 + p.getUint32(8, true) + 4 + 64 + 8, NaN, true));
-    expect(await loadError(nan)).toMatch(/the tactic of layer '.*' has time nan ms$/);
+    expect(await planLoadError(nan)).toMatch(/the tactic of layer '.*' has time nan ms$/);
     // The same checks guard the testing reader.
     expect(() => addon.testing.planTactics(write([record(999)]))).toThrow(/a tactic for layer 999/);
   });
@@ -158,7 +152,7 @@ describe('plans with tactic records', () => {
     const engine = await Runtime.load(write([record(0)]));
     expect(engine.layers.map((l) => [l.plugin?.name, l.tactic !== undefined])).toEqual([['FullyConnected', true], ['SkipLayerNorm', false]]);
     engine.dispose();
-    expect(await loadError(write([record(1)]))).toMatch(/a GEMM tactic for layer 'ln', a Plugin layer$/);
+    expect(await planLoadError(write([record(1)]))).toMatch(/a GEMM tactic for layer 'ln', a Plugin layer$/);
   });
 
   it('rejects truncated, oversized, duplicated and newer tactic sections', async () => {
@@ -173,24 +167,24 @@ describe('plans with tactic records', () => {
     const cut = new Uint8Array(good.length - 10);
     cut.set(good.subarray(0, tctc.at + 16 + tctc.length - 10));
     new DataView(cut.buffer).setBigUint64(tctc.at + 8, BigInt(tctc.length - 10), true);
-    expect(await loadError(reseal(cut))).toMatch(/^truncated in section 'TCTC' at offset \d+: needs \d+ more bytes, \d+ left$/);
+    expect(await planLoadError(reseal(cut))).toMatch(/^truncated in section 'TCTC' at offset \d+: needs \d+ more bytes, \d+ left$/);
 
     const many = editTactics(good, (p) => p.setUint32(0, 1000, true));
-    expect(await loadError(many)).toMatch(/^truncated in section 'TCTC' at offset \d+: 1000 tactics need at least 92000 bytes/);
+    expect(await planLoadError(many)).toMatch(/^truncated in section 'TCTC' at offset \d+: 1000 tactics need at least 92000 bytes/);
 
     const longKey = editTactics(good, (p) => p.setUint32(8, 0xffffff, true));
-    expect(await loadError(longKey)).toMatch(/^truncated in section 'TCTC'/);
+    expect(await planLoadError(longKey)).toMatch(/^truncated in section 'TCTC'/);
 
     const extra = editTactics(good, (p) => p.setUint32(0, 0, true)); // one record's bytes left over
-    expect(await loadError(extra)).toMatch(/^corrupt section 'TCTC': \d+ unexpected bytes at offset \d+$/);
+    expect(await planLoadError(extra)).toMatch(/^corrupt section 'TCTC': \d+ unexpected bytes at offset \d+$/);
 
     const newer = good.slice();
     new DataView(newer.buffer).setUint32(tctc.at + 4, 2, true);
-    expect(await loadError(reseal(newer))).toBe("section 'TCTC' version 2 is newer than this library supports (1)");
+    expect(await planLoadError(reseal(newer))).toBe("section 'TCTC' version 2 is newer than this library supports (1)");
 
     const twice = new Uint8Array(good.length + 16 + tctc.length);
     twice.set(good);
     twice.set(good.subarray(tctc.at, tctc.at + 16 + tctc.length), good.length);
-    expect(await loadError(reseal(twice))).toBe("plan has two 'TCTC' sections");
+    expect(await planLoadError(reseal(twice))).toBe("plan has two 'TCTC' sections");
   });
 });
