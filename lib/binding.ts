@@ -263,7 +263,7 @@ export interface NativeLayerSparsity {
 export interface NativeCudnnChoices {
   cudnnVersion: number;
   device: string;
-  entries: { problem: number[]; none: boolean; configIndex: number; configCount: number; json: string }[];
+  entries: { problem: number[]; configIndex: number; configCount: number; json: string }[];
 }
 
 /**

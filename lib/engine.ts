@@ -42,7 +42,10 @@ export interface EngineInfo {
   deviceMemorySize: number;
   /** The CUDA device a CUDA engine runs on. */
   device?: number;
-  /** Plans of CUDA INT8 builds whose INT8 layers run cuDNN graphs: the cuDNN execution plans the build chose. */
+  /**
+   * Plans of CUDA INT8 builds (with tactic timing) whose INT8 layers run cuDNN graphs: the cuDNN execution plans the
+   * build chose.
+   */
   cudnnPlans?: CudnnPlansInfo;
 }
 
@@ -54,7 +57,10 @@ export interface EngineInfo {
 export interface CudnnPlansInfo {
   /** How many distinct cuDNN problems the plan has a choice for. */
   count: number;
-  /** Whether this engine replays them: only on the GPU model and with the cuDNN version that chose them. */
+  /**
+   * Whether this engine replays them: only on the GPU model, with the cuDNN version and from a plan of the inferrt
+   * version that chose them.
+   */
   used: boolean;
   /** Why it does not ('' when it does), e.g. "chosen with cuDNN 9.14.0, this process has 9.16.0". */
   note: string;

@@ -233,7 +233,6 @@ Napi::Value planCudnnChoices(const Napi::CallbackInfo& info) {
     Napi::Array problem = Napi::Array::New(env, e.problem.size());
     for (size_t w = 0; w < e.problem.size(); ++w) problem.Set(static_cast<uint32_t>(w), static_cast<double>(e.problem[w]));
     o.Set("problem", problem);
-    o.Set("none", e.none);
     o.Set("configIndex", static_cast<double>(e.configIndex));
     o.Set("configCount", static_cast<double>(e.configCount));
     o.Set("json", e.json);
@@ -264,7 +263,6 @@ Napi::Value withPlanCudnnChoices(const Napi::CallbackInfo& info) {
     Napi::Array problem = getArray(o.Get("problem"), at + ".problem");
     for (uint32_t w = 0; w < problem.Length(); ++w)
       e.problem.push_back(toInt(problem.Get(w), at + ".problem", -kMaxSafeInteger, kMaxSafeInteger));
-    e.none = toBool(o.Get("none"), at + ".none");
     e.configIndex = static_cast<uint64_t>(toInt(o.Get("configIndex"), at + ".configIndex", 0, kMaxSafeInteger));
     e.configCount = static_cast<uint64_t>(toInt(o.Get("configCount"), at + ".configCount", 0, kMaxSafeInteger));
     e.json = toString(o.Get("json"), at + ".json");

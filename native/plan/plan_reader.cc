@@ -299,7 +299,7 @@ void readCudnnChoices(ByteReader& r, RawPlan& plan) {
   if (c.cudnnVersion == 0 || c.device.empty())
     fail(ErrorCode::BadPlan, "corrupt ", r.where(), ": cuDNN plan choices without a ",
          c.cudnnVersion == 0 ? "cuDNN version" : "GPU name");
-  const uint32_t n = r.count(33, "cuDNN plan choices");  // u32 + i64 + u8 + 2 u64 + str
+  const uint32_t n = r.count(32, "cuDNN plan choices");  // u32 + i64 + 2 u64 + str
   std::set<std::vector<int64_t>> seen;
   for (uint32_t i = 0; i < n; ++i) {
     const size_t at = r.offset();
@@ -309,14 +309,12 @@ void readCudnnChoices(ByteReader& r, RawPlan& plan) {
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i, " has a problem key of ",
            words, " words (1 to ", kMaxProblemWords, ")");
     for (uint32_t w = 0; w < words; ++w) e.problem.push_back(r.i64());
-    e.none = r.u8() != 0;
     e.configIndex = r.u64();
     e.configCount = r.u64();
     e.json = r.str();
-    if (e.none ? !e.json.empty() : e.configIndex >= e.configCount)
-      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i,
-           e.none ? " says no configuration ran but has a serialized plan"
-                  : " picks configuration " + std::to_string(e.configIndex) + " of " + std::to_string(e.configCount));
+    if (e.configIndex >= e.configCount)
+      fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i, " picks configuration ",
+           e.configIndex, " of ", e.configCount);
     if (!seen.insert(e.problem).second)
       fail(ErrorCode::BadPlan, "corrupt ", r.where(), " at offset ", at, ": cuDNN choice ", i, " repeats a problem");
     c.entries.push_back(std::move(e));

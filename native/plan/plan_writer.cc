@@ -143,7 +143,6 @@ void writeBody(ByteWriter& w, const PlanModel& plan) {
       for (const CudnnChoice& e : c.entries) {
         w.u32(static_cast<uint32_t>(e.problem.size()));
         for (int64_t word : e.problem) w.i64(word);
-        w.u8(e.none ? 1 : 0);
         w.u64(e.configIndex);
         w.u64(e.configCount);
         w.str(e.json);

@@ -33,8 +33,8 @@ constexpr char kTactics[5] = "TCTC";
 // MatMul, QuantizedMatMul or Convolution layer; sparse implies eligible; times finite and >= 0.
 constexpr char kSparsity[5] = "SPRS";
 // cuDNN plan choices (optional: CUDA INT8 builds, cudnn_choices.h): u64 cuDNN version, str GPU name, u32 count, each:
-// u32 n + i64 problem key words (n >= 1), u8 none, u64 configuration index, u64 configuration count, str JSON.
-// Problems distinct; none implies no JSON; otherwise index < count.
+// u32 n + i64 problem key words (n >= 1), u64 configuration index, u64 configuration count, str JSON. Problems
+// distinct; index < count.
 constexpr char kCudnnChoices[5] = "CDNN";
 
 constexpr uint32_t kSectionVersion = 1;  // of every section above, for format version 1

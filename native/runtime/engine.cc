@@ -66,10 +66,15 @@ Engine::Engine(PlanModel plan, size_t planBytes, int device) : plan_(std::move(p
 #endif
   info_.cudnnChoices = plan_.cudnnChoices.entries.size();
   if (info_.cudnnChoices > 0) {
+    if (device < 0) {
+      info_.cudnnChoicesNote = "CPU engines run no cuDNN graphs";
+    } else if (plan_.header.libraryVersion != libraryVersion()) {  // the graphs may be built differently
+      info_.cudnnChoicesNote = "chosen by inferrt " + plan_.header.libraryVersion + ", this is inferrt " + libraryVersion();
+    } else {
 #ifdef INFERRT_WITH_CUDA
-    info_.cudnnChoicesNote = device >= 0 ? adoptCudnnChoices(plan_.cudnnChoices, device) : "";
+      info_.cudnnChoicesNote = adoptCudnnChoices(plan_.cudnnChoices, device);
 #endif
-    if (device < 0) info_.cudnnChoicesNote = "CPU engines run no cuDNN graphs";
+    }
   }
 }
 

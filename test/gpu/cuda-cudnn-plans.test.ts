@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addon } from '../../lib/binding.js';
 import { Builder, MinMaxCalibrator, Runtime, cudaDevices, tensor, type Plan } from '../../lib/index.js';
 import { formatReport, inspectEngine } from '../../lib/cli/commands/inspect.js';
@@ -63,15 +63,17 @@ if (cudaSkipReason !== '') reportSkipped('cuDNN plan choices in INT8 plans', cud
 
 describe.skipIf(cudaSkipReason !== '')('cuDNN plan choices in INT8 plans', () => {
   let built: Plan;
+  beforeAll(async () => {
+    built = await buildPlan();
+  });
 
   it('the build searches each cuDNN problem at the opt shapes and records the choices; its engine uses them', async () => {
-    built = await buildPlan();
-    expect(built.buildLog.some((l) => /^cuDNN plans: \d+ INT8 graph problems searched at the first profile's opt shapes/.test(l)), built.buildLog.join('\n')).toBe(true);
+    expect(built.buildLog.some((l) => /^cuDNN plans: \d+ INT8 graph problems chosen by an opt-shape run of [\d.]+ s/.test(l)), built.buildLog.join('\n')).toBe(true);
     const choices = addon.testing.planCudnnChoices(built.bytes);
     expect(choices.device).toBe(cudaDevices()[0]!.name);
     expect(choices.cudnnVersion).toBeGreaterThan(90000);
     expect(choices.entries.length).toBeGreaterThanOrEqual(2); // the two QuantizedMatMuls' problems
-    for (const e of choices.entries) expect(e.none || e.configIndex < e.configCount).toBe(true);
+    for (const e of choices.entries) expect(e.configIndex).toBeLessThan(e.configCount);
     using engine = await Runtime.load(built);
     expect(engine.info.cudnnPlans).toEqual({ count: choices.entries.length, used: true, note: '' });
     expect(formatReport(inspectEngine('mlp.plan', engine))).toContain(`  cuDNN plans: ${choices.entries.length} chosen at build time, used`);

@@ -2,10 +2,9 @@
  * `inferrt inspect MODEL.plan`: what a plan holds — header (format and library version, backend, GPU arch),
  * precision, I/O tensors with their profile ranges, the layers as built, and memory. `--json` for tools.
  */
-import type { Engine, LayerSparsityInfo } from '../../engine.js';
+import type { CudnnPlansInfo, Engine, LayerSparsityInfo } from '../../engine.js';
 import { defineCommand } from '../command.js';
 import { formatBytes, formatDims, formatMs, formatRange, table } from '../format.js';
-import type { CudnnPlansInfo } from '../../engine.js';
 import { writeLines } from '../io.js';
 import { buildOptions, openModel } from '../model.js';
 

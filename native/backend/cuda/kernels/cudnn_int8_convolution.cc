@@ -29,8 +29,9 @@ namespace {
 
 constexpr int kTimedConfigs = 6;                         // of the heuristic's list, fastest first
 constexpr int kTimedRuns = 5;                            // per configuration, after one untimed: the median counts
-constexpr int64_t kProblemKeyLayout = 1;                 // problemKey's first word: plans store keys, so bump it
-                                                         // whenever the words change
+// The first word of every key: plans store keys (and cuDNN's JSON of the graph), so bump it whenever keyOf's words
+// or the graph buildGraph makes for them change.
+constexpr int64_t kProblemKeyLayout = 1;
 constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
 enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kOutputScale, kY, kYInt8, kFirstVirtual };
 
@@ -213,24 +214,28 @@ struct TimingBuffers {
                          static_cast<size_t>(p.outChannels * p.channels * p.kernel[0] * p.kernel[1]),
                          static_cast<size_t>(p.outChannels) * 4, static_cast<size_t>(p.outChannels) * 4,
                          p.residual ? outputs * (p.residualHalf ? 2 : 4) : 16, outputs * 4, outputs,
-                         static_cast<size_t>(kMaxWorkspace)}) {
+                         static_cast<size_t>(kMaxWorkspace)})
       memory.push_back(std::make_unique<DeviceMemory>(bytes, device));
-      INFERRT_CUDA_CHECK(cudaMemsetAsync(memory.back()->data(), 0, bytes, stream));
-    }
-    // One block of random bytes tiled over x and w (copied synchronously: the host block is a local).
-    std::vector<uint8_t> block(size_t(1) << 20);
+    // All on the handle's stream (non-blocking: unordered with the legacy stream's copies), waited for before the
+    // host blocks go. One block of random bytes is tiled over x and w.
     uint32_t state = 12345;
-    for (uint8_t& b : block) b = static_cast<uint8_t>((state = state * 1664525u + 1013904223u) >> 24);
+    auto next = [&state] { return state = state * 1664525u + 1013904223u; };
+    std::vector<uint8_t> block(size_t(1) << 20);
+    for (uint8_t& b : block) b = static_cast<uint8_t>(next() >> 24);
     for (size_t i : {0, 1}) {
       auto* base = static_cast<uint8_t*>(memory[i]->data());
       for (size_t at = 0; at < memory[i]->size(); at += block.size())
-        INFERRT_CUDA_CHECK(cudaMemcpy(base + at, block.data(), std::min(block.size(), memory[i]->size() - at),
-                                      cudaMemcpyHostToDevice));
+        INFERRT_CUDA_CHECK(cudaMemcpyAsync(base + at, block.data(), std::min(block.size(), memory[i]->size() - at),
+                                           cudaMemcpyHostToDevice, stream));
     }
     std::vector<float> scales(static_cast<size_t>(p.outChannels));
-    for (float& v : scales) v = 1e-3f * static_cast<float>(1 + ((state = state * 1664525u + 1013904223u) >> 28));
+    for (float& v : scales) v = 1e-3f * static_cast<float>(1 + (next() >> 28));
     for (size_t i : {2, 3})
-      INFERRT_CUDA_CHECK(cudaMemcpy(memory[i]->data(), scales.data(), scales.size() * 4, cudaMemcpyHostToDevice));
+      INFERRT_CUDA_CHECK(
+          cudaMemcpyAsync(memory[i]->data(), scales.data(), scales.size() * 4, cudaMemcpyHostToDevice, stream));
+    for (size_t i = 4; i < memory.size(); ++i)
+      INFERRT_CUDA_CHECK(cudaMemsetAsync(memory[i]->data(), 0, memory[i]->size(), stream));
+    INFERRT_CUDA_CHECK(cudaStreamSynchronize(stream));
   }
   std::vector<std::unique_ptr<DeviceMemory>> memory;  // x, w, scale, bias, residual, y, yInt8, workspace
 };
@@ -422,8 +427,8 @@ struct PlanCaches {
   std::mutex mutex;
   std::map<std::vector<int64_t>, std::shared_ptr<const Int8ConvPlan>> plans;  // key: the problem's, then the handle
   std::map<std::vector<int64_t>, Choice> choices;                             // key: the problem's
-  std::vector<ChoiceRecording*> recordings;                                   // those alive
 };
+thread_local ChoiceRecording* threadRecording = nullptr;  // the innermost recording on this thread
 PlanCaches& planCaches() {
   static auto* caches = new PlanCaches();
   return *caches;
@@ -444,8 +449,8 @@ std::shared_ptr<const Int8ConvPlan> findInt8ConvolutionPlan(const Int8ConvProble
   const std::vector<int64_t> problemKey = keyOf(p, device);
   std::vector<int64_t> key = problemKey;
   key.push_back(static_cast<int64_t>(reinterpret_cast<intptr_t>(cudnnHandle)));
+  if (threadRecording) threadRecording->keys.insert(problemKey);
   std::lock_guard<std::mutex> lock(caches.mutex);
-  for (ChoiceRecording* recording : caches.recordings) recording->keys.insert(problemKey);
   auto found = caches.plans.find(key);
   if (found != caches.plans.end()) return found->second;
   auto chosen = caches.choices.find(problemKey);
@@ -502,17 +507,9 @@ bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device)
   return keyOf(plan.problem, plan.device) == keyOf(p, device);
 }
 
-ChoiceRecording::ChoiceRecording() {
-  PlanCaches& caches = planCaches();
-  std::lock_guard<std::mutex> lock(caches.mutex);
-  caches.recordings.push_back(this);
-}
+ChoiceRecording::ChoiceRecording() : outer_(threadRecording) { threadRecording = this; }
 
-ChoiceRecording::~ChoiceRecording() {
-  PlanCaches& caches = planCaches();
-  std::lock_guard<std::mutex> lock(caches.mutex);
-  caches.recordings.erase(std::find(caches.recordings.begin(), caches.recordings.end(), this));
-}
+ChoiceRecording::~ChoiceRecording() { threadRecording = outer_; }
 
 std::vector<CudnnChoice> ChoiceRecording::choices(int device) const {
   PlanCaches& caches = planCaches();
@@ -520,10 +517,13 @@ std::vector<CudnnChoice> ChoiceRecording::choices(int device) const {
   std::vector<CudnnChoice> out;
   for (const std::vector<int64_t>& key : keys) {
     auto chosen = caches.choices.find(key);
-    if (key.front() != device || chosen == caches.choices.end()) continue;
-    const Choice& c = chosen->second;
-    out.push_back({std::vector<int64_t>(key.begin() + 1, key.end()), c.none, c.configIndex, c.configCount,
-                   std::string(c.json.begin(), c.json.end())});
+    if (key.front() != device || chosen == caches.choices.end() || chosen->second.none) continue;
+    CudnnChoice c;
+    c.problem.assign(key.begin() + 1, key.end());
+    c.configIndex = chosen->second.configIndex;
+    c.configCount = chosen->second.configCount;
+    c.json.assign(chosen->second.json.begin(), chosen->second.json.end());
+    out.push_back(std::move(c));
   }
   return out;
 }
@@ -535,7 +535,11 @@ void adoptChoices(const std::vector<CudnnChoice>& choices, int device) {
     std::vector<int64_t> key = {device};
     key.insert(key.end(), c.problem.begin(), c.problem.end());
     if (c.problem.front() != kProblemKeyLayout || caches.choices.count(key)) continue;
-    remember(caches, key, Choice{c.none, c.configCount, c.configIndex, std::vector<char>(c.json.begin(), c.json.end())});
+    Choice choice;
+    choice.configIndex = c.configIndex;
+    choice.configCount = c.configCount;
+    choice.json.assign(c.json.begin(), c.json.end());
+    remember(caches, key, std::move(choice));
   }
 }
 
@@ -565,7 +569,7 @@ void forgetHandle(void*) {}
 
 bool planMatches(const Int8ConvPlan&, const Int8ConvProblem&, int) { return false; }
 
-ChoiceRecording::ChoiceRecording() = default;
+ChoiceRecording::ChoiceRecording() : outer_(nullptr) {}
 ChoiceRecording::~ChoiceRecording() = default;
 std::vector<CudnnChoice> ChoiceRecording::choices(int) const { return {}; }
 void adoptChoices(const std::vector<CudnnChoice>&, int) {}

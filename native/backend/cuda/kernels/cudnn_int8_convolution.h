@@ -52,17 +52,21 @@ void forgetHandle(void* cudnnHandle);
 // Whether `plan` was made for exactly this problem and device (a lock-free check of a plan kept from an earlier run).
 bool planMatches(const Int8ConvPlan& plan, const Int8ConvProblem& p, int device);
 
-// Build time: notes the problems whose plans are looked up while it lives (on any handle), so that what the cache
-// chose for them can go into the plan.
+// Build time: notes the problems whose plans this thread looks up while it lives (a build's opt-shape run launches
+// its kernels on the building thread; other threads' engines stay out), so that what the cache chose for them can
+// go into the plan.
 class ChoiceRecording {
  public:
   ChoiceRecording();
   ~ChoiceRecording();
   ChoiceRecording(const ChoiceRecording&) = delete;
   ChoiceRecording& operator=(const ChoiceRecording&) = delete;
-  // The cache's choices for the noted problems on `device`, problems ascending.
+  // The cache's choices for the noted problems on `device` where a configuration ran, problems ascending.
   std::vector<CudnnChoice> choices(int device) const;
-  std::set<std::vector<int64_t>> keys;  // written under the cache's lock
+  std::set<std::vector<int64_t>> keys;
+
+ private:
+  ChoiceRecording* outer_;  // the recording this one hides while it lives
 };
 
 // Load time: makes `choices` (a plan's, made with this cuDNN on this GPU model) the cache's choices on `device`, so

@@ -35,34 +35,39 @@ std::string versionText(uint64_t version) {  // cuDNN 9 numbers its versions maj
 CudnnChoices chooseCudnnPlans(const std::vector<uint8_t>& plan, std::vector<std::string>& log) {
   const auto start = std::chrono::steady_clock::now();
   CudnnChoices out;
-  if (cudnnint8::cudnnVersion() == 0) return out;
+  out.cudnnVersion = cudnnint8::cudnnVersion();
+  if (out.cudnnVersion == 0) return out;
+  int device = -1;
+  std::string failure;
+  cudnnint8::ChoiceRecording recording;  // this thread's lookups: the run below launches its kernels here
   try {
     std::shared_ptr<const Engine> engine = Engine::load(plan.data(), plan.size());
-    const int device = engine->info().device;
+    device = engine->info().device;
     const Network& network = engine->network();
     std::vector<TensorPtr> inputs;
     for (int t : network.inputs()) {
       const TensorInfo& info = network.tensor(t);
       inputs.push_back(std::make_shared<const Tensor>(info.dtype, engine->profiles().front().at(info.name).opt));
     }
-    cudnnint8::ChoiceRecording recording;
     makeCudaRunner(engine, 0)->run(inputs);
-    out.entries = recording.choices(device);
-    out.cudnnVersion = cudnnint8::cudnnVersion();
-    out.device = deviceName(device);
   } catch (const std::exception& e) {  // an Error (OOM, a device-side fault) or bad_alloc
-    log.push_back(std::string("cuDNN plans: not chosen at build time, so the first run chooses them (the opt-shape run "
-                              "failed: ") + e.what() + ")");
-    return {};
+    failure = e.what();
   }
-  if (out.entries.empty()) return out;  // no layer runs a cuDNN graph: nothing to say
+  out.device = deviceName(device);
+  if (device >= 0 && !out.device.empty()) out.entries = recording.choices(device);  // what ran before any failure too
+  if (!failure.empty())
+    log.push_back("cuDNN plans: the opt-shape run failed (" + failure + "); " +
+                  (out.entries.empty() ? std::string("the first run chooses them")
+                                       : "the plan keeps the " + std::to_string(out.entries.size()) +
+                                             " chosen before that, the first run chooses the rest"));
+  if (out.entries.empty()) return {};
   char seconds[32];
   std::snprintf(seconds, sizeof(seconds), "%.1f",
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  log.push_back("cuDNN plans: " + std::to_string(out.entries.size()) +
-                " INT8 graph problems searched at the first profile's opt shapes in " + seconds + " s (cuDNN " +
-                versionText(out.cudnnVersion) + ", " + out.device + "); engines on the same GPU model and cuDNN " +
-                "replay them instead of searching at their first run");
+  if (failure.empty())
+    log.push_back("cuDNN plans: " + std::to_string(out.entries.size()) + " INT8 graph problems chosen by an opt-shape " +
+                  "run of " + seconds + " s (cuDNN " + versionText(out.cudnnVersion) + ", " + out.device +
+                  "); engines on the same GPU model with this cuDNN replay them instead of searching at their first run");
   return out;
 }
 
