@@ -1,7 +1,8 @@
 // Build-time choice of the cuDNN execution plans of a CUDA INT8 engine (plan/cudnn_choices.h): rather than derive
 // each cuDNN problem again here, the builder runs the engine it just wrote once, on zero inputs at the first
 // profile's opt shapes, so the plan cache searches exactly the problems the kernels pose; what the cache chose for
-// them goes into the plan. At load, a plan's choices seed the cache when the GPU model and cuDNN version match.
+// them goes into the plan. At load, a plan's choices seed the cache when the GPU model and cuDNN version match (and
+// the inferrt version: engine.cc checks that).
 #include <chrono>
 #include <cstdio>
 #include <exception>
