@@ -41,10 +41,9 @@ export interface BuildProgress {
   /**
    * The build stage: 'calibrate' (INT8 builds with a calibrator: reading its cache, or after each calibration
    * batch, with fraction 0), 'validate', 'fold', 'prune', 'fuse', 'precision', 'layout', 'sparsity' (builds with
-   * `sparseWeights`), 'tactics' (CUDA builds timing GEMM algorithms; reported after each GEMM), 'serialize',
-   * 'cudnn' (CUDA INT8 builds with tactic timing: one run at the opt shapes that chooses the cuDNN plans of the INT8
-   * layers), then
-   * 'done' (later builds may add stages).
+   * `sparseWeights`), 'tactics' (CUDA builds timing GEMM algorithms; reported after each GEMM), 'cudnn'
+   * (CUDA INT8 builds with tactic timing: one run at the opt shapes that chooses the cuDNN plans of the INT8 layers),
+   * 'serialize', then 'done' (later builds may add stages).
    */
   stage: string;
   /** 0..1 over the whole build. */

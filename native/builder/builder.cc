@@ -148,18 +148,17 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
   }
 #endif
 
-  report("serialize", 0.85, "writing the plan");
   plan.header.libraryVersion = libraryVersion();
   plan.header.backend = config.backend;
   plan.header.gpuArch = gpuArchFor(config.backend);
-  result.plan = writePlan(plan);
 #ifdef INFERRT_WITH_CUDA
   if (runsCudnnGraphs(plan)) {
-    report("cudnn", 0.87, "running the engine once at the opt shapes to choose its cuDNN INT8 plans");
-    plan.cudnnChoices = chooseCudnnPlans(result.plan, log);
-    if (!plan.cudnnChoices.entries.empty()) result.plan = writePlan(plan);
+    report("cudnn", 0.85, "running the engine once at the opt shapes to choose its cuDNN INT8 plans");
+    plan.cudnnChoices = chooseCudnnPlans(plan, log);
   }
 #endif
+  report("serialize", 0.9, "writing the plan");
+  result.plan = writePlan(plan);
   log.push_back("engine: " + summary(plan.network));
   log.push_back("plan: " + std::to_string(result.plan.size()) + " bytes, format version " +
                 std::to_string(kPlanFormatVersion) + ", backend " + config.backend +

@@ -38,6 +38,12 @@ bool cudaCompiled() {
 
 const std::vector<CudaDeviceInfo>& cudaDevices() { return scan().devices; }
 
+const CudaDeviceInfo* findCudaDevice(int index) {
+  for (const CudaDeviceInfo& d : cudaDevices())
+    if (d.index == index) return &d;
+  return nullptr;
+}
+
 std::string cudaUnavailableReason() {
   if (!cudaCompiled()) return "";
   return scan().devices.empty() ? scan().reason : "";

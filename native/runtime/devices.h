@@ -19,6 +19,8 @@ struct CudaDeviceInfo {
 bool cudaCompiled();
 // Devices the CUDA runtime sees (queried once, then cached); empty without CUDA or a driver.
 const std::vector<CudaDeviceInfo>& cudaDevices();
+// The visible device with this CUDA index, or null.
+const CudaDeviceInfo* findCudaDevice(int index);
 // Why no device is visible ("" when one is, or when CUDA is not compiled in).
 std::string cudaUnavailableReason();
 // "sm_90" for compute capability 9.0.

@@ -44,6 +44,11 @@ std::shared_ptr<const Engine> Engine::load(const uint8_t* data, size_t size) {
   return std::shared_ptr<const Engine>(new Engine(std::move(plan), size, device));
 }
 
+std::shared_ptr<const Engine> Engine::fromModel(PlanModel plan) {
+  const int device = checkBackend(plan.header);
+  return std::shared_ptr<const Engine>(new Engine(std::move(plan), 0, device));
+}
+
 Engine::Engine(PlanModel plan, size_t planBytes, int device) : plan_(std::move(plan)) {
   info_.formatVersion = plan_.header.formatVersion;
   info_.libraryVersion = plan_.header.libraryVersion;

@@ -52,6 +52,8 @@ class Engine {
  public:
   // Parses, validates and checks the plan against this machine (backend, GPU architecture); BadPlan on any fault.
   static std::shared_ptr<const Engine> load(const uint8_t* data, size_t size);
+  // An engine of a plan the builder holds, not yet written (its info's planBytes is 0); checked as load checks.
+  static std::shared_ptr<const Engine> fromModel(PlanModel plan);
 
   const Network& network() const { return plan_.network; }
   const std::vector<OptimizationProfile>& profiles() const { return plan_.config.profiles; }

@@ -1,5 +1,5 @@
 // Build-time choice of the cuDNN execution plans of a CUDA INT8 engine (plan/cudnn_choices.h): rather than derive
-// each cuDNN problem again here, the builder runs the engine it just wrote once, on zero inputs at the first
+// each cuDNN problem again here, the builder runs the engine it is about to write once, on zero inputs at the first
 // profile's opt shapes, so the plan cache searches exactly the problems the kernels pose; what the cache chose for
 // them goes into the plan. At load, a plan's choices seed the cache when the GPU model and cuDNN version match (and
 // the inferrt version: engine.cc checks that).
@@ -22,9 +22,8 @@ namespace inferrt {
 namespace {
 
 std::string deviceName(int device) {
-  for (const CudaDeviceInfo& d : cudaDevices())
-    if (d.index == device) return d.name;
-  return "";
+  const CudaDeviceInfo* d = findCudaDevice(device);
+  return d ? d->name : "";
 }
 
 std::string versionText(uint64_t version) {  // cuDNN 9 numbers its versions major * 10000 + minor * 100 + patch
@@ -33,7 +32,7 @@ std::string versionText(uint64_t version) {  // cuDNN 9 numbers its versions maj
 
 }  // namespace
 
-CudnnChoices chooseCudnnPlans(const std::vector<uint8_t>& plan, std::vector<std::string>& log) {
+CudnnChoices chooseCudnnPlans(const PlanModel& plan, std::vector<std::string>& log) {
   const auto start = std::chrono::steady_clock::now();
   CudnnChoices out;
   out.cudnnVersion = cudnnint8::cudnnVersion();
@@ -42,7 +41,7 @@ CudnnChoices chooseCudnnPlans(const std::vector<uint8_t>& plan, std::vector<std:
   std::string failure;
   cudnnint8::ChoiceRecording recording;  // this thread's lookups: the run below launches its kernels here
   try {
-    std::shared_ptr<const Engine> engine = Engine::load(plan.data(), plan.size());
+    std::shared_ptr<const Engine> engine = Engine::fromModel(plan);  // a copy: the weights' storage is shared
     device = engine->info().device;
     const Network& network = engine->network();
     std::vector<TensorPtr> inputs;

@@ -116,8 +116,7 @@ Outcome timeGemm(cublaslt::GemmTimer& timer, const GemmToTune& g, int device) {
 }
 
 const CudaDeviceInfo& deviceInfo(int device) {
-  for (const CudaDeviceInfo& d : cudaDevices())
-    if (d.index == device) return d;
+  if (const CudaDeviceInfo* d = findCudaDevice(device)) return *d;
   fail(ErrorCode::Internal, "tactics: CUDA device ", device, " is not visible");
 }
 
