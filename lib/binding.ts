@@ -358,6 +358,8 @@ export interface NativeAddon {
   cudaElapsedMs?(start: NativeCudaEvent, end: NativeCudaEvent): number;
   /** cudaMemGetInfo: free and total bytes. */
   cudaMemoryInfo?(device: number): { free: number; total: number };
+  /** GPU-suite hook: INT8 cuDNN graph plans searched and replayed from a choice in this process. */
+  cudnnPlanCounts?(): { searches: number; replays: number };
   /**
    * GPU-suite hook: one cuSPARSELt 2:4 GEMM y[m,n] = x[m,k]·w[n,k]ᵀ from host bytes (fp16 → fp16, int8 → int32)
    * with kernel configuration `configId` (-1: the library's default), and how many configurations there are.

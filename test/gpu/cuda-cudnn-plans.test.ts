@@ -2,8 +2,8 @@
  * GPU suite, cuDNN plan choices in INT8 plans: an fp16 + int8 build whose QuantizedMatMuls run cuDNN graphs (K and
  * N multiples of 16) runs the engine once at the opt shapes, so each cuDNN problem is searched at build time, and
  * the plan records what was chosen ('CDNN' section). A fresh process (its plan cache empty) that loads the plan
- * replays those choices instead of searching: it must say so (engine.info.cudnnPlans.used) and give the build
- * process's output bit for bit (the same kernels). Choices made on another GPU model or cuDNN version are not used.
+ * replays those choices instead of searching: it must say so (engine.info.cudnnPlans.used), search nothing (the
+ * addon's plan counters) and give the build process's output bit for bit (the same kernels). Choices made on another GPU model or cuDNN version are not used.
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { spawnSync } from 'node:child_process';
@@ -39,6 +39,7 @@ async function buildPlan(): Promise<Plan> {
 interface ChildResult {
   info: { count: number; used: boolean; note: string } | null;
   firstMs: number;
+  counts: { searches: number; replays: number };
   y: string;
 }
 
@@ -85,9 +86,12 @@ describe.skipIf(cudaSkipReason !== '')('cuDNN plan choices in INT8 plans', () =>
     const y = (await ctx.infer({ x: tensor(data, [rows, 64]) })).y!.data as Float32Array;
     const replayed = runChild(built.bytes, 'with-choices');
     expect(replayed.info?.used).toBe(true);
+    const problems = addon.testing.planCudnnChoices(built.bytes).entries.length;
+    expect(replayed.counts).toEqual({ searches: 0, replays: problems }); // replayed, not searched again
     expect(Buffer.from(replayed.y, 'base64').equals(Buffer.from(y.buffer, y.byteOffset, y.byteLength))).toBe(true);
     const searching = runChild(addon.testing.withPlanCudnnChoices(built.bytes, { cudnnVersion: 0, device: '', entries: [] }), 'without');
     expect(searching.info).toBeNull();
+    expect(searching.counts).toEqual({ searches: problems, replays: 0 });
     console.log(`first run in a fresh process: ${replayed.firstMs.toFixed(1)} ms replaying the plan's cuDNN choices, ${searching.firstMs.toFixed(1)} ms searching`);
   });
 

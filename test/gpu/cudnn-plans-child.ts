@@ -1,7 +1,8 @@
 // Run by cuda-cudnn-plans.test.ts in a fresh process (whose cuDNN plan cache starts empty): loads the plan at
 // argv[2], runs it once on the float32 x at argv[3] ([rows, 64]) and prints the engine's cudnnPlans info, the first
-// run's milliseconds and y's bytes (base64) as one JSON line.
+// run's milliseconds, the cuDNN plans this process searched and replayed, and y's bytes (base64) as one JSON line.
 import { readFileSync } from 'node:fs';
+import { addon } from '../../lib/binding.js';
 import { Runtime, tensor } from '../../lib/index.js';
 
 const [planPath, xPath] = process.argv.slice(2) as [string, string];
@@ -15,4 +16,5 @@ const firstMs = performance.now() - start;
 ctx.dispose();
 const info = engine.info.cudnnPlans ?? null;
 engine.dispose();
-process.stdout.write(JSON.stringify({ info, firstMs, y: Buffer.from(y.buffer, y.byteOffset, y.byteLength).toString('base64') }) + '\n');
+const counts = addon.cudnnPlanCounts!();
+process.stdout.write(JSON.stringify({ info, firstMs, counts, y: Buffer.from(y.buffer, y.byteOffset, y.byteLength).toString('base64') }) + '\n');

@@ -12,6 +12,7 @@
 #include "addon/cuda/cuda_state.h"
 #include "addon/errors.h"
 #include "backend/cuda/device_memory.h"
+#include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
 namespace inferrt::addon {
 
@@ -33,6 +34,15 @@ Napi::Value memoryInfo(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("free", static_cast<double>(m.free));
   o.Set("total", static_cast<double>(m.total));
+  return o;
+}
+
+// cudnnPlanCounts(): { searches, replays } of INT8 cuDNN graph plans in this process (GPU suite hook).
+Napi::Value cudnnPlanCounts(const Napi::CallbackInfo& info) {
+  const cudnnint8::PlanCounts counts = cudnnint8::planCounts();
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("searches", static_cast<double>(counts.searches));
+  o.Set("replays", static_cast<double>(counts.replays));
   return o;
 }
 
@@ -82,6 +92,7 @@ void registerCudaExports(Napi::Env env, Napi::Object exports) {
   registerSparseTestingExports(env, exports);
   exports.Set("cudaElapsedMs", Napi::Function::New<elapsedMs>(env, "cudaElapsedMs"));
   exports.Set("cudaMemoryInfo", Napi::Function::New<memoryInfo>(env, "cudaMemoryInfo"));
+  exports.Set("cudnnPlanCounts", Napi::Function::New<cudnnPlanCounts>(env, "cudnnPlanCounts"));
 }
 
 }  // namespace inferrt::addon

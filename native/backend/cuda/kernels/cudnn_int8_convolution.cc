@@ -7,6 +7,7 @@
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
@@ -368,10 +369,13 @@ std::vector<char> serialized(cudnnBackendDescriptor_t plan) {
   return json;
 }
 
+// How many plans were searched and how many replayed from a choice, since the process started (tests read them).
+std::atomic<uint64_t> searchCount{0}, replayCount{0};
+
 // The choice made again on this handle: from its JSON, else from its engine configuration; null when neither takes
 // (the caller then searches).
-std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProblem& p, cudnnHandle_t handle,
-                                       int device) {
+std::shared_ptr<Int8ConvPlan> replayedPlan(const Choice& choice, const Int8ConvProblem& p, cudnnHandle_t handle,
+                                           int device) {
   if (!choice.json.empty()) {
     auto candidate = std::make_shared<Int8ConvPlan>();
     cudnnBackendDescriptor_t plan = candidate->descriptors.make(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR);
@@ -390,7 +394,15 @@ std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProbl
 
 // The search: the fastest of the first kTimedConfigs configurations that finalize and run, timed on scratch
 // buffers, or null when none does; `choice` records it.
+std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProblem& p, cudnnHandle_t handle,
+                                       int device) {
+  std::shared_ptr<Int8ConvPlan> plan = replayedPlan(choice, p, handle, device);
+  if (plan) ++replayCount;
+  return plan;
+}
+
 std::shared_ptr<Int8ConvPlan> searched(const Int8ConvProblem& p, cudnnHandle_t handle, int device, Choice& choice) {
+  ++searchCount;
   auto graph = std::make_shared<Descriptors>();
   const std::vector<cudnnBackendDescriptor_t> configs = engineConfigs(*graph, p, handle);
   std::shared_ptr<Int8ConvPlan> best;
@@ -545,6 +557,8 @@ void adoptChoices(const std::vector<CudnnChoice>& choices, int device) {
 
 uint64_t cudnnVersion() { return cudnnGetVersion(); }
 
+PlanCounts planCounts() { return {searchCount.load(), replayCount.load()}; }
+
 size_t workspaceSize(const Int8ConvPlan& plan) { return static_cast<size_t>(plan.workspace); }
 
 void runInt8Convolution(const Int8ConvPlan& plan, void* cudnnHandle, const void* x, const void* w, const float* scale,
@@ -574,6 +588,7 @@ ChoiceRecording::~ChoiceRecording() = default;
 std::vector<CudnnChoice> ChoiceRecording::choices(int) const { return {}; }
 void adoptChoices(const std::vector<CudnnChoice>&, int) {}
 uint64_t cudnnVersion() { return 0; }
+PlanCounts planCounts() { return {}; }
 
 size_t workspaceSize(const Int8ConvPlan&) { return 0; }
 

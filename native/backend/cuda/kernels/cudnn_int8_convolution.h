@@ -76,6 +76,14 @@ void adoptChoices(const std::vector<CudnnChoice>& choices, int device);
 // cudnnGetVersion(), or 0 when built without cuDNN.
 uint64_t cudnnVersion();
 
+// Plans searched (timing the configurations) and plans replayed from a remembered or adopted choice, in this
+// process: lets the GPU suite tell a replay from a search that happened to pick the same configuration.
+struct PlanCounts {
+  uint64_t searches = 0;
+  uint64_t replays = 0;
+};
+PlanCounts planCounts();
+
 size_t workspaceSize(const Int8ConvPlan& plan);
 
 // Enqueues the convolution on the stream the handle is bound to. bias / residual are read when the problem has them;
