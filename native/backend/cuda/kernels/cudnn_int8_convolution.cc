@@ -21,7 +21,6 @@
 #include "backend/cuda/device_memory.h"
 #include "backend/cuda/kernels/cudnn_status.h"
 #include "ir/error.h"
-#include "ir/gelu_rational.h"
 
 namespace inferrt::cudnnint8 {
 
@@ -35,16 +34,7 @@ constexpr int kTimedRuns = 5;                            // per configuration, a
 // or the graph buildGraph makes for them change.
 constexpr int64_t kProblemKeyLayout = 1;
 constexpr int64_t kMaxWorkspace = int64_t(256) << 20;    // configurations needing more are skipped
-// The rational GELU's constants, passed by value: clamp bounds, numerator and denominator coefficients, 1.
-constexpr float kGeluConstants[] = {-kGeluRationalClamp,         kGeluRationalClamp,          kGeluRationalNumerator[0],
-                                    kGeluRationalNumerator[1],   kGeluRationalNumerator[2],   kGeluRationalDenominator[0],
-                                    kGeluRationalDenominator[1], 1.0f};
-constexpr int64_t kGeluConstantCount = sizeof(kGeluConstants) / sizeof(kGeluConstants[0]);
-enum Uid : int64_t {
-  kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kOutputScale, kY, kYInt8,
-  kGeluConstant,                                  // the first of kGeluConstantCount
-  kFirstVirtual = kGeluConstant + kGeluConstantCount
-};
+enum Uid : int64_t { kX = 1, kW, kScale, kBias, kResidual, kResidualScale, kOutputScale, kY, kYInt8, kFirstVirtual };
 
 std::string describe(const Int8ConvProblem& p) {
   return "int8 NHWC convolution x [N " + std::to_string(p.batch) + ", C " + std::to_string(p.channels) + ", " +
@@ -136,30 +126,6 @@ class Int8ConvPlan {
 
 namespace {
 
-// geluRationalGate(x) of ir/gelu_rational.h as pointwise steps appended to `ops`, each output a virtual float32 tensor
-// shaped like x; returns the gate's tensor.
-cudnnBackendDescriptor_t geluRationalGate(Descriptors& all, std::vector<cudnnBackendDescriptor_t>& ops,
-                                          cudnnBackendDescriptor_t x, int64_t& nextUid) {
-  int64_t dims[4] = {};
-  int64_t count = 0;
-  INFERRT_CUDNN_CHECK(cudnnBackendGetAttribute(x, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, &count, dims));
-  auto constant = [&](int i) { return tensor(all, kGeluConstant + i, CUDNN_DATA_FLOAT, 1, 1, 1, 1, false, true); };
-  auto step = [&](cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t a, cudnnBackendDescriptor_t b) {
-    cudnnBackendDescriptor_t out = tensor(all, nextUid++, CUDNN_DATA_FLOAT, dims[0], dims[1], dims[2], dims[3], true);
-    ops.push_back(pointwise(all, mode, a, b, out));
-    return out;
-  };
-  // kGeluConstants: 0 -clamp, 1 clamp, 2..4 numerator, 5..6 denominator, 7 one.
-  const cudnnBackendDescriptor_t c = step(CUDNN_POINTWISE_MIN, step(CUDNN_POINTWISE_MAX, x, constant(0)), constant(1));
-  const cudnnBackendDescriptor_t c2 = step(CUDNN_POINTWISE_MUL, c, c);
-  cudnnBackendDescriptor_t num = step(CUDNN_POINTWISE_ADD, step(CUDNN_POINTWISE_MUL, c2, constant(4)), constant(3));
-  num = step(CUDNN_POINTWISE_ADD, step(CUDNN_POINTWISE_MUL, num, c2), constant(2));
-  num = step(CUDNN_POINTWISE_MUL, num, c);
-  cudnnBackendDescriptor_t den = step(CUDNN_POINTWISE_ADD, step(CUDNN_POINTWISE_MUL, c2, constant(6)), constant(5));
-  den = step(CUDNN_POINTWISE_ADD, step(CUDNN_POINTWISE_MUL, den, c2), constant(7));
-  return step(CUDNN_POINTWISE_SIGMOID_FWD, step(CUDNN_POINTWISE_DIV, num, den), nullptr);
-}
-
 // The operation graph of `p`, finalized.
 cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, cudnnHandle_t handle) {
   const int64_t n = p.batch, k = p.outChannels, oh = p.out[0], ow = p.out[1];
@@ -195,12 +161,7 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
     steps.push_back(CUDNN_POINTWISE_MUL);
     operands.push_back(tensor(all, kResidualScale, CUDNN_DATA_FLOAT, 1, 1, 1, 1, false, true));
   }
-  size_t geluGateStep = SIZE_MAX;  // the step multiplying by the rational GELU's gate, computed from its input
-  if (p.activation == Int8Activation::GeluRational) {
-    geluGateStep = steps.size();
-    steps.push_back(CUDNN_POINTWISE_MUL);
-    operands.push_back(nullptr);
-  } else if (p.activation != Int8Activation::None) {
+  if (p.activation != Int8Activation::None) {
     steps.push_back(p.activation == Int8Activation::Relu   ? CUDNN_POINTWISE_RELU_FWD
                     : p.activation == Int8Activation::Gelu ? CUDNN_POINTWISE_GELU_FWD
                                                            : CUDNN_POINTWISE_GELU_APPROX_TANH_FWD);
@@ -233,9 +194,7 @@ cudnnBackendDescriptor_t buildGraph(Descriptors& all, const Int8ConvProblem& p, 
     else if (last) out = tensor(all, kY, p.outputScale > 0 ? CUDNN_DATA_INT8 : floatType, n, k, oh, ow, false);
     else if (floatY) out = tensor(all, kY, floatType, n, k, oh, ow, false);
     else out = tensor(all, nextUid++, CUDNN_DATA_FLOAT, n, k, oh, ow, true);
-    cudnnBackendDescriptor_t operand = operands[i];
-    if (i == geluGateStep) operand = geluRationalGate(all, ops, value, nextUid);
-    ops.push_back(pointwise(all, steps[i], value, operand, out));
+    ops.push_back(pointwise(all, steps[i], value, operands[i], out));
     value = out;
   }
   cudnnBackendDescriptor_t graph = all.make(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR);
@@ -291,9 +250,6 @@ void execute(const Int8ConvPlan& plan, cudnnHandle_t handle, const Int8ConvProbl
   float residualScale = p.residualScale, outputScale = p.outputScale;  // by value: cuDNN reads them while enqueueing
   if (p.residual && p.residualScale > 0) uids.push_back(kResidualScale), pointers.push_back(&residualScale);
   if (p.outputScale > 0) uids.push_back(kOutputScale), pointers.push_back(&outputScale);
-  if (p.activation == Int8Activation::GeluRational)
-    for (int64_t i = 0; i < kGeluConstantCount; ++i)
-      uids.push_back(kGeluConstant + i), pointers.push_back(const_cast<float*>(&kGeluConstants[i]));
   uids.push_back(kY);
   pointers.push_back(y);
   if (p.keepFloat) uids.push_back(kYInt8), pointers.push_back(yInt8);

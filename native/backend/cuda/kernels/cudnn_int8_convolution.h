@@ -18,9 +18,7 @@ namespace inferrt::cudnnint8 {
 
 // The activation fused after the epilogue's adds. GELU (erf form or tanh approximation) serves QuantizedMatMul run as
 // a 1x1 convolution (quantized_matmul_cudnn.h).
-// GeluRational is exact GELU to 2e-6 in fp32 (x * sigmoid of a rational function of x, geluRationalGate in
-// ir/gelu_rational.h): cuDNN's fused erf GELU is slow, and this form is a chain of plain pointwise steps.
-enum class Int8Activation : int64_t { None, Relu, Gelu, GeluTanh, GeluRational };
+enum class Int8Activation : int64_t { None, Relu, Gelu, GeluTanh };
 
 // A 2-D convolution, group 1, symmetric pads; dims in logical N, C, H, W order.
 struct Int8ConvProblem {
