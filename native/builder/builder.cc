@@ -122,6 +122,7 @@ BuildResult buildPlan(const Network& source, const BuildConfig& config, const Bu
     if (f.gemmOutputs) kinds.push_back(counted(f.gemmOutputs, "fp16-engine GEMM"));
     if (f.layerNormOutputs) kinds.push_back(counted(f.layerNormOutputs, "layer normalization"));
     if (f.attentionOutputs) kinds.push_back(counted(f.attentionOutputs, "attention layer"));
+    if (f.maxPoolOutputs) kinds.push_back(counted(f.maxPoolOutputs, "max pooling"));
     std::string writers;  // "a", "a and b", "a, b and c"
     for (size_t i = 0; i < kinds.size(); ++i)
       writers += (i == 0 ? "" : i + 1 == kinds.size() ? " and " : ", ") + kinds[i];

@@ -8,8 +8,10 @@
 //   quantizing the unrounded value; else as a second output, quantized from the float output as stored (exactly the
 //   QuantizeLinear's values). A layer norm whose output is also read as float (BERT's: the next GEMM's input and a
 //   residual) writes that second output; an attention layer read only by them (through a Reshape: BERT's merged
-//   heads) writes the int8 values alone. Either way the separate QuantizeLinear goes (CUDA's generic attention path
-//   still quantizes in a second pass inside the layer);
+//   heads) writes the int8 values alone, and so does a max pooling read only by them (ResNet's stem pool: quantizing
+//   is monotone, so the int8 value of the maximum is the maximum of the int8 values). Either way the separate
+//   QuantizeLinear goes (CUDA's generic attention path still quantizes in a second pass inside the layer, as does
+//   its pooling outside the fp16 NHWC vector kernel);
 // - then a float output that only such convolutions read, as their residual (a bottleneck's last convolution feeding
 //   the next block), goes too: they read the int8 values (residual_scale).
 #include <memory>
@@ -42,6 +44,8 @@ enum class Int8Writer {
   Gemm,         // an fp16-engine QuantizedMatMul on CUDA's cuDNN route (the same two forms)
   LayerNorm,    // a layer-mode Normalization without statistics outputs (beside y only: its float readers stay)
   Attention,    // fused attention (the int8 values alone), read by the QuantizeLinears directly or through a Reshape
+  MaxPool,      // max pooling of a float input (the int8 values alone): quantizing the maximum equals the maximum of
+                // the quantized values, so it may quantize once per output (ResNet's stem pool)
 };
 
 // Whether a layer norm's rows (the dims from its axis on) have a known length that CUDA's fast kernel reads in
@@ -73,6 +77,11 @@ Int8Writer int8WriterOf(const Layer& layer, const std::vector<TensorInfo>& tenso
     return layer.attrs.getString("mode", "") == "layer" && vectorizedRows(layer, tensors) ? Int8Writer::LayerNorm
                                                                                           : Int8Writer::None;
   if (layer.kind == "Attention") return Int8Writer::Attention;
+  if (layer.kind == "Pooling") {
+    const std::string mode = layer.attrs.getString("mode", "");
+    const bool floatInput = layer.inputs[0] >= 0 && isFloat(tensors[layer.inputs[0]].dtype);
+    return (mode == "max" || mode == "global_max") && floatInput ? Int8Writer::MaxPool : Int8Writer::None;
+  }
   if (layer.kind == "QuantizedConvolution")
     return layer.attrs.getInt("channels_last", 0) == 1 ? Int8Writer::Convolution : Int8Writer::None;
   if (layer.kind != "QuantizedMatMul" || layer.attrs.getInt("half_output", 0) != 1 ||
@@ -135,7 +144,7 @@ void fuseQuantizeLinears(Network& network, Int8OutputFusions& counts) {
       quantizers.push_back(r);
     }
     if (quantizers.empty() || (writer == Int8Writer::LayerNorm && !floatReaders) ||
-        (writer == Int8Writer::Attention && floatReaders))
+        ((writer == Int8Writer::Attention || writer == Int8Writer::MaxPool) && floatReaders))
       continue;
     Layer& f = fused[l];
     f.attrs.set("output_scale", static_cast<double>(*scale));
@@ -163,9 +172,12 @@ void fuseQuantizeLinears(Network& network, Int8OutputFusions& counts) {
     ++(writer == Int8Writer::Gemm        ? counts.gemmOutputs
        : writer == Int8Writer::LayerNorm ? counts.layerNormOutputs
        : writer == Int8Writer::Attention ? counts.attentionOutputs
+       : writer == Int8Writer::MaxPool   ? counts.maxPoolOutputs
                                          : counts.outputs);
   }
-  if (!counts.outputs && !counts.gemmOutputs && !counts.layerNormOutputs && !counts.attentionOutputs) return;
+  if (!counts.outputs && !counts.gemmOutputs && !counts.layerNormOutputs && !counts.attentionOutputs &&
+      !counts.maxPoolOutputs)
+    return;
   replacement.resize(tensors.size(), -1);
   for (Layer& layer : fused)
     for (int& t : layer.inputs)

@@ -23,13 +23,14 @@ void quantizeLayers(Network& network, const BuildConfig& config, const Quantizat
 // A channels-last QuantizedConvolution, or a QuantizedMatMul with half_output (fp16 engines), whose output int8
 // QuantizeLinear layers of one constant scale (no zero point) read gets output_scale = that scale and writes their
 // int8 values: as its output when nothing else reads it, else as a second output; the QuantizeLinears go and their
-// readers read it. A layer norm read both so and as float writes them as a second output; an attention layer read
-// only so (directly or through one Reshape) writes them alone. Then a convolution's float output that only other
-// such convolutions read as their residual goes too: they read the int8 one (residual_scale). Returns how many
-// convolutions, GEMMs, layer norms and attention layers write int8 and how many convolutions read an int8 residual
-// (int8_output_fusion.cc). Runs after the channels-last pass.
+// readers read it. A layer norm read both so and as float writes them as a second output; an attention layer or a
+// max pooling of a float input read only so (the attention directly or through one Reshape) writes them alone.
+// Then a convolution's float output that only other such convolutions read as their residual goes too: they read
+// the int8 one (residual_scale). Returns how many convolutions, GEMMs, layer norms, attention layers and max
+// poolings write int8 and how many convolutions read an int8 residual (int8_output_fusion.cc). Runs after the
+// channels-last pass.
 struct Int8OutputFusions {
-  size_t outputs = 0, gemmOutputs = 0, layerNormOutputs = 0, attentionOutputs = 0, residuals = 0;
+  size_t outputs = 0, gemmOutputs = 0, layerNormOutputs = 0, attentionOutputs = 0, maxPoolOutputs = 0, residuals = 0;
   size_t geluHandoffs = 0;  // GEMMs whose GELU their QuantizeLinear applies (handGeluToQuantizeLinears)
 };
 // Runs handGeluToQuantizeLinears first.

@@ -484,6 +484,56 @@ describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: fused and un
 });
 
 /**
+ * A max pooling writing int8 for the next convolution (INT8 output fusion, ResNet's stem pool) against the
+ * unfused engine, whose QuantizeLinear stays because the pool's float output is also a network output: bit for
+ * bit, on each of its CUDA paths (the fp16 NHWC vector kernel quantizing in its store; the fp32 NCHW kernel and the
+ * global pool writing the maxima to scratch for the QuantizeLinear kernel). Each build has its own calibrator
+ * (scales go by tensor name, and marking the output renames it); min-max gives both the same scales.
+ */
+describe.skipIf(cudaSkipReason !== '')('INT8 output fusion on CUDA: a max pooling writing int8, fused and unfused bit for bit', () => {
+  const xDims = [2, 16, 19, 17];
+  const data = randomFloats(numel(xDims), 120);
+  const define = (exposePool: boolean, mode: 'max' | 'global_max') => (n: NetworkDefinition) => {
+    const x = n.addInput('x', 'float32', xDims);
+    const c1 = n.addConvolution(x, weights(n, [16, 16, 3, 3], 121, 144), n.addConstant([16], randomFloats(16, 122)), { pads: [1, 1, 1, 1] });
+    const h = n.addActivation(c1.output(), 'relu').output();
+    const window = mode === 'max' ? { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } : {};
+    const p = n.addPooling(h, mode, window).output();
+    n.markOutput(n.addConvolution(p, weights(n, [32, 16, 1, 1], 123, 16), null).output(), 'y');
+    if (exposePool) n.markOutput(p, 'p');
+  };
+  const cases = [
+    ['max, fp16 NHWC (the vector kernel)', 'max', ['fp16', 'int8'], true],
+    ['max, fp32 NCHW', 'max', ['int8'], false],
+    ['global_max, fp16 NHWC', 'global_max', ['fp16', 'int8'], true],
+  ] as const;
+  for (const [what, mode, precision, nhwc] of cases) {
+    it(what, async () => {
+      const build = async (exposePool: boolean) => {
+        const builder = new Builder({ backend: 'cuda' });
+        using network = builder.createNetwork();
+        define(exposePool, mode)(network);
+        const calibrator = new MinMaxCalibrator({ batches: [{ x: tensor(data, xDims) }] });
+        const plan = await builder.build(network, builder.createConfig({ precision: [...precision], int8Calibrator: calibrator }));
+        return { engine: await Runtime.load(plan), log: [...plan.buildLog] };
+      };
+      const fused = await build(false), plain = await build(true);
+      using fusedEngine = fused.engine;
+      using plainEngine = plain.engine;
+      expect(fused.log).toContain('int8 outputs: 1 max pooling write int8 for the QuantizeLinear layers that read them');
+      expect(plain.log.some((l) => l.startsWith('int8 outputs: ')), 'the unfused build').toBe(false);
+      const pool = fusedEngine.layers.find((l) => l.kind === 'Pooling')!;
+      expect([!!pool.channelsLast, pool.runsOn]).toEqual([nhwc, 'cuda']);
+      expect(describeFallback(fallbackLayers(fusedEngine)), 'every layer runs on the GPU').toBe('none');
+      const feeds = { x: tensor(data.map((v) => v * 1.5), xDims) };
+      const y = await run(fusedEngine, feeds);
+      expect(bitDifference(await run(plainEngine, feeds), y)).toBeNull();
+      expect(y.some((v) => v !== 0)).toBe(true);
+    });
+  }
+});
+
+/**
  * QuantizeLinear with the builder's GELU (its handoff from a GEMM) on every fp16 value: x * 1 in an fp16 layer
  * stores x as fp16, then GELU and quantize. CUDA looks the values up in a table made with the CPU's double GELU, so
  * every fp16 value (infinities, signed zeros, subnormals; the NaN patterns arrive as one NaN through float32 inputs)

@@ -254,6 +254,55 @@ describe('implicit INT8: a channels-last convolution writing int8 for the next o
   });
 });
 
+describe('implicit INT8: a max pooling writing int8 for the next convolution (output_scale)', () => {
+  const xDims: [number, number, number, number] = [2, 16, 9, 8];
+  const cx = uniform(2 * 16 * 9 * 8, 20, -2, 2);
+  const w1 = uniform(16 * 16 * 9, 21), w2 = uniform(32 * 16, 22), b1 = uniform(16, 23, -0.3, 0.3);
+  // conv 3x3 + relu -> max pool 3x3 stride 2 pad 1 (ResNet's stem pool) -> conv 1x1. With `exposePool` the pool's
+  // float output is also a network output, which keeps its QuantizeLinear: the unfused build.
+  const defineStem = (exposePool: boolean, mode: 'max' | 'global_max') => (n: NetworkDefinition) => {
+    const input = n.addInput('x', 'float32', xDims);
+    const c1 = n.addConvolution(input, n.addConstant([16, 16, 3, 3], w1), n.addConstant([16], b1), { pads: [1, 1, 1, 1] });
+    const h = n.addActivation(c1.output(), 'relu').output();
+    const window = mode === 'max' ? { kernelShape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } : {};
+    const p = n.addPooling(h, mode, { ...window, name: 'pool' }).output();
+    n.markOutput(n.addConvolution(p, n.addConstant([32, 16, 1, 1], w2), null, { name: 'c2' }).output(), 'y');
+    if (exposePool) n.markOutput(p, 'p');
+  };
+  const feeds = { x: tensor(cx, xDims) };
+
+  for (const mode of ['max', 'global_max'] as const) {
+    for (const precision of [['int8'], ['fp16', 'int8']] as const) {
+      it(`drops the QuantizeLinear after the ${mode} pool, bit for bit with the unfused build (${precision.join(' + ')})`, async () => {
+        // A calibrator each: scales go by tensor name, and marking the pool's output renames it (min-max gives both
+        // the same scale: the pool computes the same values).
+        const config = () => ({ precision: [...precision], int8Calibrator: new MinMaxCalibrator({ batches: [feeds] }) });
+        const fused = await run(defineStem(false, mode), feeds, config());
+        const plain = await run(defineStem(true, mode), feeds, config());
+        expect(fused.log).toContain('int8 outputs: 1 max pooling write int8 for the QuantizeLinear layers that read them');
+        expect(plain.log.some((l) => l.startsWith('int8 outputs:'))).toBe(false);
+        expect(fused.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(1);  // x's only
+        expect(plain.layers.filter((l) => l.kind === 'QuantizeLinear')).toHaveLength(2);
+        // Quantizing is monotone: the int8 value of the maximum is the maximum of the int8 values.
+        expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+        expect(fused.y.some((v) => v !== 0)).toBe(true);
+      });
+    }
+  }
+
+  it('rejects output_scale on an average pooling or an integer input, naming the layer', async () => {
+    const builder = new Builder({ backend: 'cpu' });
+    using n = builder.createNetwork();
+    const x = n.addInput('x', 'float32', [1, 2, 4, 4]);
+    const xi = n.addCast(x, 'int32').output();
+    const window = { kernel_shape: [2, 2], output_scale: 0.125 };
+    expect(() => n.addLayer('Pooling', [x], { mode: 'average', ...window }, { name: 'avg' }))
+      .toThrow(/layer 'avg' \(Pooling\): Pooling with output_scale needs max pooling of a float input, got mode 'average' on float32/);
+    expect(() => n.addLayer('Pooling', [xi], { mode: 'max', ...window }, { name: 'imax' }))
+      .toThrow(/layer 'imax' \(Pooling\): Pooling with output_scale needs max pooling of a float input, got mode 'max' on int32/);
+  });
+});
+
 describe('implicit INT8: an fp16-engine GEMM writing int8 for the next one (output_scale)', () => {
   // K1 and K2 multiples of 16: the first GEMM is one CUDA runs on cuDNN, which fuses the int8 output (with K2 = 40
   // it would not, and the QuantizeLinear stays).

@@ -128,16 +128,24 @@ void runPooling(const Layer& layer, const std::vector<const Tensor*>& inputs, st
   const SpatialWindow w = poolingWindow(layer.attrs, spatial, global);
   Dims expected = {xin.dims()[0], xin.dims()[1]};
   expected.insert(expected.end(), w.output.begin(), w.output.end());
-  requireKernelOutput(out, xin.dtype(), expected, "Pooling output");
+  const bool quantizes = layer.attrs.has("output_scale");  // int8 out: QuantizeLinear of the float maximum
+  requireKernelOutput(out, quantizes ? DType::Int8 : xin.dtype(), expected, "Pooling output");
   const Geometry3 g = geometryOf(xin.dims(), w);
   const bool countPad = layer.attrs.getInt("count_include_pad", 0) != 0;
   const int64_t planes = xin.dims()[0] * xin.dims()[1];
   if (isFloat(xin.dtype())) {
     const Tensor x32 = toFloat32(xin);
-    FloatOutput o(out);
+    Tensor pooled = quantizes ? Tensor(xin.dtype(), expected) : Tensor();
+    Tensor& floatOut = quantizes ? pooled : out;
+    FloatOutput o(floatOut);
     for (int64_t p = 0; p < planes; ++p)
       poolPlane(x32.data<float>() + p * g.inSize(), o.data() + p * g.outSize(), g, isMax, countPad);
     o.commit();
+    if (quantizes) {  // the maxima as stored (an input value each), divided and rounded as QuantizeLinear does
+      const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
+      const Tensor maxima = toFloat32(pooled);
+      for (int64_t i = 0; i < maxima.numel(); ++i) out.data<int8_t>()[i] = quantizeToInt8(maxima.data<float>()[i], s);
+    }
     return;
   }
   if (!isMax) fail(ErrorCode::DTypeMismatch, "average pooling needs float input, got ", dtypeName(xin.dtype()));

@@ -1,7 +1,8 @@
 // Shape rules of Convolution and Pooling: NCHW-style layouts with 1 to 3 spatial dims, or with channels_last = 1
 // (the builder's channels-last pass) 2-D NHWC: x [N, H, W, C], conv weights [M, kH, kW, C/group], output
 // [N, H', W', M]. Convolution may carry a fused epilogue (builder conv fusion): a residual input 3 of the output's
-// shape and activation none / relu.
+// shape and activation none / relu. Max pooling of a float input may carry output_scale (the builder's INT8 output
+// fusion): its output is then the int8 values a one-scale QuantizeLinear of the maximum would give.
 #include <string>
 #include <vector>
 
@@ -85,8 +86,17 @@ std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<Tenso
   requireRank(x, 0, 3, 5);
   const bool last = channelsLastOf(layer, x);
   const int64_t channels = x.dims[last ? 3 : 1];
+  // output_scale s (the builder's INT8 output fusion): y is int8, QuantizeLinear(max, s) of the float maximum.
+  const bool quantizes = layer.attrs.has("output_scale");
+  if (quantizes) {
+    requireScaleAttribute(layer, "output_scale");
+    if (!isMax || !isFloat(x.dtype))
+      fail(ErrorCode::InvalidModel, "Pooling with output_scale needs max pooling of a float input, got mode '", mode,
+           "' on ", dtypeName(x.dtype));
+  }
+  const DType yType = quantizes ? DType::Int8 : x.dtype;
   if (mode == "global_max" || mode == "global_average")
-    return {makeDesc(x.dtype, layoutDims(x.dims[0], channels, Dims(x.dims.size() - 2, 1), last))};
+    return {makeDesc(yType, layoutDims(x.dims[0], channels, Dims(x.dims.size() - 2, 1), last))};
   if (mode != "max" && mode != "average")
     fail(ErrorCode::InvalidArgument, "unknown Pooling mode '", mode,
          "'; expected max, average, global_max or global_average");
@@ -103,7 +113,7 @@ std::vector<TensorDesc> inferPooling(const Layer& layer, const std::vector<Tenso
   const bool ceilMode = layer.attrs.getInt("ceil_mode", 0) == 1;
   const Dims spatial = last ? Dims(x.dims.begin() + 1, x.dims.end() - 1) : Dims(x.dims.begin() + 2, x.dims.end());
   const SpatialWindow win = resolveWindow(layer.attrs, spatial, kernel, ceilMode);
-  return {makeDesc(x.dtype, layoutDims(x.dims[0], channels, win.output, last))};
+  return {makeDesc(yType, layoutDims(x.dims[0], channels, win.output, last))};
 }
 
 }  // namespace

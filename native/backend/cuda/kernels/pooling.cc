@@ -1,15 +1,18 @@
 // CUDA kernel of Pooling (our own kernels in pooling.cu, no cuDNN): max, average, global_max, global_average over
 // 1 to 3 spatial dims with the CPU kernel's window rules (strides, pads, dilations, ceil_mode, auto_pad,
 // count_include_pad), NCHW or (channels_last = 1, 2-D) NHWC. Max also takes int8 / uint8 / int32 / int64, as on
-// the CPU.
+// the CPU. Max pooling with output_scale (INT8 output fusion) writes the maxima's int8 values: fused into the NHWC
+// fp16 vector kernel, else the maxima go to scratch and the QuantizeLinear kernel quantizes them.
 #include <string>
 #include <vector>
 
 #include "backend/cuda/cuda_check.h"
 #include "backend/cuda/kernels/cuda_kernel.h"
 #include "backend/cuda/kernels/pooling_launch.h"
+#include "backend/cuda/kernels/quantized_launch.h"
 #include "ir/error.h"
 #include "ir/ops/shape_helpers.h"
+#include "int8/half_quantize_reciprocal.h"
 
 namespace inferrt {
 
@@ -57,18 +60,28 @@ void runPooling(CudaKernelArgs& args) {
   if (!last) expected.push_back(channels);
   expected.insert(expected.end(), w.output.begin(), w.output.end());
   if (last) expected.push_back(channels);
-  if (out.dims != expected || out.dtype != x.dtype)
-    fail(ErrorCode::Internal, "Pooling output is ", dimsToString(out.dims), ", expected ", dimsToString(expected));
+  const bool quantizes = layer.attrs.has("output_scale");  // int8 out: QuantizeLinear of the maxima
+  const DType yType = quantizes ? DType::Int8 : x.dtype;
+  if (out.dims != expected || out.dtype != yType || (quantizes && (!isMax || !isFloat(x.dtype))))
+    fail(ErrorCode::Internal, "Pooling output is ", dtypeName(out.dtype), " ", dimsToString(out.dims), ", expected ",
+         dtypeName(yType), " ", dimsToString(expected));
   if (out.numel() == 0) return;
 
   const PoolType type = static_cast<PoolType>(static_cast<int>(x.dtype));
   const CudaLaunchEnv& env = args.env;
+  const float outputScale = quantizes ? static_cast<float>(layer.attrs.getFloat("output_scale")) : 0.0f;
+  // Where the fused kernel does not apply, the maxima go to scratch and the QuantizeLinear kernel quantizes them.
+  void* pooled = nullptr;
+  auto floatTarget = [&] {
+    pooled = quantizes ? env.scratch(static_cast<size_t>(out.numel()) * dtypeSize(x.dtype)) : out.data;
+    return pooled;
+  };
   bool launched;
   if (global && last) {
-    launched = cudakernels::launchGlobalPoolingNhwc(type, x.data, out.data, batch, volume(spatial), channels, isMax,
+    launched = cudakernels::launchGlobalPoolingNhwc(type, x.data, floatTarget(), batch, volume(spatial), channels, isMax,
                                                     env.multiProcessors, env.stream);
   } else if (global) {
-    launched = cudakernels::launchGlobalPooling(type, x.data, out.data, batch * channels, volume(spatial), isMax,
+    launched = cudakernels::launchGlobalPooling(type, x.data, floatTarget(), batch * channels, volume(spatial), isMax,
                                                 env.multiProcessors, env.stream);
   } else {
     cudakernels::PoolGeometry g;
@@ -86,9 +99,20 @@ void runPooling(CudaKernelArgs& args) {
       g.padEnd[lead + i] = w.padEnd[i];
     }
     const bool countPad = layer.attrs.getInt("count_include_pad", 0) != 0;
-    launched = cudakernels::launchPooling(type, x.data, out.data, g, isMax, countPad, env.multiProcessors, env.stream);
+    if (quantizes && x.dtype == DType::Float16 &&
+        cudakernels::launchMaxPoolNhwcHalfToInt8(x.data, out.as<int8_t>(), g, halfQuantizeReciprocal(outputScale),
+                                                 outputScale, env.multiProcessors, env.stream)) {
+      INFERRT_CUDA_CHECK(cudaGetLastError());
+      return;
+    }
+    launched =
+        cudakernels::launchPooling(type, x.data, floatTarget(), g, isMax, countPad, env.multiProcessors, env.stream);
   }
   if (!launched) fail(ErrorCode::Internal, "Pooling: no kernel for ", mode, " on ", dtypeName(x.dtype));
+  if (quantizes && !cudakernels::launchQuantizeInt8ByValue(pooled, x.dtype == DType::Float16, outputScale,
+                                                           out.as<int8_t>(), out.numel(), env.multiProcessors,
+                                                           env.stream))
+    fail(ErrorCode::Internal, "Pooling: no quantize kernel for its int8 output");
   INFERRT_CUDA_CHECK(cudaGetLastError());
 }
 

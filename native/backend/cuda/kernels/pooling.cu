@@ -5,6 +5,7 @@
 #include <cfloat>
 #include <type_traits>
 
+#include "backend/cuda/kernels/int8_quantize.cuh"
 #include "backend/cuda/kernels/kernel_support.cuh"
 #include "backend/cuda/kernels/pooling_launch.h"
 
@@ -106,9 +107,20 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeome
 // over the taps in its order, so both give the same bits. The generic kernel loads one 2-byte value per tap and
 // spends its time on index arithmetic (ResNet-50's 3x3 max pool at batch 256 took 0.93 ms, 5x off bandwidth).
 // `vectors` = output positions x channels / kVec; every index below 2^31 (the launcher checks).
-template <typename T>
-__global__ void maxPoolNhwcVectorKernel(const uint4* __restrict__ x, uint4* __restrict__ y, PoolGeometry g,
-                                        int32_t vectors) {
+// Where the vector kernel puts each 16-byte vector of maxima: as they are, or (fp16) as their 8 int8 values, as a
+// one-scale QuantizeLinear of the maxima would write them (multiplying by r > 0, else dividing by s).
+struct StoreVector {
+  uint4* y;
+  __device__ void operator()(int32_t i, uint4 maxima) const { y[i] = maxima; }
+};
+struct StoreQuantizedHalf8 {
+  uint2* y;
+  float r, s;
+  __device__ void operator()(int32_t i, uint4 maxima) const { y[i] = quantizeHalf8(maxima, r, s); }
+};
+
+template <typename T, typename Store>
+__global__ void maxPoolNhwcVectorKernel(const uint4* __restrict__ x, Store store, PoolGeometry g, int32_t vectors) {
   constexpr int kVec = 16 / sizeof(T);
   using M = MaxOf<T>;
   const int32_t in[3] = {static_cast<int32_t>(g.in[0]), static_cast<int32_t>(g.in[1]), static_cast<int32_t>(g.in[2])};
@@ -150,7 +162,7 @@ __global__ void maxPoolNhwcVectorKernel(const uint4* __restrict__ x, uint4* __re
     T* values = reinterpret_cast<T*>(&word);
 #pragma unroll
     for (int j = 0; j < kVec; ++j) M::store(values, j, best[j]);
-    y[i] = word;
+    store(i, word);
   }
 }
 
@@ -273,9 +285,8 @@ bool poolAs(const void* x, void* y, const PoolGeometry& g, bool isMax, bool coun
                           reinterpret_cast<uintptr_t>(y) % 16 == 0;
   if (vectorized && small) {
     const int64_t vectors = numel / kVec;
-    maxPoolNhwcVectorKernel<T><<<gridFor(vectors, sms), kBlock, 0, s>>>(static_cast<const uint4*>(x),
-                                                                        static_cast<uint4*>(y), g,
-                                                                        static_cast<int32_t>(vectors));
+    maxPoolNhwcVectorKernel<T><<<gridFor(vectors, sms), kBlock, 0, s>>>(
+        static_cast<const uint4*>(x), StoreVector{static_cast<uint4*>(y)}, g, static_cast<int32_t>(vectors));
     return true;
   }
   auto launch = [&](auto index) {
@@ -368,6 +379,25 @@ bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g,
     case PoolType::I64: return poolAs<int64_t>(x, y, g, true, false, multiProcessors, stream);
     default: return false;
   }
+}
+
+bool launchMaxPoolNhwcHalfToInt8(const void* x, int8_t* y, const PoolGeometry& g, float reciprocal, float scale,
+                                 int multiProcessors, cudaStream_t stream) {
+  constexpr int64_t kVec = 8;
+  const int64_t numel = g.planes * g.channels * g.out[0] * g.out[1] * g.out[2];
+  const int64_t limit = int64_t{1} << 30;  // int32 indices, as poolAs checks
+  bool fits = g.channelsLast && g.channels % kVec == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
+              reinterpret_cast<uintptr_t>(y) % 8 == 0 && numel + int64_t{gridFor(numel / kVec, multiProcessors)} * kBlock < limit &&
+              g.in[0] * g.in[1] * g.in[2] * g.channels + g.channels < limit;
+  for (int d = 0; d < 3; ++d)
+    fits = fits && g.out[d] * g.stride[d] + g.kernel[d] * g.dilation[d] + g.padBegin[d] < limit;
+  if (!fits) return false;
+  if (numel == 0) return true;
+  const int64_t vectors = numel / kVec;
+  maxPoolNhwcVectorKernel<__half><<<gridFor(vectors, multiProcessors), kBlock, 0, stream>>>(
+      static_cast<const uint4*>(x), StoreQuantizedHalf8{reinterpret_cast<uint2*>(y), reciprocal, scale}, g,
+      static_cast<int32_t>(vectors));
+  return true;
 }
 
 bool launchGlobalPooling(PoolType type, const void* x, void* y, int64_t planes, int64_t planeSize, bool isMax,

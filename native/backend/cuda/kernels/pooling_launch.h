@@ -26,6 +26,12 @@ struct PoolGeometry {
 bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g, bool isMax, bool countIncludePad,
                    int multiProcessors, cudaStream_t stream);
 
+// NHWC max pooling of fp16 x writing the int8 values of the maxima (a one-scale QuantizeLinear's: x * reciprocal
+// where reciprocal > 0, else x / scale; int8_quantize.cuh), with the vector kernel above: false, launching nothing,
+// where that kernel does not apply (channels % 8, x not 16-byte or y not 8-byte aligned, indices past 2^30).
+bool launchMaxPoolNhwcHalfToInt8(const void* x, int8_t* y, const PoolGeometry& g, float reciprocal, float scale,
+                                 int multiProcessors, cudaStream_t stream);
+
 // Max or average over each whole plane of `planeSize` elements: one block per plane.
 bool launchGlobalPooling(PoolType type, const void* x, void* y, int64_t planes, int64_t planeSize, bool isMax,
                          int multiProcessors, cudaStream_t stream);
