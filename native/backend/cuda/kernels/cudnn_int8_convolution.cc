@@ -392,8 +392,7 @@ std::shared_ptr<Int8ConvPlan> replayedPlan(const Choice& choice, const Int8ConvP
   return finalizedPlan(configs[choice.configIndex], graph, p, handle, device);
 }
 
-// The search: the fastest of the first kTimedConfigs configurations that finalize and run, timed on scratch
-// buffers, or null when none does; `choice` records it.
+// replayedPlan, counted.
 std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProblem& p, cudnnHandle_t handle,
                                        int device) {
   std::shared_ptr<Int8ConvPlan> plan = replayedPlan(choice, p, handle, device);
@@ -401,6 +400,8 @@ std::shared_ptr<Int8ConvPlan> replayed(const Choice& choice, const Int8ConvProbl
   return plan;
 }
 
+// The search: the fastest of the first kTimedConfigs configurations that finalize and run, timed on scratch
+// buffers, or null when none does; `choice` records it.
 std::shared_ptr<Int8ConvPlan> searched(const Int8ConvProblem& p, cudnnHandle_t handle, int device, Choice& choice) {
   ++searchCount;
   auto graph = std::make_shared<Descriptors>();

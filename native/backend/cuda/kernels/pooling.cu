@@ -265,6 +265,16 @@ __global__ void globalPoolNhwcKernel(const T* __restrict__ x, T* __restrict__ y,
   }
 }
 
+// Whether int32 indices do: the output, one plane of input (with a grid of `grid` blocks striding past the end)
+// and every window coordinate stay below 2^30 (plane offsets are computed in 64 bits either way).
+bool int32Indices(const PoolGeometry& g, int64_t numel, unsigned grid) {
+  const int64_t limit = int64_t{1} << 30;
+  bool small = numel + int64_t{grid} * kBlock < limit && g.in[0] * g.in[1] * g.in[2] * g.channels + g.channels < limit;
+  for (int d = 0; d < 3; ++d)
+    small = small && g.out[d] * g.stride[d] + g.kernel[d] * g.dilation[d] + g.padBegin[d] < limit;
+  return small;
+}
+
 template <typename T>
 bool poolAs(const void* x, void* y, const PoolGeometry& g, bool isMax, bool countPad, int sms, cudaStream_t s) {
   const int64_t numel = g.planes * g.channels * g.out[0] * g.out[1] * g.out[2];
@@ -272,13 +282,7 @@ bool poolAs(const void* x, void* y, const PoolGeometry& g, bool isMax, bool coun
   const auto* in = static_cast<const T*>(x);
   auto* out = static_cast<T*>(y);
   const unsigned grid = gridFor(numel, sms);
-  // int32 indices when the output, one plane of input (with the grid stride past the end) and every window
-  // coordinate stay below 2^31 (plane offsets are computed in 64 bits either way).
-  const int64_t limit = int64_t{1} << 30;
-  bool small = numel + int64_t{grid} * kBlock < limit &&
-               g.in[0] * g.in[1] * g.in[2] * g.channels + g.channels < limit;
-  for (int d = 0; d < 3; ++d)
-    small = small && g.out[d] * g.stride[d] + g.kernel[d] * g.dilation[d] + g.padBegin[d] < limit;
+  const bool small = int32Indices(g, numel, grid);
   // NHWC max pooling over whole 16-byte vectors of channels, where the channels and both pointers allow it.
   constexpr int64_t kVec = 16 / sizeof(T);
   const bool vectorized = isMax && g.channelsLast && g.channels % kVec == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
@@ -384,17 +388,13 @@ bool launchPooling(PoolType type, const void* x, void* y, const PoolGeometry& g,
 bool launchMaxPoolNhwcHalfToInt8(const void* x, int8_t* y, const PoolGeometry& g, float reciprocal, float scale,
                                  int multiProcessors, cudaStream_t stream) {
   constexpr int64_t kVec = 8;
-  const int64_t numel = g.planes * g.channels * g.out[0] * g.out[1] * g.out[2];
-  const int64_t limit = int64_t{1} << 30;  // int32 indices, as poolAs checks
-  bool fits = g.channelsLast && g.channels % kVec == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 &&
-              reinterpret_cast<uintptr_t>(y) % 8 == 0 && numel + int64_t{gridFor(numel / kVec, multiProcessors)} * kBlock < limit &&
-              g.in[0] * g.in[1] * g.in[2] * g.channels + g.channels < limit;
-  for (int d = 0; d < 3; ++d)
-    fits = fits && g.out[d] * g.stride[d] + g.kernel[d] * g.dilation[d] + g.padBegin[d] < limit;
-  if (!fits) return false;
+  const int64_t numel = g.planes * g.channels * g.out[0] * g.out[1] * g.out[2], vectors = numel / kVec;
+  const unsigned grid = gridFor(vectors, multiProcessors);
+  if (!g.channelsLast || g.channels % kVec != 0 || reinterpret_cast<uintptr_t>(x) % 16 != 0 ||
+      reinterpret_cast<uintptr_t>(y) % 8 != 0 || !int32Indices(g, numel, grid))
+    return false;
   if (numel == 0) return true;
-  const int64_t vectors = numel / kVec;
-  maxPoolNhwcVectorKernel<__half><<<gridFor(vectors, multiProcessors), kBlock, 0, stream>>>(
+  maxPoolNhwcVectorKernel<__half><<<grid, kBlock, 0, stream>>>(
       static_cast<const uint4*>(x), StoreQuantizedHalf8{reinterpret_cast<uint2*>(y), reciprocal, scale}, g,
       static_cast<int32_t>(vectors));
   return true;
