@@ -1,5 +1,5 @@
-// INT8 output fusion, after the channels-last pass (the CUDA kernels fuse all of it into their cuDNN graphs, or the
-// layer norm and attention kernels' stores):
+// INT8 output fusion, after the channels-last pass (the CUDA kernels fuse it into their cuDNN graphs, or the layer
+// norm, attention and NHWC fp16 max pool kernels' stores):
 // - a channels-last QuantizedConvolution, or an fp16-engine QuantizedMatMul that CUDA runs on cuDNN (without exact
 //   GELU: BERT's FFN-in hands its GELU to the QuantizeLinear instead, gelu_quantize_handoff.cc, which runs first),
 //   whose output one-scale int8 QuantizeLinear layers read (the
@@ -8,8 +8,8 @@
 //   quantizing the unrounded value; else as a second output, quantized from the float output as stored (exactly the
 //   QuantizeLinear's values). A layer norm whose output is also read as float (BERT's: the next GEMM's input and a
 //   residual) writes that second output; an attention layer read only by them (through a Reshape: BERT's merged
-//   heads) writes the int8 values alone, and so does a max pooling read only by them (ResNet's stem pool: quantizing
-//   is monotone, so the int8 value of the maximum is the maximum of the int8 values). Either way the separate
+//   heads) writes the int8 values alone, and so does a max pooling read only by them (ResNet's stem pool: it quantizes
+//   the maximum it computes, as stored, by the QuantizeLinear's rule). Either way the separate
 //   QuantizeLinear goes (CUDA's generic attention path still quantizes in a second pass inside the layer, as does
 //   its pooling outside the fp16 NHWC vector kernel);
 // - then a float output that only such convolutions read, as their residual (a bottleneck's last convolution feeding
@@ -44,8 +44,7 @@ enum class Int8Writer {
   Gemm,         // an fp16-engine QuantizedMatMul on CUDA's cuDNN route (the same two forms)
   LayerNorm,    // a layer-mode Normalization without statistics outputs (beside y only: its float readers stay)
   Attention,    // fused attention (the int8 values alone), read by the QuantizeLinears directly or through a Reshape
-  MaxPool,      // max pooling of a float input (the int8 values alone): quantizing the maximum equals the maximum of
-                // the quantized values, so it may quantize once per output (ResNet's stem pool)
+  MaxPool,      // max pooling of a float input (the int8 values alone), quantizing its maxima (ResNet's stem pool)
 };
 
 // Whether a layer norm's rows (the dims from its axis on) have a known length that CUDA's fast kernel reads in
@@ -70,7 +69,8 @@ bool vectorizedRows(const Layer& layer, const std::vector<TensorInfo>& tensors) 
 // Convolutions and GEMMs write int8 where the CUDA kernels compute it in their fused cuDNN epilogue: channels-last
 // convolutions, and fp16-engine GEMMs with K and N multiples of 16 and no tanh GELU
 // (kernels/quantized_matmul_cudnn.h); elsewhere a fused output would only move the quantize pass into the layer,
-// storing y in fp32 in between. Layer norms and attention write them in their stores, on every backend.
+// storing y in fp32 in between. Layer norms and attention write them in their stores, on every backend; so do max
+// poolings (CUDA's NHWC fp16 kernel; elsewhere the pool quantizes its maxima in a second pass, at no extra cost).
 Int8Writer int8WriterOf(const Layer& layer, const std::vector<TensorInfo>& tensors) {
   if (layer.attrs.has("output_scale") || layer.outputs.size() != 1) return Int8Writer::None;
   if (layer.kind == "Normalization")
@@ -110,7 +110,7 @@ bool cudnnGemmShape(const Layer& layer, const std::vector<TensorInfo>& tensors) 
 
 namespace {
 
-// Counts in `counts` the convolutions, GEMMs, layer norms and attention layers that now write int8.
+// Counts in `counts` the convolutions, GEMMs, layer norms, attention layers and max poolings that now write int8.
 void fuseQuantizeLinears(Network& network, Int8OutputFusions& counts) {
   const std::vector<Layer>& layers = network.layers();
   std::vector<TensorInfo> tensors = network.tensors();

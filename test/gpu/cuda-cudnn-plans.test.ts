@@ -3,7 +3,8 @@
  * N multiples of 16) runs the engine once at the opt shapes, so each cuDNN problem is searched at build time, and
  * the plan records what was chosen ('CDNN' section). A fresh process (its plan cache empty) that loads the plan
  * replays those choices instead of searching: it must say so (engine.info.cudnnPlans.used), search nothing (the
- * addon's plan counters) and give the build process's output bit for bit (the same kernels). Choices made on another GPU model or cuDNN version are not used.
+ * addon's plan counters) and give the build process's output bit for bit (the same kernels). Choices made on another
+ * GPU model or cuDNN version are not used.
  * Skipped, with the reason, where the addon has no CUDA part or no GPU is visible.
  */
 import { spawnSync } from 'node:child_process';

@@ -129,6 +129,9 @@ void runPooling(const Layer& layer, const std::vector<const Tensor*>& inputs, st
   Dims expected = {xin.dims()[0], xin.dims()[1]};
   expected.insert(expected.end(), w.output.begin(), w.output.end());
   const bool quantizes = layer.attrs.has("output_scale");  // int8 out: QuantizeLinear of the float maximum
+  if (quantizes && (!isMax || !isFloat(xin.dtype())))
+    fail(ErrorCode::Internal, "Pooling with output_scale needs max pooling of a float input, got mode '", mode, "' on ",
+         dtypeName(xin.dtype()));
   requireKernelOutput(out, quantizes ? DType::Int8 : xin.dtype(), expected, "Pooling output");
   const Geometry3 g = geometryOf(xin.dims(), w);
   const bool countPad = layer.attrs.getInt("count_include_pad", 0) != 0;
@@ -141,7 +144,7 @@ void runPooling(const Layer& layer, const std::vector<const Tensor*>& inputs, st
     for (int64_t p = 0; p < planes; ++p)
       poolPlane(x32.data<float>() + p * g.inSize(), o.data() + p * g.outSize(), g, isMax, countPad);
     o.commit();
-    if (quantizes) {  // the maxima as stored (an input value each), divided and rounded as QuantizeLinear does
+    if (quantizes) {  // the maxima as stored, divided and rounded as QuantizeLinear does
       const float s = static_cast<float>(layer.attrs.getFloat("output_scale"));
       const Tensor maxima = toFloat32(pooled);
       for (int64_t i = 0; i < maxima.numel(); ++i) out.data<int8_t>()[i] = quantizeToInt8(maxima.data<float>()[i], s);

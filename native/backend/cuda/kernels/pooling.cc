@@ -78,8 +78,8 @@ void runPooling(CudaKernelArgs& args) {
   };
   bool launched;
   if (global && last) {
-    launched = cudakernels::launchGlobalPoolingNhwc(type, x.data, floatTarget(), batch, volume(spatial), channels, isMax,
-                                                    env.multiProcessors, env.stream);
+    launched = cudakernels::launchGlobalPoolingNhwc(type, x.data, floatTarget(), batch, volume(spatial), channels,
+                                                    isMax, env.multiProcessors, env.stream);
   } else if (global) {
     launched = cudakernels::launchGlobalPooling(type, x.data, floatTarget(), batch * channels, volume(spatial), isMax,
                                                 env.multiProcessors, env.stream);

@@ -102,11 +102,6 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, PoolGeome
   }
 }
 
-// NHWC max pooling with kVec = 16 / sizeof(T) consecutive channels per thread, one 16-byte load per tap: the
-// generic kernel's comparisons (fp16 widened to fp32, `v > best`: NaN never wins, the first of equal values stays)
-// over the taps in its order, so both give the same bits. The generic kernel loads one 2-byte value per tap and
-// spends its time on index arithmetic (ResNet-50's 3x3 max pool at batch 256 took 0.93 ms, 5x off bandwidth).
-// `vectors` = output positions x channels / kVec; every index below 2^31 (the launcher checks).
 // Where the vector kernel puts each 16-byte vector of maxima: as they are, or (fp16) as their 8 int8 values, as a
 // one-scale QuantizeLinear of the maxima would write them (multiplying by r > 0, else dividing by s).
 struct StoreVector {
@@ -119,6 +114,11 @@ struct StoreQuantizedHalf8 {
   __device__ void operator()(int32_t i, uint4 maxima) const { y[i] = quantizeHalf8(maxima, r, s); }
 };
 
+// NHWC max pooling with kVec = 16 / sizeof(T) consecutive channels per thread, one 16-byte load per tap: the
+// generic kernel's comparisons (fp16 widened to fp32, `v > best`: NaN never wins, the first of equal values stays)
+// over the taps in its order, so both give the same bits. The generic kernel loads one 2-byte value per tap and
+// spends its time on index arithmetic (ResNet-50's 3x3 max pool at batch 256 took 0.93 ms, 5x off bandwidth).
+// `vectors` = output positions x channels / kVec; every index below 2^31 (the launcher checks).
 template <typename T, typename Store>
 __global__ void maxPoolNhwcVectorKernel(const uint4* __restrict__ x, Store store, PoolGeometry g, int32_t vectors) {
   constexpr int kVec = 16 / sizeof(T);
