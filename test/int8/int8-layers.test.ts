@@ -290,6 +290,29 @@ describe('implicit INT8: a max pooling writing int8 for the next convolution (ou
     }
   }
 
+  it('NaN, infinities, signed zeros and windows past the edge (ceil_mode) give the unfused values (fp16 + int8)', async () => {
+    // x -> max pool 2x2 stride 2 ceil_mode (its last row and column of windows hang over the edge) -> conv 1x1: the
+    // pool reads the network input, so the feed's special values reach it. Calibrated on finite values.
+    const dims: [number, number, number, number] = [1, 16, 5, 5];
+    const define = (exposePool: boolean) => (n: NetworkDefinition) => {
+      const input = n.addInput('x', 'float32', dims);
+      const p = n.addPooling(input, 'max', { kernelShape: [2, 2], strides: [2, 2], ceilMode: true }).output();
+      n.markOutput(n.addConvolution(p, n.addConstant([32, 16, 1, 1], w2), null).output(), 'y');
+      if (exposePool) n.markOutput(p, 'p');
+    };
+    const finite = uniform(16 * 25, 24, -2, 2);
+    const special = finite.slice();
+    const values = [NaN, Infinity, -Infinity, -0, 0, 1e6, -1e6];
+    for (let i = 0; i < special.length; i += 3) special[i] = values[(i / 3) % values.length]!;
+    const calibrated = () => new MinMaxCalibrator({ batches: [{ x: tensor(finite, dims) }] });
+    const feedsWithSpecials = { x: tensor(special, dims) };
+    const fused = await run(define(false), feedsWithSpecials, { precision: ['fp16', 'int8'], int8Calibrator: calibrated() });
+    const plain = await run(define(true), feedsWithSpecials, { precision: ['fp16', 'int8'], int8Calibrator: calibrated() });
+    expect(fused.log).toContain('int8 outputs: 1 max pooling write int8 for the QuantizeLinear layers that read them');
+    expect(Buffer.from(fused.y.buffer).equals(Buffer.from(plain.y.buffer))).toBe(true);
+    expect(fused.y.some((v) => v !== 0)).toBe(true);
+  });
+
   it('rejects output_scale on an average pooling or an integer input, naming the layer', async () => {
     const builder = new Builder({ backend: 'cpu' });
     using n = builder.createNetwork();
