@@ -60,10 +60,11 @@ void selectSparseTactics(const Network& network, const BuildConfig& config, cons
                          int device, std::vector<LayerSparsity>& records, std::vector<std::string>& log,
                          const std::function<void(size_t done, size_t total)>& progress);
 
-// Build time, CUDA INT8 plans: makes an engine of `plan` (its header set, its weights shared), runs it once on zero inputs at the first profile's opt shapes (which
-// makes the cuDNN plan cache search each distinct INT8 graph problem) and returns what was chosen for them, with a
-// "cuDNN plans: ..." line in `log`; empty when no layer ran a cuDNN graph, or when the run failed (the log says
-// so). (native/backend/cuda/tactics/cudnn_plan_choices.cc)
+// Build time, CUDA INT8 plans: makes an engine of `plan` (its header set, its weights shared), runs it once on zero
+// inputs at the first profile's opt shapes (which makes the cuDNN plan cache search each distinct INT8 graph
+// problem) and returns what was chosen for them, with a "cuDNN plans: ..." line in `log`; empty when no layer ran a
+// cuDNN graph. Where the run fails, the choices made before the failure (the log says so).
+// (native/backend/cuda/tactics/cudnn_plan_choices.cc)
 CudnnChoices chooseCudnnPlans(const PlanModel& plan, std::vector<std::string>& log);
 // Load time: gives a plan's cuDNN choices to the plan cache for `device` when they were made on the same GPU model
 // with the same cuDNN version. Returns "" when it did, else why not.

@@ -4,13 +4,13 @@
 // them goes into the plan. At load, a plan's choices seed the cache when the GPU model and cuDNN version match (and
 // the inferrt version: engine.cc checks that).
 #include <chrono>
-#include <cstdio>
 #include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "backend/cuda/kernels/cudnn_int8_convolution.h"
+#include "backend/cuda/tactics/tactic_log.h"
 #include "ir/error.h"
 #include "runtime/context_runner.h"
 #include "runtime/cuda_hooks.h"
@@ -61,12 +61,10 @@ CudnnChoices chooseCudnnPlans(const PlanModel& plan, std::vector<std::string>& l
                                        : "the plan keeps the " + std::to_string(out.entries.size()) +
                                              " chosen before that, the first run chooses the rest"));
   if (out.entries.empty()) return {};
-  char seconds[32];
-  std::snprintf(seconds, sizeof(seconds), "%.1f",
-                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (failure.empty())
     log.push_back("cuDNN plans: " + std::to_string(out.entries.size()) + " INT8 graph problems chosen by an opt-shape " +
-                  "run of " + seconds + " s (cuDNN " + versionText(out.cudnnVersion) + ", " + out.device +
+                  "run of " + formatSeconds(seconds) + " (cuDNN " + versionText(out.cudnnVersion) + ", " + out.device +
                   "); engines on the same GPU model with this cuDNN replay them instead of searching at their first run");
   return out;
 }

@@ -17,6 +17,7 @@
 #include "backend/cuda/kernels/cublaslt_tuning.h"
 #include "backend/cuda/kernels/matmul_gemm.h"
 #include "backend/cuda/scoped_device.h"
+#include "backend/cuda/tactics/tactic_log.h"
 #include "builder/timing_cache.h"
 #include "ir/error.h"
 #include "ir/gemm_layers.h"
@@ -118,12 +119,6 @@ Outcome timeGemm(cublaslt::GemmTimer& timer, const GemmToTune& g, int device) {
 const CudaDeviceInfo& deviceInfo(int device) {
   if (const CudaDeviceInfo* d = findCudaDevice(device)) return *d;
   fail(ErrorCode::Internal, "tactics: CUDA device ", device, " is not visible");
-}
-
-std::string formatSeconds(double s) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.1f s", s);
-  return text;
 }
 
 }  // namespace
